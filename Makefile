@@ -1,0 +1,104 @@
+# SPDX-License-Identifier: Apache-2.0
+# pvhv: one Makefile.  `make run` and `make test` are the ways in; both
+# install what is missing first (scripts/deps.sh, apt-get on Debian 12).
+all: image unit-bin guests tools
+
+V ?= 0
+Q := $(if $(filter 1,$(V)),,@)
+B := build
+
+CC := gcc
+NASM := nasm
+LD := ld
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+DEPFLAGS = -MMD -MP
+
+# ---------------------------------------------------------------- the image
+# Freestanding, no red zone, no SSE/x87 (guest FPU state lives in the
+# registers while pvhv runs), stack protector on (canary at %fs:0x28, as
+# Debian's libfdt.a also expects).
+HV_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
+	-mgeneral-regs-only -mno-sse -mno-mmx -mno-80387 \
+	-fstack-protector-strong -fno-omit-frame-pointer -fno-strict-aliasing \
+	-fno-common --param=min-pagesize=0 -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-I. -Iguest-abi -Ilib -idirafter /usr/include $(WARN)
+LIBFDT := /usr/lib/x86_64-linux-gnu/libfdt.a
+
+HV_ASM := arch/x86/boot.asm arch/x86/trampoline.asm arch/x86/entry.asm \
+	arch/x86/svm/svm_run.asm
+HV_C := lib/string.c lib/format.c lib/pagealloc.c \
+	arch/x86/main.c arch/x86/serial.c arch/x86/idt.c arch/x86/mm.c \
+	arch/x86/pagetable.c arch/x86/acpi.c arch/x86/apic.c arch/x86/smp.c \
+	arch/x86/time.c arch/x86/svm/svm.c arch/x86/poweroff.c \
+	pvh/elf.c pvh/bootinfo.c pvh/cpio.c pvh/config.c pvh/bundle.c \
+	pvh/main.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/exit.c \
+	pvh/summary.c
+HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
+
+image: $(B)/pvhv.elf
+
+$(B)/pvhv.elf: $(HV_OBJ) arch/x86/linker.ld $(LIBFDT)
+	@echo "  LD      $@"
+	$(Q)$(LD) -n -nostdlib -z noexecstack -z max-page-size=4096 -T arch/x86/linker.ld -o $@ $(HV_OBJ) $(LIBFDT)
+
+$(B)/hv/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(HV_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(B)/hv/%.o: %.asm
+	@mkdir -p $(dir $@)
+	@echo "  NASM    $<"
+	$(Q)$(NASM) -f elf64 -g -I arch/x86/ -MD $(@:.o=.d) -MP $< -o $@
+
+# ---------------------------------------------------------------- unit tests
+# The pure modules, built hosted from the very same source files.
+PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c \
+	pvh/elf.c pvh/bootinfo.c pvh/cpio.c pvh/config.c
+UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
+HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
+	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
+UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_C:%.c=$(B)/host/%.o)
+
+unit-bin: $(B)/unit/unit-tests
+
+$(B)/unit/unit-tests: $(UNIT_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(HOST_CFLAGS) -o $@ $^ -lcriterion -lfdt
+
+# format.c provides vsnprintf; rename it so tests compare against libc's.
+$(B)/host/lib/format.o: HOST_CFLAGS += -Dvsnprintf=pvhv_vsnprintf -Dsnprintf=pvhv_snprintf
+
+$(B)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# ---------------------------------------------------------------- guests, tools
+include tests/guests/guests.mk
+include tools/tools.mk
+
+# ---------------------------------------------------------------- entry points
+deps:
+	$(Q)bash scripts/deps.sh
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash scripts/run-demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash tests/run-all.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)bash bench/bench.sh
+
+clean:
+	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/pvhv.elf
+
+.PHONY: all image unit-bin guests tools deps run test bench clean
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * arch.h: what arch/x86 offers the rest of pvhv: host CPUs and memory,
+ * time, console output, and the vendor-neutral vCPU interface that the SVM
+ * and VMX backends implement.
+ */
+#ifndef PVHV_ARCH_H
+#define PVHV_ARCH_H
+
+#include "lib/base.h"
+#include "arch/x86/pagetable.h"
+
+#define MAX_CPUS 64
+
+/* ------------------------------------------------------------ locking */
+
+struct spinlock {
+	volatile uint32_t next;
+	volatile uint32_t owner;
+};
+
+static inline void spin_lock(struct spinlock *l)
+{
+	uint32_t me = __atomic_fetch_add(&l->next, 1, __ATOMIC_ACQUIRE);
+	while (__atomic_load_n(&l->owner, __ATOMIC_ACQUIRE) != me)
+		__asm__ volatile("pause");
+}
+
+static inline void spin_unlock(struct spinlock *l)
+{
+	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
+}
+
+/* ------------------------------------------------------------ per CPU */
+
+struct vcpu;
+
+/*
+ * One per host CPU; %fs points at it.  The compiler's stack-protector
+ * canary sits at %fs:0x28 (GCC's x86-64 TLS guard slot), so the layout of
+ * the first fields is fixed.
+ */
+struct percpu {
+	struct percpu *self;     /* 0x00 */
+	uint32_t index;          /* 0x08: 0 = boot CPU */
+	uint32_t apic_id;        /* 0x0c */
+	uint64_t stack_top;      /* 0x10 */
+	uint64_t pad0[3];        /* 0x18 */
+	uint64_t canary;         /* 0x28 */
+	/* -- free layout below -- */
+	hpa_t host_save_pa;      /* SVM host save area / VMX VMXON region */
+	hpa_t host_vmcb_pa;      /* SVM: VMSAVE area for host FS/GS/TR etc. */
+	uint32_t asid_next;      /* SVM ASID allocator */
+	uint64_t asid_gen;
+	struct vcpu *last_vcpu;  /* vCPU whose state was last loaded here */
+	volatile bool online;
+	volatile bool kick;      /* set by another CPU, with an IPI */
+	bool announced;          /* "cpu N running vcpus" printed */
+	uint64_t slice_end_tsc;
+	uint64_t timer_ticks;
+};
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+	__asm__ volatile("mov %%fs:0, %0" : "=r"(p));
+	return p;
+}
+
+extern struct percpu cpus[MAX_CPUS];
+extern unsigned nr_cpus;
+
+/* Runs fn on every other online CPU (after smp_boot). */
+void smp_boot(void);
+/* Sends the kick IPI to host CPU idx (it leaves the guest and reschedules). */
+void cpu_kick(unsigned idx);
+
+/* ------------------------------------------------------------ memory */
+
+/* Host physical memory is identity-mapped: these are the only casts. */
+static inline void *hpa_to_ptr(hpa_t pa) { return (void *)(uintptr_t)pa; }
+static inline hpa_t ptr_to_hpa(const void *p) { return (hpa_t)(uintptr_t)p; }
+
+/*
+ * Page allocator over the boot memory map (image, boot modules, low
+ * memory and firmware areas reserved).  Pages come back zeroed.  Returns
+ * 0 or -ENOMEM.
+ */
+int page_alloc(uint64_t npages, uint64_t align_pages, hpa_t *out);
+void page_free(hpa_t pa, uint64_t npages);
+uint64_t page_free_count(void);
+/* Page-table callbacks for pt_*() on host memory; ctx is a uint64_t counter of tables. */
+extern const struct pt_ops host_pt_ops;
+
+/* Boot modules as found by the boot protocol. */
+struct boot_module {
+	hpa_t start;
+	uint64_t size;
+	const char *cmdline; /* may be "" */
+};
+#define MAX_BOOT_MODULES 16
+extern struct boot_module boot_modules[MAX_BOOT_MODULES];
+extern unsigned nr_boot_modules;
+
+/* ------------------------------------------------------------ console, time */
+
+void console_putc_raw(char c);
+/* Host console output; whole lines are printed atomically with respect to other CPUs. */
+void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
+void kvprintf(const char *fmt, va_list ap);
+NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
+
+uint64_t tsc_khz(void);
+uint64_t time_us(void); /* since boot */
+uint64_t tsc_to_us(uint64_t tsc_delta);
+extern uint64_t boot_tsc;
+
+/* Arms this CPU's one-shot timer to fire after us microseconds (0 = stop). */
+void timer_arm_us(uint64_t us);
+
+/* ------------------------------------------------------------ power */
+
+/* Exit statuses of pvhv itself (QEMU turns v into (v << 1) | 1). */
+#define PVHV_EXIT_OK 0
+#define PVHV_EXIT_DOMAIN_FAILED 1
+#define PVHV_EXIT_NO_DOMAIN 2
+#define PVHV_EXIT_PANIC 3
+#define PVHV_EXIT_NO_VIRT 4
+
+NORETURN void machine_poweroff(unsigned status);
+
+/* ------------------------------------------------------------ vCPUs */
+
+/* Guest general-purpose registers in x86 encoding order (ModRM numbers). */
+enum vcpu_gpr {
+	GPR_RAX, GPR_RCX, GPR_RDX, GPR_RBX, GPR_RSP, GPR_RBP, GPR_RSI, GPR_RDI,
+	GPR_R8, GPR_R9, GPR_R10, GPR_R11, GPR_R12, GPR_R13, GPR_R14, GPR_R15,
+	GPR_COUNT
+};
+
+/* Registers the backends keep in their control structure. */
+enum vcpu_reg {
+	VREG_RIP, VREG_RSP, VREG_RFLAGS, VREG_CR0, VREG_CR3, VREG_CR4,
+	VREG_EFER, VREG_PAT,
+	VREG_CPL,      /* read only */
+	VREG_CS_MODE,  /* read only: 16, 32 or 64 */
+};
+
+/* Neutral exit reasons; each backend maps its codes onto these. */
+enum vcpu_exit_reason {
+	EXIT_INTR,        /* host interrupt (timer, kick): just reschedule */
+	EXIT_CPUID,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_IO,
+	EXIT_HLT,
+	EXIT_HYPERCALL,
+	EXIT_NPF,         /* stage-2 fault */
+	EXIT_TRIPLE_FAULT,
+	EXIT_BAD_INSN,    /* virtualization instruction: inject #UD */
+	EXIT_XSETBV,
+	EXIT_WBINVD,      /* cache write-back/invalidate: completes as a no-op */
+	EXIT_INVALID,     /* VM entry failed: the guest state is invalid */
+	EXIT_UNEXPECTED,  /* anything else: stops the domain, naming the code */
+	EXIT_NR
+};
+
+struct vcpu_exit {
+	enum vcpu_exit_reason reason;
+	uint8_t insn_len; /* bytes to skip when the instruction completes */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;  /* 1, 2, 4 */
+			bool in;
+			bool string;
+			bool rep;
+		} io;
+		struct {
+			uint32_t index;
+		} msr;
+		struct {
+			gpa_t gpa;
+			bool write;
+			bool fetch;
+		} npf;
+		struct {
+			uint64_t code;
+			uint64_t info1;
+			uint64_t info2;
+		} raw;
+	};
+};
+
+/*
+ * What the backends share about a vCPU.  pvh/ embeds it in struct vcpu.
+ * regs[] is loaded into the CPU before each entry and saved after each
+ * exit by the backend (RSP lives in the backend's control structure:
+ * use vcpu_ops.get_reg(VREG_RSP)).
+ */
+struct vcpu_hw {
+	uint64_t regs[GPR_COUNT];
+	hpa_t stage2_root;      /* the domain's NPT/EPT root */
+	void *ctl;              /* VMCB or VMCS */
+	hpa_t ctl_pa;
+	uint32_t asid;
+	uint64_t asid_gen;
+	int last_cpu;
+	uint64_t guest_efer;    /* EFER as the guest sees it */
+	uint8_t fpu[512] __attribute__((aligned(16)));
+};
+
+struct vcpu_ops {
+	const char *name;
+	/* Hypercall instruction flag for the CPUID leaf (PVHV_CPUID_F_VMMCALL or 0). */
+	uint32_t hypercall_flag;
+	/* Stage-2 page-table format and the leaf flags for guest RAM. */
+	const struct pt_format *stage2_fmt;
+	uint64_t stage2_ram_flags;
+	/* Turns virtualization on for this host CPU.  0 or -errno. */
+	int (*cpu_init)(struct percpu *cpu);
+	/* Allocates the control structure.  0 or -ENOMEM. */
+	int (*vcpu_init)(struct vcpu_hw *v);
+	void (*vcpu_free)(struct vcpu_hw *v);
+	/* Sets the PVH entry state: 32-bit flat protected mode, paging off. */
+	void (*reset_pvh)(struct vcpu_hw *v, uint32_t entry, uint32_t ebx);
+	/* Enters the guest until the next exit, which it decodes into *exit. */
+	void (*run)(struct vcpu_hw *v, struct vcpu_exit *exit);
+	uint64_t (*get_reg)(struct vcpu_hw *v, enum vcpu_reg r);
+	void (*set_reg)(struct vcpu_hw *v, enum vcpu_reg r, uint64_t val);
+	/* Completes the exiting instruction (moves RIP past it). */
+	void (*skip_insn)(struct vcpu_hw *v, const struct vcpu_exit *exit);
+	void (*inject_exception)(struct vcpu_hw *v, uint8_t vector, bool has_error, uint32_t error);
+};
+
+/* The backend picked at boot (never NULL after arch_virt_init()). */
+extern const struct vcpu_ops *vcpu_ops;
+
+/* Stage-2 page-table helpers built on vcpu_ops->stage2_fmt. */
+int stage2_create(hpa_t *root);
+int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
+void stage2_destroy(hpa_t root);
+uint64_t stage2_count_tables(hpa_t root);
+
+/* Host CPUID (unfiltered). */
+void host_cpuid(uint32_t leaf, uint32_t sub, uint32_t r[4]);
+
+/* ------------------------------------------------------------ into pvh/ */
+
+/* Entered once on the boot CPU after the arch is up. */
+NORETURN void pvh_main(void);
+/* Every host CPU, boot CPU included, ends up here. */
+NORETURN void sched_cpu_loop(void);
+
+#endif

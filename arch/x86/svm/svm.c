@@ -1,0 +1,484 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * svm.c: the AMD-V backend: VMCB set-up, ASIDs, and turning #VMEXIT codes
+ * into neutral exits (AMD APM vol. 2, chapter 15; VMCB layout in appendix B).
+ */
+#include "arch/x86/arch.h"
+#include "arch/x86/hw.h"
+#include "arch/x86/x86.h"
+
+/* Control area. */
+#define VMCB_INTERCEPT_CR 0x000
+#define VMCB_INTERCEPT_EXC 0x008
+#define VMCB_INTERCEPT_MISC1 0x00c
+#define VMCB_INTERCEPT_MISC2 0x010
+#define VMCB_IOPM_BASE 0x040
+#define VMCB_MSRPM_BASE 0x048
+#define VMCB_TSC_OFFSET 0x050
+#define VMCB_ASID 0x058
+#define VMCB_TLB_CONTROL 0x05c
+#define VMCB_INT_CTL 0x060
+#define VMCB_INT_STATE 0x068
+#define VMCB_EXITCODE 0x070
+#define VMCB_EXITINFO1 0x078
+#define VMCB_EXITINFO2 0x080
+#define VMCB_EXITINTINFO 0x088
+#define VMCB_NP_ENABLE 0x090
+#define VMCB_EVENTINJ 0x0a8
+#define VMCB_NCR3 0x0b0
+#define VMCB_CLEAN 0x0c0
+#define VMCB_NRIP 0x0c8
+
+/* State save area. */
+#define VMCB_ES 0x400
+#define VMCB_CS 0x410
+#define VMCB_SS 0x420
+#define VMCB_DS 0x430
+#define VMCB_FS 0x440
+#define VMCB_GS 0x450
+#define VMCB_GDTR 0x460
+#define VMCB_LDTR 0x470
+#define VMCB_IDTR 0x480
+#define VMCB_TR 0x490
+#define VMCB_CPL 0x4cb
+#define VMCB_EFER 0x4d0
+#define VMCB_CR4 0x548
+#define VMCB_CR3 0x550
+#define VMCB_CR0 0x558
+#define VMCB_DR7 0x560
+#define VMCB_DR6 0x568
+#define VMCB_RFLAGS 0x570
+#define VMCB_RIP 0x578
+#define VMCB_RSP 0x5d8
+#define VMCB_RAX 0x5f8
+#define VMCB_G_PAT 0x668
+
+/* Intercept bits (vector 3 = MISC1, vector 4 = MISC2). */
+#define I1_INTR (1u << 0)
+#define I1_NMI (1u << 1)
+#define I1_SMI (1u << 2)
+#define I1_CPUID (1u << 18)
+#define I1_INVD (1u << 22)
+#define I1_HLT (1u << 24)
+#define I1_INVLPGA (1u << 26)
+#define I1_IOIO (1u << 27)
+#define I1_MSR (1u << 28)
+#define I1_SHUTDOWN (1u << 31)
+#define I2_VMRUN (1u << 0)
+#define I2_VMMCALL (1u << 1)
+#define I2_VMLOAD (1u << 2)
+#define I2_VMSAVE (1u << 3)
+#define I2_STGI (1u << 4)
+#define I2_CLGI (1u << 5)
+#define I2_SKINIT (1u << 6)
+#define I2_MONITOR (1u << 10)
+#define I2_MWAIT (1u << 11)
+#define I2_MWAIT_COND (1u << 12)
+#define I2_XSETBV (1u << 13)
+
+/* Exit codes (appendix C). */
+#define SVM_EXIT_INTR 0x60
+#define SVM_EXIT_NMI 0x61
+#define SVM_EXIT_SMI 0x62
+#define SVM_EXIT_CPUID 0x72
+#define SVM_EXIT_INVD 0x76
+#define SVM_EXIT_HLT 0x78
+#define SVM_EXIT_INVLPGA 0x7a
+#define SVM_EXIT_IOIO 0x7b
+#define SVM_EXIT_MSR 0x7c
+#define SVM_EXIT_SHUTDOWN 0x7f
+#define SVM_EXIT_VMRUN 0x80
+#define SVM_EXIT_VMMCALL 0x81
+#define SVM_EXIT_VMLOAD 0x82
+#define SVM_EXIT_VMSAVE 0x83
+#define SVM_EXIT_STGI 0x84
+#define SVM_EXIT_CLGI 0x85
+#define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_MONITOR 0x8a
+#define SVM_EXIT_MWAIT 0x8b
+#define SVM_EXIT_MWAIT_COND 0x8c
+#define SVM_EXIT_XSETBV 0x8d
+#define SVM_EXIT_NPF 0x400
+#define SVM_EXIT_INVALID ((uint64_t)-1)
+
+#define EVENTINJ_VALID (1ULL << 31)
+#define EVENTINJ_TYPE_EXC (3ULL << 8)
+#define EVENTINJ_EV (1ULL << 11)
+
+#define SVM_FEATURE_NP (1u << 0)
+#define SVM_FEATURE_NRIPS (1u << 3)
+
+void svm_vmrun(uint64_t *regs, hpa_t guest_vmcb, hpa_t host_vmcb);
+
+static hpa_t iopm_pa, msrpm_pa;
+static uint32_t max_asid;
+static bool has_nrips;
+
+#define F(v, off, type) (*(volatile type *)((uint8_t *)(v)->ctl + (off)))
+#define F64(v, off) F(v, off, uint64_t)
+#define F32(v, off) F(v, off, uint32_t)
+
+int svm_probe(char *why, size_t len)
+{
+	uint32_t r[4];
+
+	host_cpuid(0x80000000, 0, r);
+	if (r[0] < 0x8000000a) {
+		snprintf(why, len, "no CPUID leaf 0x8000000a (neither SVM nor VMX found)");
+		return -ENOSYS;
+	}
+	host_cpuid(0x80000001, 0, r);
+	if (!(r[2] & (1u << 2))) {
+		snprintf(why, len, "CPUID reports no SVM");
+		return -ENOSYS;
+	}
+	if (rdmsr(MSR_VM_CR) & (1u << 4)) {
+		snprintf(why, len, "SVM is disabled by firmware (VM_CR.SVMDIS)");
+		return -ENOSYS;
+	}
+	host_cpuid(0x8000000a, 0, r);
+	if (!(r[3] & SVM_FEATURE_NP)) {
+		snprintf(why, len, "SVM without nested paging (NPT) is not supported");
+		return -ENOSYS;
+	}
+	max_asid = r[1];
+	has_nrips = r[3] & SVM_FEATURE_NRIPS;
+	if (max_asid < 2) {
+		snprintf(why, len, "SVM offers %u ASIDs, need at least 2", max_asid);
+		return -ENOSYS;
+	}
+	return 0;
+}
+
+/* MSRs that VMRUN/VMLOAD switch: the guest may own them without exits. */
+static const uint32_t passthrough_msrs[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+	MSR_SFMASK, 0x174, 0x175, 0x176, /* SYSENTER_CS/ESP/EIP */
+};
+
+static void msrpm_allow(uint8_t *pm, uint32_t msr)
+{
+	uint32_t off;
+
+	if (msr < 0x2000)
+		off = 0;
+	else if (msr - 0xc0000000u < 0x2000)
+		off = 0x800, msr -= 0xc0000000u;
+	else if (msr - 0xc0010000u < 0x2000)
+		off = 0x1000, msr -= 0xc0010000u;
+	else
+		return;
+	/* Two bits per MSR: read intercept, write intercept (APM 15.11). */
+	pm[off + msr / 4] &= (uint8_t)~(3u << ((msr % 4) * 2));
+}
+
+static int svm_global_init(void)
+{
+	uint8_t *pm;
+
+	/* I/O: every port intercepted (3 pages, 1 bit per port + 1 byte). */
+	if (page_alloc(3, 1, &iopm_pa) || page_alloc(2, 1, &msrpm_pa))
+		return -ENOMEM;
+	memset(hpa_to_ptr(iopm_pa), 0xff, 3 * PAGE_SIZE);
+	pm = hpa_to_ptr(msrpm_pa);
+	memset(pm, 0xff, 2 * PAGE_SIZE);
+	for (unsigned i = 0; i < ARRAY_SIZE(passthrough_msrs); i++)
+		msrpm_allow(pm, passthrough_msrs[i]);
+	return 0;
+}
+
+static int svm_cpu_init(struct percpu *cpu)
+{
+	static struct spinlock once_lock;
+	static bool once;
+	int err = 0;
+
+	spin_lock(&once_lock);
+	if (!once)
+		err = svm_global_init();
+	once = true;
+	spin_unlock(&once_lock);
+	if (err)
+		return err;
+	if (page_alloc(1, 1, &cpu->host_save_pa) || page_alloc(1, 1, &cpu->host_vmcb_pa))
+		return -ENOMEM;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | X86_EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, cpu->host_save_pa);
+	cpu->asid_next = 1;
+	cpu->asid_gen = 1;
+	return 0;
+}
+
+static int svm_vcpu_init(struct vcpu_hw *v)
+{
+	int err = page_alloc(1, 1, &v->ctl_pa);
+
+	if (err)
+		return err;
+	v->ctl = hpa_to_ptr(v->ctl_pa);
+	v->last_cpu = -1;
+	return 0;
+}
+
+static void svm_vcpu_free(struct vcpu_hw *v)
+{
+	if (v->ctl)
+		page_free(v->ctl_pa, 1);
+	v->ctl = NULL;
+}
+
+static void set_seg(struct vcpu_hw *v, unsigned off, uint16_t sel, uint16_t attr,
+		    uint32_t limit, uint64_t base)
+{
+	F(v, off, uint16_t) = sel;
+	F(v, off + 2, uint16_t) = attr;
+	F32(v, off + 4) = limit;
+	F64(v, off + 8) = base;
+}
+
+/* PVH entry state (Xen docs/misc/pvh.pandoc): 32-bit flat, paging off, EBX = start_info. */
+static void svm_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
+{
+	memset(v->ctl, 0, PAGE_SIZE);
+	memset(v->regs, 0, sizeof(v->regs));
+	v->regs[GPR_RBX] = ebx;
+
+	F32(v, VMCB_INTERCEPT_EXC) = 0;
+	F32(v, VMCB_INTERCEPT_MISC1) = I1_INTR | I1_NMI | I1_SMI | I1_CPUID | I1_INVD | I1_HLT |
+				       I1_INVLPGA | I1_IOIO | I1_MSR | I1_SHUTDOWN;
+	F32(v, VMCB_INTERCEPT_MISC2) = I2_VMRUN | I2_VMMCALL | I2_VMLOAD | I2_VMSAVE | I2_STGI |
+				       I2_CLGI | I2_SKINIT | I2_MONITOR | I2_MWAIT |
+				       I2_MWAIT_COND | I2_XSETBV;
+	F64(v, VMCB_IOPM_BASE) = iopm_pa;
+	F64(v, VMCB_MSRPM_BASE) = msrpm_pa;
+	F32(v, VMCB_INT_CTL) = 1u << 24; /* V_INTR_MASKING: the guest's IF masks only virtual interrupts */
+	F64(v, VMCB_NP_ENABLE) = 1;
+	F64(v, VMCB_NCR3) = v->stage2_root;
+
+	set_seg(v, VMCB_CS, 0x10, 0xc9b, 0xffffffff, 0);
+	set_seg(v, VMCB_DS, 0x18, 0xc93, 0xffffffff, 0);
+	set_seg(v, VMCB_ES, 0x18, 0xc93, 0xffffffff, 0);
+	set_seg(v, VMCB_SS, 0x18, 0xc93, 0xffffffff, 0);
+	set_seg(v, VMCB_FS, 0x18, 0xc93, 0xffffffff, 0);
+	set_seg(v, VMCB_GS, 0x18, 0xc93, 0xffffffff, 0);
+	set_seg(v, VMCB_TR, 0x20, 0x08b, 0x67, 0);
+	set_seg(v, VMCB_LDTR, 0, 0x082, 0, 0);
+	set_seg(v, VMCB_GDTR, 0, 0, 0xffff, 0);
+	set_seg(v, VMCB_IDTR, 0, 0, 0xffff, 0);
+	F(v, VMCB_CPL, uint8_t) = 0;
+	v->guest_efer = 0;
+	F64(v, VMCB_EFER) = X86_EFER_SVME; /* VMRUN requires it; the guest never sees it */
+	F64(v, VMCB_CR0) = X86_CR0_PE | X86_CR0_ET;
+	F64(v, VMCB_CR3) = 0;
+	F64(v, VMCB_CR4) = 0;
+	F64(v, VMCB_DR6) = 0xffff0ff0;
+	F64(v, VMCB_DR7) = 0x400;
+	F64(v, VMCB_RFLAGS) = 0x2;
+	F64(v, VMCB_RIP) = entry;
+	F64(v, VMCB_RSP) = 0;
+	F64(v, VMCB_RAX) = 0;
+	F64(v, VMCB_G_PAT) = 0x0007040600070406ULL;
+	v->asid_gen = 0; /* take a fresh ASID on next entry */
+}
+
+/* Gives the vCPU an ASID valid on this CPU, flushing the TLB when they run out. */
+static void assign_asid(struct vcpu_hw *v, struct percpu *cpu)
+{
+	F(v, VMCB_TLB_CONTROL, uint8_t) = 0;
+	if (v->last_cpu == (int)cpu->index && v->asid_gen == cpu->asid_gen)
+		return;
+	if (cpu->asid_next >= max_asid) {
+		cpu->asid_gen++;
+		cpu->asid_next = 1;
+		F(v, VMCB_TLB_CONTROL, uint8_t) = 1; /* flush every ASID */
+	}
+	v->asid = cpu->asid_next++;
+	v->asid_gen = cpu->asid_gen;
+	v->last_cpu = cpu->index;
+	F32(v, VMCB_ASID) = v->asid;
+}
+
+static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
+{
+	uint64_t code = F64(v, VMCB_EXITCODE);
+	uint64_t info1 = F64(v, VMCB_EXITINFO1);
+	uint64_t info2 = F64(v, VMCB_EXITINFO2);
+
+	e->insn_len = 0;
+	e->raw.code = code;
+	e->raw.info1 = info1;
+	e->raw.info2 = info2;
+	switch (code) {
+	case SVM_EXIT_INTR:
+	case SVM_EXIT_NMI:
+	case SVM_EXIT_SMI:
+		e->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		e->insn_len = 2;
+		break;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		e->insn_len = 1;
+		break;
+	case SVM_EXIT_INVD:
+		e->reason = EXIT_WBINVD;
+		e->insn_len = 2;
+		break;
+	case SVM_EXIT_IOIO:
+		e->reason = EXIT_IO;
+		e->io.in = info1 & 1;
+		e->io.string = info1 & 4;
+		e->io.rep = info1 & 8;
+		e->io.size = (info1 & 0x10) ? 1 : (info1 & 0x20) ? 2 : 4;
+		e->io.port = info1 >> 16;
+		/* EXITINFO2 holds the next RIP for IOIO, with or without NRIPS. */
+		e->insn_len = (uint8_t)(info2 - F64(v, VMCB_RIP));
+		break;
+	case SVM_EXIT_MSR:
+		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->msr.index = (uint32_t)v->regs[GPR_RCX];
+		e->insn_len = 2;
+		break;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_TRIPLE_FAULT;
+		break;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		e->insn_len = 3;
+		break;
+	case SVM_EXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
+		e->insn_len = 3;
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+	case SVM_EXIT_MONITOR:
+	case SVM_EXIT_MWAIT:
+	case SVM_EXIT_MWAIT_COND:
+		e->reason = EXIT_BAD_INSN;
+		break;
+	case SVM_EXIT_NPF:
+		e->reason = EXIT_NPF;
+		e->npf.gpa = info2;
+		e->npf.write = info1 & 2;
+		e->npf.fetch = info1 & 16;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_INVALID;
+		break;
+	default:
+		e->reason = EXIT_UNEXPECTED;
+		break;
+	}
+	/* With NRIPS the CPU tells the length; prefer it (APM 15.7.1). */
+	if (has_nrips && e->insn_len && code != SVM_EXIT_IOIO) {
+		uint64_t nrip = F64(v, VMCB_NRIP);
+
+		if (nrip)
+			e->insn_len = (uint8_t)(nrip - F64(v, VMCB_RIP));
+	}
+}
+
+static void svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
+{
+	struct percpu *cpu = this_cpu();
+	uint64_t intinfo;
+
+	assign_asid(v, cpu);
+	F64(v, VMCB_RAX) = v->regs[GPR_RAX];
+	svm_vmrun(v->regs, v->ctl_pa, cpu->host_vmcb_pa);
+	v->regs[GPR_RAX] = F64(v, VMCB_RAX);
+	F64(v, VMCB_EVENTINJ) = 0;
+	/*
+	 * An event cut short by the exit (say an exception whose delivery hit
+	 * an NPF) is re-injected on the next entry (APM 15.7.2).
+	 */
+	intinfo = F64(v, VMCB_EXITINTINFO);
+	if (intinfo & EVENTINJ_VALID)
+		F64(v, VMCB_EVENTINJ) = intinfo;
+	decode_exit(v, e);
+}
+
+static uint64_t svm_get_reg(struct vcpu_hw *v, enum vcpu_reg r)
+{
+	switch (r) {
+	case VREG_RIP: return F64(v, VMCB_RIP);
+	case VREG_RSP: return F64(v, VMCB_RSP);
+	case VREG_RFLAGS: return F64(v, VMCB_RFLAGS);
+	case VREG_CR0: return F64(v, VMCB_CR0);
+	case VREG_CR3: return F64(v, VMCB_CR3);
+	case VREG_CR4: return F64(v, VMCB_CR4);
+	case VREG_EFER: return F64(v, VMCB_EFER) & ~X86_EFER_SVME;
+	case VREG_PAT: return F64(v, VMCB_G_PAT);
+	case VREG_CPL: return F(v, VMCB_CPL, uint8_t);
+	case VREG_CS_MODE: {
+		uint16_t attr = F(v, VMCB_CS + 2, uint16_t);
+
+		if (!(F64(v, VMCB_CR0) & X86_CR0_PE))
+			return 16;
+		if ((F64(v, VMCB_EFER) & X86_EFER_LMA) && (attr & (1u << 9)))
+			return 64;
+		return (attr & (1u << 10)) ? 32 : 16;
+	}
+	}
+	return 0;
+}
+
+static void svm_set_reg(struct vcpu_hw *v, enum vcpu_reg r, uint64_t val)
+{
+	switch (r) {
+	case VREG_RIP: F64(v, VMCB_RIP) = val; break;
+	case VREG_RSP: F64(v, VMCB_RSP) = val; break;
+	case VREG_RFLAGS: F64(v, VMCB_RFLAGS) = val; break;
+	case VREG_CR0: F64(v, VMCB_CR0) = val; break;
+	case VREG_CR3: F64(v, VMCB_CR3) = val; break;
+	case VREG_CR4: F64(v, VMCB_CR4) = val; break;
+	case VREG_EFER: {
+		/* LMA is the CPU's to set; keep it as it is now. */
+		uint64_t lma = F64(v, VMCB_EFER) & X86_EFER_LMA;
+
+		F64(v, VMCB_EFER) = (val & ~X86_EFER_LMA) | lma | X86_EFER_SVME;
+		break;
+	}
+	case VREG_PAT: F64(v, VMCB_G_PAT) = val; break;
+	case VREG_CPL:
+	case VREG_CS_MODE:
+		break;
+	}
+}
+
+static void svm_skip_insn(struct vcpu_hw *v, const struct vcpu_exit *e)
+{
+	F64(v, VMCB_RIP) += e->insn_len;
+	F64(v, VMCB_INT_STATE) &= ~1ULL; /* the instruction completed: no interrupt shadow */
+}
+
+static void svm_inject_exception(struct vcpu_hw *v, uint8_t vector, bool has_error, uint32_t error)
+{
+	F64(v, VMCB_EVENTINJ) = EVENTINJ_VALID | EVENTINJ_TYPE_EXC | vector |
+				(has_error ? EVENTINJ_EV | ((uint64_t)error << 32) : 0);
+}
+
+const struct vcpu_ops svm_ops = {
+	.name = "svm",
+	.hypercall_flag = 1u << 0, /* PVHV_CPUID_F_VMMCALL */
+	.stage2_fmt = &pt_format_x86,
+	/* Present, writable, user: NPT walks treat every guest access as a user access. */
+	.stage2_ram_flags = 0x7,
+	.cpu_init = svm_cpu_init,
+	.vcpu_init = svm_vcpu_init,
+	.vcpu_free = svm_vcpu_free,
+	.reset_pvh = svm_reset_pvh,
+	.run = svm_run,
+	.get_reg = svm_get_reg,
+	.set_reg = svm_set_reg,
+	.skip_insn = svm_skip_insn,
+	.inject_exception = svm_inject_exception,
+};

@@ -1,0 +1,226 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* bootinfo.c: build a domain's PVH start_info, module list, memory map and command line. */
+#include "lib/base.h"
+#include "pvh/bootinfo.h"
+#include "pvhv/abi.h"
+
+#define BOOTINFO_END (PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE)
+#define RSDP_V2_SIZE 36 /* ACPI 6.4, 5.2.5.3 */
+#define MEMMAP_TYPE_MAX 7 /* PMEM, the highest type in hvm_start_info */
+
+_Static_assert(BOOTINFO_MODLIST_OFF >= sizeof(struct pvhv_start_info),
+	       "start_info overlaps the module list");
+_Static_assert(BOOTINFO_MEMMAP_OFF >= BOOTINFO_MODLIST_OFF +
+	       sizeof(struct pvhv_modlist_entry), "modlist overlaps memmap");
+_Static_assert(BOOTINFO_END <= BOOTINFO_LOW_RAM_END, "boot info above low RAM");
+
+PRINTF_LIKE(4, 5)
+static int error(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
+static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
+{
+	return a < b + blen && b < a + alen;
+}
+
+/* Extras must sit in one RAM range of the base map: low RAM above the boot
+ * info, or RAM above 1 MiB. */
+static bool extra_in_ram(const struct bootinfo_region *r, uint64_t ram_size)
+{
+	return range_within(r->addr, r->size, BOOTINFO_END,
+			    BOOTINFO_LOW_RAM_END - BOOTINFO_END) ||
+	       range_within(r->addr, r->size, BOOTINFO_HIGH_RAM_START,
+			    ram_size - BOOTINFO_HIGH_RAM_START);
+}
+
+static int check_params(const struct bootinfo_params *p, char *err, size_t errlen)
+{
+	unsigned i, j;
+	size_t n;
+
+	if (p->ram_size < PVHV_RAM_ALIGN || !IS_ALIGNED(p->ram_size, PVHV_RAM_ALIGN))
+		return error(-EINVAL, err, errlen,
+			     "RAM size 0x%llx is not a non-zero multiple of 2 MiB",
+			     (unsigned long long)p->ram_size);
+	if (p->cmdline) {
+		n = strnlen(p->cmdline, PVHV_CMDLINE_MAX);
+		if (n >= PVHV_CMDLINE_MAX) {
+			n += strlen(p->cmdline + n);
+			return error(-E2BIG, err, errlen,
+				     "command line is %llu bytes, limit %u",
+				     (unsigned long long)n, PVHV_CMDLINE_MAX - 1);
+		}
+	}
+	if (p->nr_extra > BOOTINFO_MAX_EXTRA)
+		return error(-EINVAL, err, errlen, "%u extra regions, limit %u",
+			     p->nr_extra, BOOTINFO_MAX_EXTRA);
+	for (i = 0; i < p->nr_extra; i++) {
+		const struct bootinfo_region *r = &p->extra[i];
+
+		if (r->size == 0 || r->type == 0 || r->type > MEMMAP_TYPE_MAX)
+			return error(-EINVAL, err, errlen,
+				     "extra region %u: size 0x%llx / type %u invalid",
+				     i, (unsigned long long)r->size, r->type);
+		if (!extra_in_ram(r, p->ram_size))
+			return error(-EINVAL, err, errlen,
+				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x) or [0x%x, 0x%llx)",
+				     i, (unsigned long long)r->addr,
+				     (unsigned long long)r->size, BOOTINFO_END,
+				     BOOTINFO_LOW_RAM_END, BOOTINFO_HIGH_RAM_START,
+				     (unsigned long long)p->ram_size);
+		for (j = 0; j < i; j++)
+			if (overlaps(r->addr, r->size, p->extra[j].addr,
+				     p->extra[j].size))
+				return error(-EINVAL, err, errlen,
+					     "extra region %u overlaps extra region %u",
+					     i, j);
+	}
+	if (p->initrd_size) {
+		uint64_t a = p->initrd_gpa, s = p->initrd_size;
+
+		if (!range_within(a, s, 0, MIN(p->ram_size, GIB(4))))
+			return error(-EINVAL, err, errlen,
+				     "initrd [0x%llx, +0x%llx) is not inside RAM below 4 GiB (RAM 0x%llx bytes)",
+				     (unsigned long long)a, (unsigned long long)s,
+				     (unsigned long long)p->ram_size);
+		if (overlaps(a, s, PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_SIZE))
+			return error(-EINVAL, err, errlen,
+				     "initrd [0x%llx, +0x%llx) overlaps the boot-info area [0x%x, 0x%x)",
+				     (unsigned long long)a, (unsigned long long)s,
+				     PVHV_BOOTINFO_GPA, BOOTINFO_END);
+		for (i = 0; i < p->nr_extra; i++)
+			if (overlaps(a, s, p->extra[i].addr, p->extra[i].size))
+				return error(-EINVAL, err, errlen,
+					     "initrd [0x%llx, +0x%llx) overlaps extra region %u",
+					     (unsigned long long)a,
+					     (unsigned long long)s, i);
+	}
+	if (p->rsdp_gpa && !range_within(p->rsdp_gpa, RSDP_V2_SIZE, 0, p->ram_size))
+		return error(-EINVAL, err, errlen,
+			     "RSDP at 0x%llx is not inside RAM (0x%llx bytes)",
+			     (unsigned long long)p->rsdp_gpa,
+			     (unsigned long long)p->ram_size);
+	return 0;
+}
+
+/* Five base ranges, and each extra splits a RAM range in up to three. */
+#define MEMMAP_ENTRIES (5 + 2 * BOOTINFO_MAX_EXTRA)
+_Static_assert(MEMMAP_ENTRIES <= BOOTINFO_MEMMAP_MAX, "memmap overruns cmdline");
+
+struct memmap {
+	struct pvhv_memmap_entry e[MEMMAP_ENTRIES];
+	unsigned n;
+};
+
+static void emit(struct memmap *m, uint64_t addr, uint64_t end, uint32_t type)
+{
+	if (end > addr && m->n < MEMMAP_ENTRIES)
+		m->e[m->n++] = (struct pvhv_memmap_entry){
+			.addr = addr, .size = end - addr, .type = type };
+}
+
+/* RAM [addr, end), with the (sorted, checked) extras inside it carved out. */
+static void emit_ram(struct memmap *m, uint64_t addr, uint64_t end,
+		     const struct bootinfo_region *x, unsigned nx)
+{
+	uint64_t cur = addr;
+	unsigned i;
+
+	for (i = 0; i < nx; i++) {
+		if (x[i].addr < addr || x[i].addr >= end)
+			continue;
+		emit(m, cur, x[i].addr, PVHV_MEMMAP_RAM);
+		emit(m, x[i].addr, x[i].addr + x[i].size, x[i].type);
+		cur = x[i].addr + x[i].size;
+	}
+	emit(m, cur, end, PVHV_MEMMAP_RAM);
+}
+
+static void build_memmap(const struct bootinfo_params *p, struct memmap *m)
+{
+	struct bootinfo_region x[BOOTINFO_MAX_EXTRA];
+	unsigned i, j, nx = p->nr_extra;
+
+	/* Insertion sort by address; they are known not to overlap. */
+	for (i = 0; i < nx; i++) {
+		for (j = i; j > 0 && x[j - 1].addr > p->extra[i].addr; j--)
+			x[j] = x[j - 1];
+		x[j] = p->extra[i];
+	}
+	m->n = 0;
+	emit(m, 0, PVHV_BOOTINFO_GPA, PVHV_MEMMAP_RAM);
+	emit(m, PVHV_BOOTINFO_GPA, BOOTINFO_END, PVHV_MEMMAP_RESERVED);
+	emit_ram(m, BOOTINFO_END, BOOTINFO_LOW_RAM_END, x, nx);
+	emit(m, BOOTINFO_LOW_RAM_END, BOOTINFO_HIGH_RAM_START, PVHV_MEMMAP_RESERVED);
+	emit_ram(m, BOOTINFO_HIGH_RAM_START, p->ram_size, x, nx);
+}
+
+int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
+		   char *err, size_t errlen)
+{
+	uint8_t *b = buf;
+	struct pvhv_start_info si;
+	struct pvhv_modlist_entry mod;
+	struct memmap map;
+	int rc;
+
+	if (buflen < PVHV_BOOTINFO_SIZE)
+		return error(-ENOSPC, err, errlen,
+			     "boot-info buffer is %llu bytes, need %u",
+			     (unsigned long long)buflen, PVHV_BOOTINFO_SIZE);
+	memset(b, 0, buflen);
+	rc = check_params(p, err, errlen);
+	if (rc)
+		return rc;
+
+	build_memmap(p, &map);
+	memcpy(b + BOOTINFO_MEMMAP_OFF, map.e, map.n * sizeof(map.e[0]));
+
+	if (p->cmdline)
+		memcpy(b + BOOTINFO_CMDLINE_OFF, p->cmdline, strlen(p->cmdline));
+
+	memset(&si, 0, sizeof(si));
+	si.magic = PVHV_START_MAGIC;
+	si.version = PVHV_START_VERSION;
+	si.cmdline_paddr = PVHV_BOOTINFO_GPA + BOOTINFO_CMDLINE_OFF;
+	si.rsdp_paddr = p->rsdp_gpa;
+	si.memmap_paddr = PVHV_BOOTINFO_GPA + BOOTINFO_MEMMAP_OFF;
+	si.memmap_entries = map.n;
+	if (p->initrd_size) {
+		memset(&mod, 0, sizeof(mod));
+		mod.paddr = p->initrd_gpa;
+		mod.size = p->initrd_size;
+		memcpy(b + BOOTINFO_MODLIST_OFF, &mod, sizeof(mod));
+		si.nr_modules = 1;
+		si.modlist_paddr = PVHV_BOOTINFO_GPA + BOOTINFO_MODLIST_OFF;
+	}
+	memcpy(b + BOOTINFO_START_OFF, &si, sizeof(si));
+	return 0;
+}
+
+int bootinfo_place_initrd(uint64_t ram_size, uint64_t kernel_end,
+			  uint64_t initrd_size, uint64_t *gpa_out)
+{
+	uint64_t top = MIN(ram_size, GIB(4));
+	uint64_t low = MAX(kernel_end, (uint64_t)BOOTINFO_HIGH_RAM_START);
+	uint64_t gpa;
+
+	if (initrd_size == 0)
+		return -EINVAL;
+	if (initrd_size > top)
+		return -ENOSPC;
+	gpa = ALIGN_DOWN(top - initrd_size, PAGE_SIZE);
+	if (gpa < low)
+		return -ENOSPC;
+	*gpa_out = gpa;
+	return 0;
+}

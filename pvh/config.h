@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * config.h: parse the pvhv configuration, a flattened device tree:
+ *
+ *   / {
+ *       compatible = "pvhv,config-1";
+ *       domains {
+ *           NAME {
+ *               kernel = "file-in-bundle";
+ *               initrd = "file";        // optional
+ *               cmdline = "...";        // optional
+ *               memory-mib = <16>;
+ *               vcpus = <1>;            // optional, default 1
+ *               max-runtime-ms = <5000>; // optional, >= 1; absent: no limit
+ *           };
+ *       };
+ *   };
+ *
+ * The blob is untrusted.  Strings returned point into it, so it must
+ * outlive the parsed configuration.
+ */
+#ifndef PVHV_PVH_CONFIG_H
+#define PVHV_PVH_CONFIG_H
+
+#include "lib/base.h"
+
+#define CONFIG_MAX_DOMAINS 16
+#define CONFIG_MAX_VCPUS 16
+#define CONFIG_NAME_MAX 32 /* including NUL */
+#define CONFIG_MEM_MIN_MIB 2
+#define CONFIG_MEM_MAX_MIB 65536
+#define CONFIG_COMPATIBLE "pvhv,config-1"
+#define CONFIG_BUNDLE_NAME "config.dtb" /* the config's name in a bundle */
+
+struct domain_config {
+	char name[CONFIG_NAME_MAX]; /* node name, truncated if too long */
+	const char *kernel;         /* name of a file in the bundle */
+	const char *initrd;         /* NULL when absent */
+	const char *cmdline;        /* NULL when absent */
+	uint64_t memory;            /* bytes */
+	unsigned vcpus;
+	uint32_t max_runtime_ms;    /* 0: no limit; else stopped after this long */
+	bool valid;
+	char error[160];            /* why not valid */
+};
+
+struct pvh_config {
+	unsigned nr_domains;
+	struct domain_config dom[CONFIG_MAX_DOMAINS];
+};
+
+/*
+ * Parse fdt[0, len).  The blob must be 8-byte aligned (libfdt's rule) and
+ * its header's totalsize must equal len.  Returns -EINVAL with err set
+ * when the blob itself is unusable (corrupt, wrong compatible, no
+ * /domains, zero or more than CONFIG_MAX_DOMAINS domains).  Otherwise
+ * returns 0 with every domain node listed in order: a domain that breaks a
+ * rule has valid = false and its error set (the fields parsed before the
+ * problem are still filled in); the others are valid.
+ */
+int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
+		 char *err, size_t errlen);
+
+#endif

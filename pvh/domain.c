@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* domain.c: building a domain from its configuration, guest memory access, and ending it. */
+#include "pvh/pvh.h"
+#include "pvh/bootinfo.h"
+#include "pvh/elf.h"
+#include "pvhv/abi.h"
+
+#define CHUNK_SIZE LARGE_PAGE_SIZE
+#define CHUNK_PAGES (CHUNK_SIZE / PAGE_SIZE)
+
+struct domain domains[MAX_DOMAINS];
+unsigned nr_domains;
+
+static uint64_t pages_for(uint64_t bytes)
+{
+	return ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;
+}
+
+/* ------------------------------------------------------------ guest memory */
+
+void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
+{
+	if (!range_within(gpa, len, 0, dom->ram_size) || !dom->chunk)
+		return NULL;
+	if (len && gpa / CHUNK_SIZE != (gpa + len - 1) / CHUNK_SIZE)
+		return NULL;
+	return hpa_to_ptr(dom->chunk[gpa / CHUNK_SIZE] + gpa % CHUNK_SIZE);
+}
+
+static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool to_guest)
+{
+	if (!range_within(gpa, len, 0, dom->ram_size) || !dom->chunk)
+		return -EFAULT;
+	while (len) {
+		size_t n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
+		uint8_t *host = hpa_to_ptr(dom->chunk[gpa / CHUNK_SIZE] + gpa % CHUNK_SIZE);
+
+		if (to_guest)
+			memcpy(host, buf, n);
+		else
+			memcpy(buf, host, n);
+		buf = (uint8_t *)buf + n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int dom_copy_from_guest(struct domain *dom, void *dst, gpa_t gpa, size_t len)
+{
+	return copy_guest(dom, gpa, dst, len, false);
+}
+
+int dom_copy_to_guest(struct domain *dom, gpa_t gpa, const void *src, size_t len)
+{
+	return copy_guest(dom, gpa, (void *)src, len, true);
+}
+
+/* ------------------------------------------------------------ build */
+
+static int fail(struct domain *dom, int err, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static int fail(struct domain *dom, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dom->reason, sizeof(dom->reason), fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Pages the domain costs beyond its RAM: tables, vCPU state, bookkeeping. */
+static uint64_t overhead_estimate(const struct domain_config *c)
+{
+	uint64_t pt = 1 + 1 + pages_for(c->memory / GIB(1) + 1) + pages_for(c->memory / CHUNK_SIZE);
+
+	return pt + c->vcpus + pages_for(c->vcpus * sizeof(struct vcpu)) +
+	       pages_for(c->memory / CHUNK_SIZE * sizeof(hpa_t));
+}
+
+static int alloc_ram(struct domain *dom)
+{
+	int err;
+
+	dom->nr_chunks = dom->ram_size / CHUNK_SIZE;
+	dom->chunk_array_pages = pages_for(dom->nr_chunks * sizeof(hpa_t));
+	if (page_alloc(dom->chunk_array_pages, 1, &dom->chunk_array_pa))
+		return -ENOMEM;
+	dom->chunk = hpa_to_ptr(dom->chunk_array_pa);
+	err = stage2_create(&dom->stage2_root);
+	if (err)
+		return err;
+	for (uint64_t i = 0; i < dom->nr_chunks; i++) {
+		err = page_alloc(CHUNK_PAGES, CHUNK_PAGES, &dom->chunk[i]);
+		if (err) {
+			dom->chunk[i] = 0;
+			return err;
+		}
+		err = stage2_map(dom->stage2_root, i * CHUNK_SIZE, dom->chunk[i], CHUNK_SIZE);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int load_kernel(struct domain *dom, const struct elf_image *im)
+{
+	for (unsigned i = 0; i < im->nr_segments; i++) {
+		const struct elf_segment *s = &im->seg[i];
+
+		/* elf_check_fits() has put every segment inside RAM; RAM is zeroed (bss). */
+		if (dom_copy_to_guest(dom, s->paddr, (const uint8_t *)dom->kernel + s->offset,
+				      s->filesz))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+static int create_vcpus(struct domain *dom, uint32_t entry)
+{
+	int err;
+
+	dom->nr_vcpus = dom->cfg->vcpus;
+	dom->vcpu_array_pages = pages_for(dom->nr_vcpus * sizeof(struct vcpu));
+	if (page_alloc(dom->vcpu_array_pages, 1, &dom->vcpu_array_pa))
+		return -ENOMEM;
+	dom->vcpu = hpa_to_ptr(dom->vcpu_array_pa);
+	for (unsigned i = 0; i < dom->nr_vcpus; i++) {
+		struct vcpu *v = &dom->vcpu[i];
+
+		v->dom = dom;
+		v->id = i;
+		v->state = VCPU_OFFLINE;
+		v->cpu = -1;
+		v->hw.stage2_root = dom->stage2_root;
+		err = vcpu_ops->vcpu_init(&v->hw);
+		if (err)
+			return err;
+	}
+	/* PVH starts vCPU 0 only; the guest brings up the others. */
+	vcpu_ops->reset_pvh(&dom->vcpu[0].hw, entry, PVHV_BOOTINFO_GPA);
+	return 0;
+}
+
+int domain_build(struct domain *dom)
+{
+	const struct domain_config *c = dom->cfg;
+	struct bootinfo_params bp = { 0 };
+	struct elf_image im;
+	char err[160];
+	uint64_t need, have;
+	uint64_t initrd_gpa = 0;
+	int rc;
+
+	/* Check everything that can be checked before taking any memory. */
+	if (!c->valid)
+		return fail(dom, -EINVAL, "%s", c->error);
+	rc = bundle_file(c->kernel, &dom->kernel, &dom->kernel_size, err, sizeof(err));
+	if (rc)
+		return fail(dom, rc, "kernel: %s", err);
+	if (c->initrd) {
+		rc = bundle_file(c->initrd, &dom->initrd, &dom->initrd_size, err, sizeof(err));
+		if (rc)
+			return fail(dom, rc, "initrd: %s", err);
+	}
+	rc = elf_parse_pvh(dom->kernel, dom->kernel_size, &im, err, sizeof(err));
+	if (rc)
+		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
+	rc = elf_check_fits(&im, c->memory, PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE,
+			    err, sizeof(err));
+	if (rc)
+		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
+	if (dom->initrd) {
+		rc = bootinfo_place_initrd(c->memory, im.highest, dom->initrd_size, &initrd_gpa);
+		if (rc)
+			return fail(dom, rc, "initrd \"%s\" (%zu bytes) does not fit in RAM above the kernel",
+				    c->initrd, dom->initrd_size);
+	}
+	need = c->memory / PAGE_SIZE + overhead_estimate(c);
+	have = page_free_count();
+	if (need > have)
+		return fail(dom, -ENOMEM, "needs %lu MiB (RAM and tables), only %lu MiB free",
+			    (need + 255) / 256, have / 256);
+
+	dom->ram_size = c->memory;
+	rc = alloc_ram(dom);
+	if (rc) {
+		domain_teardown(dom);
+		return fail(dom, rc, "out of memory while allocating %lu MiB of RAM", c->memory >> 20);
+	}
+	rc = load_kernel(dom, &im);
+	if (!rc && dom->initrd)
+		rc = dom_copy_to_guest(dom, initrd_gpa, dom->initrd, dom->initrd_size);
+	if (rc) {
+		domain_teardown(dom);
+		return fail(dom, rc, "loading the kernel failed");
+	}
+	bp.ram_size = dom->ram_size;
+	bp.cmdline = c->cmdline;
+	bp.initrd_gpa = initrd_gpa;
+	bp.initrd_size = dom->initrd_size;
+	rc = bootinfo_build(dom_gpa_ptr(dom, PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_SIZE), PVHV_BOOTINFO_SIZE,
+			    &bp, err, sizeof(err));
+	if (rc) {
+		domain_teardown(dom);
+		return fail(dom, rc, "boot information: %s", err);
+	}
+	rc = create_vcpus(dom, im.entry32);
+	if (rc) {
+		domain_teardown(dom);
+		return fail(dom, rc, "out of memory for vCPU state");
+	}
+	dom->overhead_bytes = (stage2_count_tables(dom->stage2_root) + dom->chunk_array_pages +
+			       dom->vcpu_array_pages + dom->nr_vcpus) * PAGE_SIZE +
+			      sizeof(struct domain);
+	memset(dom->exits, 0, sizeof(dom->exits));
+	dom->exits_total = 0;
+	dom->cpu_tsc = 0;
+	return 0;
+}
+
+void domain_teardown(struct domain *dom)
+{
+	if (dom->vcpu) {
+		for (unsigned i = 0; i < dom->nr_vcpus; i++)
+			vcpu_ops->vcpu_free(&dom->vcpu[i].hw);
+		page_free(dom->vcpu_array_pa, dom->vcpu_array_pages);
+		dom->vcpu = NULL;
+		dom->nr_vcpus = 0;
+	}
+	if (dom->chunk) {
+		for (uint64_t i = 0; i < dom->nr_chunks; i++)
+			if (dom->chunk[i])
+				page_free(dom->chunk[i], CHUNK_PAGES);
+		page_free(dom->chunk_array_pa, dom->chunk_array_pages);
+		dom->chunk = NULL;
+	}
+	if (dom->stage2_root) {
+		stage2_destroy(dom->stage2_root);
+		dom->stage2_root = 0;
+	}
+}
+
+/* ------------------------------------------------------------ ending */
+
+static const char *const end_names[] = {
+	[END_NONE] = "none", [END_POWEROFF] = "poweroff", [END_REBOOT] = "reboot",
+	[END_CRASH] = "crash", [END_STOPPED] = "stopped", [END_NOT_STARTED] = "not-started",
+};
+
+const char *domain_end_name(enum dom_end e)
+{
+	return e < ARRAY_SIZE(end_names) ? end_names[e] : "?";
+}
+
+void domain_end(struct domain *dom, enum dom_end how, unsigned status, const char *fmt, ...)
+{
+	va_list ap;
+	bool quiesced;
+
+	sched_lock();
+	if (dom->state != DOM_RUNNING) {
+		sched_unlock();
+		return;
+	}
+	dom->state = DOM_DYING;
+	dom->end = how;
+	dom->exit_status = status;
+	dom->reason[0] = 0;
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(dom->reason, sizeof(dom->reason), fmt, ap);
+		va_end(ap);
+	}
+	dom->end_us = time_us();
+	/* Kick every CPU running one of its vCPUs; the last to leave finishes it. */
+	for (unsigned i = 0; i < dom->nr_vcpus; i++)
+		if (dom->vcpu[i].state == VCPU_RUNNING && dom->vcpu[i].cpu >= 0)
+			cpu_kick((unsigned)dom->vcpu[i].cpu);
+	quiesced = dom->on_cpu == 0;
+	sched_unlock();
+
+	console_flush(dom);
+	if (how == END_STOPPED)
+		kprintf("pvhv: dom %s stopped: %s\n", dom->name, dom->reason);
+	else if (how == END_REBOOT)
+		kprintf("pvhv: dom %s ended: reboot\n", dom->name);
+	else
+		kprintf("pvhv: dom %s ended: %s, status %u%s%s\n", dom->name, domain_end_name(how),
+			status, dom->reason[0] ? ": " : "", dom->reason);
+	if (quiesced)
+		sched_domain_quiesced(dom);
+}

@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * elf.h: parse a PVH kernel's ELF headers and check it fits a domain.
+ *
+ * Pure: no allocation, no I/O.  The image is untrusted; every offset and
+ * size is checked against the file before use.
+ */
+#ifndef PVHV_PVH_ELF_H
+#define PVHV_PVH_ELF_H
+
+#include "lib/base.h"
+
+#define ELF_MAX_SEGMENTS 16
+
+/* One PT_LOAD with a non-zero memsz; load address is p_paddr. */
+struct elf_segment {
+	uint64_t paddr, filesz, memsz, offset;
+};
+
+struct elf_image {
+	uint32_t entry32;  /* from the "Xen" note type 18 (PHYS32_ENTRY) */
+	unsigned nr_segments;
+	struct elf_segment seg[ELF_MAX_SEGMENTS];
+	uint64_t lowest, highest; /* [lowest, highest) paddr span of all PT_LOAD memsz */
+};
+
+/*
+ * Parse img[0, len): a little-endian ELF32 or ELF64 ET_EXEC for EM_386 or
+ * EM_X86_64 carrying a PVH entry note.  On success fills *out and returns 0;
+ * each segment then satisfies filesz <= memsz and lies inside the file.
+ * On failure returns -ENOEXEC (not a usable image) or -E2BIG (more than
+ * ELF_MAX_SEGMENTS loadable segments), writes a message to err, and leaves
+ * *out unspecified.
+ */
+int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
+		  char *err, size_t errlen);
+
+/*
+ * Check a parsed image against a domain: every segment inside
+ * [0, ram_size), none overlapping [reserved_lo, reserved_hi), and entry32
+ * inside some segment.  Returns 0, or -ERANGE with a message naming the
+ * segment.
+ */
+int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
+		   uint64_t reserved_lo, uint64_t reserved_hi, char *err,
+		   size_t errlen);
+
+#endif

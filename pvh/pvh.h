@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pvh.h: domains, their vCPUs and the services pvhv gives them (the
+ * interface of pvh/ to itself; arch/x86 only calls pvh_main() and
+ * sched_cpu_loop()).
+ */
+#ifndef PVHV_PVH_H
+#define PVHV_PVH_H
+
+#include "arch/x86/arch.h"
+#include "pvh/config.h"
+
+#define MAX_DOMAINS CONFIG_MAX_DOMAINS
+#define REBOOT_LIMIT 8
+#define SLICE_US 10000
+#define CONSOLE_LINE_MAX 200
+#define CONSOLE_KEEP_LINES 4
+
+enum vcpu_state {
+	VCPU_OFFLINE,  /* not started (secondary vCPUs wait for the guest) */
+	VCPU_RUNNABLE, /* in the run queue */
+	VCPU_RUNNING,  /* on a host CPU */
+	VCPU_BLOCKED,  /* halted, waiting for an event */
+	VCPU_DEAD,
+};
+
+struct domain;
+
+struct vcpu {
+	struct vcpu_hw hw;
+	struct domain *dom;
+	unsigned id;
+	enum vcpu_state state;   /* under sched_lock */
+	int cpu;                 /* host CPU it runs on, -1 when none */
+	struct vcpu *runq_next;
+};
+
+enum dom_state {
+	DOM_EMPTY,    /* slot unused */
+	DOM_RUNNING,
+	DOM_DYING,    /* ending: vCPUs are being taken off their CPUs */
+	DOM_ENDED,
+};
+
+enum dom_end {
+	END_NONE,
+	END_POWEROFF,
+	END_REBOOT,
+	END_CRASH,
+	END_STOPPED,     /* pvhv stopped it: a fault, a timeout, a limit */
+	END_NOT_STARTED, /* its configuration or files were rejected */
+};
+
+/* The domain's emulated 16550 at COM1 and its console line buffer. */
+struct uart {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	unsigned len;
+	char line[CONSOLE_LINE_MAX + 1];
+	/* The last lines it printed, for the summary of a failed domain. */
+	char keep[CONSOLE_KEEP_LINES][80];
+	unsigned nkeep;
+};
+
+struct domain {
+	unsigned id;
+	char name[CONFIG_NAME_MAX];
+	const struct domain_config *cfg;
+	enum dom_state state; /* changes under sched_lock */
+	enum dom_end end;
+	unsigned exit_status;
+	char reason[192];
+
+	/* Files from the bundle (they stay in the bundle for reboots). */
+	const void *kernel;
+	size_t kernel_size;
+	const void *initrd;
+	size_t initrd_size;
+
+	/* Guest RAM: [0, ram_size) in 2 MiB host chunks. */
+	uint64_t ram_size;
+	hpa_t *chunk;
+	uint64_t nr_chunks;
+	hpa_t chunk_array_pa;
+	uint64_t chunk_array_pages;
+	hpa_t stage2_root;
+
+	struct vcpu *vcpu;
+	unsigned nr_vcpus;
+	hpa_t vcpu_array_pa;
+	uint64_t vcpu_array_pages;
+	unsigned on_cpu; /* vCPUs on a host CPU now (under sched_lock) */
+
+	uint64_t exits[EXIT_NR];
+	uint64_t exits_total;
+	uint64_t start_us, end_us;
+	uint64_t cpu_tsc;
+	uint64_t deadline_us; /* 0 = none (max-runtime-ms) */
+	unsigned reboots;
+	uint64_t overhead_bytes;
+	struct uart uart;
+};
+
+extern struct domain domains[MAX_DOMAINS];
+extern unsigned nr_domains;
+extern uint64_t first_guest_entry_tsc;
+
+/* bundle.c: the boot module(s) and the files in them. */
+int bundle_open(char *err, size_t errlen);
+const void *bundle_config(size_t *len);
+/* 0 and the file, or -ENOENT naming it in err. */
+int bundle_file(const char *name, const void **data, size_t *size, char *err, size_t errlen);
+
+/* domain.c */
+/* Builds the domain from its configuration; on failure sets dom->reason and returns -errno. */
+int domain_build(struct domain *dom);
+void domain_teardown(struct domain *dom);
+/*
+ * Ends the domain (from any CPU, any vCPU of it): records how and why,
+ * then takes its vCPUs off their CPUs.  Only the first call counts.
+ */
+void domain_end(struct domain *dom, enum dom_end how, unsigned status, const char *fmt, ...)
+	PRINTF_LIKE(4, 5);
+const char *domain_end_name(enum dom_end e);
+/*
+ * The one place a guest-physical range becomes host memory.  Copies fail
+ * with -EFAULT unless [gpa, gpa + len) lies wholly in the domain's RAM.
+ */
+int dom_copy_from_guest(struct domain *dom, void *dst, gpa_t gpa, size_t len);
+int dom_copy_to_guest(struct domain *dom, gpa_t gpa, const void *src, size_t len);
+/* Host pointer to [gpa, gpa + len) when it lies in RAM and in one 2 MiB chunk, else NULL. */
+void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len);
+
+/* sched.c */
+/* One lock for the run queue, vCPU states and domain states. */
+void sched_lock(void);
+void sched_unlock(void);
+/* Puts a vCPU on the run queue (caller holds sched_lock). */
+void sched_enqueue_locked(struct vcpu *v);
+/* Called when a domain's last vCPU has left its CPU after domain_end(). */
+void sched_domain_quiesced(struct domain *dom);
+void sched_start(void);
+
+/* exit.c: every exit that is not a host interrupt. */
+enum exit_action {
+	ACT_CONTINUE, /* re-enter the guest */
+	ACT_YIELD,    /* requeue behind the others */
+	ACT_BLOCK,    /* halted: off the run queue until an event */
+	ACT_DEAD,     /* the domain is ending */
+};
+enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e);
+const char *exit_reason_name(enum vcpu_exit_reason r);
+
+/* hypercall.c */
+enum exit_action hypercall_dispatch(struct vcpu *v, const struct vcpu_exit *e);
+
+/* console.c */
+void uart_io(struct domain *dom, uint16_t offset, bool in, uint8_t size, uint32_t *val);
+void console_feed(struct domain *dom, const char *s, size_t n);
+void console_flush(struct domain *dom);
+
+/* summary.c */
+NORETURN void summary_and_poweroff(void);
+
+#endif

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * sched.c: round-robin time slicing of every domain's vCPUs over every host
+ * CPU, and the end of a domain's life once its vCPUs are off their CPUs.
+ *
+ * One global run queue under one lock: vCPUs migrate freely.  A slice is
+ * SLICE_US; the host CPU's one-shot APIC timer makes a spinning guest exit,
+ * so no guest can starve the others.
+ */
+#include "pvh/pvh.h"
+#include "arch/x86/x86.h"
+
+static struct spinlock lock;
+static struct vcpu *runq_head, *runq_tail;
+static volatile bool cpu_idle[MAX_CPUS];
+uint64_t first_guest_entry_tsc;
+
+void sched_lock(void)
+{
+	spin_lock(&lock);
+}
+
+void sched_unlock(void)
+{
+	spin_unlock(&lock);
+}
+
+void sched_enqueue_locked(struct vcpu *v)
+{
+	v->state = VCPU_RUNNABLE;
+	v->runq_next = NULL;
+	if (runq_tail)
+		runq_tail->runq_next = v;
+	else
+		runq_head = v;
+	runq_tail = v;
+	/* Wake one idle CPU to take it. */
+	for (unsigned i = 0; i < nr_cpus; i++) {
+		if (cpu_idle[i] && i != this_cpu()->index) {
+			cpu_idle[i] = false;
+			cpu_kick(i);
+			break;
+		}
+	}
+}
+
+/* Next vCPU whose domain still runs; it leaves the lock RUNNING on this CPU. */
+static struct vcpu *pick_next_locked(void)
+{
+	struct vcpu *v;
+
+	while ((v = runq_head)) {
+		runq_head = v->runq_next;
+		if (!runq_head)
+			runq_tail = NULL;
+		if (v->dom->state == DOM_RUNNING && v->state == VCPU_RUNNABLE) {
+			v->state = VCPU_RUNNING;
+			v->cpu = (int)this_cpu()->index;
+			v->dom->on_cpu++;
+			return v;
+		}
+	}
+	return NULL;
+}
+
+static void purge_domain_locked(struct domain *dom)
+{
+	struct vcpu **pp = &runq_head;
+
+	runq_tail = NULL;
+	while (*pp) {
+		if ((*pp)->dom == dom) {
+			*pp = (*pp)->runq_next;
+			continue;
+		}
+		runq_tail = *pp;
+		pp = &(*pp)->runq_next;
+	}
+}
+
+static void check_deadlines(void)
+{
+	uint64_t now = time_us();
+
+	for (unsigned i = 0; i < nr_domains; i++) {
+		struct domain *d = &domains[i];
+
+		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us)
+			domain_end(d, END_STOPPED, 0, "timeout after %lu ms (max-runtime-ms)",
+				   (d->deadline_us - d->start_us) / 1000);
+	}
+}
+
+static void start_domain_locked(struct domain *d)
+{
+	d->state = DOM_RUNNING;
+	d->end = END_NONE;
+	d->start_us = time_us();
+	d->deadline_us = d->cfg->max_runtime_ms ? d->start_us + d->cfg->max_runtime_ms * 1000 : 0;
+	sched_enqueue_locked(&d->vcpu[0]);
+}
+
+static bool all_ended(void)
+{
+	for (unsigned i = 0; i < nr_domains; i++)
+		if (domains[i].state != DOM_ENDED)
+			return false;
+	return true;
+}
+
+void sched_domain_quiesced(struct domain *dom)
+{
+	bool reboot;
+
+	sched_lock();
+	purge_domain_locked(dom);
+	sched_unlock();
+
+	reboot = dom->end == END_REBOOT;
+	if (reboot && dom->reboots >= REBOOT_LIMIT) {
+		reboot = false;
+		dom->end = END_STOPPED;
+		snprintf(dom->reason, sizeof(dom->reason), "reboot limit (%d) reached", REBOOT_LIMIT);
+		kprintf("pvhv: dom %s stopped: %s\n", dom->name, dom->reason);
+	}
+	domain_teardown(dom);
+	if (reboot) {
+		dom->reboots++;
+		kprintf("pvhv: dom %s rebooting (%u of at most %d)\n", dom->name, dom->reboots,
+			REBOOT_LIMIT);
+		if (domain_build(dom) == 0) {
+			sched_lock();
+			start_domain_locked(dom);
+			sched_unlock();
+			return;
+		}
+		dom->end = END_STOPPED;
+		kprintf("pvhv: dom %s stopped: rebuilding for reboot failed: %s\n", dom->name,
+			dom->reason);
+	}
+	sched_lock();
+	dom->state = DOM_ENDED;
+	reboot = all_ended();
+	sched_unlock();
+	if (reboot)
+		summary_and_poweroff();
+}
+
+static void announce(struct percpu *cpu)
+{
+	if (!cpu->announced) {
+		cpu->announced = true;
+		kprintf("pvhv: cpu %u running vcpus\n", cpu->index);
+	}
+}
+
+static void run_vcpu(struct vcpu *v)
+{
+	struct percpu *cpu = this_cpu();
+	struct domain *d = v->dom;
+	uint64_t slice_tsc = SLICE_US * tsc_khz() / 1000;
+	uint64_t slice_end;
+	enum exit_action act = ACT_CONTINUE;
+	struct vcpu_exit e;
+	bool quiesced = false;
+
+	announce(cpu);
+	fxrstor(v->hw.fpu);
+	if (!first_guest_entry_tsc)
+		__atomic_compare_exchange_n(&first_guest_entry_tsc, &(uint64_t){ 0 }, rdtsc(), false,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+	slice_end = rdtsc() + slice_tsc;
+	timer_arm_us(SLICE_US);
+	for (;;) {
+		uint64_t t0;
+
+		cpu->kick = false;
+		if (d->state != DOM_RUNNING) {
+			act = ACT_DEAD;
+			break;
+		}
+		t0 = rdtsc();
+		vcpu_ops->run(&v->hw, &e);
+		__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&d->exits[e.reason], 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&d->exits_total, 1, __ATOMIC_RELAXED);
+		if (e.reason == EXIT_INTR) {
+			/* Let the pending host interrupt in: timer tick or kick. */
+			irq_enable();
+			__asm__ volatile("nop");
+			irq_disable();
+			check_deadlines();
+			if ((int64_t)(rdtsc() - slice_end) >= 0) {
+				if (runq_head) {
+					act = ACT_YIELD;
+					break;
+				}
+				slice_end = rdtsc() + slice_tsc;
+				timer_arm_us(SLICE_US);
+			}
+			continue;
+		}
+		act = vcpu_handle_exit(v, &e);
+		if (act != ACT_CONTINUE)
+			break;
+	}
+	timer_arm_us(0);
+	fxsave(v->hw.fpu);
+
+	sched_lock();
+	d->on_cpu--;
+	v->cpu = -1;
+	if (d->state != DOM_RUNNING) {
+		v->state = VCPU_DEAD;
+		quiesced = d->state == DOM_DYING && d->on_cpu == 0;
+	} else if (act == ACT_YIELD || act == ACT_CONTINUE) {
+		sched_enqueue_locked(v);
+	} else {
+		v->state = VCPU_BLOCKED;
+	}
+	sched_unlock();
+	if (quiesced)
+		sched_domain_quiesced(d);
+}
+
+NORETURN void sched_cpu_loop(void)
+{
+	struct percpu *cpu = this_cpu();
+
+	for (;;) {
+		struct vcpu *v;
+
+		sched_lock();
+		v = pick_next_locked();
+		if (!v)
+			cpu_idle[cpu->index] = true;
+		sched_unlock();
+		if (v) {
+			run_vcpu(v);
+			continue;
+		}
+		timer_arm_us(SLICE_US);
+		irq_enable_and_halt();
+		cpu_idle[cpu->index] = false;
+		check_deadlines();
+	}
+}
+
+/* Starts every domain that was built; called once by the boot CPU. */
+void sched_start(void)
+{
+	sched_lock();
+	for (unsigned i = 0; i < nr_domains; i++)
+		if (domains[i].state == DOM_EMPTY && domains[i].vcpu)
+			start_domain_locked(&domains[i]);
+	sched_unlock();
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* summary.c: the report printed when every domain has ended, and pvhv's exit status. */
+#include "pvh/pvh.h"
+
+static void print_domain(const struct domain *d)
+{
+	char buf[384];
+	int n;
+
+	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s end=%s status=%u runtime_us=%lu cpu_us=%lu exits=%lu",
+		     d->name, domain_end_name(d->end), d->exit_status,
+		     d->end_us > d->start_us ? d->end_us - d->start_us : 0, tsc_to_us(d->cpu_tsc),
+		     d->exits_total);
+	for (unsigned r = 0; r < EXIT_NR && n > 0 && (size_t)n < sizeof(buf); r++)
+		if (d->exits[r])
+			n += snprintf(buf + n, sizeof(buf) - n, " %s=%lu", exit_reason_name(r), d->exits[r]);
+	kprintf("%s\n", buf);
+	if (d->end == END_STOPPED || d->end == END_NOT_STARTED || d->end == END_CRASH) {
+		if (d->reason[0])
+			kprintf("pvhv: summary dom=%s reason: %s\n", d->name, d->reason);
+		for (unsigned i = 0; i < d->uart.nkeep; i++)
+			kprintf("pvhv: summary dom=%s last: %s\n", d->name, d->uart.keep[i]);
+	}
+}
+
+NORETURN void summary_and_poweroff(void)
+{
+	unsigned status = PVHV_EXIT_OK;
+	unsigned ran = 0;
+
+	kprintf("pvhv: summary\n");
+	for (unsigned i = 0; i < nr_domains; i++) {
+		const struct domain *d = &domains[i];
+
+		print_domain(d);
+		if (d->end != END_NOT_STARTED)
+			ran++;
+		if (d->end != END_POWEROFF || d->exit_status != 0)
+			status = PVHV_EXIT_DOMAIN_FAILED;
+	}
+	if (first_guest_entry_tsc)
+		kprintf("pvhv: bench entry_to_first_guest_us=%lu\n",
+			tsc_to_us(first_guest_entry_tsc - boot_tsc));
+	for (unsigned i = 0; i < nr_domains; i++)
+		if (domains[i].end != END_NOT_STARTED)
+			kprintf("pvhv: bench dom=%s ram_bytes=%lu overhead_bytes=%lu\n", domains[i].name,
+				domains[i].ram_size, domains[i].overhead_bytes);
+	if (!ran)
+		status = PVHV_EXIT_NO_DOMAIN;
+	machine_poweroff(status);
+}

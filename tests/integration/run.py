@@ -1,0 +1,854 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""run.py: pvhv integration tests -- boot bundles of test guests under QEMU and check the serial log.
+
+Each case is data (CASES below): the domains of its bundle (or a .dts under
+tests/integration/cases/, or a hand-made bundle), the QEMU exit code it
+expects, regexes that must and must not appear in the serial log, and a
+timeout.  For each case the harness builds the bundle with
+build/tools/pvhv-bundle into build/itest/<case>/, boots pvhv under QEMU
+(accelerator chosen by scripts/qemu-args.sh), and prints TAP-like lines:
+
+    ok - <case> (1.9s)
+    not ok - <case>: <which expectation failed>   (+ last 30 log lines)
+
+and finally "N passed, M failed" alone on the last line.  Exit status 1 if
+any case failed.
+
+    tests/integration/run.py [-k SUBSTR]... [-j N] [--list] [--timeout S]
+                             [--timeout-scale F] [--qemu PATH] [--self-test]
+
+Stdlib only.  QEMU exit codes: (V<<1)|1 with V as pvhv's exit status:
+1 all powered off with status 0, 3 some domain ended otherwise, 5 bundle
+unusable, 7 hypervisor panic, 9 no usable virtualization.
+"""
+
+import argparse
+import os
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.path.join(ROOT, "build")
+HV_ELF = os.path.join(BUILD, "pvhv.elf")
+BUNDLE_TOOL = os.path.join(BUILD, "tools", "pvhv-bundle")
+GUEST_DIR = os.path.join(BUILD, "guests")
+CASES_DIR = os.path.join(ROOT, "tests", "integration", "cases")
+OUT_DIR = os.path.join(BUILD, "itest")
+QEMU_ARGS_SH = os.path.join(ROOT, "scripts", "qemu-args.sh")
+
+EXIT_MEANING = {
+    1: "V=0 all domains powered off with status 0",
+    3: "V=1 some domain ended otherwise",
+    5: "V=2 bundle unusable",
+    7: "V=3 hypervisor panic",
+    9: "V=4 no usable virtualization",
+}
+
+MIB = 1 << 20
+
+# --------------------------------------------------------------------------
+# The cases.
+#
+# A domain: name, guest (build/guests/<guest>.elf) or gen (a kernel the
+# harness makes, see GENERATORS), cmdline, memory (MiB, default 16), vcpus
+# (default 1), max_runtime_ms, and what it must end with:
+#   end="poweroff" [status=N]: "ended: poweroff, status N" and, for guests
+#       that report (all but exitstatus), "[NAME] PASS <guest>".
+#   Every domain with an end must never print "[NAME] FAIL" (may_fail=True
+#   lifts that).
+#   end="crash" status=N, end="stopped" [reason=REGEX],
+#   end="not-started" [reason=REGEX].
+#   end=None: no automatic expectations.
+# A case: name, what (one line), domains | dts | raw (a bundle generator),
+# post (a bundle rewrite, see POSTS), allow_invalid, code (expected QEMU exit
+# status), must / must_not (regexes, multi-line mode; prefix "(?s)" for an
+# order across lines), counts ([(regex, at_least)]), timeout (seconds under
+# TCG; default 60), env (extra environment for scripts/qemu-args.sh).
+# --------------------------------------------------------------------------
+
+def dom(name, guest, cmdline="", memory=16, vcpus=1, end="poweroff", **kw):
+    d = dict(name=name, guest=guest, cmdline=cmdline, memory=memory,
+             vcpus=vcpus, end=end)
+    d.update(kw)
+    return d
+
+
+def memcheck(name, mem=16, rounds=10):
+    return dom(name, "memcheck", "mem=%d rounds=%d" % (mem, rounds), memory=mem)
+
+
+def hello(name="hello"):
+    return dom(name, "hello", "name=%s" % name)
+
+
+def probe(name, target, op, mem=16):
+    addr = int(target, 16)
+    return dom(name, "probe", "mem=%d target=%s op=%s" % (mem, target, op),
+               memory=mem, end="stopped",
+               reason=r"nested page fault: %s at gpa 0x0*%x\b" % (op, addr))
+
+
+# Guests that end without a "PASS <guest>" line.
+NO_PASS_LINE = {"exitstatus"}
+
+NPF_STOP = r"^pvhv: dom %s stopped: nested page fault: %s at gpa 0x0*%x\b.*\(rip 0x[0-9a-f]+\)"
+
+CASES = [
+    dict(name="hello", what="one hello domain boots, prints, powers off",
+         domains=[dom("hello", "hello", "name=world mem=16")], code=1,
+         must=[r"^\[hello\] hello from world$",
+               r"^pvhv: bench entry_to_first_guest_us=\d+",
+               r"^pvhv: bench dom=hello ram_bytes=%d overhead_bytes=\d+" % (16 * MIB),
+               r"^pvhv: cpu \d+ running vcpus",
+               r"^pvhv: summary dom=hello end=poweroff status=0 runtime_us=\d+ exits=\d+"]),
+    dict(name="exit-status", what="status=7 reaches the summary and QEMU exit code 3",
+         domains=[dom("ex", "exitstatus", "status=7", status=7)], code=3,
+         must=[r"^pvhv: summary dom=ex end=poweroff status=7\b", r"^\[ex\] exiting with 7\b"],
+         must_not=[r"^\[ex\] shutdown\("]),
+    dict(name="exit-crash", what="reason=crash ends the domain as crashed",
+         domains=[dom("cr", "exitstatus", "status=3 reason=crash", end="crash", status=3)], code=3),
+    dict(name="exit-badreason", what="shutdown with a bad reason returns -EINVAL, guest goes on",
+         domains=[dom("br", "exitstatus", "badreason=1")], code=1),
+    dict(name="reboot", what="reboot restarts the domain; pvhv stops it at its reboot limit",
+         domains=[dom("rb", "exitstatus", "reason=reboot", end="stopped",
+                      reason=r"reboot limit"),
+                  hello()], code=3,
+         counts=[(r"^pvhv: dom rb ended: reboot\b", 2), (r"^\[rb\] booting$", 2)],
+         must=[r"^pvhv: summary dom=rb end=stopped\b"], timeout=90),
+    dict(name="cpuid", what="CPUID leaves: hypervisor bit, pvhv signature, vCPU count",
+         domains=[dom("cpuid", "cpuid", "vcpus=1")], code=1),
+    dict(name="isolation", what="guest accesses outside RAM stop only that guest",
+         domains=[probe("ramend", "0x1000000", "read"),
+                  probe("above4g", "0x100000000", "write"),
+                  probe("lapic", "0xfee00000", "write"),
+                  probe("hpet", "0xfed00000", "read"),
+                  memcheck("mc")], code=3,
+         must=[NPF_STOP % ("ramend", "read", 0x1000000),
+               NPF_STOP % ("above4g", "write", 0x100000000),
+               NPF_STOP % ("lapic", "write", 0xfee00000),
+               NPF_STOP % ("hpet", "read", 0xfed00000)],
+         must_not=[r"FAIL probe survived"], timeout=90),
+    dict(name="hcfuzz", what="random hypercalls do not hurt pvhv or a sibling",
+         domains=[dom("fuzz", "hcfuzz", "seed=1 count=5000"), memcheck("mc")], code=1,
+         must_not=[r"^pvhv: dom mc (stopped|ended: crash)"]),
+    dict(name="hcfuzz-seed2", what="another hcfuzz seed",
+         domains=[dom("fuzz", "hcfuzz", "seed=424242 count=5000")], code=1),
+    dict(name="triplefault", what="a triple fault stops only that domain",
+         domains=[dom("tf", "triplefault", end="stopped",
+                      reason=r"triple fault \(rip 0x[0-9a-f]+\)"),
+                  memcheck("mc")], code=3),
+    dict(name="busyloop-timeout", what="a spinning domain does not starve siblings; max-runtime-ms stops it",
+         dts="busyloop-timeout.dts", code=3,
+         domains=[dom("busy", "busyloop", end="stopped", reason=r"timeout after \d+ ms",
+                      max_runtime_ms=3000),
+                  memcheck("mc1"), memcheck("mc2")],
+         must=[r"(?s)^pvhv: dom mc1 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
+               r"(?s)^pvhv: dom mc2 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout"]),
+    dict(name="busyloop-nopause", what="a spinner without PAUSE is preempted too",
+         domains=[dom("busy", "busyloop", "nopause=1", end="stopped",
+                      reason=r"timeout after \d+ ms", max_runtime_ms=3000),
+                  memcheck("mc1"), memcheck("mc2")], code=3,
+         must=[r"(?s)^pvhv: dom mc1 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
+               r"(?s)^pvhv: dom mc2 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout"]),
+    dict(name="fpu", what="FPU/SSE state does not leak between domains",
+         domains=[dom("fpu1", "fpu", "rounds=200"), dom("fpu2", "fpu", "rounds=200"),
+                  dom("busy", "busyloop", end="stopped", reason=r"timeout after \d+ ms",
+                      max_runtime_ms=5000)], code=3,
+         must=[r"(?s)^pvhv: dom fpu1 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
+               r"(?s)^pvhv: dom fpu2 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout"]),
+    dict(name="many-domains", what="five domains at once, both host CPUs run vCPUs",
+         domains=[hello("h1"), memcheck("mc1"), memcheck("mc2", mem=32),
+                  dom("cpuid", "cpuid", "vcpus=1"), dom("ex", "exitstatus", "status=0")],
+         code=1,
+         must=[r"^pvhv: cpu 0 running vcpus", r"^pvhv: cpu 1 running vcpus"] +
+              [r"^pvhv: bench dom=%s ram_bytes=\d+ overhead_bytes=\d+" % n
+               for n in ("h1", "mc1", "mc2", "cpuid", "ex")],
+         timeout=90),
+    # ---- malformed bundles: each bad domain is rejected, the good one runs
+    dict(name="bad-missing-kernel", what="config names a kernel module the bundle lacks",
+         domains=[dom("gone", "hello", "name=gone", end="not-started", kernel_name="gone.elf"), hello()],
+         post="drop-kernel:gone", allow_invalid=True, code=3),
+    dict(name="bad-truncated-kernel", what="kernel is the first 200 bytes of hello.elf",
+         domains=[dom("trunc", None, gen="truncated", end="not-started"), hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-not-elf", what="kernel is a text file",
+         domains=[dom("text", None, gen="text", end="not-started"), hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-no-pvh-note", what="ELF without the PVH entry note",
+         domains=[dom("nonote", None, gen="no-note", end="not-started",
+                      reason=r".*(?i:note)"), hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-host-elf", what="kernel is a host program (pvhv-bundle itself)",
+         domains=[dom("host", None, gen="host-elf", end="not-started"), hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-outside-ram", what="PT_LOAD at 256 MiB in a 16 MiB domain",
+         domains=[dom("far", None, gen="outside-ram", end="not-started"), hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-too-much-memory", what="memory-mib=65536, more than the machine has",
+         domains=[dom("huge", "hello", "name=huge", memory=65536, end="not-started"),
+                  hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-too-many-vcpus", what="vcpus=64",
+         domains=[dom("wide", "hello", "name=wide", vcpus=64, end="not-started"), hello()],
+         allow_invalid=True, code=3),
+    # ---- bundles unusable as a whole
+    dict(name="bundle-bad-fdt", what="config.dtb is garbage (hand-made cpio)",
+         raw="bad-fdt", code=5, must=[r"^pvhv: bundle: "],
+         must_not=[r"^\[hello\]"]),
+    dict(name="bundle-empty", what="an empty file as the initrd",
+         raw="empty", code=5, must=[r"^pvhv: bundle: "]),
+    dict(name="bundle-garbage", what="random bytes as the initrd",
+         raw="garbage", code=5, must=[r"^pvhv: bundle: "]),
+    dict(name="bundle-none", what="no initrd at all",
+         raw="none", code=5, must=[r"^pvhv: bundle: "]),
+    # ---- the machine
+    dict(name="no-svm", what="pvhv refuses to run without SVM",
+         domains=[dict(hello(), end=None)], env={"PVHV_NO_SVM": "1"}, code=9,
+         must_not=[r"^\[hello\]"]),
+]
+
+# --------------------------------------------------------------------------
+# cpio "newc", ELF helpers
+# --------------------------------------------------------------------------
+
+def cpio_write(entries, align=8):
+    """entries: [(name, bytes)] -> a newc archive (regular files, mode 0644).
+
+    newc only aligns file data to 4 bytes; pvhv wants config.dtb 8-byte
+    aligned (libfdt), so when a file's data would start at 4 mod 8 an empty
+    directory entry "pad" goes first to shift it.
+    """
+    out = bytearray()
+    ino = [0]
+
+    def rec(name, data, mode):
+        nm = name.encode() + b"\0"
+        ino[0] += 1
+        hdr = "070701" + "".join("%08X" % v for v in (
+            ino[0] if mode else 0, mode, 0, 0, 1 if mode & 0o100000 or not mode else 2,
+            0, len(data), 0, 0, 0, 0, len(nm), 0))
+        out.extend(hdr.encode() + nm)
+        out.extend(b"\0" * (-len(out) % 4))
+        out.extend(data)
+        out.extend(b"\0" * (-len(out) % 4))
+
+    for name, data in entries:
+        start = len(out) + 110 + len(name.encode()) + 1
+        if align == 8 and (start + (-start % 4)) % 8:
+            rec("pad", b"", 0o040755)
+        rec(name, bytes(data), 0o100644)
+    rec("TRAILER!!!", b"", 0)
+    return bytes(out)
+
+
+def cpio_read(blob):
+    """A newc archive -> [(name, bytes)] (trailer excluded).  ValueError if malformed."""
+    entries, off = [], 0
+    while True:
+        if off + 110 > len(blob) or blob[off:off + 6] not in (b"070701", b"070702"):
+            raise ValueError("bad cpio header at %d" % off)
+        f = [int(blob[off + 6 + 8 * i: off + 14 + 8 * i], 16) for i in range(13)]
+        mode, size, namesize = f[1], f[6], f[11]
+        name = blob[off + 110: off + 110 + namesize - 1].decode()
+        off += 110 + namesize
+        off += -off % 4
+        data = blob[off: off + size]
+        off += size
+        off += -off % 4
+        if name == "TRAILER!!!":
+            return entries
+        if mode & 0o170000 == 0o100000:
+            entries.append((name, data))
+
+
+def elf_notes(img):
+    """(name, type, desc) of every note in the PT_NOTE segments of an ELF64/ELF32 image."""
+    if img[:4] != b"\x7fELF":
+        return []
+    is64 = img[4] == 2
+    if is64:
+        phoff, phentsize, phnum = struct.unpack_from("<Q", img, 32)[0], *struct.unpack_from("<HH", img, 54)
+    else:
+        phoff, phentsize, phnum = struct.unpack_from("<I", img, 28)[0], *struct.unpack_from("<HH", img, 42)
+    notes = []
+    for i in range(phnum):
+        p = phoff + i * phentsize
+        if is64:
+            ptype, _, off, _, _, filesz, _, align = struct.unpack_from("<IIQQQQQQ", img, p)
+        else:
+            ptype, off, _, _, filesz, _, _, align = struct.unpack_from("<IIIIIIII", img, p)
+        if ptype != 4:
+            continue
+        al = 8 if align == 8 else 4
+        pos, end = off, off + filesz
+        while pos + 12 <= end:
+            namesz, descsz, ntype = struct.unpack_from("<III", img, pos)
+            name = img[pos + 12: pos + 12 + namesz].rstrip(b"\0").decode(errors="replace")
+            d = pos + 12 + namesz + (-namesz % al)
+            notes.append((name, ntype, bytes(img[d:d + descsz]), pos))
+            pos = d + descsz + (-descsz % al)
+    return notes
+
+
+def has_pvh_note(img):
+    return any(n == "Xen" and t == 18 for n, t, _, _ in elf_notes(img))
+
+
+def make_elf(load_paddr, with_note=True):
+    """A minimal ELF64 x86-64 ET_EXEC: one PT_LOAD at load_paddr (hlt; jmp .-1), and a PVH note."""
+    code = b"\xf4\xeb\xfd" + b"\x90" * 13
+    note = struct.pack("<III", 4, 4, 18) + b"Xen\0" + struct.pack("<I", load_paddr & 0xffffffff)
+    phnum = 2 if with_note else 1
+    note_off = 64 + 56 * phnum
+    code_off = 0x1000
+    ehdr = b"\x7fELF" + bytes([2, 1, 1, 0]) + b"\0" * 8
+    ehdr += struct.pack("<HHIQQQIHHHHHH", 2, 62, 1, load_paddr, 64, 0, 0, 64, 56, phnum, 64, 0, 0)
+    ph = struct.pack("<IIQQQQQQ", 1, 5, code_off, load_paddr, load_paddr,
+                     len(code), len(code), 0x1000)
+    if with_note:
+        ph += struct.pack("<IIQQQQQQ", 4, 4, note_off, 0, 0, len(note), len(note), 4)
+    img = bytearray(ehdr + ph)
+    if with_note:
+        img += note
+    img += b"\0" * (code_off - len(img))
+    img += code
+    return bytes(img)
+
+
+def gen_truncated(path):
+    with open(os.path.join(GUEST_DIR, "hello.elf"), "rb") as f:
+        data = f.read(200)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def gen_text(path):
+    with open(path, "w") as f:
+        f.write("This is not an ELF file.\nIt is a text file pretending to be a kernel.\n" * 20)
+
+
+def gen_no_note(path):
+    """hello.elf without its PVH note: objcopy -R the section holding it, else patch the type."""
+    src = os.path.join(GUEST_DIR, "hello.elf")
+    sections = []
+    try:
+        out = subprocess.run(["readelf", "-nW", src], capture_output=True, text=True).stdout
+        sec = None
+        for line in out.splitlines():
+            m = re.match(r"\s*Displaying notes found in: (\S+)", line)
+            if m:
+                sec = m.group(1)
+            elif sec and re.match(r"\s*Xen\s", line) and sec not in sections:
+                sections.append(sec)
+    except OSError:
+        pass
+    if sections:
+        cmd = ["objcopy"] + sum((["-R", s] for s in sections), []) + [src, path]
+        if subprocess.run(cmd, capture_output=True).returncode == 0:
+            with open(path, "rb") as f:
+                if not has_pvh_note(f.read()):
+                    return
+    with open(src, "rb") as f:
+        img = bytearray(f.read())
+    for name, ntype, _, pos in elf_notes(img):
+        if name == "Xen" and ntype == 18:
+            struct.pack_into("<I", img, pos + 8, 0x7777)
+    with open(path, "wb") as f:
+        f.write(img)
+
+
+def gen_host_elf(path):
+    shutil.copyfile(BUNDLE_TOOL, path)
+
+
+def gen_outside_ram(path):
+    with open(path, "wb") as f:
+        f.write(make_elf(0x10000000))
+
+
+GENERATORS = {
+    "truncated": gen_truncated,
+    "text": gen_text,
+    "no-note": gen_no_note,
+    "host-elf": gen_host_elf,
+    "outside-ram": gen_outside_ram,
+}
+
+# --------------------------------------------------------------------------
+# Building a case's bundle
+# --------------------------------------------------------------------------
+
+class Fail(Exception):
+    pass
+
+
+def dts_string(s):
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def write_dts(path, domains, kernels):
+    lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";', "\tdomains {"]
+    for d in domains:
+        lines.append("\t\t%s {" % d["name"])
+        lines.append("\t\t\tkernel = %s;" % dts_string(kernels[d["name"]]))
+        if d.get("cmdline"):
+            lines.append("\t\t\tcmdline = %s;" % dts_string(d["cmdline"]))
+        lines.append("\t\t\tmemory-mib = <%d>;" % d.get("memory", 16))
+        lines.append("\t\t\tvcpus = <%d>;" % d.get("vcpus", 1))
+        if d.get("max_runtime_ms"):
+            lines.append("\t\t\tmax-runtime-ms = <%d>;" % d["max_runtime_ms"])
+        lines.append("\t\t};")
+    lines += ["\t};", "};", ""]
+    with open(path, "w") as f:
+        f.write("\n".join(lines))
+
+
+def run_tool(args, cwd):
+    if not os.access(BUNDLE_TOOL, os.X_OK):
+        raise Fail("harness: %s not built" % os.path.relpath(BUNDLE_TOOL, ROOT))
+    p = subprocess.run([BUNDLE_TOOL] + args, cwd=cwd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Fail("harness: pvhv-bundle failed (%d): %s" % (
+            p.returncode, (p.stderr or p.stdout).strip().replace("\n", " | ")))
+
+
+def drop_kernel(bundle, dname, kernel_name):
+    with open(bundle, "rb") as f:
+        entries = cpio_read(f.read())
+    kept = [(n, d) for n, d in entries if os.path.basename(n) != kernel_name]
+    if len(kept) == len(entries):
+        raise Fail("harness: no entry %s in bundle (entries: %s)" % (
+            kernel_name, ", ".join(n for n, _ in entries)))
+    with open(bundle, "wb") as f:
+        f.write(cpio_write(kept))
+
+
+def build_raw(case, cdir, bundle):
+    kind = case["raw"]
+    if kind == "none":
+        return None
+    if kind == "empty":
+        data = b""
+    elif kind == "garbage":
+        data = bytes((i * 73 + 41) & 0xff for i in range(4096))
+    elif kind == "bad-fdt":
+        # A good hello bundle, rewritten by hand with garbage where the FDT was.
+        files = os.path.join(cdir, "files")
+        need_guest("hello")
+        shutil.copyfile(os.path.join(GUEST_DIR, "hello.elf"), os.path.join(files, "hello.elf"))
+        good = os.path.join(cdir, "good.cpio")
+        write_dts(os.path.join(cdir, "config.dts"), [hello()], {"hello": "hello.elf"})
+        run_tool(["-o", good, "--config", os.path.join(cdir, "config.dts"), "-C", files], cdir)
+        with open(good, "rb") as f:
+            entries = cpio_read(f.read())
+        garbage = b"\xd0\x0d\xfe\xed" + b"this is not a flattened device tree" * 8
+        names = [n for n, _ in entries if n.endswith(".dtb") or "config" in n]
+        cfg = names[0] if names else "config.dtb"
+        entries = [(cfg, garbage)] + [(n, d) for n, d in entries if n != cfg]
+        data = cpio_write(entries)
+    else:
+        raise Fail("harness: unknown raw bundle %r" % kind)
+    with open(bundle, "wb") as f:
+        f.write(data)
+    return bundle
+
+
+def need_guest(g):
+    path = os.path.join(GUEST_DIR, g + ".elf")
+    if not os.path.exists(path):
+        raise Fail("harness: %s not built" % os.path.relpath(path, ROOT))
+    return path
+
+
+def build_bundle(case, cdir):
+    """Returns the bundle path (or None: boot without -initrd)."""
+    files = os.path.join(cdir, "files")
+    os.makedirs(files)
+    bundle = os.path.join(cdir, "bundle.cpio")
+    if case.get("raw"):
+        return build_raw(case, cdir, bundle)
+    domains = case["domains"]
+    kernels = {}
+    for d in domains:
+        if d.get("gen"):
+            kname = d["gen"] + ".elf"
+            GENERATORS[d["gen"]](os.path.join(files, kname))
+        else:
+            kname = d["guest"] + ".elf"
+            kname = d.get("kernel_name", kname)
+            dst = os.path.join(files, kname)
+            if not os.path.exists(dst):
+                shutil.copyfile(need_guest(d["guest"]), dst)
+        kernels[d["name"]] = kname
+    extra = ["--allow-invalid"] if case.get("allow_invalid") else []
+    if case.get("dts"):
+        src = os.path.join(CASES_DIR, case["dts"])
+        shutil.copyfile(src, os.path.join(cdir, "config.dts"))
+        run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
+    elif any(d.get("max_runtime_ms") for d in domains) or case.get("via") == "dts":
+        write_dts(os.path.join(cdir, "config.dts"), domains, kernels)
+        run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
+    else:
+        args = ["-o", bundle]
+        for d in domains:
+            args += ["--domain", d["name"], "--kernel", os.path.join(files, kernels[d["name"]])]
+            if d.get("cmdline"):
+                args += ["--cmdline", d["cmdline"]]
+            args += ["--memory", str(d.get("memory", 16)), "--vcpus", str(d.get("vcpus", 1))]
+        run_tool(args + extra, cdir)
+    post = case.get("post")
+    if post:
+        what, _, dname = post.partition(":")
+        if what == "drop-kernel":
+            drop_kernel(bundle, dname, kernels[dname])
+        else:
+            raise Fail("harness: unknown post step %r" % post)
+    return bundle
+
+# --------------------------------------------------------------------------
+# Expectations
+# --------------------------------------------------------------------------
+
+def expectations(case):
+    """-> (must, must_not, counts) with the per-domain ones derived from case data."""
+    must = list(case.get("must", []))
+    must_not = list(case.get("must_not", []))
+    counts = list(case.get("counts", []))
+    code = case["code"]
+    if code in (1, 3):
+        must += [r"^pvhv: summary$", r"^pvhv: exit status %d$" % (code >> 1)]
+    for d in case.get("domains", []) if not case.get("raw") else []:
+        n, end = re.escape(d["name"]), d.get("end")
+        st = d.get("status", 0)
+        if end == "poweroff":
+            must += [r"^pvhv: dom %s ended: poweroff, status %d$" % (n, st),
+                     r"^pvhv: summary dom=%s end=poweroff status=%d runtime_us=\d+ exits=\d+" % (n, st)]
+            if d.get("guest") and d["guest"] not in NO_PASS_LINE:
+                must.append(r"^\[%s\] PASS %s\b" % (n, re.escape(d["guest"])))
+        elif end == "crash":
+            must += [r"^pvhv: dom %s ended: crash, status %d$" % (n, st),
+                     r"^pvhv: summary dom=%s end=crash status=%d\b" % (n, st)]
+        elif end == "stopped":
+            must += [r"^pvhv: dom %s stopped: %s" % (n, d.get("reason", "")),
+                     r"^pvhv: summary dom=%s end=stopped\b" % n]
+        elif end == "not-started":
+            must += [r"^pvhv: dom %s not started: %s" % (n, d.get("reason", r"\S")),
+                     r"^pvhv: summary dom=%s end=not-started\b" % n]
+            must_not.append(r"^\[%s\] " % n)
+        if end is not None and not d.get("may_fail"):
+            must_not.append(r"^\[%s\] FAIL\b" % n)
+    return must, must_not, counts
+
+
+def check_log(case, rc, log):
+    """-> None if the run met every expectation, else a one-line reason."""
+    must, must_not, counts = expectations(case)
+    if rc != case["code"]:
+        return "QEMU exit code %s (%s), expected %d (%s)" % (
+            rc, EXIT_MEANING.get(rc, "?"), case["code"], EXIT_MEANING.get(case["code"], "?"))
+    for rx in must:
+        if not re.search(rx, log, re.M):
+            return "missing /%s/" % rx
+    for rx in must_not:
+        m = re.search(rx, log, re.M)
+        if m:
+            line = log[log.rfind("\n", 0, m.start()) + 1:].split("\n", 1)[0]
+            return "unexpected /%s/ in line %r" % (rx, line)
+    for rx, least in counts:
+        k = len(re.findall(rx, log, re.M))
+        if k < least:
+            return "/%s/ seen %d times, expected at least %d" % (rx, k, least)
+    return None
+
+# --------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------
+
+def qemu_base_args(env):
+    p = subprocess.run(["bash", QEMU_ARGS_SH], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise Fail("harness: scripts/qemu-args.sh failed: %s" % p.stderr.strip())
+    return [a for a in p.stdout.split("\n") if a]
+
+
+def accel():
+    p = subprocess.run(["bash", QEMU_ARGS_SH, "--accel"], capture_output=True, text=True)
+    return p.stdout.strip() or "tcg"
+
+
+def case_timeout(case, opts):
+    base = case.get("timeout", 60)
+    if opts.timeout:
+        base = max(base, opts.timeout)
+    return base * opts.timeout_scale
+
+
+def run_case(case, opts):
+    """-> (ok, seconds, reason, tail_lines)"""
+    t0 = time.monotonic()
+    cdir = os.path.join(OUT_DIR, case["name"])
+    shutil.rmtree(cdir, ignore_errors=True)
+    os.makedirs(cdir)
+    log_path = os.path.join(cdir, "serial.log")
+    qout_path = os.path.join(cdir, "qemu.out")
+    try:
+        if not os.path.exists(HV_ELF):
+            raise Fail("harness: build/pvhv.elf not built")
+        bundle = build_bundle(case, cdir)
+        env = dict(os.environ)
+        env.update(case.get("env", {}))
+        cmd = [opts.qemu] + qemu_base_args(env) + [
+            "-serial", "file:" + log_path, "-kernel", HV_ELF]
+        if bundle is not None:
+            cmd += ["-initrd", bundle]
+        with open(os.path.join(cdir, "cmd"), "w") as f:
+            f.write(" ".join(cmd) + "\n")
+        limit = case_timeout(case, opts)
+        with open(qout_path, "wb") as qout:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qout,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            try:
+                rc = proc.wait(timeout=limit)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                rc, timed_out = None, True
+        log = read_text(log_path)
+        if timed_out:
+            reason = "timed out after %ds" % limit
+        else:
+            reason = check_log(case, rc, log)
+    except Fail as e:
+        reason, log = str(e), read_text(log_path)
+    secs = time.monotonic() - t0
+    if reason is None:
+        return True, secs, None, []
+    tail = log.split("\n")
+    if tail and tail[-1] == "":
+        tail.pop()
+    tail = tail[-30:]
+    qerr = read_text(qout_path).strip()
+    if qerr:
+        tail += ["(qemu) " + l for l in qerr.split("\n")[-10:]]
+    return False, secs, reason, tail
+
+
+def read_text(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode("utf-8", "replace").replace("\r\n", "\n").replace("\r", "\n")
+    except OSError:
+        return ""
+
+
+def select(opts):
+    cases = CASES
+    if opts.k:
+        cases = [c for c in cases if any(k in c["name"] for k in opts.k)]
+    return cases
+
+
+def main_run(opts):
+    cases = select(opts)
+    if opts.list:
+        for c in cases:
+            print("%-22s %s" % (c["name"], c.get("what", "")))
+        return 0
+    print("# pvhv integration: %d cases, accel %s, -j %d" % (len(cases), accel(), opts.j))
+    sys.stdout.flush()
+    lock = threading.Lock()
+    results = {}
+
+    def one(case):
+        ok, secs, reason, tail = run_case(case, opts)
+        with lock:
+            if ok:
+                print("ok - %s (%.1fs)" % (case["name"], secs))
+            else:
+                print("not ok - %s: %s" % (case["name"], reason))
+                print("#   log: %s" % os.path.relpath(os.path.join(OUT_DIR, case["name"], "serial.log"), ROOT))
+                for line in tail:
+                    print("#   | " + line)
+            sys.stdout.flush()
+            results[case["name"]] = ok
+
+    if opts.j <= 1:
+        for c in cases:
+            one(c)
+    else:
+        with ThreadPoolExecutor(max_workers=opts.j) as ex:
+            list(ex.map(one, cases))
+    passed = sum(1 for v in results.values() if v)
+    failed = len(results) - passed
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+# --------------------------------------------------------------------------
+# --self-test: the harness's own logic, on fake logs (no QEMU, no pvhv)
+# --------------------------------------------------------------------------
+
+def fake_log(case):
+    """A log that meets every expectation of case, built from its data."""
+    lines = ["pvhv: pvhv starting", "pvhv: bench entry_to_first_guest_us=1234",
+             "pvhv: cpu 0 running vcpus", "pvhv: cpu 1 running vcpus"]
+    if case["code"] == 5:
+        return "\n".join(lines[:1] + ["pvhv: bundle: no config.dtb", "pvhv: exit status 2", ""])
+    if case["code"] == 9:
+        return "pvhv: no SVM\npvhv: exit status 4\n"
+    early, late, summ = [], [], []
+    for d in case["domains"]:
+        n, end, st = d["name"], d.get("end"), d.get("status", 0)
+        lines.append("pvhv: bench dom=%s ram_bytes=%d overhead_bytes=65536" % (n, d.get("memory", 16) * MIB))
+        if end == "not-started":
+            early.append("pvhv: dom %s not started: kernel: no PVH entry note" % n)
+            summ.append("pvhv: summary dom=%s end=not-started status=0 runtime_us=0 exits=0" % n)
+            continue
+        early.append("[%s] hello from %s" % (n, (d["cmdline"].split() or ["hello"])[0].replace("name=", "")))
+        if d["guest"] == "exitstatus":
+            early += ["[%s] booting" % n, "[%s] exiting with %d (reason 0)" % (n, st)]
+        if end == "poweroff":
+            early += ["[%s] PASS %s" % (n, d["guest"]), "pvhv: dom %s ended: poweroff, status %d" % (n, st)]
+            summ.append("pvhv: summary dom=%s end=poweroff status=%d runtime_us=100 exits=12 cpuid=3 vmmcall=9" % (n, st))
+        elif end == "crash":
+            early.append("pvhv: dom %s ended: crash, status %d" % (n, st))
+            summ.append("pvhv: summary dom=%s end=crash status=%d runtime_us=100 exits=4" % (n, st))
+        elif end == "stopped":
+            reason = {"reboot limit": "reboot limit"}.get(d.get("reason"), None)
+            if d["guest"] == "probe":
+                m = re.search(r"target=(0x[0-9a-f]+) op=(\w+)", d["cmdline"])
+                reason = "nested page fault: %s at gpa 0x%x outside its RAM (rip 0x1234)" % (
+                    m.group(2), int(m.group(1), 16))
+            elif d["guest"] == "triplefault":
+                reason = "triple fault (rip 0xfff0)"
+            elif d["guest"] == "busyloop":
+                reason = "timeout after %d ms" % d["max_runtime_ms"]
+            elif d["guest"] == "exitstatus":
+                early += ["[%s] booting" % n, "pvhv: dom %s ended: reboot" % n] * 8
+            late.append("pvhv: dom %s stopped: %s" % (n, reason))
+            summ.append("pvhv: summary dom=%s end=stopped status=0 runtime_us=3000000 exits=9" % n)
+    v = case["code"] >> 1
+    return "\n".join(lines + early + late + ["pvhv: summary"] + summ + ["pvhv: exit status %d" % v, ""])
+
+
+def self_test():
+    failures = []
+
+    def expect(cond, what):
+        print("%s - %s" % ("ok" if cond else "not ok", what))
+        if not cond:
+            failures.append(what)
+
+    by = {c["name"]: c for c in CASES}
+    names = [c["name"] for c in CASES]
+    expect(len(set(names)) == len(names), "case names are unique")
+    for c in CASES:
+        if c.get("raw") or not c.get("domains"):
+            continue
+        log = fake_log(c)
+        r = check_log(c, c["code"], log)
+        expect(r is None, "fake good log passes %s%s" % (c["name"], "" if r is None else ": " + r))
+    for c in CASES:
+        if c.get("raw"):
+            r = check_log(c, c["code"], fake_log(c))
+            expect(r is None, "fake good log passes %s%s" % (c["name"], "" if r is None else ": " + r))
+    c = by["hello"]
+    good = fake_log(c)
+    expect(check_log(c, 3, good) is not None, "wrong exit code is caught")
+    expect("missing" in (check_log(c, 1, good.replace("pvhv: summary\n", "")) or ""),
+           "missing summary is caught")
+    expect(check_log(c, 1, good + "[hello] FAIL - something\n") is not None, "a FAIL line is caught")
+    c = by["isolation"]
+    good = fake_log(c)
+    expect(check_log(c, 3, good + "[lapic] FAIL probe survived\n") is not None, "probe survival is caught")
+    expect(check_log(c, 3, good.replace("gpa 0xfee00000", "gpa 0xfee00001")) is not None,
+           "wrong NPF address is caught")
+    expect(check_log(c, 3, good.replace("gpa 0x1000000 ", "gpa 0x10000000 ")) is not None,
+           "NPF address prefix is not confused")
+    c = by["busyloop-timeout"]
+    good = fake_log(c)
+    ls = good.split("\n")
+    i = next(k for k, l in enumerate(ls) if "busy stopped" in l)
+    bad = "\n".join([ls[i]] + ls[:i] + ls[i + 1:])
+    expect(check_log(c, 3, good) is None and check_log(c, 3, bad) is not None,
+           "busyloop stopped before memcheck ended is caught")
+    c = by["reboot"]
+    good = fake_log(c)
+    one = re.sub(r"(\[rb\] booting\npvhv: dom rb ended: reboot\n)+", "[rb] booting\npvhv: dom rb ended: reboot\n", good)
+    expect(check_log(c, 3, one) is not None, "a single reboot is caught")
+    c = by["bad-truncated-kernel"]
+    expect(check_log(c, 3, fake_log(c) + "[trunc] hi\n") is not None,
+           "console output from a not-started domain is caught")
+    # cpio
+    ents = [("config.dtb", b"\xd0\x0d\xfe\xed"), ("hello.elf", b"x" * 13), ("empty", b"")]
+    blob = cpio_write(ents)
+    expect(cpio_read(blob) == ents, "cpio round trip")
+    off, aligned = 0, True
+    for name, data in ents:
+        i = blob.index(name.encode() + b"\0")
+        d = i + len(name) + 1
+        d += -d % 4
+        aligned = aligned and d % 8 == 0
+    expect(aligned, "cpio file data is 8-byte aligned")
+    if shutil.which("cpio"):
+        p = subprocess.run(["cpio", "-it", "--quiet"], input=blob, capture_output=True)
+        expect([n for n in p.stdout.decode().split() if n != "pad"] == [n for n, _ in ents],
+               "cpio(1) lists our archive")
+    # ELF
+    img = make_elf(0x10000000)
+    expect(has_pvh_note(img), "crafted ELF has the PVH note")
+    expect(not has_pvh_note(make_elf(0x100000, with_note=False)), "note-less ELF has no note")
+    if shutil.which("readelf"):
+        tmp = os.path.join(OUT_DIR, "selftest.elf")
+        os.makedirs(OUT_DIR, exist_ok=True)
+        with open(tmp, "wb") as f:
+            f.write(img)
+        out = subprocess.run(["readelf", "-lnW", tmp], capture_output=True, text=True).stdout
+        expect("0x0000000010000000" in out and "Xen" in out, "readelf sees PT_LOAD at 256 MiB and the Xen note")
+    # DTS
+    tmp = os.path.join(OUT_DIR, "selftest.dts")
+    write_dts(tmp, by["busyloop-timeout"]["domains"], {"busy": "busyloop.elf", "mc1": "m.elf", "mc2": "m.elf"})
+    if shutil.which("dtc"):
+        p = subprocess.run(["dtc", "-I", "dts", "-O", "dtb", "-o", "/dev/null", tmp], capture_output=True)
+        expect(p.returncode == 0, "generated .dts compiles with dtc")
+        src = os.path.join(CASES_DIR, "busyloop-timeout.dts")
+        p = subprocess.run(["dtc", "-I", "dts", "-O", "dtb", "-o", "/dev/null", src], capture_output=True)
+        expect(p.returncode == 0, "cases/busyloop-timeout.dts compiles with dtc")
+    # the accelerator helper
+    args = qemu_base_args(dict(os.environ))
+    expect("isa-debug-exit,iobase=0xf4,iosize=0x04" in args and "-accel" in args,
+           "scripts/qemu-args.sh gives the debug-exit device and an accelerator")
+    print("self-test: %s" % ("all good" if not failures else "%d failed" % len(failures)))
+    return 1 if failures else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description="pvhv integration tests")
+    ap.add_argument("-k", action="append", metavar="SUBSTR", help="only cases whose name contains SUBSTR")
+    ap.add_argument("-j", type=int, default=1, metavar="N", help="cases run in parallel (default 1)")
+    ap.add_argument("--list", action="store_true", help="list the cases and exit")
+    ap.add_argument("--timeout", type=float, default=float(os.environ.get("PVHV_ITEST_TIMEOUT", 0)),
+                    help="per-case timeout floor in seconds (env PVHV_ITEST_TIMEOUT)")
+    ap.add_argument("--timeout-scale", type=float,
+                    default=float(os.environ.get("PVHV_ITEST_TIMEOUT_SCALE", 0)) or None,
+                    help="multiply every timeout (env PVHV_ITEST_TIMEOUT_SCALE; default 1 under TCG, 0.5 under KVM)")
+    ap.add_argument("--qemu", default=os.environ.get("QEMU", "qemu-system-x86_64"))
+    ap.add_argument("--self-test", action="store_true", help="check the harness itself on fake logs")
+    opts = ap.parse_args()
+    if opts.self_test:
+        return self_test()
+    if opts.timeout_scale is None:
+        opts.timeout_scale = 1.0 if opts.list or accel() == "tcg" else 0.5
+    return main_run(opts)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* config_test.c: unit tests for pvh/config.c, with FDTs built by libfdt's sequential-write API. */
+#include <criterion/criterion.h>
+#include <libfdt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/base.h"
+#include "pvh/config.h"
+
+static char blob[1 << 16] __attribute__((aligned(8)));
+static size_t blob_len;
+static struct pvh_config cfg;
+static char err[256];
+
+#define OK(call) cr_assert_eq((call), 0, "%s failed", #call)
+
+static void begin_root(const char *compat, size_t compat_len)
+{
+	OK(fdt_create(blob, sizeof(blob)));
+	OK(fdt_finish_reservemap(blob));
+	OK(fdt_begin_node(blob, ""));
+	if (compat)
+		OK(fdt_property(blob, "compatible", compat, compat_len));
+}
+
+/* Root with the right compatible and an open /domains node. */
+static void begin(void)
+{
+	begin_root(CONFIG_COMPATIBLE, sizeof(CONFIG_COMPATIBLE));
+	OK(fdt_begin_node(blob, "domains"));
+}
+
+static void node(const char *name)
+{
+	OK(fdt_begin_node(blob, name));
+}
+
+static void end(void)
+{
+	OK(fdt_end_node(blob));
+}
+
+static void str(const char *name, const char *val)
+{
+	OK(fdt_property_string(blob, name, val));
+}
+
+static void raw(const char *name, const void *val, int len)
+{
+	OK(fdt_property(blob, name, val, len));
+}
+
+static void cell(const char *name, uint32_t v)
+{
+	OK(fdt_property_u32(blob, name, v));
+}
+
+/* A minimal valid domain. */
+static void domain(const char *name, uint32_t mib)
+{
+	node(name);
+	str("kernel", "vmlinux");
+	cell("memory-mib", mib);
+	end();
+}
+
+/* Close /domains and / and finish. */
+static void finish_root(void)
+{
+	end();
+	OK(fdt_finish(blob));
+	blob_len = fdt_totalsize(blob);
+}
+
+static void finish(void)
+{
+	end();
+	finish_root();
+}
+
+static int parse(void)
+{
+	err[0] = 0;
+	return config_parse(blob, blob_len, &cfg, err, sizeof(err));
+}
+
+static void expect_blob_fail(const char *msg)
+{
+	cr_assert_eq(parse(), -EINVAL, "expected -EINVAL for \"%s\"", msg);
+	cr_assert(strstr(err, msg), "message \"%s\" lacks \"%s\"", err, msg);
+}
+
+/* Parse a config with one bad domain between two good ones. */
+static void expect_dom_fail(const char *msg)
+{
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_eq(cfg.nr_domains, 3);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert(!cfg.dom[1].valid, "domain accepted, wanted \"%s\"", msg);
+	cr_assert_str_eq(cfg.dom[1].error, msg);
+	cr_assert(cfg.dom[2].valid, "%s", cfg.dom[2].error);
+}
+
+static void begin_bad(const char *name)
+{
+	begin();
+	domain("before", 2);
+	node(name);
+}
+
+static void finish_bad(void)
+{
+	end();
+	domain("after", 4);
+	finish();
+}
+
+Test(config, good_multi_domain)
+{
+	begin();
+	node("linux");
+	str("kernel", "vmlinux");
+	str("initrd", "initrd.img");
+	str("cmdline", "console=ttyS0");
+	cell("memory-mib", 256);
+	cell("vcpus", 4);
+	end();
+	node("tiny_1");
+	str("kernel", "hello.elf");
+	cell("memory-mib", 2);
+	end();
+	node("Max-16");
+	cell("vcpus", 16);
+	cell("memory-mib", 65536);
+	str("kernel", "k");
+	str("cmdline", "");
+	end();
+	finish();
+
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_eq(cfg.nr_domains, 3);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_str_eq(cfg.dom[0].name, "linux");
+	cr_assert_str_eq(cfg.dom[0].kernel, "vmlinux");
+	cr_assert_str_eq(cfg.dom[0].initrd, "initrd.img");
+	cr_assert_str_eq(cfg.dom[0].cmdline, "console=ttyS0");
+	cr_assert_eq(cfg.dom[0].memory, MIB(256));
+	cr_assert_eq(cfg.dom[0].vcpus, 4);
+	cr_assert_str_eq(cfg.dom[0].error, "");
+	/* Strings point into the blob. */
+	cr_assert((const char *)cfg.dom[0].kernel > blob &&
+		  (const char *)cfg.dom[0].kernel < blob + blob_len);
+
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert_str_eq(cfg.dom[1].name, "tiny_1");
+	cr_assert_str_eq(cfg.dom[1].kernel, "hello.elf");
+	cr_assert_null(cfg.dom[1].initrd);
+	cr_assert_null(cfg.dom[1].cmdline);
+	cr_assert_eq(cfg.dom[1].memory, MIB(2));
+	cr_assert_eq(cfg.dom[1].vcpus, 1);
+
+	cr_assert(cfg.dom[2].valid, "%s", cfg.dom[2].error);
+	cr_assert_str_eq(cfg.dom[2].name, "Max-16");
+	cr_assert_eq(cfg.dom[2].vcpus, 16);
+	cr_assert_eq(cfg.dom[2].memory, GIB(64));
+	cr_assert_str_eq(cfg.dom[2].cmdline, "");
+}
+
+Test(config, compatible_list_and_extra_root_content)
+{
+	static const char compat[] = "acme,board\0pvhv,config-1";
+
+	begin_root(compat, sizeof(compat));
+	str("model", "whatever");
+	node("chosen");
+	end();
+	node("domains");
+	domain("a", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_eq(cfg.nr_domains, 1);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+}
+
+Test(config, phandle_and_name_allowed)
+{
+	begin();
+	node("a");
+	str("kernel", "k");
+	cell("phandle", 1);
+	str("name", "a");
+	cell("memory-mib", 2);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+}
+
+Test(config, sixteen_domains_ok)
+{
+	char name[8];
+	unsigned i;
+
+	begin();
+	for (i = 0; i < CONFIG_MAX_DOMAINS; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		domain(name, 2);
+	}
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_eq(cfg.nr_domains, 16);
+	cr_assert_str_eq(cfg.dom[15].name, "d15");
+	cr_assert(cfg.dom[15].valid);
+}
+
+/* ------------------------------------------------------------ blob errors */
+
+Test(config, too_many_domains)
+{
+	char name[8];
+	unsigned i;
+
+	begin();
+	for (i = 0; i <= CONFIG_MAX_DOMAINS; i++) {
+		snprintf(name, sizeof(name), "d%u", i);
+		domain(name, 2);
+	}
+	finish();
+	expect_blob_fail("config: 17 domains, limit 16");
+}
+
+Test(config, zero_domains)
+{
+	begin();
+	finish();
+	expect_blob_fail("config: /domains is empty");
+}
+
+Test(config, no_domains_node)
+{
+	begin_root(CONFIG_COMPATIBLE, sizeof(CONFIG_COMPATIBLE));
+	node("domain");
+	domain("a", 2);
+	end();
+	finish_root();
+	expect_blob_fail("config: no /domains node");
+}
+
+Test(config, missing_compatible)
+{
+	begin_root(NULL, 0);
+	node("domains");
+	domain("a", 2);
+	finish();
+	expect_blob_fail("config: root node is not compatible with \"pvhv,config-1\"");
+}
+
+Test(config, wrong_compatible)
+{
+	begin_root("pvhv,config-2", sizeof("pvhv,config-2"));
+	node("domains");
+	domain("a", 2);
+	finish();
+	expect_blob_fail("not compatible");
+}
+
+Test(config, not_a_device_tree)
+{
+	memset(blob, 'x', 256);
+	blob_len = 256;
+	expect_blob_fail("config: not a valid device tree: FDT_ERR_BADMAGIC");
+}
+
+Test(config, empty_and_tiny_blobs)
+{
+	blob_len = 0;
+	expect_blob_fail("config: not a valid device tree");
+	begin();
+	domain("a", 2);
+	finish();
+	blob_len = 20;
+	expect_blob_fail("config: not a valid device tree");
+}
+
+Test(config, truncated_blob)
+{
+	begin();
+	domain("a", 2);
+	finish();
+	blob_len -= 8;
+	expect_blob_fail("config: not a valid device tree: FDT_ERR_TRUNCATED");
+}
+
+Test(config, blob_longer_than_header)
+{
+	begin();
+	domain("a", 2);
+	finish();
+	blob_len += 8;
+	expect_blob_fail("config: device tree header says");
+}
+
+Test(config, corrupt_structure)
+{
+	uint32_t off;
+
+	begin();
+	domain("a", 2);
+	finish();
+	off = fdt_off_dt_struct(blob);
+	memset(blob + off + 8, 0xff, 4); /* first tag after the root's name */
+	expect_blob_fail("config: not a valid device tree");
+}
+
+Test(config, misaligned_blob)
+{
+	static char copy[4096] __attribute__((aligned(8)));
+
+	begin();
+	domain("a", 2);
+	finish();
+	memcpy(copy + 4, blob, blob_len);
+	cr_assert_eq(config_parse(copy + 4, blob_len, &cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "config: blob is not 8-byte aligned");
+	cr_assert_eq(config_parse(NULL, 0, &cfg, NULL, 0), -EINVAL);
+}
+
+/* ---------------------------------------------------------- domain errors */
+
+Test(config, memory_not_multiple_of_2)
+{
+	begin_bad("m");
+	str("kernel", "k");
+	cell("memory-mib", 3);
+	finish_bad();
+	expect_dom_fail("memory-mib 3 is not a multiple of 2");
+	cr_assert_str_eq(cfg.dom[1].kernel, "k", "fields before the error are kept");
+}
+
+Test(config, memory_too_small)
+{
+	begin_bad("m");
+	str("kernel", "k");
+	cell("memory-mib", 0);
+	finish_bad();
+	expect_dom_fail("memory-mib 0 is below 2");
+}
+
+Test(config, memory_too_big)
+{
+	begin_bad("m");
+	str("kernel", "k");
+	cell("memory-mib", 65538);
+	finish_bad();
+	expect_dom_fail("memory-mib 65538 exceeds 65536");
+}
+
+Test(config, memory_wrong_size)
+{
+	static const uint8_t eight[8] = { 0, 0, 0, 0, 0, 0, 0, 16 };
+
+	begin_bad("m");
+	str("kernel", "k");
+	raw("memory-mib", eight, 8);
+	finish_bad();
+	expect_dom_fail("memory-mib must be one 32-bit cell, not 8 bytes");
+}
+
+Test(config, memory_as_string)
+{
+	begin_bad("m");
+	str("kernel", "k");
+	str("memory-mib", "16");
+	finish_bad();
+	expect_dom_fail("memory-mib must be one 32-bit cell, not 3 bytes");
+}
+
+Test(config, memory_missing)
+{
+	begin_bad("m");
+	str("kernel", "k");
+	finish_bad();
+	expect_dom_fail("missing memory-mib");
+}
+
+Test(config, vcpus_too_many)
+{
+	begin_bad("v");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vcpus", 40);
+	finish_bad();
+	expect_dom_fail("vcpus 40 exceeds 16");
+}
+
+Test(config, vcpus_zero)
+{
+	begin_bad("v");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vcpus", 0);
+	finish_bad();
+	expect_dom_fail("vcpus 0 is below 1");
+}
+
+Test(config, vcpus_empty)
+{
+	begin_bad("v");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("vcpus", "", 0);
+	finish_bad();
+	expect_dom_fail("vcpus must be one 32-bit cell, not 0 bytes");
+}
+
+Test(config, kernel_missing)
+{
+	begin_bad("k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("missing kernel");
+}
+
+Test(config, kernel_not_nul_terminated)
+{
+	begin_bad("k");
+	raw("kernel", "abc", 3);
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("kernel is not a NUL-terminated string");
+}
+
+Test(config, kernel_string_list)
+{
+	begin_bad("k");
+	raw("kernel", "a\0b", 4);
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("kernel is not a NUL-terminated string");
+}
+
+Test(config, kernel_zero_length)
+{
+	begin_bad("k");
+	raw("kernel", "", 0);
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("kernel is not a NUL-terminated string");
+}
+
+Test(config, kernel_empty_string)
+{
+	begin_bad("k");
+	str("kernel", "");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("kernel is an empty string");
+}
+
+Test(config, initrd_bad)
+{
+	begin_bad("i");
+	str("kernel", "k");
+	raw("initrd", "xy", 2);
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("initrd is not a NUL-terminated string");
+}
+
+Test(config, initrd_empty)
+{
+	begin_bad("i");
+	str("kernel", "k");
+	str("initrd", "");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("initrd is an empty string");
+}
+
+Test(config, cmdline_too_long)
+{
+	static char line[3001];
+
+	memset(line, 'c', 3000);
+	begin_bad("c");
+	str("kernel", "k");
+	str("cmdline", line);
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("cmdline is 3000 bytes, limit 2047");
+}
+
+Test(config, cmdline_at_limit)
+{
+	static char line[2048];
+
+	memset(line, 'c', 2047);
+	begin();
+	node("c");
+	str("kernel", "k");
+	str("cmdline", line);
+	cell("memory-mib", 2);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(strlen(cfg.dom[0].cmdline), 2047);
+}
+
+Test(config, cmdline_not_terminated)
+{
+	begin_bad("c");
+	str("kernel", "k");
+	raw("cmdline", "quiet", 5);
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("cmdline is not a NUL-terminated string");
+}
+
+Test(config, bad_name_chars)
+{
+	begin_bad("a b");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name \"a b\" has characters outside [A-Za-z0-9_-]");
+}
+
+Test(config, unit_address_not_allowed)
+{
+	begin_bad("dom@1");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name \"dom@1\" has characters outside [A-Za-z0-9_-]");
+}
+
+Test(config, name_too_long)
+{
+	begin_bad("abcdefghijklmnopqrstuvwxyz0123456789");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name is 36 bytes, limit 31");
+	cr_assert_str_eq(cfg.dom[1].name, "abcdefghijklmnopqrstuvwxyz01234");
+}
+
+Test(config, name_31_ok)
+{
+	begin();
+	domain("abcdefghijklmnopqrstuvwxyz01234", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+}
+
+Test(config, duplicate_domain_name)
+{
+	begin();
+	domain("twin", 2);
+	domain("other", 2);
+	domain("twin", 4);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid);
+	cr_assert(cfg.dom[1].valid);
+	cr_assert(!cfg.dom[2].valid);
+	cr_assert_str_eq(cfg.dom[2].error, "duplicate domain name");
+	cr_assert_str_eq(cfg.dom[2].name, "twin");
+}
+
+Test(config, unknown_property)
+{
+	begin_bad("u");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vcpu", 2);
+	finish_bad();
+	expect_dom_fail("unknown property \"vcpu\"");
+}
+
+Test(config, duplicate_property)
+{
+	begin_bad("u");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("kernel", "k2");
+	finish_bad();
+	expect_dom_fail("duplicate property \"kernel\"");
+}
+
+Test(config, child_node)
+{
+	begin_bad("n");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	node("extra");
+	end();
+	finish_bad();
+	expect_dom_fail("unexpected child node \"extra\"");
+}
+
+Test(config, first_error_wins)
+{
+	begin_bad("f");
+	cell("vcpus", 99);
+	cell("memory-mib", 5);
+	finish_bad();
+	expect_dom_fail("vcpus 99 exceeds 16");
+}
+
+Test(config, null_err_ok)
+{
+	blob_len = 3;
+	cr_assert_eq(config_parse(blob, blob_len, &cfg, NULL, 0), -EINVAL);
+}
+
+Test(config, max_runtime)
+{
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("max-runtime-ms", 5000);
+	end();
+	domain("u", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].max_runtime_ms, 5000);
+	cr_assert_eq(cfg.dom[1].max_runtime_ms, 0);
+}
+
+Test(config, max_runtime_zero)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("max-runtime-ms", 0);
+	finish_bad();
+	expect_dom_fail("max-runtime-ms 0 is below 1");
+}
+
+Test(config, max_runtime_wrong_size)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("max-runtime-ms", "5s");
+	finish_bad();
+	expect_dom_fail("max-runtime-ms must be one 32-bit cell, not 3 bytes");
+}

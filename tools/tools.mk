@@ -1,0 +1,19 @@
+# SPDX-License-Identifier: Apache-2.0
+# tools.mk: host tools, built hosted from the same pure sources as pvhv.
+# Included by the top-level Makefile (uses B, CC, WARN, Q, DEPFLAGS).
+
+TOOLS_PURE_C := pvh/elf.c pvh/config.c pvh/cpio.c pvh/bootinfo.c
+TOOLS_CFLAGS := -std=gnu11 -O2 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN)
+BUNDLE_OBJ := $(B)/tools/tools/pvhv-bundle.o $(TOOLS_PURE_C:%.c=$(B)/tools/%.o)
+
+tools: $(B)/tools/pvhv-bundle
+
+$(B)/tools/pvhv-bundle: $(BUNDLE_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ -lfdt
+
+$(B)/tools/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  HOSTCC  $<"
+	$(Q)$(CC) $(TOOLS_CFLAGS) $(DEPFLAGS) -c $< -o $@
