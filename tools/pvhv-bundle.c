@@ -426,10 +426,13 @@ static int list_bundle(const char *path)
 			printf("domain %s: INVALID: %s\n", d->name, d->error);
 			continue;
 		}
-		printf("domain %s: kernel=%s initrd=%s memory=%llu MiB vcpus=%u cmdline=\"%s\"\n",
+		printf("domain %s: kernel=%s initrd=%s memory=%llu MiB vcpus=%u cmdline=\"%s\"",
 		       d->name, d->kernel, d->initrd ? d->initrd : "-",
 		       (unsigned long long)(d->memory >> 20), d->vcpus,
 		       d->cmdline ? d->cmdline : "");
+		if (d->max_runtime_ms)
+			printf(" max-runtime-ms=%u", d->max_runtime_ms);
+		putchar('\n');
 	}
 	free(dtb);
 	free(ar);

@@ -102,6 +102,16 @@ static void parse_mb2(const uint8_t *mbi)
 	}
 }
 
+/*
+ * FXSAVE/FXRSTOR switch guest x87/SSE state; without CR4.OSFXSR they may
+ * skip the XMM registers (SDM vol. 2, FXSAVE), leaking them between guests.
+ */
+static void cpu_control_init(void)
+{
+	write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
+	write_cr0((read_cr0() & ~(X86_CR0_EM | X86_CR0_TS)) | X86_CR0_MP | X86_CR0_NE);
+}
+
 static void pick_backend(void)
 {
 	char why[160];
@@ -134,6 +144,7 @@ void boot_main(uint32_t kind, uint64_t info)
 		panic("boot: unknown boot protocol (neither PVH nor multiboot2)");
 	idt_init();
 	cpu_tables_load(0);
+	cpu_control_init();
 	mm_init();
 	time_init();
 	acpi_init();
@@ -158,6 +169,7 @@ NORETURN void ap_main(struct percpu *cpu)
 	int err;
 
 	cpu_tables_load(cpu->index);
+	cpu_control_init();
 	lapic_init();
 	err = vcpu_ops->cpu_init(cpu);
 	if (err)
