@@ -160,6 +160,7 @@ enum vcpu_exit_reason {
 	EXIT_BAD_INSN,    /* virtualization instruction: inject #UD */
 	EXIT_XSETBV,
 	EXIT_WBINVD,      /* cache write-back/invalidate: completes as a no-op */
+	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now (after irq_window(true)) */
 	EXIT_INVALID,     /* VM entry failed: the guest state is invalid */
 	EXIT_UNEXPECTED,  /* anything else: stops the domain, naming the code */
 	EXIT_NR
@@ -224,6 +225,8 @@ struct vcpu_ops {
 	void (*vcpu_free)(struct vcpu_hw *v);
 	/* Sets the PVH entry state: 32-bit flat protected mode, paging off. */
 	void (*reset_pvh)(struct vcpu_hw *v, uint32_t entry, uint32_t ebx);
+	/* Sets the state after INIT + start-up IPI: real mode at CS:IP = vector<<8:0. */
+	void (*reset_sipi)(struct vcpu_hw *v, uint8_t vector);
 	/* Enters the guest until the next exit, which it decodes into *exit. */
 	void (*run)(struct vcpu_hw *v, struct vcpu_exit *exit);
 	uint64_t (*get_reg)(struct vcpu_hw *v, enum vcpu_reg r);
@@ -231,6 +234,12 @@ struct vcpu_ops {
 	/* Completes the exiting instruction (moves RIP past it). */
 	void (*skip_insn)(struct vcpu_hw *v, const struct vcpu_exit *exit);
 	void (*inject_exception)(struct vcpu_hw *v, uint8_t vector, bool has_error, uint32_t error);
+	/* True when an external interrupt can be delivered at the next entry (IF set, no shadow, nothing pending). */
+	bool (*irq_injectable)(struct vcpu_hw *v);
+	/* Delivers external interrupt vector at the next entry; only after irq_injectable(). */
+	void (*inject_irq)(struct vcpu_hw *v, uint8_t vector);
+	/* Asks for EXIT_IRQ_WINDOW as soon as the guest can take an interrupt (or stops asking). */
+	void (*irq_window)(struct vcpu_hw *v, bool on);
 };
 
 /* The backend picked at boot (never NULL after arch_virt_init()). */

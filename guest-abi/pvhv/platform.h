@@ -18,5 +18,35 @@
 #define PVHV_CMDLINE_MAX 2048u
 #define PVHV_RAM_ALIGN (2u << 20)
 #define PVHV_COM1_PORT 0x3f8u
+#define PVHV_COM1_GSI 4u
+
+/* ACPI tables (RSDP first) live here, reported as ACPI memory. */
+#define PVHV_ACPI_GPA 0x8000u
+#define PVHV_ACPI_SIZE 0x8000u
+
+/*
+ * Hardware-reduced ACPI registers (FADT SLEEP_CONTROL_REG,
+ * SLEEP_STATUS_REG, RESET_REG), 8-bit system I/O ports.  Writing
+ * (5 << 2) | 0x20 to the control port powers the domain off; writing
+ * PVHV_ACPI_RESET_VALUE to the reset port reboots it.
+ */
+#define PVHV_ACPI_SLEEP_CTL_PORT 0x600u
+#define PVHV_ACPI_SLEEP_STS_PORT 0x601u
+#define PVHV_ACPI_RESET_PORT 0x602u
+#define PVHV_ACPI_RESET_VALUE 0x01u
+
+/* Interrupt controllers: one I/O APIC (24 pins, GSI 0-23); local x2APICs with ID = vCPU index. */
+#define PVHV_IOAPIC_GPA 0xfec00000u
+#define PVHV_IOAPIC_PINS 24u
+#define PVHV_LAPIC_GPA 0xfee00000u
+
+/* virtio-mmio slots (listed in the DSDT), GSIs from PVHV_VIRTIO_GSI_BASE. */
+#define PVHV_VIRTIO_MMIO_GPA 0xd0000000u
+#define PVHV_VIRTIO_MMIO_STRIDE 0x1000u
+#define PVHV_VIRTIO_MAX_DEVICES 8u
+#define PVHV_VIRTIO_GSI_BASE 5u
+
+/* Guest RAM ends below the 3 GiB boundary; the space above is for devices. */
+#define PVHV_RAM_MAX (3072ull << 20)
 
 #endif

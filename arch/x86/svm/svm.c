@@ -57,6 +57,7 @@
 #define I1_INTR (1u << 0)
 #define I1_NMI (1u << 1)
 #define I1_SMI (1u << 2)
+#define I1_VINTR (1u << 4)
 #define I1_CPUID (1u << 18)
 #define I1_INVD (1u << 22)
 #define I1_HLT (1u << 24)
@@ -80,6 +81,7 @@
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_SMI 0x62
+#define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_HLT 0x78
@@ -102,7 +104,12 @@
 #define SVM_EXIT_INVALID ((uint64_t)-1)
 
 #define EVENTINJ_VALID (1ULL << 31)
+#define EVENTINJ_TYPE_INTR (0ULL << 8)
 #define EVENTINJ_TYPE_EXC (3ULL << 8)
+#define INT_CTL_V_IRQ (1u << 8)
+#define INT_CTL_V_IGN_TPR (1u << 20)
+#define INT_CTL_V_INTR_MASKING (1u << 24)
+#define INT_CTL_V_PRIO_SHIFT 16
 #define EVENTINJ_EV (1ULL << 11)
 
 #define SVM_FEATURE_NP (1u << 0)
@@ -251,7 +258,7 @@ static void svm_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
 				       I2_MWAIT_COND | I2_XSETBV;
 	F64(v, VMCB_IOPM_BASE) = iopm_pa;
 	F64(v, VMCB_MSRPM_BASE) = msrpm_pa;
-	F32(v, VMCB_INT_CTL) = 1u << 24; /* V_INTR_MASKING: the guest's IF masks only virtual interrupts */
+	F32(v, VMCB_INT_CTL) = INT_CTL_V_INTR_MASKING; /* the guest's IF masks only virtual interrupts */
 	F64(v, VMCB_NP_ENABLE) = 1;
 	F64(v, VMCB_NCR3) = v->stage2_root;
 
@@ -313,6 +320,9 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
 		e->reason = EXIT_INTR;
+		break;
+	case SVM_EXIT_VINTR:
+		e->reason = EXIT_IRQ_WINDOW;
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
@@ -466,6 +476,55 @@ static void svm_inject_exception(struct vcpu_hw *v, uint8_t vector, bool has_err
 				(has_error ? EVENTINJ_EV | ((uint64_t)error << 32) : 0);
 }
 
+/* State after INIT-SIPI (AMD APM vol. 2, 14.1.3 and 15.4): real mode at vector << 12. */
+static void svm_reset_sipi(struct vcpu_hw *v, uint8_t vector)
+{
+	uint64_t intercepts1 = F32(v, VMCB_INTERCEPT_MISC1), intercepts2 = F32(v, VMCB_INTERCEPT_MISC2);
+
+	svm_reset_pvh(v, 0, 0);
+	F32(v, VMCB_INTERCEPT_MISC1) = (uint32_t)intercepts1 & ~I1_VINTR;
+	F32(v, VMCB_INTERCEPT_MISC2) = (uint32_t)intercepts2;
+	set_seg(v, VMCB_CS, (uint16_t)(vector << 8), 0x09b, 0xffff, (uint64_t)vector << 12);
+	set_seg(v, VMCB_DS, 0, 0x093, 0xffff, 0);
+	set_seg(v, VMCB_ES, 0, 0x093, 0xffff, 0);
+	set_seg(v, VMCB_SS, 0, 0x093, 0xffff, 0);
+	set_seg(v, VMCB_FS, 0, 0x093, 0xffff, 0);
+	set_seg(v, VMCB_GS, 0, 0x093, 0xffff, 0);
+	set_seg(v, VMCB_TR, 0, 0x08b, 0xffff, 0);
+	F64(v, VMCB_CR0) = X86_CR0_ET;
+	F64(v, VMCB_RIP) = 0;
+	v->regs[GPR_RDX] = 0; /* processor signature: unspecified, and nothing reads it */
+}
+
+static bool svm_irq_injectable(struct vcpu_hw *v)
+{
+	return (F64(v, VMCB_RFLAGS) & X86_RFLAGS_IF) && !(F64(v, VMCB_INT_STATE) & 1) &&
+	       !(F64(v, VMCB_EVENTINJ) & EVENTINJ_VALID);
+}
+
+static void svm_inject_irq(struct vcpu_hw *v, uint8_t vector)
+{
+	F64(v, VMCB_EVENTINJ) = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | vector;
+}
+
+/*
+ * A virtual interrupt request (V_IRQ) at top priority that the guest can
+ * take exactly when an external one could be injected; its VINTR intercept
+ * is the window exit (APM 15.21.4).
+ */
+static void svm_irq_window(struct vcpu_hw *v, bool on)
+{
+	uint32_t ctl = F32(v, VMCB_INT_CTL) & ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR | (0xfu << INT_CTL_V_PRIO_SHIFT));
+
+	if (on) {
+		F32(v, VMCB_INT_CTL) = ctl | INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR | (0xfu << INT_CTL_V_PRIO_SHIFT);
+		F32(v, VMCB_INTERCEPT_MISC1) |= I1_VINTR;
+	} else {
+		F32(v, VMCB_INT_CTL) = ctl;
+		F32(v, VMCB_INTERCEPT_MISC1) &= ~I1_VINTR;
+	}
+}
+
 const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.hypercall_flag = 1u << 0, /* PVHV_CPUID_F_VMMCALL */
@@ -476,9 +535,13 @@ const struct vcpu_ops svm_ops = {
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_free = svm_vcpu_free,
 	.reset_pvh = svm_reset_pvh,
+	.reset_sipi = svm_reset_sipi,
 	.run = svm_run,
 	.get_reg = svm_get_reg,
 	.set_reg = svm_set_reg,
 	.skip_insn = svm_skip_insn,
 	.inject_exception = svm_inject_exception,
+	.irq_injectable = svm_irq_injectable,
+	.inject_irq = svm_inject_irq,
+	.irq_window = svm_irq_window,
 };
