@@ -134,6 +134,8 @@ static int create_vcpus(struct domain *dom, uint32_t entry)
 		v->cpu = -1;
 		v->hw.stage2_root = dom->stage2_root;
 		err = vcpu_ops->vcpu_init(&v->hw);
+		if (!err)
+			err = fpu_vcpu_init(&v->hw);
 		if (err)
 			return err;
 	}
@@ -211,19 +213,19 @@ int domain_build(struct domain *dom)
 		return fail(dom, rc, "out of memory for vCPU state");
 	}
 	dom->overhead_bytes = (stage2_count_tables(dom->stage2_root) + dom->chunk_array_pages +
-			       dom->vcpu_array_pages + dom->nr_vcpus) * PAGE_SIZE +
+			       dom->vcpu_array_pages + dom->nr_vcpus * (1 + dom->vcpu[0].hw.fpu_pages)) *
+				      PAGE_SIZE +
 			      sizeof(struct domain);
-	memset(dom->exits, 0, sizeof(dom->exits));
-	dom->exits_total = 0;
-	dom->cpu_tsc = 0;
 	return 0;
 }
 
 void domain_teardown(struct domain *dom)
 {
 	if (dom->vcpu) {
-		for (unsigned i = 0; i < dom->nr_vcpus; i++)
+		for (unsigned i = 0; i < dom->nr_vcpus; i++) {
 			vcpu_ops->vcpu_free(&dom->vcpu[i].hw);
+			fpu_vcpu_free(&dom->vcpu[i].hw);
+		}
 		page_free(dom->vcpu_array_pa, dom->vcpu_array_pages);
 		dom->vcpu = NULL;
 		dom->nr_vcpus = 0;

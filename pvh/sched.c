@@ -165,7 +165,7 @@ static void run_vcpu(struct vcpu *v)
 	bool quiesced = false;
 
 	announce(cpu);
-	fxrstor(v->hw.fpu);
+	fpu_switch_in(&v->hw);
 	if (!first_guest_entry_tsc)
 		__atomic_compare_exchange_n(&first_guest_entry_tsc, &(uint64_t){ 0 }, rdtsc(), false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
@@ -205,7 +205,7 @@ static void run_vcpu(struct vcpu *v)
 			break;
 	}
 	timer_arm_us(0);
-	fxsave(v->hw.fpu);
+	fpu_switch_out(&v->hw);
 
 	sched_lock();
 	d->on_cpu--;

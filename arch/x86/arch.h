@@ -208,8 +208,20 @@ struct vcpu_hw {
 	uint64_t asid_gen;
 	int last_cpu;
 	uint64_t guest_efer;    /* EFER as the guest sees it */
-	uint8_t fpu[512] __attribute__((aligned(16)));
+	hpa_t fpu_pa;           /* XSAVE (or FXSAVE) area */
+	uint64_t fpu_pages;
+	uint64_t xcr0;          /* the guest's XCR0 */
 };
+
+/* Guest FPU/SSE/AVX state (fpu.c): same for every backend. */
+int fpu_vcpu_init(struct vcpu_hw *v);
+void fpu_vcpu_free(struct vcpu_hw *v);
+void fpu_switch_in(struct vcpu_hw *v);
+void fpu_switch_out(struct vcpu_hw *v);
+/* 0, or -EPERM when the guest's XSETBV must raise #GP. */
+int fpu_set_xcr0(struct vcpu_hw *v, uint32_t index, uint64_t val);
+/* XCR0 bits guests may enable (0 when XSAVE is not offered). */
+uint64_t fpu_xcr0_supported(void);
 
 struct vcpu_ops {
 	const char *name;

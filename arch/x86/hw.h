@@ -67,6 +67,8 @@ void lapic_timer_calibrate(void);
 void lapic_timer_oneshot_us(uint64_t us);
 
 void udelay(uint64_t us);
+void fpu_init(void);
+void fpu_cpu_init(void);
 
 int svm_probe(char *why, size_t len);
 extern const struct vcpu_ops svm_ops;

@@ -110,6 +110,7 @@ static void cpu_control_init(void)
 {
 	write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
 	write_cr0((read_cr0() & ~(X86_CR0_EM | X86_CR0_TS)) | X86_CR0_MP | X86_CR0_NE);
+	fpu_cpu_init();
 }
 
 static void pick_backend(void)
@@ -144,6 +145,7 @@ void boot_main(uint32_t kind, uint64_t info)
 		panic("boot: unknown boot protocol (neither PVH nor multiboot2)");
 	idt_init();
 	cpu_tables_load(0);
+	fpu_init();
 	cpu_control_init();
 	mm_init();
 	time_init();
