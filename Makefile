@@ -26,14 +26,14 @@ HV_CFLAGS := -std=gnu11 -O2 -g -ffreestanding -fno-pic -fno-pie -mno-red-zone \
 LIBFDT := /usr/lib/x86_64-linux-gnu/libfdt.a
 
 HV_ASM := arch/x86/boot.asm arch/x86/trampoline.asm arch/x86/entry.asm \
-	arch/x86/svm/svm_run.asm
+	arch/x86/svm/svm_run.asm arch/x86/vmx/vmx_run.asm
 HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	arch/x86/main.c arch/x86/serial.c arch/x86/idt.c arch/x86/mm.c \
-	arch/x86/pagetable.c arch/x86/acpi.c arch/x86/apic.c arch/x86/smp.c \
-	arch/x86/time.c arch/x86/svm/svm.c arch/x86/poweroff.c arch/x86/fpu.c \
-	pvh/elf.c pvh/bootinfo.c pvh/cpio.c pvh/config.c pvh/bundle.c \
-	pvh/main.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/exit.c \
-	pvh/summary.c
+	arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c arch/x86/acpi.c arch/x86/apic.c arch/x86/smp.c \
+	arch/x86/time.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/poweroff.c arch/x86/fpu.c \
+	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
+	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/exit.c \
+	pvh/summary.c pvh/vlapic.c pvh/vioapic.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -54,8 +54,8 @@ $(B)/hv/%.o: %.asm
 
 # ---------------------------------------------------------------- unit tests
 # The pure modules, built hosted from the very same source files.
-PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c \
-	pvh/elf.c pvh/bootinfo.c pvh/cpio.c pvh/config.c
+PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
+	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * console.c: each domain's 16550 UART at COM1 and its console, printed on
- * the host console one whole line at a time as "[name] text".
+ * console.c: each domain's 16550 UART at COM1 and its console.  Output is
+ * printed on the host console one whole line at a time as "[name] text";
+ * input typed on the host console goes to the focused domain, and Ctrl-]
+ * moves the focus to the next running domain.  The UART raises GSI 4
+ * (data received, transmitter empty) like the real part.
  */
 #include "pvh/pvh.h"
+#include "pvhv/abi.h"
 
 /* Register offsets from the base port (DLAB = LCR bit 7 selects DLL/DLM). */
 #define UART_RBR_THR 0
@@ -15,10 +19,22 @@
 #define UART_MSR 6
 #define UART_SCR 7
 
+#define IER_RDI 0x01
+#define IER_THRI 0x02
+#define IIR_NONE 0x01
+#define IIR_THRI 0x02
+#define IIR_RDI 0x04
+#define IIR_FIFO 0xc0
+#define LSR_DR 0x01
 #define LSR_THRE 0x20
 #define LSR_TEMT 0x40
 #define MSR_CTS_DSR_DCD 0xb0
+#define MCR_LOOP 0x10
 #define LCR_DLAB 0x80
+
+#define FOCUS_KEY 0x1d /* Ctrl-] */
+
+static unsigned focus;
 
 static void keep_line(struct uart *u)
 {
@@ -32,7 +48,7 @@ static void keep_line(struct uart *u)
 	snprintf(slot, sizeof(u->keep[0]), "%s", u->line);
 }
 
-void console_flush(struct domain *dom)
+static void flush_locked(struct domain *dom)
 {
 	struct uart *u = &dom->uart;
 
@@ -44,11 +60,18 @@ void console_flush(struct domain *dom)
 	u->len = 0;
 }
 
+void console_flush(struct domain *dom)
+{
+	spin_lock(&dom->uart.lock);
+	flush_locked(dom);
+	spin_unlock(&dom->uart.lock);
+}
+
 /*
  * Guests are not trusted with the host terminal: control characters other
  * than tab become '?', so no escape sequence reaches it.
  */
-void console_feed(struct domain *dom, const char *s, size_t n)
+static void feed_locked(struct domain *dom, const char *s, size_t n)
 {
 	struct uart *u = &dom->uart;
 
@@ -57,7 +80,7 @@ void console_feed(struct domain *dom, const char *s, size_t n)
 
 		if (c == '\n') {
 			if (u->len)
-				console_flush(dom);
+				flush_locked(dom);
 			else
 				kprintf("[%s]\n", dom->name);
 			continue;
@@ -68,48 +91,173 @@ void console_feed(struct domain *dom, const char *s, size_t n)
 			c = '?';
 		u->line[u->len++] = c;
 		if (u->len == CONSOLE_LINE_MAX)
-			console_flush(dom);
+			flush_locked(dom);
+	}
+}
+
+void console_feed(struct domain *dom, const char *s, size_t n)
+{
+	spin_lock(&dom->uart.lock);
+	feed_locked(dom, s, n);
+	spin_unlock(&dom->uart.lock);
+}
+
+static bool irq_wanted(const struct uart *u)
+{
+	return ((u->ier & IER_RDI) && u->rx_count) || ((u->ier & IER_THRI) && u->thri_pending);
+}
+
+/* Called with the UART unlocked: the I/O APIC may deliver to vCPUs. */
+static void update_irq(struct domain *dom)
+{
+	struct uart *u = &dom->uart;
+	bool level;
+
+	spin_lock(&u->lock);
+	level = irq_wanted(u) && (u->mcr & 0x08); /* OUT2 gates the IRQ on PCs */
+	if (level == u->irq_line) {
+		spin_unlock(&u->lock);
+		return;
+	}
+	u->irq_line = level;
+	spin_unlock(&u->lock);
+	irq_set_gsi(dom, PVHV_COM1_GSI, level);
+}
+
+static uint8_t read_reg(struct uart *u, uint16_t off)
+{
+	bool dlab = u->lcr & LCR_DLAB;
+	uint8_t b;
+
+	switch (off) {
+	case UART_RBR_THR:
+		if (dlab)
+			return u->dll;
+		if (!u->rx_count)
+			return 0;
+		b = u->rx[u->rx_head];
+		u->rx_head = (u->rx_head + 1) % UART_RX_FIFO;
+		u->rx_count--;
+		return b;
+	case UART_IER:
+		return dlab ? u->dlm : u->ier;
+	case UART_IIR_FCR:
+		b = (u->fcr & 1) ? IIR_FIFO : 0;
+		if ((u->ier & IER_RDI) && u->rx_count)
+			return b | IIR_RDI;
+		if ((u->ier & IER_THRI) && u->thri_pending) {
+			u->thri_pending = false; /* reading IIR acknowledges THRE */
+			return b | IIR_THRI;
+		}
+		return b | IIR_NONE;
+	case UART_LCR:
+		return u->lcr;
+	case UART_MCR:
+		return u->mcr;
+	case UART_LSR:
+		return LSR_THRE | LSR_TEMT | (u->rx_count ? LSR_DR : 0);
+	case UART_MSR:
+		return (u->mcr & MCR_LOOP) ? (uint8_t)((u->mcr & 0x0f) << 4) : MSR_CTS_DSR_DCD;
+	default:
+		return u->scr;
+	}
+}
+
+static void write_reg(struct domain *dom, uint16_t off, uint8_t b)
+{
+	struct uart *u = &dom->uart;
+	bool dlab = u->lcr & LCR_DLAB;
+
+	switch (off) {
+	case UART_RBR_THR:
+		if (dlab) {
+			u->dll = b;
+		} else {
+			feed_locked(dom, (const char *)&b, 1);
+			u->thri_pending = true; /* sent at once: the holding register is empty again */
+		}
+		break;
+	case UART_IER:
+		if (dlab) {
+			u->dlm = b;
+		} else {
+			if ((b & IER_THRI) && !(u->ier & IER_THRI))
+				u->thri_pending = true;
+			u->ier = b & 0x0f;
+		}
+		break;
+	case UART_IIR_FCR:
+		u->fcr = b & 0xc9;
+		if (b & 0x02) /* clear the receive FIFO */
+			u->rx_count = 0;
+		break;
+	case UART_LCR:
+		u->lcr = b;
+		break;
+	case UART_MCR:
+		u->mcr = b & 0x1f;
+		break;
+	case UART_SCR:
+		u->scr = b;
+		break;
+	default:
+		break; /* LSR, MSR: read only */
 	}
 }
 
 void uart_io(struct domain *dom, uint16_t off, bool in, uint8_t size, uint32_t *val)
 {
-	struct uart *u = &dom->uart;
-	bool dlab = u->lcr & LCR_DLAB;
-	uint8_t b = (uint8_t)*val;
-
+	spin_lock(&dom->uart.lock);
 	if (in) {
-		switch (off) {
-		case UART_RBR_THR: b = dlab ? u->dll : 0; break; /* no input yet */
-		case UART_IER: b = dlab ? u->dlm : u->ier; break;
-		case UART_IIR_FCR: b = (u->fcr & 1 ? 0xc0 : 0) | 0x01; break; /* nothing pending */
-		case UART_LCR: b = u->lcr; break;
-		case UART_MCR: b = u->mcr; break;
-		case UART_LSR: b = LSR_THRE | LSR_TEMT; break;
-		case UART_MSR: b = MSR_CTS_DSR_DCD; break;
-		default: b = u->scr; break;
-		}
+		uint8_t b = read_reg(&dom->uart, off);
+
 		/* Wider reads see the register in the low byte and all-ones above. */
 		*val = (size == 1) ? b : (0xffffff00u | b);
-		return;
+	} else {
+		write_reg(dom, off, (uint8_t)*val);
 	}
-	switch (off) {
-	case UART_RBR_THR:
-		if (dlab)
-			u->dll = b;
-		else
-			console_feed(dom, (const char *)&b, 1);
-		break;
-	case UART_IER:
-		if (dlab)
-			u->dlm = b;
-		else
-			u->ier = b & 0x0f;
-		break;
-	case UART_IIR_FCR: u->fcr = b & 0xc9; break;
-	case UART_LCR: u->lcr = b; break;
-	case UART_MCR: u->mcr = b & 0x1f; break;
-	case UART_SCR: u->scr = b; break;
-	default: break; /* LSR, MSR: read only */
+	spin_unlock(&dom->uart.lock);
+	update_irq(dom);
+}
+
+static void move_focus(void)
+{
+	for (unsigned i = 1; i <= nr_domains; i++) {
+		unsigned next = (focus + i) % nr_domains;
+
+		if (domains[next].state == DOM_RUNNING) {
+			focus = next;
+			kprintf("pvhv: console input goes to dom %s (Ctrl-] switches)\n", domains[next].name);
+			return;
+		}
+	}
+}
+
+void console_poll_input(void)
+{
+	int c;
+
+	if (this_cpu()->index != 0 || !nr_domains)
+		return;
+	while ((c = serial_getc()) >= 0) {
+		struct domain *d;
+		struct uart *u;
+
+		if (c == FOCUS_KEY || domains[focus].state != DOM_RUNNING) {
+			move_focus();
+			if (c == FOCUS_KEY)
+				continue;
+		}
+		d = &domains[focus];
+		if (d->state != DOM_RUNNING)
+			continue;
+		u = &d->uart;
+		spin_lock(&u->lock);
+		if (u->rx_count < UART_RX_FIFO) {
+			u->rx[(u->rx_head + u->rx_count) % UART_RX_FIFO] = (uint8_t)c;
+			u->rx_count++;
+		}
+		spin_unlock(&u->lock);
+		update_irq(d);
 	}
 }

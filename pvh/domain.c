@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* domain.c: building a domain from its configuration, guest memory access, and ending it. */
 #include "pvh/pvh.h"
+#include "pvh/acpi_tables.h"
 #include "pvh/bootinfo.h"
 #include "pvh/elf.h"
 #include "pvhv/abi.h"
@@ -133,6 +134,8 @@ static int create_vcpus(struct domain *dom, uint32_t entry)
 		v->state = VCPU_OFFLINE;
 		v->cpu = -1;
 		v->hw.stage2_root = dom->stage2_root;
+		v->pvclock_gpa = 0;
+		irq_vcpu_init(v);
 		err = vcpu_ops->vcpu_init(&v->hw);
 		if (!err)
 			err = fpu_vcpu_init(&v->hw);
@@ -141,6 +144,24 @@ static int create_vcpus(struct domain *dom, uint32_t entry)
 	}
 	/* PVH starts vCPU 0 only; the guest brings up the others. */
 	vcpu_ops->reset_pvh(&dom->vcpu[0].hw, entry, PVHV_BOOTINFO_GPA);
+	return 0;
+}
+
+/* ACPI tables at PVHV_ACPI_GPA, reported to the guest as ACPI memory. */
+static int build_acpi(struct domain *dom, struct bootinfo_params *bp)
+{
+	struct acpi_params ap = { .nr_vcpus = dom->cfg->vcpus };
+	void *buf = dom_gpa_ptr(dom, PVHV_ACPI_GPA, PVHV_ACPI_SIZE);
+	char err[160];
+	size_t used;
+	int rc;
+
+	if (!buf)
+		return fail(dom, -EFAULT, "no room for ACPI tables");
+	rc = acpi_build(buf, PVHV_ACPI_SIZE, PVHV_ACPI_GPA, &ap, &bp->rsdp_gpa, &used, err, sizeof(err));
+	if (rc)
+		return fail(dom, rc, "ACPI tables: %s", err);
+	bp->extra[bp->nr_extra++] = (struct bootinfo_region){ PVHV_ACPI_GPA, PVHV_ACPI_SIZE, PVHV_MEMMAP_ACPI };
 	return 0;
 }
 
@@ -197,6 +218,11 @@ int domain_build(struct domain *dom)
 		domain_teardown(dom);
 		return fail(dom, rc, "loading the kernel failed");
 	}
+	rc = build_acpi(dom, &bp);
+	if (rc) {
+		domain_teardown(dom);
+		return rc;
+	}
 	bp.ram_size = dom->ram_size;
 	bp.cmdline = c->cmdline;
 	bp.initrd_gpa = initrd_gpa;
@@ -207,6 +233,7 @@ int domain_build(struct domain *dom)
 		domain_teardown(dom);
 		return fail(dom, rc, "boot information: %s", err);
 	}
+	irq_domain_init(dom);
 	rc = create_vcpus(dom, im.entry32);
 	if (rc) {
 		domain_teardown(dom);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * exit.c: what a vCPU's exits mean, for every backend: the CPUID and MSR
- * policies, port I/O, halts, stage-2 faults and the fatal cases.
+ * exit.c: what a vCPU's exits mean, for every backend: dispatch to the
+ * CPUID and MSR policies, platform ports, halts, and the fatal cases.
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
@@ -39,94 +39,6 @@ static enum exit_action skip(struct vcpu *v, const struct vcpu_exit *e)
 
 /* ------------------------------------------------------------ CPUID */
 
-/* Leaf 1 ECX/EDX and leaf 7 EBX bits a guest may see (the rest is not virtualized). */
-#define L1_ECX_ALLOW (0x1u /* SSE3 */ | 0x2u /* PCLMUL */ | 0x200u /* SSSE3 */ | \
-		      0x2000u /* CX16 */ | \
-		      0x80000u /* SSE4.1 */ | 0x100000u /* SSE4.2 */ | 0x400000u /* MOVBE */ | \
-		      0x800000u /* POPCNT */ | 0x2000000u /* AES */ | 0x40000000u /* RDRAND */)
-#define L1_EDX_ALLOW (0x1u /* FPU */ | 0x2u /* VME */ | 0x4u /* DE */ | 0x8u /* PSE */ | \
-		      0x10u /* TSC */ | 0x20u /* MSR */ | 0x40u /* PAE */ | 0x100u /* CX8 */ | \
-		      0x800u /* SEP */ | 0x2000u /* PGE */ | 0x8000u /* CMOV */ | 0x10000u /* PAT */ | \
-		      0x20000u /* PSE36 */ | 0x80000u /* CLFLUSH */ | 0x800000u /* MMX */ | \
-		      0x1000000u /* FXSR */ | 0x2000000u /* SSE */ | 0x4000000u /* SSE2 */)
-#define L7_EBX_ALLOW ((1u << 0) /* FSGSBASE */ | (1u << 3) /* BMI1 */ | (1u << 7) /* SMEP */ | \
-		      (1u << 8) /* BMI2 */ | (1u << 9) /* ERMS */ | (1u << 18) /* RDSEED */ | \
-		      (1u << 19) /* ADX */ | (1u << 20) /* SMAP */ | (1u << 23) /* CLFLUSHOPT */ | \
-		      (1u << 24) /* CLWB */ | (1u << 29) /* SHA */)
-#define X1_ECX_ALLOW ((1u << 0) /* LAHF */ | (1u << 4) /* AltMovCr8 */ | (1u << 5) /* ABM */ | \
-		      (1u << 6) /* SSE4A */ | (1u << 7) /* MisAlignSse */ | (1u << 8) /* PREFETCHW */)
-#define X1_EDX_ALLOW ((1u << 11) /* SYSCALL */ | (1u << 20) /* NX */ | (1u << 22) /* MmxExt */ | \
-		      (1u << 26) /* 1 GiB pages */ | (1u << 29) /* LM */ | L1_EDX_ALLOW)
-
-#define CPUID_MAX_BASIC 0xd
-#define CPUID_MAX_EXT 0x80000008u
-
-/* The guest's view of CPUID: host values filtered through an allowlist. */
-static void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
-{
-	uint32_t h[4];
-
-	r[0] = r[1] = r[2] = r[3] = 0;
-	if (leaf == PVHV_CPUID_BASE) {
-		r[0] = PVHV_CPUID_INFO;
-		r[1] = PVHV_CPUID_SIGNATURE_EBX;
-		r[2] = PVHV_CPUID_SIGNATURE_ECX;
-		r[3] = PVHV_CPUID_SIGNATURE_EDX;
-		return;
-	}
-	if (leaf == PVHV_CPUID_INFO) {
-		r[0] = PVHV_ABI_VERSION;
-		r[1] = vcpu_ops->hypercall_flag | PVHV_CPUID_F_COM1;
-		r[2] = v->id;
-		r[3] = v->dom->nr_vcpus;
-		return;
-	}
-	host_cpuid(leaf, sub, h);
-	switch (leaf) {
-	case 0:
-		r[0] = MIN(h[0], CPUID_MAX_BASIC);
-		r[1] = h[1], r[2] = h[2], r[3] = h[3]; /* vendor */
-		break;
-	case 1:
-		r[0] = h[0];
-		/* APIC ID, logical CPU count, CLFLUSH size. */
-		r[1] = (v->id << 24) | (MIN(v->dom->nr_vcpus, 255u) << 16) | (h[1] & 0xff00);
-		r[2] = (h[2] & L1_ECX_ALLOW) | (1u << 31); /* hypervisor present */
-		r[3] = h[3] & L1_EDX_ALLOW;
-		if (v->dom->nr_vcpus > 1)
-			r[3] |= 1u << 28; /* HTT: the logical count above is valid */
-		break;
-	case 7:
-		if (sub == 0)
-			r[1] = h[1] & L7_EBX_ALLOW;
-		break;
-	case 0x80000000:
-		r[0] = MIN(h[0], CPUID_MAX_EXT);
-		r[1] = h[1], r[2] = h[2], r[3] = h[3];
-		break;
-	case 0x80000001:
-		r[0] = h[0];
-		r[2] = h[2] & X1_ECX_ALLOW;
-		r[3] = h[3] & X1_EDX_ALLOW;
-		break;
-	case 0x80000002:
-	case 0x80000003:
-	case 0x80000004: /* brand string */
-	case 0x80000005:
-	case 0x80000006: /* caches */
-		r[0] = h[0], r[1] = h[1], r[2] = h[2], r[3] = h[3];
-		break;
-	case 0x80000007:
-		r[3] = h[3] & (1u << 8); /* invariant TSC only */
-		break;
-	case 0x80000008:
-		r[0] = h[0] & 0xffff; /* address sizes; no core counts or speculation controls */
-		break;
-	default:
-		break; /* 2, 4, 6, 0xa (PMU), 0xb, 0xd (XSAVE): hidden until virtualized */
-	}
-}
-
 static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 {
 	uint64_t *g = v->hw.regs;
@@ -141,68 +53,6 @@ static enum exit_action handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 }
 
 /* ------------------------------------------------------------ MSRs */
-
-#define EFER_GUEST_BITS (X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE)
-
-static bool pat_valid(uint64_t pat)
-{
-	for (int i = 0; i < 8; i++) {
-		uint8_t t = (pat >> (i * 8)) & 0xff;
-
-		if (t != 0 && t != 1 && t != 4 && t != 5 && t != 6 && t != 7)
-			return false;
-	}
-	return true;
-}
-
-/* 0 and the value, or -EPERM: the access raises #GP. */
-static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
-{
-	switch (msr) {
-	case MSR_EFER:
-		*val = vcpu_ops->get_reg(&v->hw, VREG_EFER);
-		return 0;
-	case MSR_IA32_PAT:
-		*val = vcpu_ops->get_reg(&v->hw, VREG_PAT);
-		return 0;
-	case MSR_IA32_TSC:
-		*val = rdtsc();
-		return 0;
-	case 0x17: /* IA32_PLATFORM_ID */
-	case 0x8b: /* IA32_BIOS_SIGN_ID: no microcode revision to report */
-		*val = 0;
-		return 0;
-	default:
-		return -EPERM;
-	}
-}
-
-static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
-{
-	switch (msr) {
-	case MSR_EFER: {
-		uint64_t old = vcpu_ops->get_reg(&v->hw, VREG_EFER);
-
-		if (val & ~EFER_GUEST_BITS)
-			return -EPERM;
-		/* Toggling LME with paging on is a #GP (SDM vol. 3, 9.8.5). */
-		if (((val ^ old) & X86_EFER_LME) &&
-		    (vcpu_ops->get_reg(&v->hw, VREG_CR0) & X86_CR0_PG))
-			return -EPERM;
-		vcpu_ops->set_reg(&v->hw, VREG_EFER, val);
-		return 0;
-	}
-	case MSR_IA32_PAT:
-		if (!pat_valid(val))
-			return -EPERM;
-		vcpu_ops->set_reg(&v->hw, VREG_PAT, val);
-		return 0;
-	case 0x8b: /* microcode revision probe: writes of 0 are how it starts */
-		return val ? -EPERM : 0;
-	default:
-		return -EPERM;
-	}
-}
 
 static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 {
@@ -224,6 +74,57 @@ static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 
 /* ------------------------------------------------------------ port I/O */
 
+#define PORT_KBD_CTL 0x64    /* 8042: 0xfe pulses the reset line */
+#define PORT_PVPANIC 0x505   /* QEMU's pvpanic: bit 0 = guest panicked */
+#define PVPANIC_PANICKED 1
+#define SLP_EN 0x20
+
+/*
+ * Platform ports other than the UART: the ACPI sleep/reset registers and
+ * the classic reset and panic ports.  Returns ACT_DEAD when the write
+ * ended the domain.
+ */
+static enum exit_action platform_port(struct vcpu *v, uint16_t port, bool in, uint32_t *val)
+{
+	if (in) {
+		if (port == PORT_PVPANIC)
+			*val = PVPANIC_PANICKED;
+		else if (port == PVHV_ACPI_SLEEP_STS_PORT || port == PVHV_ACPI_SLEEP_CTL_PORT)
+			*val = 0;
+		return ACT_CONTINUE;
+	}
+	switch (port) {
+	case PVHV_ACPI_SLEEP_CTL_PORT:
+		/* Hardware-reduced sleep: SLP_TYP in bits 4:2 with SLP_EN; S5 is soft-off. */
+		if ((*val & SLP_EN) && ((*val >> 2) & 7) == 5) {
+			domain_end(v->dom, END_POWEROFF, 0, NULL);
+			return ACT_DEAD;
+		}
+		break;
+	case PVHV_ACPI_RESET_PORT:
+		if ((*val & 0xff) == PVHV_ACPI_RESET_VALUE) {
+			domain_end(v->dom, END_REBOOT, 0, NULL);
+			return ACT_DEAD;
+		}
+		break;
+	case PORT_KBD_CTL:
+		if ((*val & 0xff) == 0xfe) {
+			domain_end(v->dom, END_REBOOT, 0, NULL);
+			return ACT_DEAD;
+		}
+		break;
+	case PORT_PVPANIC:
+		if (*val & PVPANIC_PANICKED) {
+			domain_end(v->dom, END_CRASH, 0, "guest kernel panicked (pvpanic)");
+			return ACT_DEAD;
+		}
+		break;
+	default:
+		break;
+	}
+	return ACT_CONTINUE;
+}
+
 static enum exit_action handle_io(struct vcpu *v, const struct vcpu_exit *e)
 {
 	uint64_t *g = v->hw.regs;
@@ -236,9 +137,11 @@ static enum exit_action handle_io(struct vcpu *v, const struct vcpu_exit *e)
 			   port, rip(v));
 		return ACT_DEAD;
 	}
+	/* Any port nobody claims: reads are all-ones, writes are dropped. */
 	if (port >= PVHV_COM1_PORT && port < PVHV_COM1_PORT + 8)
 		uart_io(v->dom, port - PVHV_COM1_PORT, e->io.in, e->io.size, &val);
-	/* Any other port: reads are all-ones, writes are dropped. */
+	else if (platform_port(v, port, e->io.in, &val) == ACT_DEAD)
+		return ACT_DEAD;
 	if (e->io.in) {
 		if (e->io.size == 4)
 			g[GPR_RAX] = val; /* 32-bit IN zero-extends into RAX */
@@ -255,20 +158,28 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
 	bool irqs = vcpu_ops->get_reg(&v->hw, VREG_RFLAGS) & X86_RFLAGS_IF;
 
 	vcpu_ops->skip_insn(&v->hw, e);
-	/*
-	 * Nothing in a domain raises interrupts yet, so a halted vCPU could
-	 * never wake: end the domain rather than leave it hung.
-	 */
-	domain_end(v->dom, END_STOPPED, 0, "vcpu %u halted with interrupts %s and nothing can wake it (rip 0x%lx)",
-		   v->id, irqs ? "enabled" : "disabled", rip(v));
+	if (irq_pending(v))
+		return ACT_CONTINUE;
+	if (irqs)
+		return ACT_BLOCK;
+	/* Interrupts off and nothing pending: only NMI could wake it, and none comes. */
+	domain_end(v->dom, END_STOPPED, 0, "vcpu %u halted with interrupts disabled (rip 0x%lx)", v->id,
+		   rip(v));
 	return ACT_DEAD;
 }
 
-static enum exit_action handle_npf(struct vcpu *v, const struct vcpu_exit *e)
+#define X86_CR4_OSXSAVE (1UL << 18)
+
+static enum exit_action handle_xsetbv(struct vcpu *v, const struct vcpu_exit *e)
 {
-	domain_end(v->dom, END_STOPPED, 0, "nested page fault: %s at gpa 0x%lx outside its RAM (rip 0x%lx)",
-		   e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read", e->npf.gpa, rip(v));
-	return ACT_DEAD;
+	uint64_t *g = v->hw.regs;
+
+	if (!(vcpu_ops->get_reg(&v->hw, VREG_CR4) & X86_CR4_OSXSAVE))
+		return inject(v, X86_EXC_UD, false, 0);
+	if (vcpu_ops->get_reg(&v->hw, VREG_CPL) != 0 ||
+	    fpu_set_xcr0(&v->hw, (uint32_t)g[GPR_RCX], (uint32_t)g[GPR_RAX] | (g[GPR_RDX] << 32)))
+		return inject(v, X86_EXC_GP, true, 0);
+	return skip(v, e);
 }
 
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
@@ -286,12 +197,17 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_HYPERCALL:
 		return hypercall_dispatch(v, e);
 	case EXIT_NPF:
-		return handle_npf(v, e);
+		return mmio_handle(v, e);
 	case EXIT_WBINVD:
 		return skip(v, e);
+	case EXIT_XSETBV:
+		return handle_xsetbv(v, e);
 	case EXIT_BAD_INSN:
-	case EXIT_XSETBV: /* XSAVE is hidden */
 		return inject(v, X86_EXC_UD, false, 0);
+	case EXIT_IRQ_WINDOW:
+		v->irq_window = false;
+		vcpu_ops->irq_window(&v->hw, false);
+		return ACT_CONTINUE;
 	case EXIT_TRIPLE_FAULT:
 		domain_end(v->dom, END_STOPPED, 0, "triple fault (rip 0x%lx)", rip(v));
 		return ACT_DEAD;

@@ -9,6 +9,8 @@
 
 #include "arch/x86/arch.h"
 #include "pvh/config.h"
+#include "pvh/vlapic.h"
+#include "pvh/vioapic.h"
 
 #define MAX_DOMAINS CONFIG_MAX_DOMAINS
 #define REBOOT_LIMIT 8
@@ -33,6 +35,11 @@ struct vcpu {
 	enum vcpu_state state;   /* under sched_lock */
 	int cpu;                 /* host CPU it runs on, -1 when none */
 	struct vcpu *runq_next;
+	struct vlapic lapic;
+	struct spinlock lapic_lock;
+	bool wait_sipi;          /* INIT seen while offline: a SIPI starts it */
+	bool irq_window;         /* window exit requested from the backend */
+	gpa_t pvclock_gpa;       /* registered pvclock structure, 0 if none */
 };
 
 enum dom_state {
@@ -52,8 +59,15 @@ enum dom_end {
 };
 
 /* The domain's emulated 16550 at COM1 and its console line buffer. */
+#define UART_RX_FIFO 16
+
 struct uart {
+	struct spinlock lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
+	bool thri_pending;       /* "transmitter empty" interrupt not yet acknowledged */
+	bool irq_line;           /* level last driven onto the I/O APIC pin */
+	uint8_t rx[UART_RX_FIFO];
+	unsigned rx_head, rx_count;
 	unsigned len;
 	char line[CONSOLE_LINE_MAX + 1];
 	/* The last lines it printed, for the summary of a failed domain. */
@@ -95,6 +109,9 @@ struct domain {
 	uint64_t start_us, end_us;
 	uint64_t cpu_tsc;
 	uint64_t deadline_us; /* 0 = none (max-runtime-ms) */
+	uint64_t start_tsc;
+	struct vioapic ioapic;
+	struct spinlock ioapic_lock;
 	unsigned reboots;
 	uint64_t overhead_bytes;
 	struct uart uart;
@@ -150,6 +167,33 @@ enum exit_action {
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e);
 const char *exit_reason_name(enum vcpu_exit_reason r);
 
+/* msr.c: 0, or -EPERM when the access must raise #GP. */
+int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val);
+int msr_write(struct vcpu *v, uint32_t msr, uint64_t val);
+
+/* irq.c */
+bool irq_owns_msr(uint32_t msr);
+void irq_vcpu_init(struct vcpu *v);
+void irq_domain_init(struct domain *d);
+int vcpu_lapic_rdmsr(struct vcpu *v, uint32_t msr, uint64_t *val);
+int vcpu_lapic_wrmsr(struct vcpu *v, uint32_t msr, uint64_t val);
+void irq_deliver(struct domain *d, uint32_t dest, bool logical, uint8_t mode, uint8_t vector,
+		 bool level, int self, uint8_t shorthand);
+void irq_set_gsi(struct domain *d, unsigned gsi, bool level);
+int irq_ioapic_mmio(struct domain *d, uint64_t off, bool write, unsigned size, uint64_t *val);
+bool irq_pending(struct vcpu *v);
+bool irq_timer_check(struct vcpu *v, uint64_t now);
+uint64_t irq_timer_deadline(struct vcpu *v);
+void irq_before_entry(struct vcpu *v);
+uint64_t irq_wake_timers(void);
+void vcpu_wake(struct vcpu *v);
+
+/* mmio.c: a stage-2 fault in an emulated device region, or outside RAM. */
+enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e);
+
+/* cpuid.c */
+void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+
 /* hypercall.c */
 enum exit_action hypercall_dispatch(struct vcpu *v, const struct vcpu_exit *e);
 
@@ -157,6 +201,8 @@ enum exit_action hypercall_dispatch(struct vcpu *v, const struct vcpu_exit *e);
 void uart_io(struct domain *dom, uint16_t offset, bool in, uint8_t size, uint32_t *val);
 void console_feed(struct domain *dom, const char *s, size_t n);
 void console_flush(struct domain *dom);
+/* Boot CPU only: moves host console input to the focused domain. */
+void console_poll_input(void);
 
 /* summary.c */
 NORETURN void summary_and_poweroff(void);

@@ -96,6 +96,7 @@ static void start_domain_locked(struct domain *d)
 	d->state = DOM_RUNNING;
 	d->end = END_NONE;
 	d->start_us = time_us();
+	d->start_tsc = rdtsc();
 	d->deadline_us = d->cfg->max_runtime_ms ? d->start_us + d->cfg->max_runtime_ms * 1000 : 0;
 	sched_enqueue_locked(&d->vcpu[0]);
 }
@@ -154,12 +155,20 @@ static void announce(struct percpu *cpu)
 	}
 }
 
+/* The host timer fires at the end of the slice or at the vCPU's own timer, whichever is first. */
+static uint64_t next_event(struct vcpu *v, uint64_t slice_end)
+{
+	uint64_t dl = irq_timer_deadline(v);
+
+	return dl && dl < slice_end ? dl : slice_end;
+}
+
 static void run_vcpu(struct vcpu *v)
 {
 	struct percpu *cpu = this_cpu();
 	struct domain *d = v->dom;
 	uint64_t slice_tsc = SLICE_US * tsc_khz() / 1000;
-	uint64_t slice_end;
+	uint64_t slice_end, armed = 0;
 	enum exit_action act = ACT_CONTINUE;
 	struct vcpu_exit e;
 	bool quiesced = false;
@@ -170,14 +179,19 @@ static void run_vcpu(struct vcpu *v)
 		__atomic_compare_exchange_n(&first_guest_entry_tsc, &(uint64_t){ 0 }, rdtsc(), false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 	slice_end = rdtsc() + slice_tsc;
-	timer_arm_us(SLICE_US);
 	for (;;) {
-		uint64_t t0;
+		uint64_t t0, ev;
 
 		cpu->kick = false;
 		if (d->state != DOM_RUNNING) {
 			act = ACT_DEAD;
 			break;
+		}
+		irq_before_entry(v);
+		ev = next_event(v, slice_end);
+		if (ev != armed) {
+			timer_arm_tsc(ev);
+			armed = ev;
 		}
 		t0 = rdtsc();
 		vcpu_ops->run(&v->hw, &e);
@@ -189,14 +203,16 @@ static void run_vcpu(struct vcpu *v)
 			irq_enable();
 			__asm__ volatile("nop");
 			irq_disable();
+			armed = 0; /* one-shot: whatever was armed may have fired */
 			check_deadlines();
+			console_poll_input();
+			irq_wake_timers();
 			if ((int64_t)(rdtsc() - slice_end) >= 0) {
 				if (runq_head) {
 					act = ACT_YIELD;
 					break;
 				}
 				slice_end = rdtsc() + slice_tsc;
-				timer_arm_us(SLICE_US);
 			}
 			continue;
 		}
@@ -206,6 +222,8 @@ static void run_vcpu(struct vcpu *v)
 	}
 	timer_arm_us(0);
 	fpu_switch_out(&v->hw);
+	if (vcpu_ops->vcpu_put)
+		vcpu_ops->vcpu_put(&v->hw);
 
 	sched_lock();
 	d->on_cpu--;
@@ -213,10 +231,11 @@ static void run_vcpu(struct vcpu *v)
 	if (d->state != DOM_RUNNING) {
 		v->state = VCPU_DEAD;
 		quiesced = d->state == DOM_DYING && d->on_cpu == 0;
-	} else if (act == ACT_YIELD || act == ACT_CONTINUE) {
-		sched_enqueue_locked(v);
-	} else {
+	} else if (act == ACT_BLOCK && !irq_pending(v)) {
+		/* An interrupt that arrived since the HLT was seen keeps it runnable. */
 		v->state = VCPU_BLOCKED;
+	} else {
+		sched_enqueue_locked(v);
 	}
 	sched_unlock();
 	if (quiesced)
@@ -239,10 +258,18 @@ NORETURN void sched_cpu_loop(void)
 			run_vcpu(v);
 			continue;
 		}
-		timer_arm_us(SLICE_US);
+		/* Sleep until a kick, the next guest timer of a halted vCPU, or a slice. */
+		{
+			uint64_t dl = irq_wake_timers();
+			uint64_t cap = rdtsc() + SLICE_US * tsc_khz() / 1000;
+
+			timer_arm_tsc(dl && dl < cap ? dl : cap);
+		}
 		irq_enable_and_halt();
 		cpu_idle[cpu->index] = false;
 		check_deadlines();
+		console_poll_input();
+		irq_wake_timers();
 	}
 }
 

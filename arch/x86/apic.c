@@ -35,9 +35,32 @@ static inline void lapic_write(uint32_t reg, uint32_t v)
 	*(volatile uint32_t *)(LAPIC_BASE + reg) = v;
 }
 
+/*
+ * The legacy 8259 pair is left by the BIOS delivering the PIT at vector 8.
+ * LINT0 is masked below, but not every machine honours that for the
+ * PIC's INTR line (Bochs does not), so remap it above every vector pvhv
+ * uses (spurious IRQ 7/15 then land on ignored vectors) and mask it.
+ */
+static void pic_disable(void)
+{
+	static const uint16_t port[2] = { 0x20, 0xa0 };
+	static const uint8_t icw3[2] = { 1u << 2, 2 };
+
+	for (int i = 0; i < 2; i++) {
+		outb(port[i], 0x11);                          /* ICW1: init, ICW4 follows */
+		outb(port[i] + 1, (uint8_t)(VEC_PIC_BASE + 8 * i)); /* ICW2: vector base */
+		outb(port[i] + 1, icw3[i]);                   /* ICW3: cascade on IRQ 2 */
+		outb(port[i] + 1, 0x01);                      /* ICW4: 8086 mode */
+		outb(port[i] + 1, 0xff);                      /* OCW1: mask everything */
+	}
+}
+
 void lapic_init(void)
 {
 	uint64_t base = rdmsr(MSR_IA32_APIC_BASE);
+
+	if (this_cpu()->index == 0)
+		pic_disable();
 
 	if ((base & ~0xfffUL) != LAPIC_BASE)
 		panic("apic: local APIC at 0x%lx, expected 0x%lx", base & ~0xfffUL, LAPIC_BASE);

@@ -105,6 +105,8 @@ extern unsigned nr_boot_modules;
 /* ------------------------------------------------------------ console, time */
 
 void console_putc_raw(char c);
+/* A byte typed on the host console, or -1. */
+int serial_getc(void);
 /* Host console output; whole lines are printed atomically with respect to other CPUs. */
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
@@ -117,6 +119,8 @@ extern uint64_t boot_tsc;
 
 /* Arms this CPU's one-shot timer to fire after us microseconds (0 = stop). */
 void timer_arm_us(uint64_t us);
+/* Arms it for a TSC value (at least 1 us ahead). */
+void timer_arm_tsc(uint64_t deadline);
 
 /* ------------------------------------------------------------ power */
 
@@ -235,6 +239,12 @@ struct vcpu_ops {
 	/* Allocates the control structure.  0 or -ENOMEM. */
 	int (*vcpu_init)(struct vcpu_hw *v);
 	void (*vcpu_free)(struct vcpu_hw *v);
+	/*
+	 * The vCPU leaves this host CPU after its last run() here (it may run
+	 * on another one next); the scheduler calls it before anyone else can
+	 * pick the vCPU up.  NULL when the backend needs no such step.
+	 */
+	void (*vcpu_put)(struct vcpu_hw *v);
 	/* Sets the PVH entry state: 32-bit flat protected mode, paging off. */
 	void (*reset_pvh)(struct vcpu_hw *v, uint32_t entry, uint32_t ebx);
 	/* Sets the state after INIT + start-up IPI: real mode at CS:IP = vector<<8:0. */

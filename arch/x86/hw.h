@@ -13,6 +13,7 @@
 
 #define VEC_TIMER 0x20
 #define VEC_KICK 0x21
+#define VEC_PIC_BASE 0xf0 /* 0xf0-0xff: the masked legacy PIC, spurious only */
 #define VEC_SPURIOUS 0xff
 
 #define AP_TRAMPOLINE_PA 0x8000
@@ -72,5 +73,7 @@ void fpu_cpu_init(void);
 
 int svm_probe(char *why, size_t len);
 extern const struct vcpu_ops svm_ops;
+int vmx_probe(char *why, size_t len);
+extern const struct vcpu_ops vmx_ops;
 
 #endif

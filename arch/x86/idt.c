@@ -134,6 +134,8 @@ void trap_handler(struct trap_frame *f)
 	case VEC_SPURIOUS:
 		return;
 	default:
+		if (f->vector >= VEC_PIC_BASE)
+			return; /* legacy PIC spurious interrupt: no EOI */
 		break;
 	}
 	dump(f);

@@ -113,16 +113,26 @@ static void cpu_control_init(void)
 	fpu_cpu_init();
 }
 
+/* VT-x where CPUID.1:ECX.VMX is set, AMD-V otherwise; the probe says what is missing. */
 static void pick_backend(void)
 {
 	char why[160];
+	uint32_t r[4];
+	int err;
 
-	if (svm_probe(why, sizeof(why)) == 0) {
+	host_cpuid(1, 0, r);
+	if (r[2] & (1u << 5)) {
+		err = vmx_probe(why, sizeof(why));
+		vcpu_ops = &vmx_ops;
+	} else {
+		err = svm_probe(why, sizeof(why));
 		vcpu_ops = &svm_ops;
-		return;
 	}
+	if (err == 0)
+		return;
+	vcpu_ops = NULL;
 	kprintf("pvhv: no usable hardware virtualization: %s\n", why);
-	kprintf("pvhv: pvhv needs AMD-V with nested paging (SVM+NPT)\n");
+	kprintf("pvhv: pvhv needs Intel VT-x with EPT and unrestricted guest, or AMD-V with nested paging\n");
 	machine_poweroff(PVHV_EXIT_NO_VIRT);
 }
 

@@ -3,7 +3,10 @@
  * poweroff.c: ends the machine with a status a test can read.
  *
  * First QEMU's isa-debug-exit at port 0xf4 (QEMU exits with (v << 1) | 1);
- * where it is absent the write is ignored and pvhv falls back to ACPI S5
+ * where it is absent the write is ignored.  Then `xchg %bx, %bx`: a no-op
+ * everywhere except Bochs with magic_break enabled, where it stops at the
+ * debugger, whose script (tests/bochs/run-bochs.sh) quits; the status is
+ * then read from the console.  Then pvhv falls back to ACPI S5
  * (PM1a/PM1b control, or the hardware-reduced sleep control register), and
  * last to halting every CPU.  The status is always printed first, so a
  * machine without isa-debug-exit still reports it on the console.
@@ -19,6 +22,7 @@ NORETURN void machine_poweroff(unsigned status)
 	irq_disable();
 	kprintf("pvhv: exit status %u\n", status);
 	outl(DEBUG_EXIT_PORT, status);
+	__asm__ volatile("xchg %%bx, %%bx" ::: "memory"); /* Bochs magic breakpoint */
 	if (acpi_info.have_s5) {
 		if (acpi_info.pm1a_cnt)
 			outw(acpi_info.pm1a_cnt, (uint16_t)((acpi_info.slp_typ_a << 10) | (1u << 13)));

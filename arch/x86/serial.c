@@ -41,6 +41,13 @@ void console_putc_raw(char c)
 	outb(COM1 + UART_THR, (uint8_t)c);
 }
 
+int serial_getc(void)
+{
+	if (!serial_ready || inb(COM1 + UART_LSR) == 0xff || !(inb(COM1 + UART_LSR) & 0x01))
+		return -1;
+	return inb(COM1 + UART_THR);
+}
+
 static void console_write(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {

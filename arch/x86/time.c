@@ -80,3 +80,10 @@ void timer_arm_us(uint64_t us)
 {
 	lapic_timer_oneshot_us(us);
 }
+
+void timer_arm_tsc(uint64_t deadline)
+{
+	uint64_t now = rdtsc();
+
+	lapic_timer_oneshot_us(deadline > now ? MAX(tsc_to_us(deadline - now), 1) : 1);
+}
