@@ -434,6 +434,26 @@ static void dsdt_com1(struct aml *a)
 	pkg_end(a, dev);
 }
 
+/*
+ * QEMU's pvpanic device (Linux's pvpanic-mmio driver binds "QEMU0001" and
+ * takes an I/O port): the guest kernel writes 1 there when it panics, so
+ * the domain ends as "crash" instead of spinning.
+ */
+static void dsdt_pvpanic(struct aml *a)
+{
+	struct restemp r = { .n = 0 };
+	size_t dev;
+
+	dev = device_begin(a, "PEVT");
+	name(a, "_HID");
+	string(a, "QEMU0001");
+	res_io(&r, PVHV_PVPANIC_PORT, 1);
+	res_end(&r);
+	name(a, "_CRS");
+	buffer(a, r.b, r.n);
+	pkg_end(a, dev);
+}
+
 static void dsdt_virtio(struct aml *a, unsigned i, const struct acpi_virtio_dev *v)
 {
 	struct restemp r = { .n = 0 };
@@ -482,6 +502,7 @@ static void dsdt_body(struct aml *a, const struct acpi_params *p)
 
 	sb = scope_begin_root(a, "_SB_");
 	dsdt_com1(a);
+	dsdt_pvpanic(a);
 	for (i = 0; i < p->nr_virtio; i++)
 		dsdt_virtio(a, i, &p->virtio[i]);
 	pkg_end(a, sb);

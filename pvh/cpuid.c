@@ -168,7 +168,11 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[0] = h[0], r[1] = h[1], r[2] = h[2], r[3] = h[3];
 		break;
 	case 0x80000007:
-		r[3] = h[3] & (1u << 8); /* invariant TSC only */
+		/*
+		 * Invariant TSC, always: pvhv keeps time with the TSC and requires
+		 * it constant and synchronized; guests run on the host's TSC.
+		 */
+		r[3] = 1u << 8;
 		break;
 	case 0x80000008:
 		r[0] = h[0] & 0xffff; /* address sizes; no core counts or speculation controls */

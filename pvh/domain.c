@@ -79,6 +79,27 @@ static uint64_t overhead_estimate(const struct domain_config *c)
 	       pages_for(c->memory / CHUNK_SIZE * sizeof(hpa_t));
 }
 
+/*
+ * The first 2 MiB, with the page of the legacy reset vector (0xFFFF0) not
+ * executable: Linux's BIOS reboot path (and any guest that jumps to the
+ * reset vector) then faults there, which pvhv treats as a reset.
+ */
+static int map_first_chunk(struct domain *dom)
+{
+	hpa_t base = dom->chunk[0];
+	int err;
+
+	err = stage2_map(dom->stage2_root, 0, base, PVHV_RESET_PAGE_GPA);
+	if (!err)
+		err = stage2_map_noexec(dom->stage2_root, PVHV_RESET_PAGE_GPA,
+					base + PVHV_RESET_PAGE_GPA, PAGE_SIZE);
+	if (!err)
+		err = stage2_map(dom->stage2_root, PVHV_RESET_PAGE_GPA + PAGE_SIZE,
+				 base + PVHV_RESET_PAGE_GPA + PAGE_SIZE,
+				 CHUNK_SIZE - PVHV_RESET_PAGE_GPA - PAGE_SIZE);
+	return err;
+}
+
 static int alloc_ram(struct domain *dom)
 {
 	int err;
@@ -97,7 +118,10 @@ static int alloc_ram(struct domain *dom)
 			dom->chunk[i] = 0;
 			return err;
 		}
-		err = stage2_map(dom->stage2_root, i * CHUNK_SIZE, dom->chunk[i], CHUNK_SIZE);
+		if (i == 0)
+			err = map_first_chunk(dom);
+		else
+			err = stage2_map(dom->stage2_root, i * CHUNK_SIZE, dom->chunk[i], CHUNK_SIZE);
 		if (err)
 			return err;
 	}

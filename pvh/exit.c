@@ -75,7 +75,7 @@ static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 /* ------------------------------------------------------------ port I/O */
 
 #define PORT_KBD_CTL 0x64    /* 8042: 0xfe pulses the reset line */
-#define PORT_PVPANIC 0x505   /* QEMU's pvpanic: bit 0 = guest panicked */
+#define PORT_PVPANIC PVHV_PVPANIC_PORT /* bit 0 = guest panicked */
 #define PVPANIC_PANICKED 1
 #define SLP_EN 0x20
 
@@ -158,13 +158,24 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
 	bool irqs = vcpu_ops->get_reg(&v->hw, VREG_RFLAGS) & X86_RFLAGS_IF;
 
 	vcpu_ops->skip_insn(&v->hw, e);
-	if (irq_pending(v))
+	if (irqs && irq_pending(v))
 		return ACT_CONTINUE;
 	if (irqs)
 		return ACT_BLOCK;
-	/* Interrupts off and nothing pending: only NMI could wake it, and none comes. */
-	domain_end(v->dom, END_STOPPED, 0, "vcpu %u halted with interrupts disabled (rip 0x%lx)", v->id,
-		   rip(v));
+	/*
+	 * Interrupts off: nothing pvhv delivers can wake it.  That is how Linux
+	 * parks the other CPUs before powering off, so the domain ends only
+	 * when no vCPU is left that could still run.
+	 */
+	v->halted_for_good = true;
+	for (unsigned i = 0; i < v->dom->nr_vcpus; i++) {
+		const struct vcpu *o = &v->dom->vcpu[i];
+
+		if (o->state != VCPU_OFFLINE && !o->halted_for_good)
+			return ACT_BLOCK;
+	}
+	domain_end(v->dom, END_STOPPED, 0, "every vcpu halted with interrupts disabled (vcpu %u at rip 0x%lx)",
+		   v->id, rip(v));
 	return ACT_DEAD;
 }
 

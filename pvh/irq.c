@@ -31,6 +31,7 @@ void irq_vcpu_init(struct vcpu *v)
 {
 	vlapic_init(&v->lapic, v->id, v->id == 0, tsc_khz());
 	v->wait_sipi = false;
+	v->halted_for_good = false;
 	v->irq_window = false;
 }
 
@@ -38,7 +39,7 @@ void irq_vcpu_init(struct vcpu *v)
 void vcpu_wake(struct vcpu *v)
 {
 	sched_lock();
-	if (v->state == VCPU_BLOCKED && v->dom->state == DOM_RUNNING)
+	if (v->state == VCPU_BLOCKED && v->dom->state == DOM_RUNNING && !v->halted_for_good)
 		sched_enqueue_locked(v);
 	else if (v->state == VCPU_RUNNING && v->cpu >= 0 && v->cpu != (int)this_cpu()->index)
 		cpu_kick((unsigned)v->cpu);

@@ -108,6 +108,10 @@ static enum exit_action emulate(struct vcpu *v, struct vcpu_exit *e, const struc
 
 enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e)
 {
+	if (e->npf.fetch && range_within(e->npf.gpa, 1, PVHV_RESET_PAGE_GPA, PAGE_SIZE)) {
+		domain_end(v->dom, END_REBOOT, 0, "jumped to the reset vector");
+		return ACT_DEAD;
+	}
 	for (unsigned i = 0; i < ARRAY_SIZE(regions); i++)
 		if (range_within(e->npf.gpa, 1, regions[i].base, regions[i].size) && !e->npf.fetch)
 			return emulate(v, e, &regions[i]);

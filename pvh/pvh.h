@@ -39,6 +39,7 @@ struct vcpu {
 	struct spinlock lapic_lock;
 	bool wait_sipi;          /* INIT seen while offline: a SIPI starts it */
 	bool irq_window;         /* window exit requested from the backend */
+	bool halted_for_good;    /* HLT with interrupts off: only INIT could wake it */
 	gpa_t pvclock_gpa;       /* registered pvclock structure, 0 if none */
 };
 
@@ -106,6 +107,7 @@ struct domain {
 
 	uint64_t exits[EXIT_NR];
 	uint64_t exits_total;
+	uint64_t born_us;        /* first start: reboots keep it */
 	uint64_t start_us, end_us;
 	uint64_t cpu_tsc;
 	uint64_t deadline_us; /* 0 = none (max-runtime-ms) */

@@ -87,7 +87,7 @@ static void check_deadlines(void)
 
 		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us)
 			domain_end(d, END_STOPPED, 0, "timeout after %lu ms (max-runtime-ms)",
-				   (d->deadline_us - d->start_us) / 1000);
+				   (d->deadline_us - d->born_us) / 1000);
 	}
 }
 
@@ -97,7 +97,11 @@ static void start_domain_locked(struct domain *d)
 	d->end = END_NONE;
 	d->start_us = time_us();
 	d->start_tsc = rdtsc();
-	d->deadline_us = d->cfg->max_runtime_ms ? d->start_us + d->cfg->max_runtime_ms * 1000 : 0;
+	if (!d->reboots) {
+		/* A time limit covers the domain's whole life, reboots included. */
+		d->born_us = d->start_us;
+		d->deadline_us = d->cfg->max_runtime_ms ? d->born_us + d->cfg->max_runtime_ms * 1000ULL : 0;
+	}
 	sched_enqueue_locked(&d->vcpu[0]);
 }
 
@@ -231,7 +235,7 @@ static void run_vcpu(struct vcpu *v)
 	if (d->state != DOM_RUNNING) {
 		v->state = VCPU_DEAD;
 		quiesced = d->state == DOM_DYING && d->on_cpu == 0;
-	} else if (act == ACT_BLOCK && !irq_pending(v)) {
+	} else if (act == ACT_BLOCK && (v->halted_for_good || !irq_pending(v))) {
 		/* An interrupt that arrived since the HLT was seen keeps it runnable. */
 		v->state = VCPU_BLOCKED;
 	} else {

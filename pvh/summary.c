@@ -9,7 +9,7 @@ static void print_domain(const struct domain *d)
 
 	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s end=%s status=%u runtime_us=%lu cpu_us=%lu exits=%lu",
 		     d->name, domain_end_name(d->end), d->exit_status,
-		     d->end_us > d->start_us ? d->end_us - d->start_us : 0, tsc_to_us(d->cpu_tsc),
+		     d->end_us > d->born_us ? d->end_us - d->born_us : 0, tsc_to_us(d->cpu_tsc),
 		     d->exits_total);
 	for (unsigned r = 0; r < EXIT_NR && n > 0 && (size_t)n < sizeof(buf); r++)
 		if (d->exits[r])

@@ -4,7 +4,8 @@
 # Idempotent: does nothing when every package is already there.
 set -euo pipefail
 pkgs=(build-essential nasm libfdt-dev device-tree-compiler libcriterion-dev
-      qemu-system-x86 acpica-tools cpio lz4 busybox-static python3)
+      qemu-system-x86 acpica-tools cpio lz4 busybox-static python3
+      grub-pc-bin grub-common xorriso mtools bochs bochsbios vgabios)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

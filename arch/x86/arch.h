@@ -234,6 +234,8 @@ struct vcpu_ops {
 	/* Stage-2 page-table format and the leaf flags for guest RAM. */
 	const struct pt_format *stage2_fmt;
 	uint64_t stage2_ram_flags;
+	/* Leaf flags for guest memory that may be read and written but not executed. */
+	uint64_t stage2_noexec_flags;
 	/* Turns virtualization on for this host CPU.  0 or -errno. */
 	int (*cpu_init)(struct percpu *cpu);
 	/* Allocates the control structure.  0 or -ENOMEM. */
@@ -270,6 +272,8 @@ extern const struct vcpu_ops *vcpu_ops;
 /* Stage-2 page-table helpers built on vcpu_ops->stage2_fmt. */
 int stage2_create(hpa_t *root);
 int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
+/* The same, not executable (needs host NX: falls back to stage2_map() without it). */
+int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
 void stage2_destroy(hpa_t root);
 uint64_t stage2_count_tables(hpa_t root);
 

@@ -68,6 +68,7 @@ void lapic_timer_calibrate(void);
 void lapic_timer_oneshot_us(uint64_t us);
 
 void udelay(uint64_t us);
+extern bool host_has_nx;
 void fpu_init(void);
 void fpu_cpu_init(void);
 

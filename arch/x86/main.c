@@ -108,6 +108,13 @@ static void parse_mb2(const uint8_t *mbi)
  */
 static void cpu_control_init(void)
 {
+	uint32_t r[4];
+
+	/* NX in the nested page tables takes host EFER.NXE (APM vol. 2, 15.25.1). */
+	host_cpuid(0x80000001, 0, r);
+	host_has_nx = r[3] & (1u << 20);
+	if (host_has_nx)
+		wrmsr(MSR_EFER, rdmsr(MSR_EFER) | X86_EFER_NXE);
 	write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
 	write_cr0((read_cr0() & ~(X86_CR0_EM | X86_CR0_TS)) | X86_CR0_MP | X86_CR0_NE);
 	fpu_cpu_init();

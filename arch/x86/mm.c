@@ -10,6 +10,7 @@
 #define MM_NPAGES (MM_MAX_PHYS >> PAGE_SHIFT)
 
 static uint64_t bitmap[MM_NPAGES / 64];
+bool host_has_nx;
 static struct page_alloc pa;
 static struct spinlock pa_lock;
 extern char __image_start[], __image_end[];
@@ -119,6 +120,15 @@ int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
 {
 	return pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, hpa, size,
 		      vcpu_ops->stage2_ram_flags);
+}
+
+int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
+{
+	uint64_t flags = vcpu_ops->stage2_noexec_flags;
+
+	if (!host_has_nx && (flags >> 63))
+		flags = vcpu_ops->stage2_ram_flags;
+	return pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, hpa, size, flags);
 }
 
 void stage2_destroy(hpa_t root)

@@ -35,6 +35,15 @@
 #define PVHV_ACPI_RESET_PORT 0x602u
 #define PVHV_ACPI_RESET_VALUE 0x01u
 
+/*
+ * The page holding the legacy reset vector (0xFFFF0) is RAM that cannot
+ * be executed: jumping there, as a BIOS reboot does, reboots the domain.
+ */
+#define PVHV_RESET_PAGE_GPA 0xff000u
+
+/* pvpanic (ACPI "QEMU0001"): writing 1 ends the domain as crashed. */
+#define PVHV_PVPANIC_PORT 0x505u
+
 /* Interrupt controllers: one I/O APIC (24 pins, GSI 0-23); local x2APICs with ID = vCPU index. */
 #define PVHV_IOAPIC_GPA 0xfec00000u
 #define PVHV_IOAPIC_PINS 24u

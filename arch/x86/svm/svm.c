@@ -381,6 +381,7 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 		e->npf.fetch = info1 & 16;
 		break;
 	case SVM_EXIT_INVALID:
+	case (uint32_t)SVM_EXIT_INVALID: /* some implementations store it 32 bits wide */
 		e->reason = EXIT_INVALID;
 		break;
 	default:
@@ -479,11 +480,8 @@ static void svm_inject_exception(struct vcpu_hw *v, uint8_t vector, bool has_err
 /* State after INIT-SIPI (AMD APM vol. 2, 14.1.3 and 15.4): real mode at vector << 12. */
 static void svm_reset_sipi(struct vcpu_hw *v, uint8_t vector)
 {
-	uint64_t intercepts1 = F32(v, VMCB_INTERCEPT_MISC1), intercepts2 = F32(v, VMCB_INTERCEPT_MISC2);
-
-	svm_reset_pvh(v, 0, 0);
-	F32(v, VMCB_INTERCEPT_MISC1) = (uint32_t)intercepts1 & ~I1_VINTR;
-	F32(v, VMCB_INTERCEPT_MISC2) = (uint32_t)intercepts2;
+	svm_reset_pvh(v, 0, 0); /* intercepts, NPT, ASID: everything but the CPU mode */
+	v->regs[GPR_RBX] = 0;
 	set_seg(v, VMCB_CS, (uint16_t)(vector << 8), 0x09b, 0xffff, (uint64_t)vector << 12);
 	set_seg(v, VMCB_DS, 0, 0x093, 0xffff, 0);
 	set_seg(v, VMCB_ES, 0, 0x093, 0xffff, 0);
@@ -531,6 +529,7 @@ const struct vcpu_ops svm_ops = {
 	.stage2_fmt = &pt_format_x86,
 	/* Present, writable, user: NPT walks treat every guest access as a user access. */
 	.stage2_ram_flags = 0x7,
+	.stage2_noexec_flags = 0x7 | (1ULL << 63),
 	.cpu_init = svm_cpu_init,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_free = svm_vcpu_free,

@@ -1185,6 +1185,7 @@ const struct vcpu_ops vmx_ops = {
 	.stage2_fmt = &pt_format_ept,
 	/* Read, write, execute; write-back memory type, guest PAT honoured (28.3.7). */
 	.stage2_ram_flags = EPT_LEAF_RWX_WB,
+	.stage2_noexec_flags = EPT_LEAF_RWX_WB & ~4ULL, /* EPT bit 2: execute */
 	.cpu_init = vmx_cpu_init,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_free = vmx_vcpu_free,

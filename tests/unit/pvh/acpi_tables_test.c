@@ -288,7 +288,8 @@ static unsigned count(const uint8_t *hay, size_t n, const char *s)
 
 /*
  * Walk the DSDT: Name(\_S5_, Package{5, 0, 0, 0}), then Scope(\_SB_)
- * holding exactly COM1 and V000.. in order, each package length exact.
+ * holding exactly COM1, PEVT (pvpanic) and V000.. in order, each package
+ * length exact.
  */
 static void check_dsdt(const struct acpi_params *p)
 {
@@ -317,8 +318,10 @@ static void check_dsdt(const struct acpi_params *p)
 		cr_assert_leq(dev_end, end);
 		if (ndev == 0)
 			memcpy(want, "COM1", 5);
+		else if (ndev == 1)
+			memcpy(want, "PEVT", 5);
 		else
-			snprintf(want, sizeof(want), "V%03u", ndev - 1);
+			snprintf(want, sizeof(want), "V%03u", ndev - 2);
 		cr_assert_arr_eq(q + n, want, 4, "device %u name", ndev);
 		if (ndev == 0) {
 			static const uint8_t hid[] = { 0x08, '_', 'H', 'I', 'D', 0x0c,
@@ -328,8 +331,15 @@ static void check_dsdt(const struct acpi_params *p)
 
 			cr_assert(find(q, v, hid, sizeof(hid)), "COM1 _HID EisaId(PNP0501)");
 			cr_assert(find(q, v, crs, sizeof(crs)), "COM1 _CRS IO + IRQNoFlags{4}");
+		} else if (ndev == 1) {
+			static const uint8_t crs[] = { 0x47, 0x01, 0x05, 0x05, 0x05, 0x05,
+						       0x00, 0x01, 0x79 };
+
+			cr_assert(find(q, v, "\x08_HID\x0dQEMU0001", 14), "pvpanic _HID");
+			cr_assert(find(q, v, crs, sizeof(crs)), "pvpanic _CRS IO(0x505, 1)");
 		} else {
-			const struct acpi_virtio_dev *vd = &p->virtio[ndev - 1];
+			const struct acpi_virtio_dev *vd = &p->virtio[ndev - 2];
+			unsigned vi = ndev - 2;
 			uint8_t mem[12] = { 0x86, 0x09, 0x00, 0x01 };
 			uint8_t irq[9] = { 0x89, 0x06, 0x00, 0x03, 0x01 };
 			const uint8_t *r;
@@ -337,16 +347,16 @@ static void check_dsdt(const struct acpi_params *p)
 			memcpy(mem + 4, &(uint32_t){ (uint32_t)vd->addr }, 4);
 			memcpy(mem + 8, &vd->size, 4);
 			memcpy(irq + 5, &vd->gsi, 4);
-			cr_assert(find(q, v, "\x08_HID\x0dLNRO0005", 14), "virtio %u _HID", ndev - 1);
-			cr_assert(find(q, v, "\x08_CCA\x01", 6), "virtio %u _CCA One", ndev - 1);
+			cr_assert(find(q, v, "\x08_HID\x0dLNRO0005", 14), "virtio %u _HID", vi);
+			cr_assert(find(q, v, "\x08_CCA\x01", 6), "virtio %u _CCA One", vi);
 			r = find(q, v, "\x08_UID", 5);
-			cr_assert(r, "virtio %u _UID", ndev - 1);
+			cr_assert(r, "virtio %u _UID", vi);
 			/* ZeroOp, OneOp or BytePrefix n: the index. */
-			cr_assert_eq(r[5] <= 1 ? r[5] : r[5] == 0x0a ? r[6] : 0xffu, ndev - 1,
-				     "virtio %u _UID value", ndev - 1);
+			cr_assert_eq(r[5] <= 1 ? r[5] : r[5] == 0x0a ? r[6] : 0xffu, vi,
+				     "virtio %u _UID value", vi);
 			r = find(q, v, mem, sizeof(mem));
-			cr_assert(r, "virtio %u Memory32Fixed", ndev - 1);
-			cr_assert_arr_eq(r + 12, irq, sizeof(irq), "virtio %u Interrupt", ndev - 1);
+			cr_assert(r, "virtio %u Memory32Fixed", vi);
+			cr_assert_arr_eq(r + 12, irq, sizeof(irq), "virtio %u Interrupt", vi);
 			cr_assert_eq(r[21], 0x79, "EndTag");
 			cr_assert_eq(sum(r, 23), 0, "resource template checksum");
 		}
@@ -354,7 +364,7 @@ static void check_dsdt(const struct acpi_params *p)
 		q = dev_end;
 	}
 	cr_assert_eq(q, end);
-	cr_assert_eq(ndev, 1 + p->nr_virtio);
+	cr_assert_eq(ndev, 2 + p->nr_virtio);
 	cr_assert_eq(count(d, len, "LNRO0005"), p->nr_virtio);
 	cr_assert_eq(count(d, len, "_S5_"), 1);
 }
