@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, integration (QEMU).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, integration (QEMU, Bochs).
 #
 # Prints each suite's own output, then one line per suite and a final
 # "N passed, M failed" line.  Exits 1 if anything failed or a suite could
@@ -84,6 +84,22 @@ if [ -n "$counts" ]; then
 	record integration "$p" "$f" "$note"
 else
 	record integration 0 1 "no 'N passed, M failed' line, exit status $rc"
+fi
+
+# ---- integration under Bochs (VT-x backend, SVM with nRIP, refusals); PVHV_BOCHS=0 skips it
+if [ "${PVHV_BOCHS:-1}" != 0 ]; then
+	echo "=== bochs: tests/integration/bochs.py"
+	python3 tests/integration/bochs.py 2>&1 | tee "$tmp/bochs.out"
+	rc=${PIPESTATUS[0]}
+	counts=$(last_counts "$tmp/bochs.out")
+	if [ -n "$counts" ]; then
+		read -r p f <<<"$counts"
+		note=""
+		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; note="exit status $rc"; fi
+		record bochs "$p" "$f" "$note"
+	else
+		record bochs 0 1 "no 'N passed, M failed' line, exit status $rc"
+	fi
 fi
 
 echo "=== summary"

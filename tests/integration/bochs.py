@@ -1,0 +1,188 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""bochs.py: the test-guest suite under Bochs, booted by GRUB (multiboot2).
+
+QEMU's TCG has no VT-x and no nRIP save, so Bochs covers what run.py cannot:
+the VMX backend (corei7_skylake_x: VT-x + EPT + unrestricted guest + VPID),
+SVM with nRIP save (ryzen), and the refusal on CPUs without usable
+virtualization (core2_penryn_t9600: VT-x without EPT; p4_prescott_celeron_336:
+neither VT-x nor AMD-V).  Bochs is slow (1.5-3 s to boot, guests run at a
+few tens of MIPS), so each boot runs several domains with small workloads.
+
+Cases reuse run.py's data format, bundle builder and log checks; the exit
+status comes from the console line "pvhv: exit status N" (Bochs has no
+isa-debug-exit; tests/bochs/run-bochs.sh explains) and is compared as QEMU's
+(N << 1) | 1.  Prints "ok - [bochs/MODEL] CASE (secs)" or "not ok - ..."
+per case and "N passed, M failed" last; exit status 1 if any failed.
+
+    tests/integration/bochs.py [-k SUBSTR]... [-m MODEL]... [-j N] [--cpus N] [--list]
+"""
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (the QEMU harness: case format, bundles, checks)
+
+from run import dom, memcheck, probe, NPF_STOP  # noqa: E402
+
+RUN_BOCHS = os.path.join(run.ROOT, "tests", "bochs", "run-bochs.sh")
+OUT_DIR = os.path.join(run.BUILD, "itest-bochs")
+
+VIRT_MODELS = ["corei7_skylake_x", "ryzen"]
+NO_VIRT = r"^pvhv: no usable hardware virtualization: \S"
+
+CASES = [
+    dict(name="basic", what="hello and an exit status",
+         domains=[dom("hello", "hello", "name=world"),
+                  dom("ex", "exitstatus", "status=7", status=7)], code=3,
+         must=[r"^\[hello\] hello from world$", r"^\[ex\] exiting with 7\b",
+               r"^pvhv: summary dom=ex end=poweroff status=7\b"]),
+    dict(name="isolation", what="accesses outside RAM stop only that guest; memcheck sibling",
+         domains=[probe("ramend", "0x1000000", "read"),
+                  probe("above4g", "0x100000000", "write"),
+                  probe("lapic", "0xfee00000", "write"),
+                  memcheck("mc", rounds=20)], code=3,
+         must=[NPF_STOP % ("ramend", "read", 0x1000000),
+               NPF_STOP % ("above4g", "write", 0x100000000),
+               NPF_STOP % ("lapic", "write", 0xfee00000)],
+         must_not=[r"FAIL probe survived"]),
+    # Bochs 2.7's SVM turns a guest triple fault into a Bochs panic (the 3rd
+    # exception) before it looks at the SHUTDOWN intercept: no triple fault
+    # on AMD models.
+    dict(name="hcfuzz-triplefault", what="hypercall fuzzing and a triple fault hurt no sibling",
+         models=["corei7_skylake_x"],
+         domains=[dom("fuzz", "hcfuzz", "seed=1 count=2000"),
+                  dom("tf", "triplefault", end="stopped",
+                      reason=r"triple fault \(rip 0x[0-9a-f]+\)"),
+                  memcheck("mc", rounds=20)], code=3,
+         must_not=[r"^pvhv: dom mc (stopped|ended: crash)"]),
+    dict(name="hcfuzz", what="hypercall fuzzing hurts no sibling", models=["ryzen"],
+         domains=[dom("fuzz", "hcfuzz", "seed=1 count=2000"), memcheck("mc", rounds=20)], code=1,
+         must_not=[r"^pvhv: dom mc (stopped|ended: crash)"]),
+    # No busyloop here: under Bochs 2.7 (VMX and SVM alike) a guest spinning
+    # with interrupts off is preempted once, then never again: after the
+    # next VM entry host interrupts no longer cause exits until the guest
+    # itself changes RFLAGS.IF.  QEMU runs cover preemption (run.py).
+    dict(name="fpu", what="FPU/SSE state does not leak between domains sharing CPUs",
+         domains=[dom("fpu1", "fpu", "rounds=20000"), dom("fpu2", "fpu", "rounds=20000 seed=2"),
+                  dom("fpu3", "fpu", "rounds=20000 seed=3")], code=1),
+]
+
+REFUSAL_CASES = [
+    dict(name="refuse-no-ept", model="core2_penryn_t9600",
+         what="VT-x without EPT/unrestricted guest: refused, exit status 4",
+         domains=[dict(dom("hello", "hello", "name=world"), end=None)], code=9,
+         must=[NO_VIRT + r".*EPT"], must_not=[r"^\[hello\]", r"PANIC|FATAL"]),
+    dict(name="refuse-no-virt", model="p4_prescott_celeron_336",
+         what="neither VT-x nor AMD-V: refused, exit status 4",
+         domains=[dict(dom("hello", "hello", "name=world"), end=None)], code=9,
+         must=[NO_VIRT], must_not=[r"^\[hello\]", r"PANIC|FATAL"]),
+]
+
+
+def plan(opts):
+    """-> [(model, case)]"""
+    models = opts.m or VIRT_MODELS
+    out = [(m, c) for m in models for c in CASES if m in c.get("models", [m])]
+    if not opts.m:
+        out += [(c["model"], c) for c in REFUSAL_CASES]
+    if opts.k:
+        out = [(m, c) for m, c in out if any(k in c["name"] or k in m for k in opts.k)]
+    return out
+
+
+def run_case(model, case, opts):
+    """-> (ok, seconds, reason, tail_lines)"""
+    t0 = time.monotonic()
+    cdir = os.path.join(OUT_DIR, model, case["name"])
+    shutil.rmtree(cdir, ignore_errors=True)
+    os.makedirs(cdir)
+    log_path = os.path.join(cdir, "serial.log")
+    out_path = os.path.join(cdir, "bochs.out")
+    try:
+        if not os.path.exists(run.HV_ELF):
+            raise run.Fail("harness: build/pvhv.elf not built")
+        bundle = run.build_bundle(case, cdir)
+        limit = int(case.get("timeout", 150) * opts.timeout_scale)
+        cmd = ["bash", RUN_BOCHS, "-c", str(opts.cpus), "-t", str(limit), "-o", log_path,
+               model, bundle]
+        with open(out_path, "wb") as out:
+            rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT).returncode
+        log = run.read_text(log_path)
+        if rc == 124:
+            reason = "timed out after %ds" % limit
+        elif rc > 100:
+            reason = "no pvhv exit status (run-bochs.sh status %d)" % rc
+        else:
+            reason = run.check_log(case, (rc << 1) | 1, log)
+            if reason:
+                reason = reason.replace("QEMU exit code", "exit code (as QEMU's)")
+    except run.Fail as e:
+        reason, log = str(e), run.read_text(log_path)
+    secs = time.monotonic() - t0
+    if reason is None:
+        return True, secs, None, []
+    tail = [l for l in log.split("\n") if l][-30:]
+    tail += ["(bochs) " + l for l in run.read_text(out_path).strip().split("\n")[-8:] if l]
+    return False, secs, reason, tail
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("-k", action="append", metavar="SUBSTR", help="only cases (or models) containing SUBSTR")
+    ap.add_argument("-m", action="append", metavar="MODEL", help="Bochs CPU model(s) for the suite (default: %s)"
+                    % ", ".join(VIRT_MODELS))
+    ap.add_argument("-j", type=int, default=int(os.environ.get("PVHV_BOCHS_JOBS", 2)), metavar="N",
+                    help="Bochs instances at once (default 2)")
+    ap.add_argument("--cpus", type=int, default=2, help="CPUs of the Bochs machine (default 2)")
+    ap.add_argument("--timeout-scale", type=float,
+                    default=float(os.environ.get("PVHV_ITEST_TIMEOUT_SCALE", 0)) or 1.0)
+    ap.add_argument("--list", action="store_true")
+    opts = ap.parse_args()
+    todo = plan(opts)
+    if opts.list:
+        for m, c in todo:
+            print("%-24s %-20s %s" % (m, c["name"], c.get("what", "")))
+        return 0
+    if not shutil.which("bochs") or not shutil.which("grub-mkrescue"):
+        print("bochs.py: bochs or grub-mkrescue missing (make deps)")
+        print("0 passed, 1 failed")
+        return 1
+    print("# pvhv under Bochs: %d cases, %d CPUs each, -j %d" % (len(todo), opts.cpus, opts.j))
+    sys.stdout.flush()
+    lock = threading.Lock()
+    results = []
+
+    def one(mc):
+        model, case = mc
+        ok, secs, reason, tail = run_case(model, case, opts)
+        with lock:
+            tag = "[bochs/%s] %s" % (model, case["name"])
+            if ok:
+                print("ok - %s (%.1fs)" % (tag, secs))
+            else:
+                print("not ok - %s: %s" % (tag, reason))
+                print("#   log: %s" % os.path.relpath(os.path.join(OUT_DIR, model, case["name"], "serial.log"),
+                                                     run.ROOT))
+                for line in tail:
+                    print("#   | " + line)
+            sys.stdout.flush()
+            results.append(ok)
+
+    with ThreadPoolExecutor(max_workers=max(1, opts.j)) as ex:
+        list(ex.map(one, todo))
+    passed = sum(results)
+    print("%d passed, %d failed" % (passed, len(results) - passed))
+    return 0 if passed == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
