@@ -10,13 +10,17 @@
 
 unsigned long strtoul(const char *s, char **end, int base);
 
-NO_LOOP_PATTERNS void *memcpy(void *dst, const void *src, size_t n)
+/*
+ * Guest RAM is zeroed and kernels are copied with these: REP MOVS/STOS
+ * (fast strings on every x86-64 CPU since ERMS) instead of byte loops.
+ */
+void *memcpy(void *dst, const void *src, size_t n)
 {
-	unsigned char *d = dst;
-	const unsigned char *s = src;
+	void *d = dst;
+	size_t q = n / 8, r = n % 8;
 
-	while (n--)
-		*d++ = *s++;
+	__asm__ volatile("rep movsq" : "+D"(d), "+S"(src), "+c"(q) : : "memory");
+	__asm__ volatile("rep movsb" : "+D"(d), "+S"(src), "+c"(r) : : "memory");
 	return dst;
 }
 
@@ -37,12 +41,14 @@ NO_LOOP_PATTERNS void *memmove(void *dst, const void *src, size_t n)
 	return dst;
 }
 
-NO_LOOP_PATTERNS void *memset(void *dst, int c, size_t n)
+void *memset(void *dst, int c, size_t n)
 {
-	unsigned char *d = dst;
+	void *d = dst;
+	size_t q = n / 8, r = n % 8;
+	uint64_t v = 0x0101010101010101ULL * (uint8_t)c;
 
-	while (n--)
-		*d++ = (unsigned char)c;
+	__asm__ volatile("rep stosq" : "+D"(d), "+c"(q) : "a"(v) : "memory");
+	__asm__ volatile("rep stosb" : "+D"(d), "+c"(r) : "a"(v) : "memory");
 	return dst;
 }
 

@@ -13,6 +13,17 @@ struct ap_boot {
 
 extern const uint8_t tramp_start[], tramp_end[], tramp_data[];
 
+static bool init_delay_unneeded(void)
+{
+	uint32_t r[4], family;
+
+	host_cpuid(1, 0, r);
+	if (r[2] & (1u << 31)) /* a hypervisor is present */
+		return true;
+	family = (r[0] >> 8) & 0xf;
+	return family >= 6;
+}
+
 static bool start_one(unsigned idx, uint32_t apic_id)
 {
 	struct percpu *c = &cpus[idx];
@@ -33,9 +44,14 @@ static bool start_one(unsigned idx, uint32_t apic_id)
 	ab->percpu = ptr_to_hpa(c);
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 
-	/* Intel SDM vol. 3, 9.4.4.1: INIT, 10 ms, SIPI, 200 us, SIPI. */
+	/*
+	 * Intel SDM vol. 3, 9.4.4.1: INIT, 10 ms, SIPI, 200 us, SIPI.  Like
+	 * Linux, skip the 10 ms on CPUs that do not need it (P6 and later, K8
+	 * and later) and in a VM, where INIT is emulated.
+	 */
 	lapic_send_init(apic_id);
-	udelay(10000);
+	if (!init_delay_unneeded())
+		udelay(10000);
 	for (int i = 0; i < 2 && !__atomic_load_n(&c->online, __ATOMIC_ACQUIRE); i++) {
 		lapic_send_sipi(apic_id, AP_TRAMPOLINE_PA >> 12);
 		udelay(200);
