@@ -60,7 +60,7 @@ enum dom_end {
 };
 
 /* The domain's emulated 16550 at COM1 and its console line buffer. */
-#define UART_RX_FIFO 16
+#define UART_RX_FIFO 256 /* deeper than a 16550A: pasted input must not be lost */
 
 struct uart {
 	struct spinlock lock;

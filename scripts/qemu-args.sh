@@ -7,13 +7,15 @@
 # Callers add -serial, -kernel and -initrd.  Sourcing it instead defines
 # pvhv_qemu_args, which fills the array PVHV_QEMU_ARGS.
 #
-#   KVM + "-cpu host" when /dev/kvm is usable and the host CPU has svm
-#   (nested SVM); otherwise TCG with "-cpu qemu64,+svm,+npt".
+#   KVM + "-cpu host" when /dev/kvm is usable and offers nested SVM or
+#   nested VMX; otherwise TCG with "-cpu qemu64,+svm,+npt".
 #
 # Environment:
 #   PVHV_ACCEL=kvm|tcg   force an accelerator (tcg is always available)
 #   PVHV_ICOUNT=N        add "-icount shift=N" (forces TCG): exact virtual time
 #   PVHV_NO_SVM=1        hide SVM from the guest CPU (to test pvhv's refusal)
+#   PVHV_CPU=MODEL       use "-cpu MODEL" instead (e.g. max: TCG's includes
+#                        svm, npt and XSAVE/AVX)
 #   PVHV_SMP, PVHV_MEM   override -smp 2 and -m 1024
 
 pvhv_qemu_accel() {
@@ -21,9 +23,14 @@ pvhv_qemu_accel() {
 	[ -n "${PVHV_ICOUNT:-}" ] && accel=tcg
 	if [ -z "$accel" ]; then
 		accel=tcg
-		if [ -r /dev/kvm ] && [ -w /dev/kvm ] && grep -qw svm /proc/cpuinfo 2>/dev/null; then
-			local nested=/sys/module/kvm_amd/parameters/nested
-			if [ ! -r "$nested" ] || grep -qiE '^(1|y)' "$nested"; then
+		if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+			local nested=
+			if grep -qw svm /proc/cpuinfo 2>/dev/null; then
+				nested=/sys/module/kvm_amd/parameters/nested
+			elif grep -qw vmx /proc/cpuinfo 2>/dev/null; then
+				nested=/sys/module/kvm_intel/parameters/nested
+			fi
+			if [ -n "$nested" ] && { [ ! -r "$nested" ] || grep -qiE '^(1|y)' "$nested"; }; then
 				accel=kvm
 			fi
 		fi
@@ -36,11 +43,12 @@ pvhv_qemu_args() {
 	accel=$(pvhv_qemu_accel)
 	if [ "$accel" = kvm ]; then
 		cpu=host
-		[ "${PVHV_NO_SVM:-0}" = 1 ] && cpu=host,-svm
+		[ "${PVHV_NO_SVM:-0}" = 1 ] && cpu=host,-svm,-vmx
 	else
 		cpu=qemu64,+svm,+npt
 		[ "${PVHV_NO_SVM:-0}" = 1 ] && cpu=qemu64,-svm
 	fi
+	[ -n "${PVHV_CPU:-}" ] && cpu=$PVHV_CPU
 	PVHV_QEMU_ARGS=(-M q35 -m "${PVHV_MEM:-1024}" -smp "${PVHV_SMP:-2}"
 		-display none -no-reboot -nodefaults
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04
