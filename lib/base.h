@@ -88,4 +88,21 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int snprintf(char *buf, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 #endif
 
+/*
+ * Formats a message into the caller's (err, errlen) buffer, when there is
+ * one, and returns rc: `return errorf(-EINVAL, err, errlen, "...", ...);`
+ */
+PRINTF_LIKE(4, 5)
+static inline int errorf(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
+}
+
 #endif

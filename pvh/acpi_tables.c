@@ -133,19 +133,6 @@ _Static_assert(sizeof(struct madt) == 44, "MADT header is 44 bytes");
 #define XSDT_LEN (sizeof(struct sdt_header) + XSDT_ENTRIES * sizeof(uint64_t))
 #define DSDT_REVISION 2 /* 64-bit AML integers */
 
-PRINTF_LIKE(4, 5)
-static int error(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static uint8_t checksum(const uint8_t *b, size_t n)
 {
 	uint8_t sum = 0;
@@ -540,32 +527,32 @@ static int check_params(size_t buflen, uint64_t buf_gpa, const struct acpi_param
 
 	if (!IS_ALIGNED(buf_gpa, (uint64_t)ACPI_TABLE_ALIGN) ||
 	    !range_within(buf_gpa, buflen, 0, GIB(4)))
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "ACPI area [0x%llx, +0x%llx) is not 16-byte aligned below 4 GiB",
 			     (unsigned long long)buf_gpa, (unsigned long long)buflen);
 	if (p->nr_vcpus < 1 || p->nr_vcpus > ACPI_MAX_VCPUS)
-		return error(-EINVAL, err, errlen, "%u vCPUs, MADT takes 1 to %u",
+		return errorf(-EINVAL, err, errlen, "%u vCPUs, MADT takes 1 to %u",
 			     p->nr_vcpus, ACPI_MAX_VCPUS);
 	if (p->nr_virtio > PVHV_VIRTIO_MAX_DEVICES)
-		return error(-EINVAL, err, errlen, "%u virtio devices, limit %u",
+		return errorf(-EINVAL, err, errlen, "%u virtio devices, limit %u",
 			     p->nr_virtio, PVHV_VIRTIO_MAX_DEVICES);
 	for (i = 0; i < p->nr_virtio; i++) {
 		const struct acpi_virtio_dev *v = &p->virtio[i];
 
 		if (v->size == 0 || !range_within(v->addr, v->size, 0, GIB(4)))
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "virtio %u: window [0x%llx, +0x%x) is empty or not below 4 GiB",
 				     i, (unsigned long long)v->addr, v->size);
 		if (v->gsi >= PVHV_IOAPIC_PINS || v->gsi == PVHV_COM1_GSI)
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "virtio %u: GSI %u is not an I/O APIC pin other than COM1's (%u)",
 				     i, v->gsi, PVHV_COM1_GSI);
 		for (j = 0; j < i; j++) {
 			if (overlaps(v->addr, v->size, p->virtio[j].addr, p->virtio[j].size))
-				return error(-EINVAL, err, errlen,
+				return errorf(-EINVAL, err, errlen,
 					     "virtio %u: window overlaps virtio %u", i, j);
 			if (v->gsi == p->virtio[j].gsi)
-				return error(-EINVAL, err, errlen,
+				return errorf(-EINVAL, err, errlen,
 					     "virtio %u: GSI %u is also virtio %u's", i,
 					     v->gsi, j);
 		}
@@ -705,13 +692,13 @@ int acpi_build(void *buf, size_t buflen, uint64_t buf_gpa,
 	int rc;
 
 	if (!buf || !p)
-		return error(-EINVAL, err, errlen, "ACPI: no buffer or parameters");
+		return errorf(-EINVAL, err, errlen, "ACPI: no buffer or parameters");
 	rc = check_params(buflen, buf_gpa, p, err, errlen);
 	if (rc)
 		return rc;
 	plan(p, &l);
 	if (l.end > buflen)
-		return error(-ENOSPC, err, errlen,
+		return errorf(-ENOSPC, err, errlen,
 			     "ACPI tables need %llu bytes, buffer has %llu",
 			     (unsigned long long)l.end, (unsigned long long)buflen);
 

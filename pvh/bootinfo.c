@@ -14,19 +14,6 @@ _Static_assert(BOOTINFO_MEMMAP_OFF >= BOOTINFO_MODLIST_OFF +
 	       sizeof(struct pvhv_modlist_entry), "modlist overlaps memmap");
 _Static_assert(BOOTINFO_END <= BOOTINFO_LOW_RAM_END, "boot info above low RAM");
 
-PRINTF_LIKE(4, 5)
-static int error(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
@@ -48,30 +35,30 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 	size_t n;
 
 	if (p->ram_size < PVHV_RAM_ALIGN || !IS_ALIGNED(p->ram_size, PVHV_RAM_ALIGN))
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "RAM size 0x%llx is not a non-zero multiple of 2 MiB",
 			     (unsigned long long)p->ram_size);
 	if (p->cmdline) {
 		n = strnlen(p->cmdline, PVHV_CMDLINE_MAX);
 		if (n >= PVHV_CMDLINE_MAX) {
 			n += strlen(p->cmdline + n);
-			return error(-E2BIG, err, errlen,
+			return errorf(-E2BIG, err, errlen,
 				     "command line is %llu bytes, limit %u",
 				     (unsigned long long)n, PVHV_CMDLINE_MAX - 1);
 		}
 	}
 	if (p->nr_extra > BOOTINFO_MAX_EXTRA)
-		return error(-EINVAL, err, errlen, "%u extra regions, limit %u",
+		return errorf(-EINVAL, err, errlen, "%u extra regions, limit %u",
 			     p->nr_extra, BOOTINFO_MAX_EXTRA);
 	for (i = 0; i < p->nr_extra; i++) {
 		const struct bootinfo_region *r = &p->extra[i];
 
 		if (r->size == 0 || r->type == 0 || r->type > MEMMAP_TYPE_MAX)
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "extra region %u: size 0x%llx / type %u invalid",
 				     i, (unsigned long long)r->size, r->type);
 		if (!extra_in_ram(r, p->ram_size))
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x) or [0x%x, 0x%llx)",
 				     i, (unsigned long long)r->addr,
 				     (unsigned long long)r->size, BOOTINFO_END,
@@ -80,7 +67,7 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 		for (j = 0; j < i; j++)
 			if (overlaps(r->addr, r->size, p->extra[j].addr,
 				     p->extra[j].size))
-				return error(-EINVAL, err, errlen,
+				return errorf(-EINVAL, err, errlen,
 					     "extra region %u overlaps extra region %u",
 					     i, j);
 	}
@@ -88,24 +75,24 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 		uint64_t a = p->initrd_gpa, s = p->initrd_size;
 
 		if (!range_within(a, s, 0, MIN(p->ram_size, GIB(4))))
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "initrd [0x%llx, +0x%llx) is not inside RAM below 4 GiB (RAM 0x%llx bytes)",
 				     (unsigned long long)a, (unsigned long long)s,
 				     (unsigned long long)p->ram_size);
 		if (overlaps(a, s, PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_SIZE))
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "initrd [0x%llx, +0x%llx) overlaps the boot-info area [0x%x, 0x%x)",
 				     (unsigned long long)a, (unsigned long long)s,
 				     PVHV_BOOTINFO_GPA, BOOTINFO_END);
 		for (i = 0; i < p->nr_extra; i++)
 			if (overlaps(a, s, p->extra[i].addr, p->extra[i].size))
-				return error(-EINVAL, err, errlen,
+				return errorf(-EINVAL, err, errlen,
 					     "initrd [0x%llx, +0x%llx) overlaps extra region %u",
 					     (unsigned long long)a,
 					     (unsigned long long)s, i);
 	}
 	if (p->rsdp_gpa && !range_within(p->rsdp_gpa, RSDP_V2_SIZE, 0, p->ram_size))
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "RSDP at 0x%llx is not inside RAM (0x%llx bytes)",
 			     (unsigned long long)p->rsdp_gpa,
 			     (unsigned long long)p->ram_size);
@@ -174,7 +161,7 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 	int rc;
 
 	if (buflen < PVHV_BOOTINFO_SIZE)
-		return error(-ENOSPC, err, errlen,
+		return errorf(-ENOSPC, err, errlen,
 			     "boot-info buffer is %llu bytes, need %u",
 			     (unsigned long long)buflen, PVHV_BOOTINFO_SIZE);
 	memset(b, 0, buflen);

@@ -25,19 +25,6 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_MAX_RUNTIME] = "max-runtime-ms",
 };
 
-PRINTF_LIKE(4, 5)
-static int error(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 PRINTF_LIKE(2, 3)
 static int dom_error(struct domain_config *d, const char *fmt, ...)
 {
@@ -218,34 +205,34 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
 
 	memset(cfg, 0, sizeof(*cfg));
 	if (!fdt || ((uintptr_t)fdt & 7))
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "config: blob is not 8-byte aligned");
 	if (len > INT32_MAX)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "config: blob is %llu bytes, too large",
 			     (unsigned long long)len);
 	rc = fdt_check_full(fdt, len);
 	if (rc)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "config: not a valid device tree: %s",
 			     fdt_strerror(rc));
 	if (fdt_totalsize(fdt) != len)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "config: device tree header says %u bytes, blob is %llu",
 			     fdt_totalsize(fdt), (unsigned long long)len);
 	if (fdt_node_check_compatible(fdt, 0, CONFIG_COMPATIBLE) != 0)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "config: root node is not compatible with \"%s\"",
 			     CONFIG_COMPATIBLE);
 	domains = fdt_subnode_offset(fdt, 0, "domains");
 	if (domains < 0)
-		return error(-EINVAL, err, errlen, "config: no /domains node");
+		return errorf(-EINVAL, err, errlen, "config: no /domains node");
 	fdt_for_each_subnode(node, fdt, domains)
 		count++;
 	if (count == 0)
-		return error(-EINVAL, err, errlen, "config: /domains is empty");
+		return errorf(-EINVAL, err, errlen, "config: /domains is empty");
 	if (count > CONFIG_MAX_DOMAINS)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "config: %u domains, limit %u", count,
 			     CONFIG_MAX_DOMAINS);
 	fdt_for_each_subnode(node, fdt, domains) {

@@ -23,19 +23,6 @@ static const char *const field_names[NR_FIELDS] = {
 	"devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check",
 };
 
-PRINTF_LIKE(4, 5)
-static int error(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 static bool parse_hex8(const char *s, uint32_t *v)
 {
 	uint32_t r = 0;
@@ -68,22 +55,22 @@ int cpio_next(const void *ar, size_t len, size_t *off, struct cpio_file *out,
 	unsigned i;
 
 	if (pos >= len)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: no trailer (archive ends at offset 0x%llx)",
 			     (unsigned long long)len);
 	if (len - pos < HDR_SIZE)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: truncated header at offset 0x%llx (%llu bytes left, need %u)",
 			     (unsigned long long)pos,
 			     (unsigned long long)(len - pos), HDR_SIZE);
 	hdr = b + pos;
 	if (memcmp(hdr, MAGIC, 6) != 0)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: bad magic at offset 0x%llx (want \"070701\", newc)",
 			     (unsigned long long)pos);
 	for (i = 0; i < NR_FIELDS; i++)
 		if (!parse_hex8(hdr + 6 + 8 * i, &f[i]))
-			return error(-EINVAL, err, errlen,
+			return errorf(-EINVAL, err, errlen,
 				     "cpio: header at offset 0x%llx: %s field is not 8 hex digits",
 				     (unsigned long long)pos, field_names[i]);
 
@@ -91,23 +78,23 @@ int cpio_next(const void *ar, size_t len, size_t *off, struct cpio_file *out,
 	filesz = f[FIELD_FILESIZE];
 	name_off = pos + HDR_SIZE;
 	if (namesz == 0)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: header at offset 0x%llx: empty name (namesize 0)",
 			     (unsigned long long)pos);
 	/* pos < len and both sizes < 2^32: no overflow in 64 bits. */
 	if (name_off + namesz > len)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: header at offset 0x%llx: name (0x%llx bytes) beyond the archive (0x%llx bytes)",
 			     (unsigned long long)pos, (unsigned long long)namesz,
 			     (unsigned long long)len);
 	name = b + name_off;
 	if (name[namesz - 1] != '\0' || strnlen(name, namesz) != namesz - 1)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: header at offset 0x%llx: name is not NUL-terminated",
 			     (unsigned long long)pos);
 	data_off = ALIGN_UP(name_off + namesz, 4);
 	if (data_off + filesz > len)
-		return error(-EINVAL, err, errlen,
+		return errorf(-EINVAL, err, errlen,
 			     "cpio: \"%s\" at offset 0x%llx: data (0x%llx bytes) beyond the archive (0x%llx bytes)",
 			     name, (unsigned long long)pos,
 			     (unsigned long long)filesz, (unsigned long long)len);
@@ -149,5 +136,5 @@ int cpio_find(const void *ar, size_t len, const char *name,
 	}
 	if (rc < 0)
 		return rc;
-	return error(-ENOENT, err, errlen, "no file \"%s\" in bundle", name);
+	return errorf(-ENOENT, err, errlen, "no file \"%s\" in bundle", name);
 }

@@ -41,19 +41,6 @@ static uint64_t rd64(const uint8_t *p)
 	return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
 }
 
-PRINTF_LIKE(4, 5)
-static int error(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
-
 /* A program header, widened to 64 bits whatever the class. */
 struct phdr {
 	uint32_t type;
@@ -92,30 +79,30 @@ static int check_ehdr(const uint8_t *b, size_t len, struct ehdr *eh,
 	size_t ehsize;
 
 	if (len < 16 || b[0] != 0x7f || b[1] != 'E' || b[2] != 'L' || b[3] != 'F')
-		return error(-ENOEXEC, err, errlen, "not an ELF file (bad magic)");
+		return errorf(-ENOEXEC, err, errlen, "not an ELF file (bad magic)");
 	if (b[EI_CLASS] != ELFCLASS32 && b[EI_CLASS] != ELFCLASS64)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: class %u is neither ELF32 nor ELF64",
 			     b[EI_CLASS]);
 	if (b[EI_DATA] != ELFDATA2LSB)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: data encoding %u is not little-endian",
 			     b[EI_DATA]);
 	if (b[EI_VERSION] != EV_CURRENT)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: version %u is not 1", b[EI_VERSION]);
 	eh->is64 = b[EI_CLASS] == ELFCLASS64;
 	ehsize = eh->is64 ? EHDR64_SIZE : EHDR32_SIZE;
 	if (len < ehsize)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header truncated: file is %llu bytes, header needs %llu",
 			     (unsigned long long)len, (unsigned long long)ehsize);
 	if (rd16(b + 16) != ET_EXEC)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: type %u is not ET_EXEC (2)", rd16(b + 16));
 	machine = rd16(b + 18);
 	if (machine != EM_386 && machine != EM_X86_64)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: machine %u is not x86 (3 or 62)", machine);
 	if (eh->is64) {
 		eh->phoff = rd64(b + 32);
@@ -129,14 +116,14 @@ static int check_ehdr(const uint8_t *b, size_t len, struct ehdr *eh,
 		want = PHDR32_SIZE;
 	}
 	if (phentsize != want)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: program header size %u, expected %u",
 			     phentsize, want);
 	if (eh->phnum == PN_XNUM)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header: extended program header count (PN_XNUM) not supported");
 	if (!range_within(eh->phoff, (uint64_t)eh->phnum * want, 0, len))
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "program header table at 0x%llx (%u x %u bytes) beyond file (0x%llx bytes)",
 			     (unsigned long long)eh->phoff, eh->phnum, want,
 			     (unsigned long long)len);
@@ -149,24 +136,24 @@ static int add_load(struct elf_image *out, unsigned idx, const struct phdr *ph,
 	struct elf_segment *s;
 
 	if (ph->filesz > ph->memsz)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "program header %u: file size 0x%llx > memory size 0x%llx",
 			     idx, (unsigned long long)ph->filesz,
 			     (unsigned long long)ph->memsz);
 	if (!range_within(ph->offset, ph->filesz, 0, len))
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "program header %u: segment offset 0x%llx + size 0x%llx beyond file (0x%llx bytes)",
 			     idx, (unsigned long long)ph->offset,
 			     (unsigned long long)ph->filesz, (unsigned long long)len);
 	if (ph->paddr + ph->memsz < ph->paddr)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "program header %u: paddr 0x%llx + memory size 0x%llx overflows",
 			     idx, (unsigned long long)ph->paddr,
 			     (unsigned long long)ph->memsz);
 	if (ph->memsz == 0)
 		return 0;
 	if (out->nr_segments == ELF_MAX_SEGMENTS)
-		return error(-E2BIG, err, errlen,
+		return errorf(-E2BIG, err, errlen,
 			     "program header %u: more than %u loadable segments",
 			     idx, ELF_MAX_SEGMENTS);
 	s = &out->seg[out->nr_segments++];
@@ -196,7 +183,7 @@ static int scan_notes(const uint8_t *b, size_t len, unsigned idx,
 	const uint8_t *seg;
 
 	if (!range_within(ph->offset, ph->filesz, 0, len))
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "program header %u: note segment offset 0x%llx + size 0x%llx beyond file (0x%llx bytes)",
 			     idx, (unsigned long long)ph->offset,
 			     (unsigned long long)ph->filesz, (unsigned long long)len);
@@ -210,7 +197,7 @@ static int scan_notes(const uint8_t *b, size_t len, unsigned idx,
 
 		/* All values are < 2^32 + 24, so no overflow in 64 bits. */
 		if (desc > end || desc + descsz > end)
-			return error(-ENOEXEC, err, errlen,
+			return errorf(-ENOEXEC, err, errlen,
 				     "program header %u: note at segment offset 0x%llx: name size 0x%llx + desc size 0x%llx beyond segment (0x%llx bytes)",
 				     idx, (unsigned long long)pos,
 				     (unsigned long long)namesz,
@@ -219,7 +206,7 @@ static int scan_notes(const uint8_t *b, size_t len, unsigned idx,
 		if (namesz == 4 && memcmp(seg + name, "Xen", 4) == 0 &&
 		    type == PVHV_ELFNOTE_PHYS32_ENTRY) {
 			if (descsz != 4 && descsz != 8)
-				return error(-ENOEXEC, err, errlen,
+				return errorf(-ENOEXEC, err, errlen,
 					     "program header %u: PVH entry note has desc size %llu, expected 4 or 8",
 					     idx, (unsigned long long)descsz);
 			*entry = rd32(seg + desc);
@@ -242,7 +229,7 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
 
 	memset(out, 0, sizeof(*out));
 	if (!img)
-		return error(-ENOEXEC, err, errlen, "no image");
+		return errorf(-ENOEXEC, err, errlen, "no image");
 	rc = check_ehdr(b, len, &eh, err, errlen);
 	if (rc)
 		return rc;
@@ -262,10 +249,10 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
 		}
 	}
 	if (out->nr_segments == 0)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "no loadable segment (PT_LOAD with non-zero size)");
 	if (!have_entry)
-		return error(-ENOEXEC, err, errlen,
+		return errorf(-ENOEXEC, err, errlen,
 			     "no PVH entry note (ELF note \"Xen\" type 18)");
 	return 0;
 }
@@ -282,13 +269,13 @@ int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
 		uint64_t end = s->paddr + s->memsz;
 
 		if (!range_within(s->paddr, s->memsz, 0, ram_size))
-			return error(-ERANGE, err, errlen,
+			return errorf(-ERANGE, err, errlen,
 				     "segment %u [0x%llx, 0x%llx) beyond RAM (0x%llx bytes)",
 				     i, (unsigned long long)s->paddr,
 				     (unsigned long long)end,
 				     (unsigned long long)ram_size);
 		if (s->paddr < reserved_hi && reserved_lo < end)
-			return error(-ERANGE, err, errlen,
+			return errorf(-ERANGE, err, errlen,
 				     "segment %u [0x%llx, 0x%llx) overlaps the boot-info area [0x%llx, 0x%llx)",
 				     i, (unsigned long long)s->paddr,
 				     (unsigned long long)end,
@@ -298,7 +285,7 @@ int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
 			entry_ok = true;
 	}
 	if (!entry_ok)
-		return error(-ERANGE, err, errlen,
+		return errorf(-ERANGE, err, errlen,
 			     "entry point 0x%x is not inside any loadable segment",
 			     im->entry32);
 	return 0;
