@@ -12,6 +12,7 @@ static const char *const reason_names[EXIT_NR] = {
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_HLT] = "hlt",
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "npf", [EXIT_TRIPLE_FAULT] = "triple_fault",
 	[EXIT_BAD_INSN] = "bad_insn", [EXIT_XSETBV] = "xsetbv", [EXIT_WBINVD] = "wbinvd", [EXIT_IRQ_WINDOW] = "irq_window",
+	[EXIT_PAUSE] = "pause",
 	[EXIT_INVALID] = "invalid", [EXIT_UNEXPECTED] = "unexpected",
 };
 
@@ -227,6 +228,7 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 			   v->id, rip(v));
 		return ACT_DEAD;
 	case EXIT_INTR:
+	case EXIT_PAUSE:
 		return ACT_CONTINUE;
 	case EXIT_UNEXPECTED:
 	default:

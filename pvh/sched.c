@@ -197,17 +197,29 @@ static void run_vcpu(struct vcpu *v)
 			timer_arm_tsc(ev);
 			armed = ev;
 		}
+		/*
+		 * The timer interrupt alone should make the guest exit, whatever
+		 * its RFLAGS.IF (external-interrupt exiting, the INTR intercept).
+		 * Bochs 2.7 gets that wrong: VM entry computes the interrupt mask
+		 * before it marks the CPU as in the guest, so a guest entered
+		 * with IF=0 masks host interrupts until it changes IF itself.  A
+		 * timer of the backend that ignores IF (VMX-preemption timer)
+		 * covers that; on SVM only the PAUSE filter does (EXIT_PAUSE).
+		 */
+		v->hw.exit_deadline_tsc = ev;
 		t0 = rdtsc();
 		vcpu_ops->run(&v->hw, &e);
 		__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->exits[e.reason], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->exits_total, 1, __ATOMIC_RELAXED);
-		if (e.reason == EXIT_INTR) {
-			/* Let the pending host interrupt in: timer tick or kick. */
+		if (e.reason == EXIT_INTR || e.reason == EXIT_PAUSE) {
+			/* Let the pending host interrupt in, if any: timer tick or kick. */
 			irq_enable();
 			__asm__ volatile("nop");
 			irq_disable();
-			armed = 0; /* one-shot: whatever was armed may have fired */
+			/* One-shot: whatever was armed may have fired. */
+			if (e.reason == EXIT_INTR || (int64_t)(rdtsc() - armed) >= 0)
+				armed = 0;
 			check_deadlines();
 			console_poll_input();
 			irq_wake_timers();

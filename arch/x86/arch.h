@@ -152,7 +152,7 @@ enum vcpu_reg {
 
 /* Neutral exit reasons; each backend maps its codes onto these. */
 enum vcpu_exit_reason {
-	EXIT_INTR,        /* host interrupt (timer, kick): just reschedule */
+	EXIT_INTR,        /* host interrupt (timer, kick) or exit_deadline_tsc: just reschedule */
 	EXIT_CPUID,
 	EXIT_MSR_READ,
 	EXIT_MSR_WRITE,
@@ -165,6 +165,7 @@ enum vcpu_exit_reason {
 	EXIT_XSETBV,
 	EXIT_WBINVD,      /* cache write-back/invalidate: completes as a no-op */
 	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now (after irq_window(true)) */
+	EXIT_PAUSE,       /* the guest spins on PAUSE (filter count reached): a reschedule point */
 	EXIT_INVALID,     /* VM entry failed: the guest state is invalid */
 	EXIT_UNEXPECTED,  /* anything else: stops the domain, naming the code */
 	EXIT_NR
@@ -215,6 +216,13 @@ struct vcpu_hw {
 	hpa_t fpu_pa;           /* XSAVE (or FXSAVE) area */
 	uint64_t fpu_pages;
 	uint64_t xcr0;          /* the guest's XCR0 */
+	/*
+	 * TSC by which the host wants the CPU back (the deadline its one-shot
+	 * timer is armed for; 0 = none).  A backend with a timer that stops the
+	 * guest whatever its RFLAGS.IF (the VMX-preemption timer) arms it for
+	 * this too: see run_vcpu() in pvh/sched.c for why.
+	 */
+	uint64_t exit_deadline_tsc;
 };
 
 /* Guest FPU/SSE/AVX state (fpu.c): same for every backend. */

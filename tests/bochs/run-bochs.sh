@@ -2,12 +2,13 @@
 # SPDX-License-Identifier: Apache-2.0
 # run-bochs.sh: boots pvhv with one bundle under Bochs via GRUB (multiboot2).
 #
-# usage: run-bochs.sh [-c CPUS] [-t SECONDS] [-o COM1_LOG] [-k] MODEL BUNDLE [ELF]
+# usage: run-bochs.sh [-c CPUS] [-m MIB] [-t SECONDS] [-o COM1_LOG] [-k] MODEL BUNDLE [ELF]
 #
 # MODEL is a Bochs CPU model (`bochs -help cpu`), e.g. corei7_skylake_x
 # (VT-x + EPT), ryzen (AMD-V + NPT + nRIP save), core2_penryn_t9600 (VT-x
 # without EPT).  The console goes to COM1_LOG (default: a temporary file)
-# and is printed.  -k keeps the work directory (ISO, bochsrc, bochs.log).  Exit status: pvhv's own ("pvhv: exit status N" on the
+# and is printed.  -m sets the machine's RAM (default 512 MiB: GRUB
+# loads the bundle into it too).  -k keeps the work directory (ISO, bochsrc, bochs.log).  Exit status: pvhv's own ("pvhv: exit status N" on the
 # console), 124 on timeout, 125 if the console shows no exit status.
 #
 # Bochs has no isa-debug-exit: pvhv's poweroff executes `xchg bx, bx`, which
@@ -17,21 +18,23 @@
 set -uo pipefail
 
 cpus=1
+megs=512
 limit=120
 log=""
 keep=0
-while getopts "c:t:o:k" opt; do
+while getopts "c:m:t:o:k" opt; do
 	case $opt in
 	c) cpus=$OPTARG ;;
+	m) megs=$OPTARG ;;
 	t) limit=$OPTARG ;;
 	o) log=$OPTARG ;;
 	k) keep=1 ;;
-	*) echo "usage: $0 [-c CPUS] [-t SECONDS] [-o COM1_LOG] [-k] MODEL BUNDLE [ELF]" >&2; exit 2 ;;
+	*) echo "usage: $0 [-c CPUS] [-m MIB] [-t SECONDS] [-o COM1_LOG] [-k] MODEL BUNDLE [ELF]" >&2; exit 2 ;;
 	esac
 done
 shift $((OPTIND - 1))
 if [ $# -lt 2 ]; then
-	echo "usage: $0 [-c CPUS] [-t SECONDS] [-o COM1_LOG] [-k] MODEL BUNDLE [ELF]" >&2
+	echo "usage: $0 [-c CPUS] [-m MIB] [-t SECONDS] [-o COM1_LOG] [-k] MODEL BUNDLE [ELF]" >&2
 	exit 2
 fi
 model=$1
@@ -53,7 +56,7 @@ fi
 
 # ---- bochsrc: values come from the environment (names without digits)
 cat >"$work/bochsrc" <<'EOF'
-megs: 512
+megs: $BX_MEGS
 cpu: model=$BX_CPU, count=$BX_COUNT, ips=50000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
@@ -69,7 +72,7 @@ panic: action=fatal
 EOF
 printf 'c\nq\n' >"$work/bochs.rc"
 
-BX_CPU=$model BX_COUNT=$cpus BX_ISO=$work/pvhv.iso BX_SERIAL=$log BX_LOG=$work/bochs.log \
+BX_CPU=$model BX_COUNT=$cpus BX_MEGS=$megs BX_ISO=$work/pvhv.iso BX_SERIAL=$log BX_LOG=$work/bochs.log \
 	timeout "$limit" bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1
 rc=$?
 tr -d '\r' <"$log"

@@ -12,6 +12,7 @@
 #define VMCB_INTERCEPT_EXC 0x008
 #define VMCB_INTERCEPT_MISC1 0x00c
 #define VMCB_INTERCEPT_MISC2 0x010
+#define VMCB_PAUSE_FILTER_COUNT 0x03e
 #define VMCB_IOPM_BASE 0x040
 #define VMCB_MSRPM_BASE 0x048
 #define VMCB_TSC_OFFSET 0x050
@@ -60,6 +61,7 @@
 #define I1_VINTR (1u << 4)
 #define I1_CPUID (1u << 18)
 #define I1_INVD (1u << 22)
+#define I1_PAUSE (1u << 23)
 #define I1_HLT (1u << 24)
 #define I1_INVLPGA (1u << 26)
 #define I1_IOIO (1u << 27)
@@ -84,6 +86,7 @@
 #define SVM_EXIT_VINTR 0x64
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_INVD 0x76
+#define SVM_EXIT_PAUSE 0x77
 #define SVM_EXIT_HLT 0x78
 #define SVM_EXIT_INVLPGA 0x7a
 #define SVM_EXIT_IOIO 0x7b
@@ -114,12 +117,21 @@
 
 #define SVM_FEATURE_NP (1u << 0)
 #define SVM_FEATURE_NRIPS (1u << 3)
+#define SVM_FEATURE_PAUSE_FILTER (1u << 10)
 
 void svm_vmrun(uint64_t *regs, hpa_t guest_vmcb, hpa_t host_vmcb);
 
 static hpa_t iopm_pa, msrpm_pa;
 static uint32_t max_asid;
-static bool has_nrips;
+static bool has_nrips, has_pause_filter;
+
+/*
+ * PAUSEs a guest may execute per entry before it exits (KVM's default).  A
+ * vCPU spinning on PAUSE then comes back to the scheduler now and then even
+ * where host interrupts fail to make it exit: Bochs 2.7 masks them for a
+ * guest entered with RFLAGS.IF=0 (see run_vcpu() in pvh/sched.c).
+ */
+#define PAUSE_FILTER_COUNT 3000
 
 #define F(v, off, type) (*(volatile type *)((uint8_t *)(v)->ctl + (off)))
 #define F64(v, off) F(v, off, uint64_t)
@@ -150,6 +162,7 @@ int svm_probe(char *why, size_t len)
 	}
 	max_asid = r[1];
 	has_nrips = r[3] & SVM_FEATURE_NRIPS;
+	has_pause_filter = r[3] & SVM_FEATURE_PAUSE_FILTER;
 	if (max_asid < 2) {
 		snprintf(why, len, "SVM offers %u ASIDs, need at least 2", max_asid);
 		return -ENOSYS;
@@ -256,6 +269,10 @@ static void svm_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
 	F32(v, VMCB_INTERCEPT_MISC2) = I2_VMRUN | I2_VMMCALL | I2_VMLOAD | I2_VMSAVE | I2_STGI |
 				       I2_CLGI | I2_SKINIT | I2_MONITOR | I2_MWAIT |
 				       I2_MWAIT_COND | I2_XSETBV;
+	if (has_pause_filter) {
+		F32(v, VMCB_INTERCEPT_MISC1) |= I1_PAUSE;
+		F(v, VMCB_PAUSE_FILTER_COUNT, uint16_t) = PAUSE_FILTER_COUNT;
+	}
 	F64(v, VMCB_IOPM_BASE) = iopm_pa;
 	F64(v, VMCB_MSRPM_BASE) = msrpm_pa;
 	F32(v, VMCB_INT_CTL) = INT_CTL_V_INTR_MASKING; /* the guest's IF masks only virtual interrupts */
@@ -323,6 +340,9 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 		break;
 	case SVM_EXIT_VINTR:
 		e->reason = EXIT_IRQ_WINDOW;
+		break;
+	case SVM_EXIT_PAUSE:
+		e->reason = EXIT_PAUSE; /* RIP is still at the PAUSE: it runs again */
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;

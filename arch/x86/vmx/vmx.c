@@ -46,6 +46,7 @@
 #define MSR_VMX_PROCBASED 0x482
 #define MSR_VMX_EXIT 0x483
 #define MSR_VMX_ENTRY 0x484
+#define MSR_VMX_MISC 0x485
 #define MSR_VMX_CR0_FIXED0 0x486
 #define MSR_VMX_CR0_FIXED1 0x487
 #define MSR_VMX_CR4_FIXED0 0x488
@@ -114,6 +115,7 @@
 #define GUEST_INTERRUPTIBILITY 0x4824
 #define GUEST_ACTIVITY_STATE 0x4826
 #define GUEST_SYSENTER_CS 0x482a
+#define GUEST_PREEMPT_TIMER 0x482e
 #define HOST_SYSENTER_CS 0x4c00
 #define CR0_GUEST_HOST_MASK 0x6000
 #define CR4_GUEST_HOST_MASK 0x6002
@@ -148,6 +150,7 @@
 /* Controls (SDM 24.6 - 24.8). */
 #define PIN_EXT_INTR (1u << 0)
 #define PIN_NMI (1u << 3)
+#define PIN_PREEMPT_TIMER (1u << 6)
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_HLT (1u << 7)
 #define PROC_MWAIT (1u << 10)
@@ -167,6 +170,7 @@
 #define EXIT_SAVE_PAT (1u << 18)
 #define EXIT_LOAD_PAT (1u << 19)
 #define EXIT_SAVE_EFER (1u << 20)
+#define EXIT_SAVE_PREEMPT (1u << 22)
 #define EXIT_LOAD_EFER (1u << 21)
 #define ENTRY_LOAD_DEBUG (1u << 2)
 #define ENTRY_IA32E (1u << 9)
@@ -218,6 +222,7 @@
 #define VMX_EXIT_EPT_VIOLATION 48
 #define VMX_EXIT_EPT_MISCONFIG 49
 #define VMX_EXIT_INVEPT 50
+#define VMX_EXIT_PREEMPT_TIMER 52
 #define VMX_EXIT_INVVPID 53
 #define VMX_EXIT_WBINVD 54
 #define VMX_EXIT_XSETBV 55
@@ -278,6 +283,7 @@ struct vmx_vcpu {
 	int active_cpu;          /* where the VMCS is active, -1 when clear */
 	uint16_t vpid;
 	uint8_t tpr;             /* CR8 as the guest sees it */
+	uint64_t preempt_deadline; /* exit_deadline_tsc the preemption timer was set for */
 	struct vmx_seg seg[S_NR];/* reset state, written by need_init */
 	uint64_t msr[5];         /* KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK */
 };
@@ -293,6 +299,7 @@ static uint32_t pin_ctl, proc_ctl, proc2_ctl, exit_ctl, entry_ctl;
 static uint64_t cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 static uint64_t cr0_mask, cr4_mask;
 static bool has_vpid, invept_single;
+static unsigned preempt_shift; /* the VMX-preemption timer counts TSC >> this (A.6) */
 static hpa_t io_bitmap_pa, msr_bitmap_pa;
 
 static struct spinlock vpid_lock;
@@ -409,7 +416,10 @@ int vmx_probe(char *why, size_t len)
 		note(why, len, "VMCS not write-back");
 
 	pin_ctl = adjust_controls(true_msrs ? MSR_VMX_TRUE_PINBASED : MSR_VMX_PINBASED,
-				  PIN_EXT_INTR | PIN_NMI, 0, PIN_DEFAULT1, &miss, &forced);
+				  PIN_EXT_INTR | PIN_NMI, PIN_PREEMPT_TIMER, PIN_DEFAULT1, &miss,
+				  &forced);
+	if (pin_ctl & PIN_PREEMPT_TIMER)
+		preempt_shift = rdmsr(MSR_VMX_MISC) & 0x1f;
 	if (miss)
 		note(why, len, "external-interrupt/NMI exiting");
 	if (forced)
@@ -462,9 +472,19 @@ int vmx_probe(char *why, size_t len)
 	exit_ctl = adjust_controls(true_msrs ? MSR_VMX_TRUE_EXIT : MSR_VMX_EXIT,
 				   EXIT_HOST_64 | EXIT_SAVE_PAT | EXIT_LOAD_PAT | EXIT_SAVE_EFER |
 					   EXIT_LOAD_EFER,
-				   EXIT_SAVE_DEBUG, EXIT_DEFAULT1, &miss, &forced);
+				   EXIT_SAVE_DEBUG | EXIT_SAVE_PREEMPT, EXIT_DEFAULT1, &miss, &forced);
 	if (miss)
 		note(why, len, "VM-exit PAT/EFER save and load");
+	/*
+	 * The preemption timer is a fallback (see vmx_run()); without "save
+	 * its value" on exit it would need a VMWRITE before every entry, an
+	 * extra exit each time in a nested VM without VMCS shadowing.
+	 */
+	if (!(exit_ctl & EXIT_SAVE_PREEMPT))
+		pin_ctl &= ~PIN_PREEMPT_TIMER;
+	/* Saving it with the timer off fails VM entry (SDM 26.2.1.2). */
+	if (!(pin_ctl & PIN_PREEMPT_TIMER))
+		exit_ctl &= ~EXIT_SAVE_PREEMPT;
 	if (forced)
 		note(why, len, "VM-exit controls that cannot be turned off");
 	entry_ctl = adjust_controls(true_msrs ? MSR_VMX_TRUE_ENTRY : MSR_VMX_ENTRY,
@@ -683,6 +703,7 @@ static void vmx_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
 	set_cached(x, C_ENTRY, entry_ctl);
 	x->dirty = (1u << C_NR) - 1;
 	x->need_init = true;
+	x->preempt_deadline = 0;
 	x->need_flush = true;
 	v->guest_efer = 0;
 }
@@ -916,6 +937,7 @@ static void decode_exit(struct vcpu_hw *v, struct vmx_vcpu *x, uint32_t reason, 
 		e->reason = EXIT_INTR;
 		break;
 	case VMX_EXIT_EXT_INTR:
+	case VMX_EXIT_PREEMPT_TIMER: /* exit_deadline_tsc reached */
 	case VMX_EXIT_INIT: /* nothing sends INIT to a host CPU after boot: ignore it */
 		e->reason = EXIT_INTR;
 		break;
@@ -1008,6 +1030,23 @@ static void arrive(struct vcpu_hw *v, struct vmx_vcpu *x, unsigned me)
 	v->last_cpu = (int)me;
 }
 
+/*
+ * The VMX-preemption timer value for a TSC deadline, at least 1 us ahead
+ * like timer_arm_tsc().  It counts only in the guest, from this value at
+ * every entry (25.5.1), and stops the guest whatever its RFLAGS.IF, which
+ * also holds under Bochs 2.7 (see run_vcpu() in pvh/sched.c).
+ */
+static uint32_t preempt_ticks(uint64_t deadline)
+{
+	uint64_t now = rdtsc(), min = tsc_khz() / 1000, d;
+
+	if (!deadline)
+		return 0xffffffffu;
+	d = (int64_t)(deadline - now) > (int64_t)min ? deadline - now : min;
+	d >>= preempt_shift;
+	return d > 0xffffffffu ? 0xffffffffu : (uint32_t)d;
+}
+
 static void vmx_run(struct vcpu_hw *v, struct vcpu_exit *e)
 {
 	struct vmx_vcpu *x = priv(v);
@@ -1033,6 +1072,11 @@ again:
 		x->need_flush = false;
 	}
 
+	/* The timer keeps counting across exits (EXIT_SAVE_PREEMPT): set it only for a new deadline. */
+	if ((pin_ctl & PIN_PREEMPT_TIMER) && v->exit_deadline_tsc != x->preempt_deadline) {
+		vmwrite(GUEST_PREEMPT_TIMER, preempt_ticks(v->exit_deadline_tsc));
+		x->preempt_deadline = v->exit_deadline_tsc;
+	}
 	rc = vmx_enter(v->regs, x->launched);
 	if (rc) {
 		uint64_t err = rc == 2 ? vmread(VM_INSTRUCTION_ERROR) : ~0ULL;
