@@ -16,7 +16,7 @@
 #define REBOOT_LIMIT 8
 #define SLICE_US 10000
 #define CONSOLE_LINE_MAX 200
-#define CONSOLE_KEEP_LINES 4
+#define CONSOLE_KEEP_LINES 64 /* a panic line with its stack trace and registers fits */
 
 enum vcpu_state {
 	VCPU_OFFLINE,  /* not started (secondary vCPUs wait for the guest) */

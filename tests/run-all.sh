@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, integration (QEMU, Bochs).
+# Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
 # "N passed, M failed" line.  Exits 1 if anything failed or a suite could
@@ -71,6 +72,12 @@ if [ -f tests/tools/test-bundle.sh ]; then
 		record tools 0 1 "no 'N passed, M failed' line, exit status $rc"
 	fi
 fi
+
+# ---- the Debian kernel and initramfs the linux-* cases boot (build/linux/;
+# idempotent, downloads from Debian's archive only when missing or stale).
+# If it fails, those cases fail and say the files are missing.
+echo "=== linux: scripts/fetch-linux.sh"
+bash scripts/fetch-linux.sh || echo "scripts/fetch-linux.sh failed (status $?): the linux-* cases will fail"
 
 # ---- integration (QEMU)
 echo "=== integration: tests/integration/run.py $*"

@@ -35,6 +35,9 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import linux  # noqa: E402  (the Linux cases)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
 HV_ELF = os.path.join(BUILD, "pvhv.elf")
@@ -58,7 +61,8 @@ MIB = 1 << 20
 # The cases.
 #
 # A domain: name, guest (build/guests/<guest>.elf) or gen (a kernel the
-# harness makes, see GENERATORS), cmdline, memory (MiB, default 16), vcpus
+# harness makes, see GENERATORS) or kernel (a path, e.g. build/linux/vmlinux)
+# with an optional initrd (a path), cmdline, memory (MiB, default 16), vcpus
 # (default 1), max_runtime_ms, and what it must end with:
 #   end="poweroff" [status=N]: "ended: poweroff, status N" and, for guests
 #       that report (all but exitstatus), "[NAME] PASS <guest>".
@@ -71,7 +75,9 @@ MIB = 1 << 20
 # post (a bundle rewrite, see POSTS), allow_invalid, code (expected QEMU exit
 # status), must / must_not (regexes, multi-line mode; prefix "(?s)" for an
 # order across lines), counts ([(regex, at_least)]), timeout (seconds under
-# TCG; default 60), env (extra environment for scripts/qemu-args.sh).
+# TCG; default 60), env (extra environment for scripts/qemu-args.sh, e.g.
+# PVHV_CPU for another CPU model), fake (--self-test: builds a good log).
+# The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
 def dom(name, guest, cmdline="", memory=16, vcpus=1, end="poweroff", **kw):
@@ -127,6 +133,8 @@ CASES = [
          domains=[dom("cpuid", "cpuid", "vcpus=1")], code=1),
     dict(name="cpuid-2vcpus", what="a 2-vCPU domain sees its vCPU count",
          domains=[dom("cpuid", "cpuid", "vcpus=2", vcpus=2)], code=1),
+    dict(name="cpuid-max", what="CPUID/XSETBV contract on -cpu max (XSAVE shown)",
+         domains=[dom("cpuid", "cpuid", "vcpus=1 xsave=1")], env={"PVHV_CPU": "max"}, code=1),
     dict(name="isolation", what="guest accesses outside RAM stop only that guest",
          domains=[probe("ramend", "0x1000000", "read"),
                   probe("above4g", "0x100000000", "write"),
@@ -194,8 +202,16 @@ CASES = [
     dict(name="bad-outside-ram", what="PT_LOAD at 256 MiB in a 16 MiB domain",
          domains=[dom("far", None, gen="outside-ram", end="not-started"), hello()],
          allow_invalid=True, code=3),
-    dict(name="bad-too-much-memory", what="memory-mib=65536, more than the machine has",
-         domains=[dom("huge", "hello", "name=huge", memory=65536, end="not-started"),
+    dict(name="bad-too-much-memory", what="memory-mib=2048 on a 1 GiB machine",
+         domains=[dom("huge", "hello", "name=huge", memory=2048, end="not-started",
+                      reason=r"needs \d+ MiB .*only \d+ MiB free",
+                      fake_reason="needs 2049 MiB (RAM and tables), only 960 MiB free"),
+                  hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-memory-over-limit", what="memory-mib=65536, above the 3 GiB guest RAM limit",
+         domains=[dom("huge", "hello", "name=huge", memory=65536, end="not-started",
+                      reason="memory-mib 65536 exceeds 3072",
+                      fake_reason="memory-mib 65536 exceeds 3072"),
                   hello()],
          allow_invalid=True, code=3),
     dict(name="bad-too-many-vcpus", what="vcpus=64",
@@ -216,6 +232,8 @@ CASES = [
          domains=[dict(hello(), end=None)], env={"PVHV_NO_SVM": "1"}, code=9,
          must_not=[r"^\[hello\]"]),
 ]
+
+CASES += linux.cases(dom, probe)
 
 # --------------------------------------------------------------------------
 # cpio "newc", ELF helpers
@@ -396,11 +414,13 @@ def dts_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def write_dts(path, domains, kernels):
+def write_dts(path, domains, kernels, initrds=None):
     lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";', "\tdomains {"]
     for d in domains:
         lines.append("\t\t%s {" % d["name"])
         lines.append("\t\t\tkernel = %s;" % dts_string(kernels[d["name"]]))
+        if initrds and initrds.get(d["name"]):
+            lines.append("\t\t\tinitrd = %s;" % dts_string(initrds[d["name"]]))
         if d.get("cmdline"):
             lines.append("\t\t\tcmdline = %s;" % dts_string(d["cmdline"]))
         lines.append("\t\t\tmemory-mib = <%d>;" % d.get("memory", 16))
@@ -470,6 +490,17 @@ def need_guest(g):
     return path
 
 
+def link_file(src, files):
+    """A symlink to src (e.g. build/linux/vmlinux) in files/ -> its name there."""
+    if not os.path.exists(src):
+        raise Fail("harness: %s missing (bash scripts/fetch-linux.sh makes it)" % os.path.relpath(src, ROOT))
+    name = os.path.basename(src)
+    dst = os.path.join(files, name)
+    if not os.path.lexists(dst):
+        os.symlink(os.path.abspath(src), dst)
+    return name
+
+
 def build_bundle(case, cdir):
     """Returns the bundle path (or None: boot without -initrd)."""
     files = os.path.join(cdir, "files")
@@ -478,11 +509,15 @@ def build_bundle(case, cdir):
     if case.get("raw"):
         return build_raw(case, cdir, bundle)
     domains = case["domains"]
-    kernels = {}
+    kernels, initrds = {}, {}
     for d in domains:
         if d.get("gen"):
             kname = d["gen"] + ".elf"
             GENERATORS[d["gen"]](os.path.join(files, kname))
+        elif d.get("kernel"):
+            kname = link_file(d["kernel"], files)
+            if d.get("initrd"):
+                initrds[d["name"]] = link_file(d["initrd"], files)
         else:
             kname = d["guest"] + ".elf"
             kname = d.get("kernel_name", kname)
@@ -496,12 +531,14 @@ def build_bundle(case, cdir):
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     elif any(d.get("max_runtime_ms") for d in domains) or case.get("via") == "dts":
-        write_dts(os.path.join(cdir, "config.dts"), domains, kernels)
+        write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     else:
         args = ["-o", bundle]
         for d in domains:
             args += ["--domain", d["name"], "--kernel", os.path.join(files, kernels[d["name"]])]
+            if initrds.get(d["name"]):
+                args += ["--initrd", os.path.join(files, initrds[d["name"]])]
             if d.get("cmdline"):
                 args += ["--cmdline", d["cmdline"]]
             args += ["--memory", str(d.get("memory", 16)), "--vcpus", str(d.get("vcpus", 1))]
@@ -702,6 +739,8 @@ def main_run(opts):
 
 def fake_log(case):
     """A log that meets every expectation of case, built from its data."""
+    if case.get("fake"):
+        return case["fake"](case)
     lines = ["pvhv: pvhv starting", "pvhv: bench entry_to_first_guest_us=1234",
              "pvhv: cpu 0 running vcpus", "pvhv: cpu 1 running vcpus"]
     if case["code"] == 5:
@@ -713,7 +752,8 @@ def fake_log(case):
         n, end, st = d["name"], d.get("end"), d.get("status", 0)
         lines.append("pvhv: bench dom=%s ram_bytes=%d overhead_bytes=65536" % (n, d.get("memory", 16) * MIB))
         if end == "not-started":
-            early.append("pvhv: dom %s not started: kernel: no PVH entry note" % n)
+            early.append("pvhv: dom %s not started: %s"
+                         % (n, d.get("fake_reason", "kernel: no PVH entry note")))
             summ.append("pvhv: summary dom=%s end=not-started status=0 runtime_us=0 exits=0" % n)
             continue
         early.append("[%s] hello from %s" % (n, (d["cmdline"].split() or ["hello"])[0].replace("name=", "")))
@@ -788,6 +828,26 @@ def self_test():
     good = fake_log(c)
     one = re.sub(r"(\[rb\] booting\npvhv: dom rb ended: reboot\n)+", "[rb] booting\npvhv: dom rb ended: reboot\n", good)
     expect(check_log(c, 3, one) is not None, "a single reboot is caught")
+    # Linux cases
+    c = by["linux-2vcpu"]
+    good = fake_log(c)
+    for bad in ("[    2.5] WARNING: CPU: 1 PID: 0 at kernel/time/x.c:1 f+0x1/0x2",
+                "[    3.1] clocksource: Marking clocksource 'tsc' as unstable because the skew is too large:",
+                "[    0.9] tsc: Marking TSC unstable due to clocksource watchdog"):
+        expect(check_log(c, 1, good.replace("[l2] PVHV-DMESG-END", "[l2] %s\n[l2] PVHV-DMESG-END" % bad))
+               is not None, "dmesg line %r is caught" % bad[:40])
+    expect(check_log(c, 1, good.replace("PVHV-NPROC=2", "PVHV-NPROC=1")) is not None,
+           "a Linux domain with one CPU online of two is caught")
+    expect(check_log(c, 1, good.replace("[l2] PVHV-DMESG-END\n", "")) is not None,
+           "a truncated dmesg dump is caught")
+    c = by["linux-reboot"]
+    good = fake_log(c)
+    k = good.index("pvhv: dom rb rebooting (3 of")
+    i = good.index("[rb] PVHV-INIT-REACHED", k)
+    j = good.index("\n", i) + 1
+    moved = good[:i] + good[j:] + good[i:j]
+    expect(check_log(c, 3, good) is None and check_log(c, 3, moved) is not None,
+           "a Linux reboot without a fresh init is caught")
     c = by["bad-truncated-kernel"]
     expect(check_log(c, 3, fake_log(c) + "[trunc] hi\n") is not None,
            "console output from a not-started domain is caught")

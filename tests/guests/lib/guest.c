@@ -15,7 +15,7 @@ int guest_use_vmmcall;
 const struct pvhv_start_info *guest_si;
 unsigned guest_checks, guest_failures;
 
-/* Armed by try_rdmsr()/try_wrmsr(): a fault at fixup_rip resumes at fixup_target. */
+/* Armed by try_rdmsr()/try_wrmsr()/try_xsetbv(): a fault at fixup_rip resumes at fixup_target. */
 volatile uint64_t guest_fixup_rip, guest_fixup_target, guest_fixup_vector;
 
 static void halt_forever(void) NORETURN;
@@ -526,6 +526,24 @@ int try_wrmsr(uint32_t msr, uint64_t val)
 			 "2:"
 			 :
 			 : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
+			 : "r11", "memory");
+	guest_fixup_rip = 0;
+	if (guest_fixup_vector)
+		return -(int)guest_fixup_vector;
+	return 0;
+}
+
+int try_xsetbv(uint32_t xcr, uint64_t val)
+{
+	guest_fixup_vector = 0;
+	__asm__ volatile("leaq 2f(%%rip), %%r11\n\t"
+			 "movq %%r11, guest_fixup_target(%%rip)\n\t"
+			 "leaq 1f(%%rip), %%r11\n\t"
+			 "movq %%r11, guest_fixup_rip(%%rip)\n\t"
+			 "1: xsetbv\n\t"
+			 "2:"
+			 :
+			 : "c"(xcr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
 			 : "r11", "memory");
 	guest_fixup_rip = 0;
 	if (guest_fixup_vector)

@@ -76,6 +76,15 @@ static inline uint64_t read_cr0(void) { uint64_t v; __asm__ volatile("mov %%cr0,
 static inline uint64_t read_cr3(void) { uint64_t v; __asm__ volatile("mov %%cr3, %0" : "=r"(v)); return v; }
 static inline uint64_t read_cr4(void) { uint64_t v; __asm__ volatile("mov %%cr4, %0" : "=r"(v)); return v; }
 static inline void write_cr3(uint64_t v) { __asm__ volatile("mov %0, %%cr3" : : "r"(v) : "memory"); }
+static inline void write_cr4(uint64_t v) { __asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory"); }
+
+/* Needs CR4.OSXSAVE (else #UD). */
+static inline uint64_t xgetbv(uint32_t xcr)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(xcr));
+	return ((uint64_t)hi << 32) | lo;
+}
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
 
 /* ------------------------------------------------------------ libc bits */
@@ -158,5 +167,7 @@ void finish(void) NORETURN;
 /* 0 on success, -vector (e.g. -13 for #GP) if the instruction faulted. */
 int try_rdmsr(uint32_t msr, uint64_t *val);
 int try_wrmsr(uint32_t msr, uint64_t val);
+/* XSETBV: #UD while CR4.OSXSAVE is clear, #GP for a bad XCR or value. */
+int try_xsetbv(uint32_t xcr, uint64_t val);
 
 #endif

@@ -1,0 +1,196 @@
+# SPDX-License-Identifier: Apache-2.0
+"""linux.py: integration cases that boot Debian's unmodified cloud kernel.
+
+Imported by run.py (the same case format; see the comment above run.CASES).
+The kernel and initramfs come from scripts/fetch-linux.sh (build/linux/,
+fetched by tests/run-all.sh before the suites run).  The initramfs's /init
+(scripts/initramfs/init) prints PVHV-INIT-REACHED, runs the steps named by
+pvhv.test= and ends as pvhv.end= says; every case here asserts on those
+lines, on pvhv's own lines and on QEMU's exit code.
+
+With the `dmesg` step a domain also gets DMESG_BAD as must_not patterns
+over all of its console lines (the dump holds the whole kernel log, quiet
+or not): any of them means pvhv's platform upset the kernel.
+"""
+
+import os
+import re
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+LINUX_DIR = os.path.join(ROOT, "build", "linux")
+VMLINUX = os.path.join(LINUX_DIR, "vmlinux")
+INITRAMFS = os.path.join(LINUX_DIR, "initramfs.cpio")
+
+REBOOT_LIMIT = 8   # pvh/pvh.h
+TIMEOUT = 120      # seconds under TCG for one case (a boot takes 3-5 s)
+
+# Kernel log lines that must never appear (regexes, matched within a line).
+DMESG_BAD = [
+    r"calibration failed",
+    r"Unable to calibrate",
+    r"TSC unstable",
+    r"Marking TSC unstable",
+    r"APIC error",
+    r"nobody cared",
+    r"clocksource.*unstable",
+    r"unchecked MSR access",
+    r"WARNING:",
+    r"BUG:",
+    r"Call Trace",
+]
+
+
+def linux(name, vcpus=1, memory=256, test="nproc,dmesg", end="poweroff", **kw):
+    """A Linux domain: pvhv.test=TEST, pvhv.end=END (poweroff|reboot|panic)."""
+    cmdline = "console=ttyS0 quiet pvhv.end=%s" % end
+    if test:
+        cmdline += " pvhv.test=%s" % test
+    d = dict(name=name, guest=None, kernel=VMLINUX, initrd=INITRAMFS, cmdline=cmdline,
+             memory=memory, vcpus=vcpus, end=end if end == "poweroff" else None,
+             linux_steps=test.split(",") if test else [], linux_end=end)
+    d.update(kw)
+    return d
+
+
+def domain_checks(d, reach_end=True):
+    """-> (must, must_not) for one Linux domain from its steps."""
+    n = re.escape(d["name"])
+    must = [r"^\[%s\] PVHV-INIT-REACHED uptime=" % n]
+    must_not = [r"^\[%s\] PVHV-(UNKNOWN-STEP|UNKNOWN-END|PVPANIC-MISSING)" % n]
+    steps = d["linux_steps"]
+    if "nproc" in steps:
+        must += [r"^\[%s\] PVHV-NPROC=%d$" % (n, d["vcpus"]),
+                 r"^\[%s\] PVHV-CPUINFO=%d$" % (n, d["vcpus"])]
+    if "dmesg" in steps:
+        must += [r"(?s)^\[%s\] PVHV-DMESG-BEGIN$.*^\[%s\] \[ *[0-9.]+\] Linux version .*"
+                 r"^\[%s\] \[ *[0-9.]+\] Run /init as init process$.*^\[%s\] PVHV-DMESG-END$"
+                 % (n, n, n, n)]
+        if d["vcpus"] > 1:
+            must.append(r"^\[%s\] \[ *[0-9.]+\] smp: Brought up 1 node, %d CPUs$" % (n, d["vcpus"]))
+        must_not += [r"^\[%s\] .*%s" % (n, bad) for bad in DMESG_BAD]
+    if reach_end:
+        must.append(r"^\[%s\] PVHV-END=%s " % (n, re.escape(d["linux_end"])))
+    return must, must_not
+
+
+def case(name, what, domains, code, must=(), must_not=(), counts=(), timeout=TIMEOUT, **kw):
+    """A case whose Linux domains get their checks from domain_checks()."""
+    must, must_not = list(must), list(must_not)
+    for d in domains:
+        if d.get("kernel") == VMLINUX:
+            m, mn = domain_checks(d)
+            must += m
+            must_not += mn
+    c = dict(name=name, what=what, domains=domains, code=code, must=must,
+             must_not=must_not, counts=list(counts), timeout=timeout, fake=fake_log)
+    c.update(kw)
+    return c
+
+
+def reboot_checks(n, reboots):
+    """Each 'rebooting (k of at most 8)' is followed by a fresh PVHV-INIT-REACHED
+    before the next reboot: the domain really restarted each time."""
+    n = re.escape(n)
+    return [r"(?s)^pvhv: dom %s rebooting \(%d of at most %d\)$"
+            r"(?:(?!^pvhv: dom %s rebooting).)*^\[%s\] PVHV-INIT-REACHED "
+            % (n, k, REBOOT_LIMIT, n, n) for k in range(1, reboots + 1)]
+
+
+def cases(dom, probe):
+    """The Linux cases, built with run.py's dom() and probe()."""
+    return [
+        case("linux-1vcpu", "Debian cloud kernel, 1 vCPU: init, nproc, clean dmesg, poweroff",
+             [linux("l1", vcpus=1)], code=1),
+        case("linux-2vcpu", "Debian cloud kernel, 2 vCPUs: both online, clean dmesg, poweroff",
+             [linux("l2", vcpus=2)], code=1),
+        case("linux-reboot", "reboot restarts Linux afresh each time until the reboot limit",
+             [linux("rb", memory=128, test="", end="reboot")], code=3,
+             must=[r"^pvhv: dom rb stopped: reboot limit \(%d\) reached$" % REBOOT_LIMIT,
+                   r"^pvhv: summary dom=rb end=stopped\b"] + reboot_checks("rb", REBOOT_LIMIT),
+             counts=[(r"^pvhv: dom rb ended: reboot$", REBOOT_LIMIT + 1),
+                     (r"^\[rb\] PVHV-INIT-REACHED ", REBOOT_LIMIT + 1)]),
+        case("linux-panic", "a kernel panic ends the domain as crashed (pvpanic)",
+             [linux("lp", test="nproc", end="panic")], code=3,
+             # pvhv keeps the last 64 console lines: the panic line and the
+             # stack trace printed after it reach the summary.
+             must=[r"^pvhv: summary dom=lp last: \[ *[0-9.]+\] Kernel panic - not syncing: sysrq triggered crash$",
+                   r"(?s)^\[lp\] \[ *[0-9.]+\] Kernel panic - not syncing: sysrq triggered crash$"
+                   r".*^pvhv: dom lp ended: crash, status \d+: guest kernel panicked \(pvpanic\)$",
+                   r"^pvhv: summary dom=lp end=crash\b",
+                   r"^pvhv: summary dom=lp reason: guest kernel panicked \(pvpanic\)$",
+                   r"^pvhv: summary dom=lp last: \S"]),
+        case("linux-mixed", "two Linux domains (1 and 2 vCPUs) beside a prober and a triple fault",
+             [linux("la", vcpus=1), linux("lb", vcpus=2),
+              probe("probe", "0x1000000", "write"),
+              dom("tf", "triplefault", end="stopped", reason=r"triple fault \(rip 0x[0-9a-f]+\)")],
+             code=3, must=[r"^pvhv: dom probe stopped: nested page fault: write at gpa 0x0*1000000\b"],
+             must_not=[r"FAIL probe survived"]),
+    ]
+
+# --------------------------------------------------------------------------
+# --self-test support: a log a good run would print
+# --------------------------------------------------------------------------
+
+FAKE_DMESG = [
+    "[    0.000000] Linux version 6.1.0-56-cloud-amd64 (debian-kernel@lists.debian.org) #1 SMP",
+    "[    0.000000] Hypervisor detected: KVM",
+    "[    0.417455] smp: Brought up 1 node, %d CPU%s",
+    "[    1.074064] clocksource: Switched to clocksource tsc",
+    "[    2.299141] Run /init as init process",
+]
+
+
+def fake_linux_boot(d):
+    n, v = d["name"], d["vcpus"]
+    out = ["[%s] PVHV-INIT-REACHED uptime=2.35" % n]
+    if "nproc" in d["linux_steps"]:
+        out += ["[%s] PVHV-NPROC=%d" % (n, v), "[%s] PVHV-CPUINFO=%d" % (n, v)]
+    if "dmesg" in d["linux_steps"]:
+        out.append("[%s] PVHV-DMESG-BEGIN" % n)
+        for l in FAKE_DMESG:
+            if "%d" in l:
+                l = l % (v, "s" if v > 1 else "")
+            out.append("[%s] %s" % (n, l))
+        out.append("[%s] PVHV-DMESG-END" % n)
+    out.append("[%s] PVHV-END=%s uptime=3.36" % (n, d["linux_end"]))
+    return out
+
+
+def fake_log(c):
+    """A log that meets every expectation of a case made by case()."""
+    lines = ["pvhv: booting", "pvhv: cpu 0 running vcpus", "pvhv: cpu 1 running vcpus"]
+    late, summ = [], []
+    for d in c["domains"]:
+        n = d["name"]
+        if d.get("kernel") != VMLINUX:
+            if d["guest"] == "probe":
+                m = re.search(r"target=(0x[0-9a-f]+) op=(\w+)", d["cmdline"])
+                late.append("pvhv: dom %s stopped: nested page fault: %s at gpa 0x%x outside its RAM "
+                            "(rip 0x1234)" % (n, m.group(2), int(m.group(1), 16)))
+            elif d["guest"] == "triplefault":
+                late.append("pvhv: dom %s stopped: triple fault (rip 0xfff0)" % n)
+            summ.append("pvhv: summary dom=%s end=stopped status=0 runtime_us=100 exits=9" % n)
+            continue
+        end = d["linux_end"]
+        if end == "poweroff":
+            lines += fake_linux_boot(d) + ["[%s] [    3.450363] reboot: Power down" % n,
+                                           "pvhv: dom %s ended: poweroff, status 0" % n]
+            summ.append("pvhv: summary dom=%s end=poweroff status=0 runtime_us=4530319 exits=29475" % n)
+        elif end == "reboot":
+            for k in range(REBOOT_LIMIT + 1):
+                lines += fake_linux_boot(d) + ["pvhv: dom %s ended: reboot" % n]
+                if k < REBOOT_LIMIT:
+                    lines.append("pvhv: dom %s rebooting (%d of at most %d)" % (n, k + 1, REBOOT_LIMIT))
+            lines.append("pvhv: dom %s stopped: reboot limit (%d) reached" % (n, REBOOT_LIMIT))
+            summ.append("pvhv: summary dom=%s end=stopped status=0 runtime_us=30000000 exits=9" % n)
+        elif end == "panic":
+            lines += fake_linux_boot(d) + [
+                "[%s] [    3.100000] Kernel panic - not syncing: sysrq triggered crash" % n,
+                "[%s] [    3.200000]  </TASK>" % n,
+                "pvhv: dom %s ended: crash, status 0: guest kernel panicked (pvpanic)" % n]
+            summ += ["pvhv: summary dom=%s end=crash status=0 runtime_us=4000000 exits=9" % n,
+                     "pvhv: summary dom=%s reason: guest kernel panicked (pvpanic)" % n,
+                     "pvhv: summary dom=%s last: [    3.100000] Kernel panic - not syncing: sysrq triggered crash" % n,
+                     "pvhv: summary dom=%s last: [    3.200000]  </TASK>" % n]
+    v = c["code"] >> 1
+    return "\n".join(lines + late + ["pvhv: summary"] + summ + ["pvhv: exit status %d" % v, ""])
