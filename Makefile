@@ -92,10 +92,10 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash tests/run-all.sh
 
-# Debian's kernel booted under Bochs (VMX backend): minutes, so not in `test`.
-test-slow: deps
+# Just Debian's kernel under Bochs with the VMX backend (also part of `test`).
+test-bochs-linux: deps
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)bash tests/bochs/linux-slow.sh
+	$(Q)bash tests/bochs/linux-boot.sh
 
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
@@ -104,6 +104,6 @@ bench: deps
 clean:
 	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/pvhv.elf
 
-.PHONY: all image unit-bin guests tools deps run test test-slow bench clean
+.PHONY: all image unit-bin guests tools deps run test test-bochs-linux bench clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# linux-slow.sh: `make test-slow`: Debian's cloud kernel boots to its init
-# under Bochs corei7_skylake_x, i.e. on the VMX backend, and powers off.
+# linux-boot.sh: Debian's cloud kernel boots to its init under Bochs
+# corei7_skylake_x, i.e. on the VMX backend, and powers off.  Part of
+# `make test` (tests/run-all.sh); alone: `make test-bochs-linux`.
 #
-# Too slow for `make test` (Bochs runs some 50 million guest instructions a
-# second, a Linux boot takes minutes), so it is its own target.  One domain:
+# Bochs runs some 50 million guest instructions a second, so this takes
+# about two minutes of the test run.  One domain:
 # build/linux/vmlinux + initramfs.cpio (scripts/fetch-linux.sh), 256 MiB,
 # 1 vCPU, "console=ttyS0 quiet pvhv.end=poweroff".  Passes when the console
 # shows PVHV-INIT-REACHED and "pvhv: dom linux ended: poweroff".
 #
-# usage: linux-slow.sh [-t SECONDS] [-m MODEL]   (default 1200 s, corei7_skylake_x)
+# usage: linux-boot.sh [-t SECONDS] [-m MODEL]   (default 1200 s, corei7_skylake_x)
 # Prints the console, the elapsed time and "1 passed, 0 failed" (or
 # "0 passed, 1 failed"); the log stays in build/itest-bochs/slow/.
 set -uo pipefail
