@@ -93,6 +93,19 @@ else
 	record integration 0 1 "no 'N passed, M failed' line, exit status $rc"
 fi
 
+# ---- multiboot2 through GRUB under QEMU: one bundle module, or separate modules
+echo "=== grub: tests/integration/grub.sh"
+bash tests/integration/grub.sh 2>&1 | tee "$tmp/grub.out"
+rc=${PIPESTATUS[0]}
+counts=$(last_counts "$tmp/grub.out")
+if [ -n "$counts" ]; then
+	read -r p f <<<"$counts"
+	[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+	record grub "$p" "$f" ""
+else
+	record grub 0 1 "no 'N passed, M failed' line, exit status $rc"
+fi
+
 # ---- integration under Bochs (VT-x backend, SVM with nRIP, refusals); PVHV_BOCHS=0 skips it
 if [ "${PVHV_BOCHS:-1}" != 0 ]; then
 	echo "=== bochs: tests/integration/bochs.py"
