@@ -6,6 +6,8 @@
 # "bench entry_to_first_guest_us"), once more under TCG with
 # "-icount shift=0" (exact virtual time: 1 instruction = 1 ns), and once
 # with hello domains of 16, 64 and 256 MiB for the overhead per domain.
+# Then (f) bench/linux-boot.py: the Debian cloud kernel (scripts/fetch-linux.sh)
+# booted to init directly under QEMU and inside pvhv (see bench/README.md).
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
 # PVHV_BENCH_TIMEOUT (seconds per run, default 60) tune it.
 set -euo pipefail
@@ -145,3 +147,7 @@ for d in arch pvh lib drivers; do
 done
 printf '  %-12s %6s %8s %8s %8s %8d\n' total "" "" "" "" "$tl"
 echo "  * code = non-blank, non-comment lines (rough)"
+echo
+
+# (f) Linux boot to init: directly under QEMU vs inside pvhv
+python3 bench/linux-boot.py || echo "bench: bench/linux-boot.py failed (status $?)" >&2

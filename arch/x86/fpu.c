@@ -24,6 +24,14 @@ static inline void xsetbv(uint32_t idx, uint64_t v)
 	__asm__ volatile("xsetbv" ::"c"(idx), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)));
 }
 
+static inline uint64_t xgetbv(uint32_t idx)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(idx));
+	return ((uint64_t)hi << 32) | lo;
+}
+
 static inline void xsave(void *area)
 {
 	__asm__ volatile("xsave64 (%0)" ::"r"(area), "a"(~0u), "d"(~0u) : "memory");
@@ -118,6 +126,13 @@ void fpu_switch_in(struct vcpu_hw *v)
 void fpu_switch_out(struct vcpu_hw *v)
 {
 	if (use_xsave) {
+		/*
+		 * Read back the XCR0 in force rather than trust the copy kept by
+		 * the XSETBV exit: QEMU's TCG runs a guest's XSETBV without the
+		 * intercept, and the next switch-in must restore what the guest
+		 * really set.
+		 */
+		v->xcr0 = xgetbv(0);
 		if (v->xcr0 != xcr0_max)
 			xsetbv(0, xcr0_max);
 		xsave(hpa_to_ptr(v->fpu_pa));
