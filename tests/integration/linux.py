@@ -103,6 +103,11 @@ def cases(dom, probe):
              [linux("l1", vcpus=1)], code=1),
         case("linux-2vcpu", "Debian cloud kernel, 2 vCPUs: both online, clean dmesg, poweroff",
              [linux("l2", vcpus=2)], code=1),
+        # A CPU with XSAVE and AVX: the guest's XCR0 and vector state must
+        # survive switches (user space uses them in signal frames).
+        case("linux-xsave", "Debian cloud kernel, 2 vCPUs on -cpu max (XSAVE, AVX)",
+             [linux("lx", vcpus=2)], code=1, env={"PVHV_CPU": "max"},
+             must_not=[r"bad frame", r"segfault"]),
         case("linux-reboot", "reboot restarts Linux afresh each time until the reboot limit",
              [linux("rb", memory=128, test="", end="reboot")], code=3,
              must=[r"^pvhv: dom rb stopped: reboot limit \(%d\) reached$" % REBOOT_LIMIT,
