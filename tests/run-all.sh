@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, integration (QEMU, Bochs).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, integration (QEMU, console input, Bochs).
 # Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
@@ -91,6 +91,20 @@ if [ -n "$counts" ]; then
 	record integration "$p" "$f" "$note"
 else
 	record integration 0 1 "no 'N passed, M failed' line, exit status $rc"
+fi
+
+# ---- host console input reaching the focused domain (QEMU, -serial stdio)
+echo "=== console: tests/integration/console.py"
+python3 tests/integration/console.py 2>&1 | tee "$tmp/console.out"
+rc=${PIPESTATUS[0]}
+counts=$(last_counts "$tmp/console.out")
+if [ -n "$counts" ]; then
+	read -r p f <<<"$counts"
+	note=""
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; note="exit status $rc"; fi
+	record console "$p" "$f" "$note"
+else
+	record console 0 1 "no 'N passed, M failed' line, exit status $rc"
 fi
 
 # ---- multiboot2 through GRUB under QEMU: one bundle module, or separate modules
