@@ -57,98 +57,48 @@ else
 	record unit 0 1 "binary missing"
 fi
 
-# ---- bundle tool tests
-if [ -f tests/tools/test-bundle.sh ]; then
-	echo "=== tools: tests/tools/test-bundle.sh"
-	bash tests/tools/test-bundle.sh 2>&1 | tee "$tmp/tools.out"
+# suite NAME COMMAND...: runs it, shows its output, records the counts of
+# its last "N passed, M failed" line (a non-zero exit with none failed
+# still counts as one failure).
+suite() {
+	local name=$1 rc counts p f note=""
+	shift
+	echo "=== $name: $*"
+	"$@" 2>&1 | tee "$tmp/$name.out"
 	rc=${PIPESTATUS[0]}
-	counts=$(last_counts "$tmp/tools.out")
-	if [ -n "$counts" ]; then
-		read -r p f <<<"$counts"
-		note=""
-		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; note="exit status $rc"; fi
-		record tools "$p" "$f" "$note"
-	else
-		record tools 0 1 "no 'N passed, M failed' line, exit status $rc"
+	counts=$(last_counts "$tmp/$name.out")
+	if [ -z "$counts" ]; then
+		record "$name" 0 1 "no 'N passed, M failed' line, exit status $rc"
+		return
 	fi
-fi
+	read -r p f <<<"$counts"
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		f=1
+		note="exit status $rc"
+	fi
+	record "$name" "$p" "$f" "$note"
+}
 
-# ---- the Debian kernel and initramfs the linux-* cases boot (build/linux/;
+# Bundle tool.
+suite tools bash tests/tools/test-bundle.sh
+
+# The Debian kernel and initramfs the Linux cases boot (build/linux/;
 # idempotent, downloads from Debian's archive only when missing or stale).
 # If it fails, those cases fail and say the files are missing.
 echo "=== linux: scripts/fetch-linux.sh"
 bash scripts/fetch-linux.sh || echo "scripts/fetch-linux.sh failed (status $?): the linux-* cases will fail"
 
-# ---- integration (QEMU)
-echo "=== integration: tests/integration/run.py $*"
-python3 tests/integration/run.py "$@" 2>&1 | tee "$tmp/itest.out"
-rc=${PIPESTATUS[0]}
-counts=$(last_counts "$tmp/itest.out")
-if [ -n "$counts" ]; then
-	read -r p f <<<"$counts"
-	note=""
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; note="exit status $rc"; fi
-	record integration "$p" "$f" "$note"
-else
-	record integration 0 1 "no 'N passed, M failed' line, exit status $rc"
-fi
-
-# ---- host console input reaching the focused domain (QEMU, -serial stdio)
-echo "=== console: tests/integration/console.py"
-python3 tests/integration/console.py 2>&1 | tee "$tmp/console.out"
-rc=${PIPESTATUS[0]}
-counts=$(last_counts "$tmp/console.out")
-if [ -n "$counts" ]; then
-	read -r p f <<<"$counts"
-	note=""
-	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; note="exit status $rc"; fi
-	record console "$p" "$f" "$note"
-else
-	record console 0 1 "no 'N passed, M failed' line, exit status $rc"
-fi
-
-# ---- multiboot2 through GRUB under QEMU: one bundle module, or separate modules
-echo "=== grub: tests/integration/grub.sh"
-bash tests/integration/grub.sh 2>&1 | tee "$tmp/grub.out"
-rc=${PIPESTATUS[0]}
-counts=$(last_counts "$tmp/grub.out")
-if [ -n "$counts" ]; then
-	read -r p f <<<"$counts"
-	[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
-	record grub "$p" "$f" ""
-else
-	record grub 0 1 "no 'N passed, M failed' line, exit status $rc"
-fi
-
-# ---- integration under Bochs (VT-x backend, SVM with nRIP, refusals); PVHV_BOCHS=0 skips it
+# QEMU: test guests, hostile guests, bad bundles, Linux.
+suite integration python3 tests/integration/run.py "$@"
+# Host console input reaching the focused domain (QEMU, -serial stdio).
+suite console python3 tests/integration/console.py
+# multiboot2 through GRUB under QEMU: one bundle module, or separate modules.
+suite grub bash tests/integration/grub.sh
+# Bochs: the VT-x backend, SVM with nRIP-save, refusals; then Debian's
+# kernel on VT-x (about a minute or two).  PVHV_BOCHS=0 skips both.
 if [ "${PVHV_BOCHS:-1}" != 0 ]; then
-	echo "=== bochs: tests/integration/bochs.py"
-	python3 tests/integration/bochs.py 2>&1 | tee "$tmp/bochs.out"
-	rc=${PIPESTATUS[0]}
-	counts=$(last_counts "$tmp/bochs.out")
-	if [ -n "$counts" ]; then
-		read -r p f <<<"$counts"
-		note=""
-		if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; note="exit status $rc"; fi
-		record bochs "$p" "$f" "$note"
-	else
-		record bochs 0 1 "no 'N passed, M failed' line, exit status $rc"
-	fi
-fi
-
-# ---- Debian's kernel under Bochs with the VT-x backend (about 2 minutes)
-if [ "${PVHV_BOCHS:-1}" != 0 ]; then
-	echo "=== bochs-linux: tests/bochs/linux-boot.sh"
-	bash tests/bochs/linux-boot.sh 2>&1 | tee "$tmp/bochs-linux.out"
-	rc=${PIPESTATUS[0]}
-	counts=$(last_counts "$tmp/bochs-linux.out")
-	if [ -n "$counts" ]; then
-		read -r p f <<<"$counts"
-		[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
-		record bochs-linux "$p" "$f" ""
-	else
-		record bochs-linux 0 1 "no 'N passed, M failed' line, exit status $rc"
-	fi
+	suite bochs python3 tests/integration/bochs.py
+	suite bochs-linux bash tests/bochs/linux-boot.sh
 fi
 
 echo "=== summary"
