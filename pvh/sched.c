@@ -151,6 +151,26 @@ void sched_domain_quiesced(struct domain *dom)
 		summary_and_poweroff();
 }
 
+/*
+ * Time limits, host console input and the timers of halted vCPUs, at most
+ * every HOUSEKEEPING_US on each CPU.  Called at every timer exit and every
+ * scheduling decision: a guest that yields all the time never lets the
+ * slice timer fire, and must not starve these.
+ */
+#define HOUSEKEEPING_US 1000
+
+static void housekeeping(struct percpu *cpu)
+{
+	uint64_t now = rdtsc();
+
+	if (now - cpu->housekeeping_tsc < HOUSEKEEPING_US * tsc_khz() / 1000)
+		return;
+	cpu->housekeeping_tsc = now;
+	check_deadlines();
+	console_poll_input();
+	irq_wake_timers();
+}
+
 static void announce(struct percpu *cpu)
 {
 	if (!cpu->announced) {
@@ -220,9 +240,7 @@ static void run_vcpu(struct vcpu *v)
 			/* One-shot: whatever was armed may have fired. */
 			if (e.reason == EXIT_INTR || (int64_t)(rdtsc() - armed) >= 0)
 				armed = 0;
-			check_deadlines();
-			console_poll_input();
-			irq_wake_timers();
+			housekeeping(cpu);
 			if ((int64_t)(rdtsc() - slice_end) >= 0) {
 				if (runq_head) {
 					act = ACT_YIELD;
@@ -265,6 +283,7 @@ NORETURN void sched_cpu_loop(void)
 	for (;;) {
 		struct vcpu *v;
 
+		housekeeping(cpu);
 		sched_lock();
 		v = pick_next_locked();
 		if (!v)
@@ -283,9 +302,7 @@ NORETURN void sched_cpu_loop(void)
 		}
 		irq_enable_and_halt();
 		cpu_idle[cpu->index] = false;
-		check_deadlines();
-		console_poll_input();
-		irq_wake_timers();
+		cpu->housekeeping_tsc = 0; /* woken: look at everything now */
 	}
 }
 

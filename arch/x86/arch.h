@@ -57,6 +57,7 @@ struct percpu {
 	volatile bool kick;      /* set by another CPU, with an IPI */
 	bool announced;          /* "cpu N running vcpus" printed */
 	uint64_t slice_end_tsc;
+	uint64_t housekeeping_tsc; /* pvh/sched.c: last time limits and input were looked at */
 	uint64_t timer_ticks;
 };
 
