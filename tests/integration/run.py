@@ -102,6 +102,15 @@ def probe(name, target, op, mem=16):
                reason=r"nested page fault: %s at gpa 0x0*%x\b" % (op, addr))
 
 
+def fpu_avx_fake(case):
+    """--self-test log for fpu-avx: the generic one plus the YMM check lines."""
+    log = fake_log(dict(case, fake=None))
+    for n in ("fpu1", "fpu2"):
+        log = log.replace("[%s] PASS fpu" % n, "[%s] ok - YMM upper halves intact in 201 of 201 snapshots\n"
+                          "[%s] PASS fpu" % (n, n))
+    return log
+
+
 # Guests that end without a "PASS <guest>" line.
 NO_PASS_LINE = {"exitstatus"}
 
@@ -169,11 +178,21 @@ CASES = [
          must=[r"(?s)^pvhv: dom mc1 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
                r"(?s)^pvhv: dom mc2 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout"]),
     dict(name="fpu", what="FPU/SSE state does not leak between domains",
-         domains=[dom("fpu1", "fpu", "rounds=200"), dom("fpu2", "fpu", "rounds=200"),
+         domains=[dom("fpu1", "fpu", "rounds=2000000 seed=1"), dom("fpu2", "fpu", "rounds=2000000 seed=2"),
                   dom("busy", "busyloop", end="stopped", reason=r"timeout after \d+ ms",
                       max_runtime_ms=5000)], code=3,
          must=[r"(?s)^pvhv: dom fpu1 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
                r"(?s)^pvhv: dom fpu2 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout"]),
+    dict(name="fpu-avx", what="AVX (full YMM) state does not leak between domains (-cpu max)",
+         domains=[dom("fpu1", "fpu", "rounds=2000000 avx=1 seed=1"),
+                  dom("fpu2", "fpu", "rounds=2000000 avx=1 seed=2"),
+                  dom("busy", "busyloop", end="stopped", reason=r"timeout after \d+ ms",
+                      max_runtime_ms=5000)], env={"PVHV_CPU": "max"}, code=3,
+         must=[r"(?s)^pvhv: dom fpu1 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
+               r"(?s)^pvhv: dom fpu2 ended: poweroff, status 0$.*^pvhv: dom busy stopped: timeout",
+               r"^\[fpu1\] ok - YMM upper halves intact in ([1-9]\d+) of \1 snapshots$",
+               r"^\[fpu2\] ok - YMM upper halves intact in ([1-9]\d+) of \1 snapshots$"],
+         fake=fpu_avx_fake),
     dict(name="many-domains", what="five domains at once, both host CPUs run vCPUs",
          domains=[hello("h1"), memcheck("mc1"), memcheck("mc2", mem=32),
                   dom("cpuid", "cpuid", "vcpus=1"), dom("ex", "exitstatus", "status=0")],
