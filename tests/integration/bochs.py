@@ -157,16 +157,16 @@ def main():
                     default=float(os.environ.get("PVHV_ITEST_TIMEOUT_SCALE", 0)) or 1.0)
     ap.add_argument("--list", action="store_true")
     opts = ap.parse_args()
-    todo = plan(opts)
+    runs = plan(opts)
     if opts.list:
-        for m, c in todo:
+        for m, c in runs:
             print("%-24s %-20s %s" % (m, c["name"], c.get("what", "")))
         return 0
     if not shutil.which("bochs") or not shutil.which("grub-mkrescue"):
         print("bochs.py: bochs or grub-mkrescue missing (make deps)")
         print("0 passed, 1 failed")
         return 1
-    print("# pvhv under Bochs: %d cases, %d CPUs each, -j %d" % (len(todo), opts.cpus, opts.j))
+    print("# pvhv under Bochs: %d cases, %d CPUs each, -j %d" % (len(runs), opts.cpus, opts.j))
     sys.stdout.flush()
     lock = threading.Lock()
     results = []
@@ -188,7 +188,7 @@ def main():
             results.append(ok)
 
     with ThreadPoolExecutor(max_workers=max(1, opts.j)) as ex:
-        list(ex.map(one, todo))
+        list(ex.map(one, runs))
     passed = sum(results)
     print("%d passed, %d failed" % (passed, len(results) - passed))
     return 0 if passed == len(results) else 1

@@ -11,9 +11,9 @@
 ; interrupts cause #VMEXIT(INTR) and stay pending until the caller lets
 ; them in.
 
-global svm_vmrun
+%include "guest_regs.inc"
 
-%define R(n) [rdi + (n) * 8]
+global svm_vmrun
 
 section .text
 svm_vmrun:
@@ -32,20 +32,7 @@ svm_vmrun:
 	mov rax, rsi
 	sti                                 ; HIF = 1: host interrupts exit the guest
 
-	mov rcx, R(1)
-	mov rdx, R(2)
-	mov rbx, R(3)
-	mov rbp, R(5)
-	mov rsi, R(6)
-	mov r8,  R(8)
-	mov r9,  R(9)
-	mov r10, R(10)
-	mov r11, R(11)
-	mov r12, R(12)
-	mov r13, R(13)
-	mov r14, R(14)
-	mov r15, R(15)
-	mov rdi, R(7)
+	LOAD_GUEST_GPRS
 
 	vmload
 	vmrun
@@ -53,20 +40,8 @@ svm_vmrun:
 
 	push rdi
 	mov rdi, [rsp + 8]
-	mov R(1), rcx
-	mov R(2), rdx
-	mov R(3), rbx
-	mov R(5), rbp
-	mov R(6), rsi
-	mov R(8), r8
-	mov R(9), r9
-	mov R(10), r10
-	mov R(11), r11
-	mov R(12), r12
-	mov R(13), r13
-	mov R(14), r14
-	mov R(15), r15
-	pop qword R(7)
+	SAVE_GUEST_GPRS
+	pop qword GR(7)
 
 	cli
 	add rsp, 8                          ; regs

@@ -243,7 +243,7 @@
 #define AR_L (1u << 13)
 #define AR_DB (1u << 14)
 
-int vmx_enter(uint64_t *regs, int launched);
+int vmx_enter(uint64_t *regs, int launched, uint64_t *host_rsp);
 extern const char vmx_exit[];
 
 /* Cached VMCS fields: ops read and write these; run() moves them. */
@@ -284,6 +284,7 @@ struct vmx_vcpu {
 	uint16_t vpid;
 	uint8_t tpr;             /* CR8 as the guest sees it */
 	uint64_t preempt_deadline; /* exit_deadline_tsc the preemption timer was set for */
+	uint64_t host_rsp;       /* HOST_RSP as last written into this VMCS (0: never) */
 	struct vmx_seg seg[S_NR];/* reset state, written by need_init */
 	uint64_t msr[5];         /* KERNEL_GS_BASE, STAR, LSTAR, CSTAR, SFMASK */
 };
@@ -704,6 +705,7 @@ static void vmx_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
 	x->dirty = (1u << C_NR) - 1;
 	x->need_init = true;
 	x->preempt_deadline = 0;
+	x->host_rsp = 0;
 	x->need_flush = true;
 	v->guest_efer = 0;
 }
@@ -1077,7 +1079,7 @@ again:
 		vmwrite(GUEST_PREEMPT_TIMER, preempt_ticks(v->exit_deadline_tsc));
 		x->preempt_deadline = v->exit_deadline_tsc;
 	}
-	rc = vmx_enter(v->regs, x->launched);
+	rc = vmx_enter(v->regs, x->launched, &x->host_rsp);
 	if (rc) {
 		uint64_t err = rc == 2 ? vmread(VM_INSTRUCTION_ERROR) : ~0ULL;
 
