@@ -263,11 +263,7 @@ CASES = [
 def run_case(case, opts):
     """-> (ok, seconds, reason, tail)"""
     t0 = time.monotonic()
-    cdir = os.path.join(OUT_DIR, case["name"])
-    shutil.rmtree(cdir, ignore_errors=True)
-    os.makedirs(cdir)
-    log_path = os.path.join(cdir, "serial.log")
-    qout_path = os.path.join(cdir, "qemu.out")
+    cdir, log_path, qout_path = run.case_dir(OUT_DIR, case["name"])
     con = None
     reason = None
     try:

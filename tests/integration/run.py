@@ -651,14 +651,18 @@ def case_timeout(case, opts):
     return base * opts.timeout_scale
 
 
+def case_dir(out_dir, name):
+    """A fresh build/.../<name>/ for one case -> (dir, serial log path, QEMU output path)."""
+    cdir = os.path.join(out_dir, name)
+    shutil.rmtree(cdir, ignore_errors=True)
+    os.makedirs(cdir)
+    return cdir, os.path.join(cdir, "serial.log"), os.path.join(cdir, "qemu.out")
+
+
 def run_case(case, opts):
     """-> (ok, seconds, reason, tail_lines)"""
     t0 = time.monotonic()
-    cdir = os.path.join(OUT_DIR, case["name"])
-    shutil.rmtree(cdir, ignore_errors=True)
-    os.makedirs(cdir)
-    log_path = os.path.join(cdir, "serial.log")
-    qout_path = os.path.join(cdir, "qemu.out")
+    cdir, log_path, qout_path = case_dir(OUT_DIR, case["name"])
     try:
         if not os.path.exists(HV_ELF):
             raise Fail("harness: build/pvhv.elf not built")
