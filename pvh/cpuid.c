@@ -2,7 +2,7 @@
 /*
  * cpuid.c: the guest's view of CPUID.  Host values pass through an
  * allowlist: a feature is shown only when pvhv virtualizes it (the rest,
- * e.g. VMX/SVM, PMU, MONITOR/MWAIT, MCE, MTRR, RDTSCP, is hidden).  Two
+ * e.g. VMX/SVM, PMU, MONITOR/MWAIT, MCE, MTRR, RDPRU, is hidden).  Two
  * hypervisor leaves sit on top: pvhv's own at 0x40000000 and, at
  * 0x40000100, the KVM-compatible ones Linux uses for its paravirtual clock.
  */
@@ -45,6 +45,11 @@
 #define CPUID_MAX_BASIC 0xdu
 #define CPUID_MAX_EXT 0x80000008u
 #define X86_CR4_OSXSAVE (1UL << 18)
+#define X86_CR4_PKE (1UL << 22)
+#define L7_ECX_PKU (1u << 3)
+#define L7_ECX_OSPKE (1u << 4)
+#define L7_ECX_RDPID (1u << 22)
+#define X1_EDX_RDTSCP (1u << 27)
 
 /* KVM's paravirtual interface, as Linux's arch/x86/kernel/kvm.c finds it. */
 #define KVM_CPUID_BASE 0x40000100u
@@ -146,6 +151,10 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 			r[1] = h[1] & (L7_EBX_ALLOW | (avx ? L7_EBX_AVX2 : 0) |
 				       (avx512 ? L7_EBX_AVX512 : 0));
 			r[2] = h[2] & ((avx ? L7_ECX_AVX : 0) | (avx512 ? L7_ECX_AVX512 : 0));
+			/* PKRU and TSC_AUX are switched per vCPU (arch/x86/vcpu_state.c). */
+			r[2] |= h[2] & (L7_ECX_PKU | (vcpu_rdtscp_ok ? L7_ECX_RDPID : 0));
+			if ((r[2] & L7_ECX_PKU) && (vcpu_ops->get_reg(&v->hw, VREG_CR4) & X86_CR4_PKE))
+				r[2] |= L7_ECX_OSPKE;
 		}
 		break;
 	case 0xd:
@@ -158,7 +167,7 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case 0x80000001:
 		r[0] = h[0];
 		r[2] = h[2] & X1_ECX_ALLOW;
-		r[3] = h[3] & X1_EDX_ALLOW;
+		r[3] = h[3] & (X1_EDX_ALLOW | (vcpu_rdtscp_ok ? X1_EDX_RDTSCP : 0));
 		break;
 	case 0x80000002:
 	case 0x80000003:

@@ -141,8 +141,12 @@ static int load_kernel(struct domain *dom, const struct elf_image *im)
 	return 0;
 }
 
+/* A new tenant tag for every build (reboots too): see vcpu_hw.tenant. */
+static uint64_t tenant_seq;
+
 static int create_vcpus(struct domain *dom, uint32_t entry)
 {
+	uint64_t tenant = __atomic_add_fetch(&tenant_seq, 1, __ATOMIC_RELAXED);
 	int err;
 
 	dom->nr_vcpus = dom->cfg->vcpus;
@@ -159,6 +163,8 @@ static int create_vcpus(struct domain *dom, uint32_t entry)
 		v->cpu = -1;
 		v->hw.stage2_root = dom->stage2_root;
 		v->pvclock_gpa = 0;
+		vcpu_state_reset(&v->hw);
+		v->hw.tenant = tenant;
 		irq_vcpu_init(v);
 		err = vcpu_ops->vcpu_init(&v->hw);
 		if (!err)

@@ -12,7 +12,8 @@ static const char *const reason_names[EXIT_NR] = {
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_HLT] = "hlt",
 	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "npf", [EXIT_TRIPLE_FAULT] = "triple_fault",
 	[EXIT_BAD_INSN] = "bad_insn", [EXIT_XSETBV] = "xsetbv", [EXIT_WBINVD] = "wbinvd", [EXIT_IRQ_WINDOW] = "irq_window",
-	[EXIT_PAUSE] = "pause",
+	[EXIT_PAUSE] = "pause", [EXIT_RDPMC] = "rdpmc", [EXIT_EXC_DB] = "exc_db",
+	[EXIT_EXC_AC] = "exc_ac", [EXIT_EXC_MC] = "exc_mc",
 	[EXIT_INVALID] = "invalid", [EXIT_UNEXPECTED] = "unexpected",
 };
 
@@ -194,6 +195,26 @@ static enum exit_action handle_xsetbv(struct vcpu *v, const struct vcpu_exit *e)
 	return skip(v, e);
 }
 
+/*
+ * A machine check arrived while the guest ran (an intercepted #MC): the
+ * error is reported against the memory or cache the guest was using, so
+ * the domain stops; pvhv and the other domains go on.  MCG_STATUS.MCIP is
+ * cleared, else a second machine check would shut the CPU down (SDM vol.
+ * 3, 16.3.1.2).
+ */
+static enum exit_action machine_check(struct vcpu *v)
+{
+	uint64_t mcg = 0;
+
+	if (arch_has_mca()) {
+		mcg = rdmsr(MSR_IA32_MCG_STATUS);
+		wrmsr(MSR_IA32_MCG_STATUS, 0);
+	}
+	domain_end(v->dom, END_STOPPED, 0, "machine check while vcpu %u ran (MCG_STATUS 0x%lx, rip 0x%lx)",
+		   v->id, mcg, rip(v));
+	return ACT_DEAD;
+}
+
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 {
 	switch (e->reason) {
@@ -211,7 +232,20 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_NPF:
 		return mmio_handle(v, e);
 	case EXIT_WBINVD:
+		/*
+		 * A no-op: the caches are shared with every other tenant, and a
+		 * guest's memory is write-back and coherent, so no guest needs
+		 * the flush to be correct (ARCHITECTURE.md, threat model).
+		 */
 		return skip(v, e);
+	case EXIT_RDPMC:
+		/* No virtual PMU: the guest sees no counters (CPUID leaf 0xa is hidden). */
+		return inject(v, X86_EXC_GP, true, 0);
+	case EXIT_EXC_DB:
+	case EXIT_EXC_AC:
+		return ACT_CONTINUE; /* reflected by the backend: the exit was only a reschedule point */
+	case EXIT_EXC_MC:
+		return machine_check(v);
 	case EXIT_XSETBV:
 		return handle_xsetbv(v, e);
 	case EXIT_BAD_INSN:

@@ -2,7 +2,8 @@
 /*
  * msr.c: the guest's MSRs.  An allowlist: EFER and PAT (kept in the
  * backend's guest state), the TSC, the local x2APIC (vlapic.c) and the
- * KVM-compatible paravirtual clock; every other MSR raises #GP.
+ * KVM-compatible paravirtual clock, TSC_AUX per vCPU; every other MSR
+ * raises #GP.
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
@@ -128,6 +129,11 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_KVM_SYSTEM_TIME:
 		*val = v->pvclock_gpa ? v->pvclock_gpa | 1 : 0;
 		return 0;
+	case MSR_TSC_AUX:
+		if (!vcpu_rdtscp_ok)
+			return -EPERM;
+		*val = v->hw.tsc_aux;
+		return 0;
 	default:
 		return -EPERM;
 	}
@@ -164,6 +170,12 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_KVM_WALL_CLOCK_NEW:
 	case MSR_KVM_WALL_CLOCK:
 		return wall_clock(v, val);
+	case MSR_TSC_AUX:
+		/* Bits 63:32 are reserved (SDM vol. 4, table 2-2); each vCPU has its own. */
+		if (!vcpu_rdtscp_ok || (val >> 32))
+			return -EPERM;
+		vcpu_set_tsc_aux(&v->hw, val);
+		return 0;
 	default:
 		return -EPERM;
 	}

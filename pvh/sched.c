@@ -198,7 +198,7 @@ static void run_vcpu(struct vcpu *v)
 	bool quiesced = false;
 
 	announce(cpu);
-	fpu_switch_in(&v->hw);
+	vcpu_switch_in(&v->hw);
 	if (!first_guest_entry_tsc)
 		__atomic_compare_exchange_n(&first_guest_entry_tsc, &(uint64_t){ 0 }, rdtsc(), false,
 					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
@@ -255,7 +255,7 @@ static void run_vcpu(struct vcpu *v)
 			break;
 	}
 	timer_arm_us(0);
-	fpu_switch_out(&v->hw);
+	vcpu_switch_out(&v->hw);
 	if (vcpu_ops->vcpu_put)
 		vcpu_ops->vcpu_put(&v->hw);
 

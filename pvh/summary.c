@@ -38,6 +38,14 @@ NORETURN void summary_and_poweroff(void)
 		if (d->end != END_POWEROFF || d->exit_status != 0)
 			status = PVHV_EXIT_DOMAIN_FAILED;
 	}
+	{
+		uint64_t nmis = 0;
+
+		for (unsigned i = 0; i < nr_cpus; i++)
+			nmis += cpus[i].nmis;
+		if (nmis)
+			kprintf("pvhv: host nmis=%lu (counted and survived)\n", nmis);
+	}
 	if (first_guest_entry_tsc)
 		kprintf("pvhv: bench entry_to_first_guest_us=%lu\n",
 			tsc_to_us(first_guest_entry_tsc - boot_tsc));

@@ -56,6 +56,8 @@ struct percpu {
 	volatile bool online;
 	volatile bool kick;      /* set by another CPU, with an IPI */
 	bool announced;          /* "cpu N running vcpus" printed */
+	uint64_t last_tenant;    /* vcpu_hw.tenant of the last vCPU run here (IBPB on change) */
+	uint64_t nmis;           /* host NMIs seen (counted and survived) */
 	uint64_t slice_end_tsc;
 	uint64_t housekeeping_tsc; /* pvh/sched.c: last time limits and input were looked at */
 	uint64_t timer_ticks;
@@ -164,7 +166,11 @@ enum vcpu_exit_reason {
 	EXIT_TRIPLE_FAULT,
 	EXIT_BAD_INSN,    /* virtualization instruction: inject #UD */
 	EXIT_XSETBV,
-	EXIT_WBINVD,      /* cache write-back/invalidate: completes as a no-op */
+	EXIT_WBINVD,      /* WBINVD/INVD: completes as a no-op (never flushes the shared caches) */
+	EXIT_RDPMC,       /* no virtual PMU: #GP */
+	EXIT_EXC_DB,      /* #DB intercepted and already reflected into the guest by the backend */
+	EXIT_EXC_AC,      /* #AC intercepted and already reflected */
+	EXIT_EXC_MC,      /* machine check while the guest ran: stops the domain */
 	EXIT_IRQ_WINDOW,  /* the guest can take an interrupt now (after irq_window(true)) */
 	EXIT_PAUSE,       /* the guest spins on PAUSE (filter count reached): a reschedule point */
 	EXIT_INVALID,     /* VM entry failed: the guest state is invalid */
@@ -224,7 +230,37 @@ struct vcpu_hw {
 	 * this too: see run_vcpu() in pvh/sched.c for why.
 	 */
 	uint64_t exit_deadline_tsc;
+	/*
+	 * Host CPU state that VM entry and exit do not switch and that
+	 * vcpu_switch_in()/vcpu_switch_out() move between vCPUs
+	 * (arch/x86/vcpu_state.c): debug registers DR0-DR3 (and DR6 where the
+	 * backend's control structure lacks it), TSC_AUX, PKRU, SPEC_CTRL.
+	 */
+	uint64_t dr[4];
+	uint64_t dr6;
+	uint64_t tsc_aux;
+	uint32_t pkru;
+	uint64_t spec_ctrl;     /* the guest's IA32_SPEC_CTRL */
+	uint64_t tenant;        /* who owns this vCPU (domain id + generation): IBPB on change */
 };
+
+/*
+ * Moves a vCPU's host-CPU state in and out (FPU/XSAVE, debug registers,
+ * TSC_AUX, PKRU) and applies the speculation barriers that a change of
+ * tenant on this host CPU needs (IBPB, x87 pointer scrub).  Called with
+ * interrupts off, around a run of vcpu_ops->run() on one CPU.
+ */
+void vcpu_switch_in(struct vcpu_hw *v);
+void vcpu_switch_out(struct vcpu_hw *v);
+/* Power-on values of that state (DR6 0xffff0ff0, the rest 0). */
+void vcpu_state_reset(struct vcpu_hw *v);
+/* The guest writes TSC_AUX / SPEC_CTRL while loaded on this CPU. */
+void vcpu_set_tsc_aux(struct vcpu_hw *v, uint64_t val);
+bool host_has_rdtscp(void);
+/* The host has machine-check architecture (MCG_* MSRs). */
+bool arch_has_mca(void);
+/* The backend lets guests run RDTSCP/RDPID (set by its probe): CPUID may show them. */
+extern bool vcpu_rdtscp_ok;
 
 /* Guest FPU/SSE/AVX state (fpu.c): same for every backend. */
 int fpu_vcpu_init(struct vcpu_hw *v);

@@ -133,6 +133,14 @@ void trap_handler(struct trap_frame *f)
 		return;
 	case VEC_SPURIOUS:
 		return;
+	case X86_EXC_NMI:
+		/*
+		 * A host NMI (a watchdog, the platform, or one that arrived while
+		 * a guest ran and was handed over at the exit): nothing in pvhv
+		 * uses NMIs, so count it and go on (IST stack, no locks taken).
+		 */
+		__atomic_fetch_add(&this_cpu()->nmis, 1, __ATOMIC_RELAXED);
+		return;
 	default:
 		if (f->vector >= VEC_PIC_BASE)
 			return; /* legacy PIC spurious interrupt: no EOI */

@@ -118,6 +118,7 @@ static void cpu_control_init(void)
 	write_cr4(read_cr4() | X86_CR4_OSFXSR | X86_CR4_OSXMMEXCPT);
 	write_cr0((read_cr0() & ~(X86_CR0_EM | X86_CR0_TS)) | X86_CR0_MP | X86_CR0_NE);
 	fpu_cpu_init();
+	vcpu_state_cpu_init();
 }
 
 /* VT-x where CPUID.1:ECX.VMX is set, AMD-V otherwise; the probe says what is missing. */

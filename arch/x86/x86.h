@@ -33,6 +33,7 @@
 #define MSR_IA32_TSC 0x10
 #define MSR_IA32_FEATURE_CONTROL 0x3a
 #define MSR_IA32_PAT 0x277
+#define MSR_IA32_MCG_STATUS 0x17a
 #define MSR_EFER 0xc0000080
 #define MSR_STAR 0xc0000081
 #define MSR_LSTAR 0xc0000082
@@ -55,6 +56,7 @@
 #define X86_EXC_DF 8
 #define X86_EXC_GP 13
 #define X86_EXC_PF 14
+#define X86_EXC_AC 17
 #define X86_EXC_MC 18
 
 static inline uint64_t rdmsr(uint32_t msr)

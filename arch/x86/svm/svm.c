@@ -59,6 +59,7 @@
 #define I1_NMI (1u << 1)
 #define I1_SMI (1u << 2)
 #define I1_VINTR (1u << 4)
+#define I1_RDPMC (1u << 15)
 #define I1_CPUID (1u << 18)
 #define I1_INVD (1u << 22)
 #define I1_PAUSE (1u << 23)
@@ -74,16 +75,23 @@
 #define I2_STGI (1u << 4)
 #define I2_CLGI (1u << 5)
 #define I2_SKINIT (1u << 6)
+#define I2_WBINVD (1u << 9)
 #define I2_MONITOR (1u << 10)
 #define I2_MWAIT (1u << 11)
 #define I2_MWAIT_COND (1u << 12)
 #define I2_XSETBV (1u << 13)
+#define I2_RDPRU (1u << 14)
+
+/* Exceptions intercepted in every guest (VMCB offset 0x008, a bit per vector). */
+#define EXC_INTERCEPTS ((1u << X86_EXC_DB) | (1u << X86_EXC_AC) | (1u << X86_EXC_MC))
 
 /* Exit codes (appendix C). */
+#define SVM_EXIT_EXC_BASE 0x40 /* + vector */
 #define SVM_EXIT_INTR 0x60
 #define SVM_EXIT_NMI 0x61
 #define SVM_EXIT_SMI 0x62
 #define SVM_EXIT_VINTR 0x64
+#define SVM_EXIT_RDPMC 0x6f
 #define SVM_EXIT_CPUID 0x72
 #define SVM_EXIT_INVD 0x76
 #define SVM_EXIT_PAUSE 0x77
@@ -99,10 +107,12 @@
 #define SVM_EXIT_STGI 0x84
 #define SVM_EXIT_CLGI 0x85
 #define SVM_EXIT_SKINIT 0x86
+#define SVM_EXIT_WBINVD 0x89
 #define SVM_EXIT_MONITOR 0x8a
 #define SVM_EXIT_MWAIT 0x8b
 #define SVM_EXIT_MWAIT_COND 0x8c
 #define SVM_EXIT_XSETBV 0x8d
+#define SVM_EXIT_RDPRU 0x8e
 #define SVM_EXIT_NPF 0x400
 #define SVM_EXIT_INVALID ((uint64_t)-1)
 
@@ -163,6 +173,8 @@ int svm_probe(char *why, size_t len)
 	max_asid = r[1];
 	has_nrips = r[3] & SVM_FEATURE_NRIPS;
 	has_pause_filter = r[3] & SVM_FEATURE_PAUSE_FILTER;
+	/* RDTSCP and RDPID run natively; vcpu_state.c gives each vCPU its TSC_AUX. */
+	vcpu_rdtscp_ok = host_has_rdtscp();
 	if (max_asid < 2) {
 		snprintf(why, len, "SVM offers %u ASIDs, need at least 2", max_asid);
 		return -ENOSYS;
@@ -263,12 +275,21 @@ static void svm_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
 	memset(v->regs, 0, sizeof(v->regs));
 	v->regs[GPR_RBX] = ebx;
 
-	F32(v, VMCB_INTERCEPT_EXC) = 0;
-	F32(v, VMCB_INTERCEPT_MISC1) = I1_INTR | I1_NMI | I1_SMI | I1_CPUID | I1_INVD | I1_HLT |
-				       I1_INVLPGA | I1_IOIO | I1_MSR | I1_SHUTDOWN;
+	/*
+	 * #DB and #AC always exit: a guest can make their delivery raise the
+	 * same exception again, which the CPU would loop on in microcode with
+	 * no instruction boundary for an interrupt to stop it (CVE-2015-5307,
+	 * CVE-2015-8104).  Intercepted, each delivery is an exit and the
+	 * scheduler keeps control.  #MC exits so that pvhv learns the guest
+	 * was hit.  WBINVD/INVD would flush caches every tenant shares; RDPMC
+	 * would read host counters; RDPRU host performance registers.
+	 */
+	F32(v, VMCB_INTERCEPT_EXC) = EXC_INTERCEPTS;
+	F32(v, VMCB_INTERCEPT_MISC1) = I1_INTR | I1_NMI | I1_SMI | I1_RDPMC | I1_CPUID | I1_INVD |
+				       I1_HLT | I1_INVLPGA | I1_IOIO | I1_MSR | I1_SHUTDOWN;
 	F32(v, VMCB_INTERCEPT_MISC2) = I2_VMRUN | I2_VMMCALL | I2_VMLOAD | I2_VMSAVE | I2_STGI |
-				       I2_CLGI | I2_SKINIT | I2_MONITOR | I2_MWAIT |
-				       I2_MWAIT_COND | I2_XSETBV;
+				       I2_CLGI | I2_SKINIT | I2_WBINVD | I2_MONITOR | I2_MWAIT |
+				       I2_MWAIT_COND | I2_XSETBV | I2_RDPRU;
 	if (has_pause_filter) {
 		F32(v, VMCB_INTERCEPT_MISC1) |= I1_PAUSE;
 		F(v, VMCB_PAUSE_FILTER_COUNT, uint16_t) = PAUSE_FILTER_COUNT;
@@ -353,8 +374,28 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 		e->insn_len = 1;
 		break;
 	case SVM_EXIT_INVD:
+	case SVM_EXIT_WBINVD:
 		e->reason = EXIT_WBINVD;
 		e->insn_len = 2;
+		break;
+	case SVM_EXIT_RDPMC:
+		e->reason = EXIT_RDPMC;
+		break;
+	case SVM_EXIT_EXC_BASE + X86_EXC_DB:
+		/*
+		 * DR6 in the VMCB already holds the cause (APM vol. 2, 15.12);
+		 * the guest gets the #DB it would have had.  RIP is where the
+		 * exception leaves it (after a trap, at a fault).
+		 */
+		F64(v, VMCB_EVENTINJ) = EVENTINJ_VALID | EVENTINJ_TYPE_EXC | X86_EXC_DB;
+		e->reason = EXIT_EXC_DB;
+		break;
+	case SVM_EXIT_EXC_BASE + X86_EXC_AC:
+		F64(v, VMCB_EVENTINJ) = EVENTINJ_VALID | EVENTINJ_TYPE_EXC | EVENTINJ_EV | X86_EXC_AC;
+		e->reason = EXIT_EXC_AC;
+		break;
+	case SVM_EXIT_EXC_BASE + X86_EXC_MC:
+		e->reason = EXIT_EXC_MC;
 		break;
 	case SVM_EXIT_IOIO:
 		e->reason = EXIT_IO;
@@ -392,6 +433,7 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 	case SVM_EXIT_MONITOR:
 	case SVM_EXIT_MWAIT:
 	case SVM_EXIT_MWAIT_COND:
+	case SVM_EXIT_RDPRU:
 		e->reason = EXIT_BAD_INSN;
 		break;
 	case SVM_EXIT_NPF:

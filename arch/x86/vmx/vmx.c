@@ -103,6 +103,7 @@
 #define VM_INSTRUCTION_ERROR 0x4400
 #define EXIT_REASON 0x4402
 #define EXIT_INTR_INFO 0x4404
+#define EXIT_INTR_ERROR 0x4406
 #define IDT_VECTORING_INFO 0x4408
 #define IDT_VECTORING_ERROR 0x440a
 #define EXIT_INSN_LEN 0x440c
@@ -154,6 +155,7 @@
 #define PROC_INTR_WINDOW (1u << 2)
 #define PROC_HLT (1u << 7)
 #define PROC_MWAIT (1u << 10)
+#define PROC_RDPMC (1u << 11)
 #define PROC_CR3_LOAD (1u << 15)
 #define PROC_CR3_STORE (1u << 16)
 #define PROC_CR8_LOAD (1u << 19)
@@ -163,7 +165,9 @@
 #define PROC_MONITOR (1u << 29)
 #define PROC_SECONDARY (1u << 31)
 #define PROC2_EPT (1u << 1)
+#define PROC2_RDTSCP (1u << 3)
 #define PROC2_VPID (1u << 5)
+#define PROC2_WBINVD (1u << 6)
 #define PROC2_UNRESTRICTED (1u << 7)
 #define EXIT_SAVE_DEBUG (1u << 2)
 #define EXIT_HOST_64 (1u << 9)
@@ -207,6 +211,7 @@
 #define VMX_EXIT_GETSEC 11
 #define VMX_EXIT_HLT 12
 #define VMX_EXIT_INVD 13
+#define VMX_EXIT_RDPMC 15
 #define VMX_EXIT_VMCALL 18
 #define VMX_EXIT_VMCLEAR 19 /* 19-27: VMCLEAR .. VMXON */
 #define VMX_EXIT_VMXON 27
@@ -235,6 +240,7 @@
 #define INTR_TYPE_EXT (0u << 8)
 #define INTR_TYPE_NMI (2u << 8)
 #define INTR_TYPE_HW_EXC (3u << 8)
+#define INTR_TYPE_PRIV_SW_EXC (5u << 8) /* INT1 (ICEBP) */
 #define INTR_TYPE_MASK (7u << 8)
 #define BLOCKING_STI_MOVSS 3u
 
@@ -427,7 +433,7 @@ int vmx_probe(char *why, size_t len)
 		note(why, len, "pin-based controls that cannot be turned off");
 
 	proc_ctl = adjust_controls(true_msrs ? MSR_VMX_TRUE_PROCBASED : MSR_VMX_PROCBASED,
-				   PROC_HLT | PROC_MWAIT | PROC_MONITOR | PROC_CR8_LOAD |
+				   PROC_HLT | PROC_MWAIT | PROC_RDPMC | PROC_MONITOR | PROC_CR8_LOAD |
 					   PROC_CR8_STORE | PROC_IO_BITMAPS | PROC_MSR_BITMAPS |
 					   PROC_SECONDARY,
 				   0, PROC_DEFAULT1_OK, &miss, &forced);
@@ -436,7 +442,7 @@ int vmx_probe(char *why, size_t len)
 	if (miss & PROC_MSR_BITMAPS)
 		note(why, len, "MSR bitmaps");
 	if (miss & ~(PROC_SECONDARY | PROC_MSR_BITMAPS))
-		note(why, len, "HLT/MWAIT/MONITOR/CR8/I/O-bitmap exiting");
+		note(why, len, "HLT/MWAIT/MONITOR/RDPMC/CR8/I/O-bitmap exiting");
 	if (forced & (PROC_CR3_LOAD | PROC_CR3_STORE))
 		note(why, len, "CR3 exiting cannot be turned off (no TRUE controls)");
 	else if (forced)
@@ -446,8 +452,18 @@ int vmx_probe(char *why, size_t len)
 		note(why, len, "interrupt-window exiting");
 
 	if (proc_ctl & PROC_SECONDARY) {
-		proc2_ctl = adjust_controls(MSR_VMX_PROCBASED2, PROC2_EPT | PROC2_UNRESTRICTED,
-					    PROC2_VPID, 0, &miss, &forced);
+		/*
+		 * WBINVD exiting: a guest must not flush the caches that every
+		 * tenant shares.  RDTSCP (which also enables RDPID) where the
+		 * host has it, with TSC_AUX switched per vCPU (vcpu_state.c).
+		 */
+		proc2_ctl = adjust_controls(MSR_VMX_PROCBASED2,
+					    PROC2_EPT | PROC2_UNRESTRICTED | PROC2_WBINVD,
+					    PROC2_VPID | (host_has_rdtscp() ? PROC2_RDTSCP : 0), 0,
+					    &miss, &forced);
+		if (miss & PROC2_WBINVD)
+			note(why, len, "WBINVD exiting");
+		vcpu_rdtscp_ok = proc2_ctl & PROC2_RDTSCP;
 		if (miss & PROC2_EPT)
 			note(why, len, "EPT");
 		if (miss & PROC2_UNRESTRICTED)
@@ -757,7 +773,8 @@ static void write_full_vmcs(struct vcpu_hw *v, struct vmx_vcpu *x)
 	vmwrite(PIN_CONTROLS, pin_ctl);
 	vmwrite(PROC2_CONTROLS, proc2_ctl);
 	vmwrite(EXIT_CONTROLS, exit_ctl);
-	vmwrite(EXCEPTION_BITMAP, 0);
+	/* See svm_reset_pvh(): #DB and #AC can loop in microcode; #MC is the domain's. */
+	vmwrite(EXCEPTION_BITMAP, (1u << X86_EXC_DB) | (1u << X86_EXC_AC) | (1u << X86_EXC_MC));
 	vmwrite(CR3_TARGET_COUNT, 0);
 	vmwrite(EXIT_MSR_STORE_COUNT, 0);
 	vmwrite(EXIT_MSR_LOAD_COUNT, 0);
@@ -915,6 +932,50 @@ static bool handle_cr(struct vcpu_hw *v, struct vmx_vcpu *x, uint64_t qual, uint
 
 /* ------------------------------------------------------------ entry and exit */
 
+/*
+ * An intercepted #DB or #AC goes back into the guest as the CPU would have
+ * delivered it; the exit only gives pvhv a say between two deliveries.  A
+ * #DB that exits leaves DR6 alone and reports its bits in the exit
+ * qualification (SDM vol. 3, 27.1 and table 28-1): put them into DR6 (the
+ * guest's, live in the CPU: vcpu_state.c switches it).  INT1 is a
+ * privileged software exception and needs its instruction length.
+ */
+#define DR6_TRAP_BITS 0xfULL                  /* B0-B3 */
+#define DR6_EXIT_QUAL_BITS (0xfULL | (1ULL << 13) | (1ULL << 14)) /* B0-B3, BD, BS */
+
+static void reflect_exception(struct vcpu_hw *v, struct vmx_vcpu *x, struct vcpu_exit *e,
+			      uint64_t qual)
+{
+	uint32_t info = (uint32_t)vmread(EXIT_INTR_INFO);
+	uint32_t vector = info & 0xff, type = info & INTR_TYPE_MASK;
+
+	switch (vector) {
+	case X86_EXC_DB: {
+		uint64_t dr6;
+
+		__asm__ volatile("mov %%db6, %0" : "=r"(dr6));
+		dr6 = (dr6 & ~DR6_TRAP_BITS) | (qual & DR6_EXIT_QUAL_BITS);
+		__asm__ volatile("mov %0, %%db6" : : "r"(dr6));
+		e->reason = EXIT_EXC_DB;
+		break;
+	}
+	case X86_EXC_AC:
+		e->reason = EXIT_EXC_AC;
+		break;
+	case X86_EXC_MC:
+		e->reason = EXIT_EXC_MC;
+		return;
+	default:
+		e->reason = EXIT_UNEXPECTED;
+		return;
+	}
+	set_cached(x, C_ENTRY_INTR, INTR_VALID | type | vector | (info & INTR_HAS_ERROR));
+	if (info & INTR_HAS_ERROR)
+		set_cached(x, C_ENTRY_ERR, vmread(EXIT_INTR_ERROR));
+	if (type == INTR_TYPE_PRIV_SW_EXC)
+		set_cached(x, C_ENTRY_LEN, vmread(EXIT_INSN_LEN));
+}
+
 static void decode_exit(struct vcpu_hw *v, struct vmx_vcpu *x, uint32_t reason, struct vcpu_exit *e)
 {
 	uint64_t qual = vmread(EXIT_QUALIFICATION);
@@ -930,13 +991,19 @@ static void decode_exit(struct vcpu_hw *v, struct vmx_vcpu *x, uint32_t reason, 
 	}
 	switch (basic) {
 	case VMX_EXIT_EXC_NMI:
-		if ((vmread(EXIT_INTR_INFO) & INTR_TYPE_MASK) != INTR_TYPE_NMI) {
-			e->reason = EXIT_UNEXPECTED;
+		if ((vmread(EXIT_INTR_INFO) & INTR_TYPE_MASK) == INTR_TYPE_NMI) {
+			/* The NMI was consumed by the exit: hand it to the host, as SVM would. */
+			__asm__ volatile("int $2");
+			e->reason = EXIT_INTR;
 			break;
 		}
-		/* The NMI was consumed by the exit: hand it to the host, as SVM would. */
-		__asm__ volatile("int $2");
-		e->reason = EXIT_INTR;
+		reflect_exception(v, x, e, qual);
+		break;
+	case VMX_EXIT_MACHINE_CHECK:
+		e->reason = EXIT_EXC_MC;
+		break;
+	case VMX_EXIT_RDPMC:
+		e->reason = EXIT_RDPMC;
 		break;
 	case VMX_EXIT_EXT_INTR:
 	case VMX_EXIT_PREEMPT_TIMER: /* exit_deadline_tsc reached */
@@ -956,7 +1023,7 @@ static void decode_exit(struct vcpu_hw *v, struct vmx_vcpu *x, uint32_t reason, 
 		e->reason = EXIT_HLT;
 		break;
 	case VMX_EXIT_INVD:
-	case VMX_EXIT_WBINVD:
+	case VMX_EXIT_WBINVD: /* both complete as no-ops: see EXIT_WBINVD */
 		e->reason = EXIT_WBINVD;
 		break;
 	case VMX_EXIT_VMCALL:
