@@ -336,7 +336,7 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 	for (unsigned i = 0; i < dom->nr_vcpus; i++)
 		if (dom->vcpu[i].state == VCPU_RUNNING && dom->vcpu[i].cpu >= 0)
 			cpu_kick((unsigned)dom->vcpu[i].cpu);
-	quiesced = dom->on_cpu == 0;
+	quiesced = dom->on_cpu == 0 && dom->refs == 0;
 	sched_unlock();
 
 	console_flush(dom);

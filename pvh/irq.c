@@ -246,7 +246,7 @@ uint64_t irq_wake_timers(void)
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = &domains[i];
 
-		if (d->state != DOM_RUNNING)
+		if (d->state != DOM_RUNNING || !dom_get(d))
 			continue;
 		for (unsigned j = 0; j < d->nr_vcpus; j++) {
 			struct vcpu *v = &d->vcpu[j];
@@ -264,6 +264,7 @@ uint64_t irq_wake_timers(void)
 				next = dl;
 			}
 		}
+		dom_put(d);
 	}
 	return next;
 }

@@ -104,6 +104,7 @@ struct domain {
 	hpa_t vcpu_array_pa;
 	uint64_t vcpu_array_pages;
 	unsigned on_cpu; /* vCPUs on a host CPU now (under sched_lock) */
+	unsigned refs;   /* dom_get() references from other CPUs' walks (under sched_lock) */
 
 	uint64_t exits[EXIT_NR];
 	uint64_t exits_total;
@@ -155,6 +156,15 @@ void sched_lock(void);
 void sched_unlock(void);
 /* Puts a vCPU on the run queue (caller holds sched_lock). */
 void sched_enqueue_locked(struct vcpu *v);
+/*
+ * A walk over another domain's vCPUs (timers, console input, interrupt
+ * delivery from outside the domain) holds a reference: dom_get() succeeds
+ * only while the domain runs, and the domain is torn down (its vCPUs and
+ * memory freed) only after its last vCPU left its CPU and the last
+ * reference was put.  Neither may be called with sched_lock held.
+ */
+bool dom_get(struct domain *dom);
+void dom_put(struct domain *dom);
 /* Called when a domain's last vCPU has left its CPU after domain_end(). */
 void sched_domain_quiesced(struct domain *dom);
 void sched_start(void);

@@ -63,6 +63,30 @@ static struct vcpu *pick_next_locked(void)
 	return NULL;
 }
 
+bool dom_get(struct domain *dom)
+{
+	bool ok;
+
+	sched_lock();
+	ok = dom->state == DOM_RUNNING;
+	if (ok)
+		dom->refs++;
+	sched_unlock();
+	return ok;
+}
+
+void dom_put(struct domain *dom)
+{
+	bool quiesced;
+
+	sched_lock();
+	dom->refs--;
+	quiesced = dom->state == DOM_DYING && dom->on_cpu == 0 && dom->refs == 0;
+	sched_unlock();
+	if (quiesced)
+		sched_domain_quiesced(dom);
+}
+
 static void purge_domain_locked(struct domain *dom)
 {
 	struct vcpu **pp = &runq_head;
@@ -264,7 +288,7 @@ static void run_vcpu(struct vcpu *v)
 	v->cpu = -1;
 	if (d->state != DOM_RUNNING) {
 		v->state = VCPU_DEAD;
-		quiesced = d->state == DOM_DYING && d->on_cpu == 0;
+		quiesced = d->state == DOM_DYING && d->on_cpu == 0 && d->refs == 0;
 	} else if (act == ACT_BLOCK && (v->halted_for_good || !irq_pending(v))) {
 		/* An interrupt that arrived since the HLT was seen keeps it runnable. */
 		v->state = VCPU_BLOCKED;

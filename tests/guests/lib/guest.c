@@ -467,11 +467,15 @@ void finish(void)
 }
 
 /* ------------------------------------------------------------ faults */
+int (*guest_exception_hook)(struct guest_regs *r);
+
 void guest_exception(struct guest_regs *r);
 void guest_exception(struct guest_regs *r)
 {
 	static int depth;
 
+	if (guest_exception_hook && guest_exception_hook(r))
+		return;
 	if (guest_fixup_rip && r->rip == guest_fixup_rip) {
 		guest_fixup_vector = r->vector;
 		guest_fixup_rip = 0;

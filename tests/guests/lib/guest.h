@@ -164,6 +164,11 @@ int check(int cond, const char *fmt, ...) PRINTF(2, 3);
 void finish(void) NORETURN;
 
 /* ------------------------------------------------------------ faults */
+/*
+ * Called first for every exception the guest takes; returning non-zero
+ * means handled (the stub returns to r->rip with r->rflags).  NULL: none.
+ */
+extern int (*guest_exception_hook)(struct guest_regs *r);
 /* 0 on success, -vector (e.g. -13 for #GP) if the instruction faulted. */
 int try_rdmsr(uint32_t msr, uint64_t *val);
 int try_wrmsr(uint32_t msr, uint64_t val);
