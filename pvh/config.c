@@ -43,16 +43,41 @@ static bool name_char_ok(char c)
 	       (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/* Index of the first control (< 0x20, 0x7f) or non-ASCII byte in s[0, len), or -1. */
+static int unsafe_byte(const char *s, int len)
+{
+	int i;
+
+	for (i = 0; i < len; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return i;
+	return -1;
+}
+
+/*
+ * The node name becomes the domain's name in every console line, so a name
+ * that would put raw control bytes there (terminal escapes, line breaks)
+ * is not copied: the domain is called "#index" instead, which no valid
+ * name can be ('#' is outside the allowed set).
+ */
 static int check_name(const void *fdt, int node, struct domain_config *d,
-		      const struct domain_config *prev, unsigned nr_prev)
+		      const struct domain_config *prev, unsigned idx)
 {
 	const char *name;
 	int len, i;
 	unsigned j;
 
 	name = fdt_get_name(fdt, node, &len);
-	if (!name || len <= 0)
+	if (!name || len <= 0) {
+		snprintf(d->name, sizeof(d->name), "#%u", idx);
 		return dom_error(d, "node name unreadable");
+	}
+	i = unsafe_byte(name, len);
+	if (i >= 0) {
+		snprintf(d->name, sizeof(d->name), "#%u", idx);
+		return dom_error(d, "name has control or non-ASCII byte 0x%02x at offset %d",
+				 (unsigned char)name[i], i);
+	}
 	memcpy(d->name, name, MIN((size_t)len, sizeof(d->name) - 1));
 	if (len > CONFIG_NAME_MAX - 1)
 		return dom_error(d, "name is %d bytes, limit %d", len,
@@ -61,7 +86,7 @@ static int check_name(const void *fdt, int node, struct domain_config *d,
 		if (!name_char_ok(name[i]))
 			return dom_error(d, "name \"%s\" has characters outside [A-Za-z0-9_-]",
 					 d->name);
-	for (j = 0; j < nr_prev; j++)
+	for (j = 0; j < idx; j++)
 		if (strcmp(prev[j].name, d->name) == 0)
 			return dom_error(d, "duplicate domain name");
 	return 0;
@@ -76,6 +101,24 @@ static int get_string(struct domain_config *d, const char *prop,
 	if (!may_be_empty && len == 1)
 		return dom_error(d, "%s is an empty string", prop);
 	*out = val;
+	return 0;
+}
+
+/* A file name is printed in messages, so it must be printable ASCII. */
+static int get_file_name(struct domain_config *d, const char *prop,
+			 const char *val, int len, const char **out)
+{
+	const char *s;
+	int rc, i;
+
+	rc = get_string(d, prop, val, len, false, &s);
+	if (rc)
+		return rc;
+	i = unsafe_byte(s, len - 1);
+	if (i >= 0)
+		return dom_error(d, "%s name has control or non-ASCII byte 0x%02x at offset %d",
+				 prop, (unsigned char)s[i], i);
+	*out = s;
 	return 0;
 }
 
@@ -99,9 +142,9 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 
 	switch (which) {
 	case PROP_KERNEL:
-		return get_string(d, name, val, len, false, &d->kernel);
+		return get_file_name(d, name, val, len, &d->kernel);
 	case PROP_INITRD:
-		return get_string(d, name, val, len, false, &d->initrd);
+		return get_file_name(d, name, val, len, &d->initrd);
 	case PROP_CMDLINE:
 		rc = get_string(d, name, val, len, true, &d->cmdline);
 		if (rc)

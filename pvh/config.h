@@ -33,9 +33,10 @@
 #define CONFIG_BUNDLE_NAME "config.dtb" /* the config's name in a bundle */
 
 struct domain_config {
-	char name[CONFIG_NAME_MAX]; /* node name, truncated if too long */
-	const char *kernel;         /* name of a file in the bundle */
-	const char *initrd;         /* NULL when absent */
+	/* Node name, truncated if too long; "#index" if it is not printable ASCII. */
+	char name[CONFIG_NAME_MAX];
+	const char *kernel;         /* name of a file in the bundle, printable ASCII */
+	const char *initrd;         /* the same; NULL when absent */
 	const char *cmdline;        /* NULL when absent */
 	uint64_t memory;            /* bytes */
 	unsigned vcpus;

@@ -203,7 +203,7 @@ int domain_build(struct domain *dom)
 	char err[160];
 	uint64_t need, have;
 	uint64_t initrd_gpa = 0;
-	int rc;
+	int rc, place_rc = 0;
 
 	/* Check everything that can be checked before taking any memory. */
 	if (!c->valid)
@@ -215,20 +215,21 @@ int domain_build(struct domain *dom)
 		rc = bundle_file(c->initrd, &dom->initrd, &dom->initrd_size, err, sizeof(err));
 		if (rc)
 			return fail(dom, rc, "initrd: %s", err);
+		if (!dom->initrd_size)
+			return fail(dom, -EINVAL, "initrd \"%s\" is empty", c->initrd);
 	}
 	rc = elf_parse_pvh(dom->kernel, dom->kernel_size, &im, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
-	rc = elf_check_fits(&im, c->memory, PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE,
-			    err, sizeof(err));
+	/* The initrd goes above the kernel; a kernel that does not fit is reported first. */
+	if (c->initrd)
+		place_rc = bootinfo_place_initrd(c->memory, im.highest, dom->initrd_size, &initrd_gpa);
+	rc = elf_check_fits(&im, c->memory, initrd_gpa, place_rc ? 0 : dom->initrd_size, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
-	if (dom->initrd) {
-		rc = bootinfo_place_initrd(c->memory, im.highest, dom->initrd_size, &initrd_gpa);
-		if (rc)
-			return fail(dom, rc, "initrd \"%s\" (%zu bytes) does not fit in RAM above the kernel",
-				    c->initrd, dom->initrd_size);
-	}
+	if (place_rc)
+		return fail(dom, place_rc, "initrd \"%s\" (%zu bytes) does not fit in RAM above the kernel",
+			    c->initrd, dom->initrd_size);
 	need = c->memory / PAGE_SIZE + overhead_estimate(c);
 	have = page_free_count();
 	if (need > have)

@@ -3,6 +3,7 @@
 #include "lib/base.h"
 #include "pvh/elf.h"
 #include "pvhv/abi.h"
+#include "pvhv/platform.h"
 
 /* ELF constants (System V gABI, "ELF Header" and "Program Header"). */
 #define EI_CLASS 4
@@ -13,6 +14,7 @@
 #define ELFDATA2LSB 1
 #define EV_CURRENT 1
 #define ET_EXEC 2
+#define ET_DYN 3
 #define EM_386 3
 #define EM_X86_64 62
 #define PT_LOAD 1
@@ -72,38 +74,55 @@ struct ehdr {
 	unsigned phnum;
 };
 
+/*
+ * The ELF header fields the loader relies on, each checked (gABI "ELF
+ * Header"; x86-64 psABI for EM_X86_64).  ELF32 may say EM_386 or EM_X86_64
+ * (elf32-x86-64 images exist, and the PVH entry is 32-bit either way);
+ * ELF64 must say EM_X86_64.  Only ET_EXEC: segments are loaded at their
+ * p_paddr without relocation, so an ET_DYN image would not run as linked.
+ */
 static int check_ehdr(const uint8_t *b, size_t len, struct ehdr *eh,
 		      char *err, size_t errlen)
 {
-	unsigned machine, phentsize, want;
+	unsigned type, machine, phentsize, want;
+	uint32_t version;
 	size_t ehsize;
 
 	if (len < 16 || b[0] != 0x7f || b[1] != 'E' || b[2] != 'L' || b[3] != 'F')
 		return errorf(-ENOEXEC, err, errlen, "not an ELF file (bad magic)");
 	if (b[EI_CLASS] != ELFCLASS32 && b[EI_CLASS] != ELFCLASS64)
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: class %u is neither ELF32 nor ELF64",
+			     "ELF header: e_ident[EI_CLASS] %u is neither ELFCLASS32 (1) nor ELFCLASS64 (2)",
 			     b[EI_CLASS]);
 	if (b[EI_DATA] != ELFDATA2LSB)
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: data encoding %u is not little-endian",
+			     "ELF header: e_ident[EI_DATA] %u is not ELFDATA2LSB (1, little-endian)",
 			     b[EI_DATA]);
 	if (b[EI_VERSION] != EV_CURRENT)
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: version %u is not 1", b[EI_VERSION]);
+			     "ELF header: e_ident[EI_VERSION] %u is not EV_CURRENT (1)",
+			     b[EI_VERSION]);
 	eh->is64 = b[EI_CLASS] == ELFCLASS64;
 	ehsize = eh->is64 ? EHDR64_SIZE : EHDR32_SIZE;
 	if (len < ehsize)
 		return errorf(-ENOEXEC, err, errlen,
 			     "ELF header truncated: file is %llu bytes, header needs %llu",
 			     (unsigned long long)len, (unsigned long long)ehsize);
-	if (rd16(b + 16) != ET_EXEC)
+	type = rd16(b + 16);
+	if (type != ET_EXEC)
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: type %u is not ET_EXEC (2)", rd16(b + 16));
+			     "ELF header: e_type %u is not ET_EXEC (2)%s", type,
+			     type == ET_DYN ? ": ET_DYN (position-independent) images are not relocated" : "");
 	machine = rd16(b + 18);
-	if (machine != EM_386 && machine != EM_X86_64)
+	if (machine != EM_X86_64 && (eh->is64 || machine != EM_386))
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: machine %u is not x86 (3 or 62)", machine);
+			     "ELF header: e_machine %u is not %s", machine,
+			     eh->is64 ? "EM_X86_64 (62) as ELFCLASS64 requires" :
+					"EM_386 (3) or EM_X86_64 (62)");
+	version = rd32(b + 20);
+	if (version != EV_CURRENT)
+		return errorf(-ENOEXEC, err, errlen,
+			     "ELF header: e_version %u is not EV_CURRENT (1)", version);
 	if (eh->is64) {
 		eh->phoff = rd64(b + 32);
 		phentsize = rd16(b + 54);
@@ -117,14 +136,16 @@ static int check_ehdr(const uint8_t *b, size_t len, struct ehdr *eh,
 	}
 	if (phentsize != want)
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: program header size %u, expected %u",
-			     phentsize, want);
+			     "ELF header: e_phentsize %u is not %u", phentsize, want);
+	if (eh->phnum == 0)
+		return errorf(-ENOEXEC, err, errlen,
+			     "ELF header: e_phnum 0, no program headers");
 	if (eh->phnum == PN_XNUM)
 		return errorf(-ENOEXEC, err, errlen,
-			     "ELF header: extended program header count (PN_XNUM) not supported");
+			     "ELF header: e_phnum 0xffff (PN_XNUM, extended count) not supported");
 	if (!range_within(eh->phoff, (uint64_t)eh->phnum * want, 0, len))
 		return errorf(-ENOEXEC, err, errlen,
-			     "program header table at 0x%llx (%u x %u bytes) beyond file (0x%llx bytes)",
+			     "ELF header: program header table at e_phoff 0x%llx (e_phnum %u x %u bytes) beyond file (0x%llx bytes)",
 			     (unsigned long long)eh->phoff, eh->phnum, want,
 			     (unsigned long long)len);
 	return 0;
@@ -137,17 +158,17 @@ static int add_load(struct elf_image *out, unsigned idx, const struct phdr *ph,
 
 	if (ph->filesz > ph->memsz)
 		return errorf(-ENOEXEC, err, errlen,
-			     "program header %u: file size 0x%llx > memory size 0x%llx",
+			     "program header %u: p_filesz 0x%llx > p_memsz 0x%llx",
 			     idx, (unsigned long long)ph->filesz,
 			     (unsigned long long)ph->memsz);
 	if (!range_within(ph->offset, ph->filesz, 0, len))
 		return errorf(-ENOEXEC, err, errlen,
-			     "program header %u: segment offset 0x%llx + size 0x%llx beyond file (0x%llx bytes)",
+			     "program header %u: p_offset 0x%llx + p_filesz 0x%llx beyond file (0x%llx bytes)",
 			     idx, (unsigned long long)ph->offset,
 			     (unsigned long long)ph->filesz, (unsigned long long)len);
 	if (ph->paddr + ph->memsz < ph->paddr)
 		return errorf(-ENOEXEC, err, errlen,
-			     "program header %u: paddr 0x%llx + memory size 0x%llx overflows",
+			     "program header %u: p_paddr 0x%llx + p_memsz 0x%llx overflows",
 			     idx, (unsigned long long)ph->paddr,
 			     (unsigned long long)ph->memsz);
 	if (ph->memsz == 0)
@@ -184,7 +205,7 @@ static int scan_notes(const uint8_t *b, size_t len, unsigned idx,
 
 	if (!range_within(ph->offset, ph->filesz, 0, len))
 		return errorf(-ENOEXEC, err, errlen,
-			     "program header %u: note segment offset 0x%llx + size 0x%llx beyond file (0x%llx bytes)",
+			     "program header %u: note p_offset 0x%llx + p_filesz 0x%llx beyond file (0x%llx bytes)",
 			     idx, (unsigned long long)ph->offset,
 			     (unsigned long long)ph->filesz, (unsigned long long)len);
 	seg = b + ph->offset;
@@ -257,13 +278,37 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
 	return 0;
 }
 
+/* What pvhv builds in every domain's low memory after loading the kernel. */
+static const struct {
+	uint64_t lo, hi;
+	const char *what;
+} fixed_areas[] = {
+	{ PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE, "the boot-info area" },
+	{ PVHV_ACPI_GPA, PVHV_ACPI_GPA + PVHV_ACPI_SIZE, "the ACPI tables" },
+};
+
+static int overlap_error(unsigned idx, const struct elf_segment *s, const char *what,
+			 uint64_t lo, uint64_t hi, char *err, size_t errlen)
+{
+	return errorf(-ERANGE, err, errlen,
+		     "segment %u [0x%llx, 0x%llx) overlaps %s [0x%llx, 0x%llx)", idx,
+		     (unsigned long long)s->paddr,
+		     (unsigned long long)(s->paddr + s->memsz), what,
+		     (unsigned long long)lo, (unsigned long long)hi);
+}
+
 int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
-		   uint64_t reserved_lo, uint64_t reserved_hi, char *err,
+		   uint64_t initrd_gpa, uint64_t initrd_size, char *err,
 		   size_t errlen)
 {
 	bool entry_ok = false;
-	unsigned i;
+	unsigned i, j;
 
+	if (initrd_size && initrd_gpa + initrd_size < initrd_gpa)
+		return errorf(-ERANGE, err, errlen,
+			     "initrd at 0x%llx + 0x%llx bytes wraps around",
+			     (unsigned long long)initrd_gpa,
+			     (unsigned long long)initrd_size);
 	for (i = 0; i < im->nr_segments && i < ELF_MAX_SEGMENTS; i++) {
 		const struct elf_segment *s = &im->seg[i];
 		uint64_t end = s->paddr + s->memsz;
@@ -274,13 +319,14 @@ int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
 				     i, (unsigned long long)s->paddr,
 				     (unsigned long long)end,
 				     (unsigned long long)ram_size);
-		if (s->paddr < reserved_hi && reserved_lo < end)
-			return errorf(-ERANGE, err, errlen,
-				     "segment %u [0x%llx, 0x%llx) overlaps the boot-info area [0x%llx, 0x%llx)",
-				     i, (unsigned long long)s->paddr,
-				     (unsigned long long)end,
-				     (unsigned long long)reserved_lo,
-				     (unsigned long long)reserved_hi);
+		for (j = 0; j < ARRAY_SIZE(fixed_areas); j++)
+			if (s->paddr < fixed_areas[j].hi && fixed_areas[j].lo < end)
+				return overlap_error(i, s, fixed_areas[j].what,
+						     fixed_areas[j].lo,
+						     fixed_areas[j].hi, err, errlen);
+		if (initrd_size && s->paddr < initrd_gpa + initrd_size && initrd_gpa < end)
+			return overlap_error(i, s, "the initrd", initrd_gpa,
+					     initrd_gpa + initrd_size, err, errlen);
 		if (im->entry32 >= s->paddr && im->entry32 < end)
 			entry_ok = true;
 	}

@@ -25,9 +25,10 @@ struct elf_image {
 };
 
 /*
- * Parse img[0, len): a little-endian ELF32 or ELF64 ET_EXEC for EM_386 or
- * EM_X86_64 carrying a PVH entry note.  On success fills *out and returns 0;
- * each segment then satisfies filesz <= memsz and lies inside the file.
+ * Parse img[0, len): a little-endian ELF32 (EM_386 or EM_X86_64) or ELF64
+ * (EM_X86_64) ET_EXEC, version 1, carrying a PVH entry note.  On success
+ * fills *out and returns 0; each segment then satisfies filesz <= memsz,
+ * lies inside the file and paddr + memsz does not wrap.
  * On failure returns -ENOEXEC (not a usable image) or -E2BIG (more than
  * ELF_MAX_SEGMENTS loadable segments), writes a message to err, and leaves
  * *out unspecified.
@@ -36,13 +37,17 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
 		  char *err, size_t errlen);
 
 /*
- * Check a parsed image against a domain: every segment inside
- * [0, ram_size), none overlapping [reserved_lo, reserved_hi), and entry32
- * inside some segment.  Returns 0, or -ERANGE with a message naming the
- * segment.
+ * Check a parsed image against a pvhv domain with ram_size bytes of RAM
+ * (layout in pvhv/platform.h): every segment inside [0, ram_size) and
+ * clear of the boot-info area, the ACPI tables and the initrd at
+ * [initrd_gpa, initrd_gpa + initrd_size) (initrd_size 0: none), and entry32
+ * inside some segment.  pvhv writes those areas after loading the kernel,
+ * so an overlapping segment would be overwritten.  Returns 0, or -ERANGE
+ * with a message naming the segment (its index among the loadable ones)
+ * and the range it hit.
  */
 int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
-		   uint64_t reserved_lo, uint64_t reserved_hi, char *err,
+		   uint64_t initrd_gpa, uint64_t initrd_size, char *err,
 		   size_t errlen);
 
 #endif

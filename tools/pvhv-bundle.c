@@ -274,30 +274,35 @@ static struct file *load(const char *dom, const char *what, const char *name)
 	return f->read_ok ? f : NULL;
 }
 
-/* Check one valid domain as pvhv will when it builds it. */
+/* Check one valid domain as pvhv's domain_build() will, in the same order. */
 static void check_domain(const struct domain_config *d)
 {
 	char err[256];
 	struct elf_image im;
 	struct file *k, *i;
-	uint64_t gpa;
+	uint64_t gpa = 0;
+	int place_rc = 0;
 
 	k = load(d->name, "kernel", d->kernel);
 	i = d->initrd ? load(d->name, "initrd", d->initrd) : NULL;
+	if (i && !i->size) {
+		problem(d->name, "initrd \"%s\" is empty", d->initrd);
+		return;
+	}
 	if (!k)
 		return;
 	if (elf_parse_pvh(k->data, k->size, &im, err, sizeof(err))) {
 		problem(d->name, "kernel \"%s\": %s", d->kernel, err);
 		return;
 	}
-	if (elf_check_fits(&im, d->memory, PVHV_BOOTINFO_GPA,
-			   PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE, err, sizeof(err))) {
-		problem(d->name, "kernel \"%s\" does not fit in %llu MiB: %s",
-			d->kernel, (unsigned long long)(d->memory >> 20), err);
+	if (i)
+		place_rc = bootinfo_place_initrd(d->memory, im.highest, i->size, &gpa);
+	if (elf_check_fits(&im, d->memory, gpa, place_rc ? 0 : i ? i->size : 0, err,
+			   sizeof(err))) {
+		problem(d->name, "kernel \"%s\": %s", d->kernel, err);
 		return;
 	}
-	if (i && i->size &&
-	    bootinfo_place_initrd(d->memory, im.highest, i->size, &gpa))
+	if (place_rc)
 		problem(d->name, "initrd \"%s\" (%zu bytes) does not fit in RAM between the kernel's end (0x%llx) and min(%llu MiB, 4 GiB)",
 			d->initrd, i->size, (unsigned long long)im.highest,
 			(unsigned long long)(d->memory >> 20));

@@ -251,6 +251,55 @@ CASES = [
     dict(name="bad-too-many-vcpus", what="vcpus=64",
          domains=[dom("wide", "hello", "name=wide", vcpus=64, end="not-started"), hello()],
          allow_invalid=True, code=3),
+    dict(name="bad-elf-header", what="each ELF header field the loader relies on, wrong in its own domain",
+         domains=[dom("class", None, gen="elf-class", end="not-started",
+                      reason=r'kernel "elf-class\.elf": ELF header: e_ident\[EI_CLASS\] 3 is neither ELFCLASS32 \(1\) nor ELFCLASS64 \(2\)$',
+                      fake_reason='kernel "elf-class.elf": ELF header: e_ident[EI_CLASS] 3 is neither ELFCLASS32 (1) nor ELFCLASS64 (2)'),
+                  dom("data", None, gen="elf-data", end="not-started",
+                      reason=r'kernel "elf-data\.elf": ELF header: e_ident\[EI_DATA\] 2 is not ELFDATA2LSB \(1, little-endian\)$',
+                      fake_reason='kernel "elf-data.elf": ELF header: e_ident[EI_DATA] 2 is not ELFDATA2LSB (1, little-endian)'),
+                  dom("identver", None, gen="elf-identver", end="not-started",
+                      reason=r'kernel "elf-identver\.elf": ELF header: e_ident\[EI_VERSION\] 0 is not EV_CURRENT \(1\)$',
+                      fake_reason='kernel "elf-identver.elf": ELF header: e_ident[EI_VERSION] 0 is not EV_CURRENT (1)'),
+                  dom("version", None, gen="elf-version", end="not-started",
+                      reason=r'kernel "elf-version\.elf": ELF header: e_version 0 is not EV_CURRENT \(1\)$',
+                      fake_reason='kernel "elf-version.elf": ELF header: e_version 0 is not EV_CURRENT (1)'),
+                  dom("machine", None, gen="elf-machine", end="not-started",
+                      reason=r'kernel "elf-machine\.elf": ELF header: e_machine 3 is not EM_X86_64 \(62\) as ELFCLASS64 requires$',
+                      fake_reason='kernel "elf-machine.elf": ELF header: e_machine 3 is not EM_X86_64 (62) as ELFCLASS64 requires'),
+                  dom("dyn", None, gen="elf-dyn", end="not-started",
+                      reason=r'kernel "elf-dyn\.elf": ELF header: e_type 3 is not ET_EXEC \(2\): ET_DYN',
+                      fake_reason='kernel "elf-dyn.elf": ELF header: e_type 3 is not ET_EXEC (2): ET_DYN (position-independent) images are not relocated'),
+                  dom("phnum0", None, gen="elf-phnum0", end="not-started",
+                      reason=r'kernel "elf-phnum0\.elf": ELF header: e_phnum 0, no program headers$',
+                      fake_reason='kernel "elf-phnum0.elf": ELF header: e_phnum 0, no program headers'),
+                  hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-low-segment", what="PT_LOADs over the ACPI tables and over the boot-info area",
+         domains=[dom("acpi", None, gen="over-acpi", end="not-started",
+                      reason=r'kernel "over-acpi\.elf": segment 0 \[0x9000, 0x9010\) overlaps the ACPI tables \[0x8000, 0x10000\)$',
+                      fake_reason='kernel "over-acpi.elf": segment 0 [0x9000, 0x9010) overlaps the ACPI tables [0x8000, 0x10000)'),
+                  dom("binfo", None, gen="over-bootinfo", end="not-started",
+                      reason=r'kernel "over-bootinfo\.elf": segment 0 \[0x7000, 0x7010\) overlaps the boot-info area \[0x6000, 0x8000\)$',
+                      fake_reason='kernel "over-bootinfo.elf": segment 0 [0x7000, 0x7010) overlaps the boot-info area [0x6000, 0x8000)'),
+                  hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-empty-initrd", what="an empty file as a domain's initrd",
+         dts="bad-empty-initrd.dts",
+         domains=[dom("empty", None, gen="empty-initrd", end="not-started",
+                      reason=r'initrd "empty\.img" is empty$',
+                      fake_reason='initrd "empty.img" is empty'), hello()],
+         allow_invalid=True, code=3),
+    dict(name="bad-control-chars", what="a domain name and a kernel file name with terminal escapes",
+         domains=[dom("ev\x1b[2Jil", "hello", "name=evil", end=None),
+                  dom("ctlfile", "hello", "name=ctlfile", kernel_name="k\x1b[2J.elf", end="not-started",
+                      reason=r"kernel name has control or non-ASCII byte 0x1b at offset 1$",
+                      fake_reason="kernel name has control or non-ASCII byte 0x1b at offset 1"),
+                  hello()],
+         must=[r"^pvhv: dom #0 not started: name has control or non-ASCII byte 0x1b at offset 2$",
+               r"^pvhv: summary dom=#0 end=not-started\b"],
+         must_not=[r"\x1b", r"^\[#0\] "],
+         fake=lambda c: control_chars_fake(c), allow_invalid=True, code=3),
     # ---- bundles unusable as a whole
     dict(name="bundle-bad-fdt", what="config.dtb is garbage (hand-made cpio)",
          raw="bad-fdt", code=5, must=[r"^pvhv: bundle: "],
@@ -428,12 +477,55 @@ def gen_outside_ram(path):
         f.write(make_elf(0x10000000))
 
 
+def gen_patched(off, fmt, value):
+    """A generator: hello.elf with the header field at file offset off (struct fmt) set to value."""
+    def gen(path):
+        with open(need_guest("hello"), "rb") as f:
+            img = bytearray(f.read())
+        struct.pack_into(fmt, img, off, value)
+        with open(path, "wb") as f:
+            f.write(img)
+    return gen
+
+
+def gen_loaded_at(paddr):
+    """A generator: make_elf()'s image with its PT_LOAD at paddr."""
+    def gen(path):
+        with open(path, "wb") as f:
+            f.write(make_elf(paddr))
+    return gen
+
+
+def gen_empty_initrd(path):
+    """hello.elf as the kernel, and beside it the empty empty.img that cases/bad-empty-initrd.dts names."""
+    shutil.copyfile(need_guest("hello"), path)
+    open(os.path.join(os.path.dirname(path), "empty.img"), "wb").close()
+
+
+def control_chars_fake(case):
+    """--self-test log for bad-control-chars: the generic one for the printable names plus "#0"."""
+    named = [d for d in case["domains"] if "\x1b" not in d["name"]]
+    log = fake_log(dict(case, fake=None, domains=named))
+    return log + ("pvhv: dom #0 not started: name has control or non-ASCII byte 0x1b at offset 2\n"
+                  "pvhv: summary dom=#0 end=not-started status=0 runtime_us=0 exits=0\n")
+
+
 GENERATORS = {
     "truncated": gen_truncated,
     "text": gen_text,
     "no-note": gen_no_note,
     "host-elf": gen_host_elf,
     "outside-ram": gen_outside_ram,
+    "elf-class": gen_patched(4, "<B", 3),         # e_ident[EI_CLASS]
+    "elf-data": gen_patched(5, "<B", 2),          # e_ident[EI_DATA]: big-endian
+    "elf-identver": gen_patched(6, "<B", 0),      # e_ident[EI_VERSION]
+    "elf-version": gen_patched(20, "<I", 0),      # e_version
+    "elf-machine": gen_patched(18, "<H", 3),      # e_machine EM_386 in an ELF64
+    "elf-dyn": gen_patched(16, "<H", 3),          # e_type ET_DYN
+    "elf-phnum0": gen_patched(56, "<H", 0),       # e_phnum
+    "over-acpi": gen_loaded_at(0x9000),
+    "over-bootinfo": gen_loaded_at(0x7000),
+    "empty-initrd": gen_empty_initrd,
 }
 
 # --------------------------------------------------------------------------

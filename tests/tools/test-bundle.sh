@@ -21,7 +21,8 @@ ok() { echo "ok - $1"; pass=$((pass + 1)); }
 notok() { echo "not ok - $1"; fail=$((fail + 1)); }
 
 # A tiny ELF64 PVH kernel: one PT_LOAD at PADDR (MEMSZ bytes), PT_NOTE with
-# the "Xen" PHYS32_ENTRY note unless --no-note.
+# the "Xen" PHYS32_ENTRY note unless --no-note.  --set OFF SIZE VALUE then
+# overwrites SIZE bytes at file offset OFF (a header field) with VALUE.
 cat >"$T/mkelf.c" <<'EOF'
 #include <stdint.h>
 #include <stdio.h>
@@ -31,12 +32,18 @@ static uint8_t img[0x200];
 static void w(size_t off, uint64_t v, int n) { for (int i = 0; i < n; i++) img[off + i] = v >> (8 * i); }
 int main(int argc, char **argv)
 {
-	uint64_t paddr = 0x100000, memsz = 0x1000;
-	int note = 1;
+	uint64_t paddr = 0x100000, memsz = 0x1000, set_off = 0, set_val = 0;
+	int note = 1, set_size = 0;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--no-note")) note = 0;
 		else if (!strcmp(argv[i], "--paddr")) paddr = strtoull(argv[++i], 0, 0);
 		else if (!strcmp(argv[i], "--memsz")) memsz = strtoull(argv[++i], 0, 0);
+		else if (!strcmp(argv[i], "--set") && i + 3 < argc) {
+			set_off = strtoull(argv[i + 1], 0, 0);
+			set_size = atoi(argv[i + 2]);
+			set_val = strtoull(argv[i + 3], 0, 0);
+			i += 3;
+		}
 	}
 	memcpy(img, "\x7f" "ELF\x02\x01\x01", 7);
 	w(16, 2, 2); w(18, 62, 2); w(20, 1, 4); w(24, paddr, 8);
@@ -49,6 +56,7 @@ int main(int argc, char **argv)
 	w(120, 4, 4); w(120 + 8, 0xe0, 8); w(120 + 32, note ? 24 : 0, 8); w(120 + 48, 4, 8);
 	w(0xe0, 4, 4); w(0xe4, 8, 4); w(0xe8, 18, 4); memcpy(img + 0xec, "Xen", 4);
 	w(0xf0, paddr, 8);
+	if (set_size && set_off + set_size <= sizeof(img)) w(set_off, set_val, set_size);
 	FILE *f = fopen(argv[1], "wb");
 	if (!f || fwrite(img, 1, sizeof(img), f) != sizeof(img)) return 1;
 	return fclose(f) != 0;
@@ -139,10 +147,52 @@ expect_fail "not ELF" "pvhv-bundle: domain d: kernel \"notelf\": not an ELF file
 	--domain d --kernel "$T/k/notelf"
 expect_fail "no PVH note" "pvhv-bundle: domain d: kernel \"nonote.elf\": no PVH entry note" \
 	--domain d --kernel "$T/k/nonote.elf"
-expect_fail "memory too small for segments" "pvhv-bundle: domain d: kernel \"big.elf\" does not fit in 4 MiB: segment 0 [0x100000, 0x500000) beyond RAM" \
+expect_fail "memory too small for segments" "pvhv-bundle: domain d: kernel \"big.elf\": segment 0 [0x100000, 0x500000) beyond RAM (0x400000 bytes)" \
 	--domain d --kernel "$T/k/big.elf" --memory 4
 expect_fail "kernel overlaps boot info" "overlaps the boot-info area" \
 	--domain d --kernel "$T/k/low.elf"
+
+# ---- every ELF header field and segment check pvhv makes, through the shared parser
+# elf_field NAME MESSAGE OFF SIZE VALUE: hello.elf with one field changed is refused.
+elf_field() {
+	"$T/mkelf" "$T/k/f.elf" --set "$3" "$4" "$5"
+	expect_fail "ELF $1" "pvhv-bundle: domain d: kernel \"f.elf\": $2" --domain d --kernel "$T/k/f.elf"
+}
+elf_field "class" "ELF header: e_ident[EI_CLASS] 3 is neither ELFCLASS32 (1) nor ELFCLASS64 (2)" 4 1 3
+elf_field "data encoding" "ELF header: e_ident[EI_DATA] 2 is not ELFDATA2LSB" 5 1 2
+elf_field "ident version" "ELF header: e_ident[EI_VERSION] 0 is not EV_CURRENT (1)" 6 1 0
+elf_field "e_version" "ELF header: e_version 0 is not EV_CURRENT (1)" 20 4 0
+elf_field "e_type ET_DYN" "ELF header: e_type 3 is not ET_EXEC (2): ET_DYN" 16 2 3
+elf_field "e_machine AArch64" "ELF header: e_machine 183 is not EM_X86_64 (62)" 18 2 183
+elf_field "e_machine i386 in ELF64" "ELF header: e_machine 3 is not EM_X86_64 (62) as ELFCLASS64 requires" 18 2 3
+elf_field "e_phentsize" "ELF header: e_phentsize 32 is not 56" 54 2 32
+elf_field "e_phnum 0" "ELF header: e_phnum 0, no program headers" 56 2 0
+elf_field "e_phnum PN_XNUM" "ELF header: e_phnum 0xffff (PN_XNUM" 56 2 0xffff
+elf_field "e_phoff beyond file" "ELF header: program header table at e_phoff 0x1d0 (e_phnum 2 x 56 bytes) beyond file (0x200 bytes)" 32 8 0x1d0
+elf_field "p_filesz > p_memsz" "program header 0: p_filesz 0x10 > p_memsz 0x8" $((64 + 40)) 8 8
+elf_field "p_offset beyond file" "program header 0: p_offset 0x1f8 + p_filesz 0x10 beyond file (0x200 bytes)" $((64 + 8)) 8 0x1f8
+elf_field "p_paddr wraps" "program header 0: p_paddr 0xfffffffffffff000 + p_memsz 0x1000 overflows" $((64 + 24)) 8 0xfffffffffffff000
+"$T/mkelf" "$T/k/acpi.elf" --paddr 0x9000 --memsz 0x100
+expect_fail "kernel overlaps the ACPI tables" \
+	"pvhv-bundle: domain d: kernel \"acpi.elf\": segment 0 [0x9000, 0x9100) overlaps the ACPI tables [0x8000, 0x10000)" \
+	--domain d --kernel "$T/k/acpi.elf"
+
+: >"$T/k/empty.img"
+expect_fail "empty initrd" "pvhv-bundle: domain d: initrd \"empty.img\" is empty" \
+	--domain d --kernel "$T/k/hello.elf" --initrd "$T/k/empty.img"
+
+# no_escape NAME: the last run's stderr holds no ESC byte (a name is never echoed raw).
+no_escape() {
+	if LC_ALL=C grep -q $'\x1b' "$T/stderr"; then
+		notok "$1: raw ESC in: $(cat -v "$T/stderr")"
+	else
+		ok "$1"
+	fi
+}
+expect_fail "domain name with a control character, named by index" \
+	"pvhv-bundle: domain #1: name has control or non-ASCII byte 0x1b at offset 2" \
+	--domain ok --kernel "$T/k/hello.elf" --domain $'ev\x1b[2Jil' --kernel "$T/k/hello.elf"
+no_escape "a bad domain name is not echoed"
 expect_fail "bad vcpus" "pvhv-bundle: domain d: vcpus 40 exceeds 16" \
 	--domain d --kernel "$T/k/hello.elf" --vcpus 40
 expect_fail "odd memory" "pvhv-bundle: domain d: memory-mib 3 is not a multiple of 2" \
@@ -219,6 +269,20 @@ expect_fail "config mode: wrong compatible" "not compatible with \"pvhv,config-1
 
 printf '/dts-v1/;\n/ { compatible = "pvhv,config-1"; domains { x { kernel = "config.dtb"; memory-mib = <2>; }; }; };\n' >"$T/cfg/reserved.dts"
 expect_fail "config mode: reserved file name" "file name \"config.dtb\" is reserved" --config "$T/cfg/reserved.dts"
+
+printf '/dts-v1/;\n/ { compatible = "pvhv,config-1"; domains { x { kernel = "k\\x1b[2J"; memory-mib = <2>; }; }; };\n' >"$T/cfg/ctl.dts"
+expect_fail "config mode: kernel name with a control character" \
+	"pvhv-bundle: domain x: kernel name has control or non-ASCII byte 0x1b at offset 1" --config "$T/cfg/ctl.dts"
+no_escape "a bad kernel name is not echoed"
+
+rm -f "$T/out.cpio"
+if "$TOOL" -o "$T/out.cpio" --allow-invalid --domain $'a\x01' --kernel "$T/k/hello.elf" 2>"$T/stderr" &&
+	grep -qF "pvhv-bundle: warning: domain #0: name has control or non-ASCII byte 0x01 at offset 1" "$T/stderr"; then
+	ok "--allow-invalid keeps a domain with a control-character name"
+else
+	notok "--allow-invalid keeps a domain with a control-character name: $(cat -v "$T/stderr")"
+fi
+list_has "list names that domain by index" '^domain #0: INVALID: name has control or non-ASCII byte 0x01 at offset 1$'
 
 printf 'garbage' >"$T/cfg/garbage.dtb"
 expect_fail "config mode: garbage dtb" "config: not a valid device tree" --config "$T/cfg/garbage.dtb"

@@ -527,6 +527,110 @@ Test(config, bad_name_chars)
 	expect_dom_fail("name \"a b\" has characters outside [A-Za-z0-9_-]");
 }
 
+/* A name with raw control bytes is never copied: the domain becomes "#index". */
+Test(config, name_control_char)
+{
+	begin_bad("ev\x1b[2Jil");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name has control or non-ASCII byte 0x1b at offset 2");
+	cr_assert_str_eq(cfg.dom[1].name, "#1");
+	cr_assert_null(strchr(cfg.dom[1].error, 0x1b));
+}
+
+Test(config, name_newline_del_and_non_ascii)
+{
+	begin_bad("a\nb");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name has control or non-ASCII byte 0x0a at offset 1");
+	cr_assert_str_eq(cfg.dom[1].name, "#1");
+
+	begin_bad("x\x7f");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name has control or non-ASCII byte 0x7f at offset 1");
+	cr_assert_str_eq(cfg.dom[1].name, "#1");
+
+	begin_bad("caf\xc3\xa9");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name has control or non-ASCII byte 0xc3 at offset 3");
+	cr_assert_str_eq(cfg.dom[1].name, "#1");
+}
+
+/* Past the length limit too: the unsafe byte is found before any copy. */
+Test(config, long_name_with_control_char)
+{
+	begin_bad("abcdefghijklmnopqrstuvwxyz0123456789\r");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("name has control or non-ASCII byte 0x0d at offset 36");
+	cr_assert_str_eq(cfg.dom[1].name, "#1");
+}
+
+/* Each bad name gets its own index, and they do not count as duplicates. */
+Test(config, two_control_names)
+{
+	begin();
+	domain("ok", 2);
+	domain("\x01", 2);
+	domain("\x02", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_str_eq(cfg.dom[1].name, "#1");
+	cr_assert_str_eq(cfg.dom[1].error, "name has control or non-ASCII byte 0x01 at offset 0");
+	cr_assert_str_eq(cfg.dom[2].name, "#2");
+	cr_assert_str_eq(cfg.dom[2].error, "name has control or non-ASCII byte 0x02 at offset 0");
+}
+
+Test(config, kernel_name_control_char)
+{
+	begin_bad("c");
+	str("kernel", "vm\x1b]0;linux");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("kernel name has control or non-ASCII byte 0x1b at offset 2");
+	cr_assert_null(cfg.dom[1].kernel);
+	cr_assert_str_eq(cfg.dom[1].name, "c");
+}
+
+Test(config, initrd_name_control_char)
+{
+	begin_bad("c");
+	str("kernel", "k");
+	str("initrd", "init\trd");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("initrd name has control or non-ASCII byte 0x09 at offset 4");
+	cr_assert_null(cfg.dom[1].initrd);
+}
+
+/* Every printable ASCII byte is fine in a file name; 0xff is not. */
+Test(config, file_name_non_ascii)
+{
+	begin();
+	node("c");
+	str("kernel", "dir/k ~!@#$%^&*()_+{}|:<>?`-=[];',.\"\\");
+	str("initrd", "x");
+	cell("memory-mib", 2);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+
+	begin_bad("c");
+	str("kernel", "k\xff");
+	cell("memory-mib", 2);
+	finish_bad();
+	expect_dom_fail("kernel name has control or non-ASCII byte 0xff at offset 1");
+}
+
 Test(config, unit_address_not_allowed)
 {
 	begin_bad("dom@1");

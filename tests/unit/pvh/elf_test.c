@@ -198,59 +198,102 @@ Test(elf, bad_class)
 {
 	good(true, 8);
 	img[4] = 3;
-	expect_fail(IMG_LEN, -ENOEXEC, "class 3 is neither ELF32 nor ELF64");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_ident[EI_CLASS] 3 is neither ELFCLASS32 (1) nor ELFCLASS64 (2)");
 }
 
 Test(elf, big_endian)
 {
 	good(true, 8);
 	img[5] = 2;
-	expect_fail(IMG_LEN, -ENOEXEC, "data encoding 2 is not little-endian");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_ident[EI_DATA] 2 is not ELFDATA2LSB (1, little-endian)");
 }
 
 Test(elf, bad_ident_version)
 {
 	good(true, 8);
 	img[6] = 0;
-	expect_fail(IMG_LEN, -ENOEXEC, "version 0 is not 1");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_ident[EI_VERSION] 0 is not EV_CURRENT (1)");
 }
 
 Test(elf, not_exec)
 {
 	good(true, 8);
 	w16(img + 16, 3);
-	expect_fail(IMG_LEN, -ENOEXEC, "type 3 is not ET_EXEC");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_type 3 is not ET_EXEC (2): ET_DYN");
 }
 
 Test(elf, wrong_machine)
 {
 	good(true, 8);
 	w16(img + 18, 183);
-	expect_fail(IMG_LEN, -ENOEXEC, "machine 183 is not x86");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_machine 183 is not EM_X86_64 (62)");
+}
+
+Test(elf, elf64_with_i386_machine)
+{
+	good(true, 8);
+	w16(img + 18, 3);
+	expect_fail(IMG_LEN, -ENOEXEC,
+		    "ELF header: e_machine 3 is not EM_X86_64 (62) as ELFCLASS64 requires");
+}
+
+Test(elf, elf32_wrong_machine)
+{
+	good(false, 4);
+	w16(img + 18, 40);
+	expect_fail(IMG_LEN, -ENOEXEC,
+		    "ELF header: e_machine 40 is not EM_386 (3) or EM_X86_64 (62)");
+}
+
+Test(elf, bad_e_version)
+{
+	good(true, 8);
+	w32(img + 20, 0);
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_version 0 is not EV_CURRENT (1)");
+	good(false, 4);
+	w32(img + 20, 2);
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_version 2 is not EV_CURRENT (1)");
+}
+
+Test(elf, relocatable_and_core_types)
+{
+	good(true, 8);
+	w16(img + 16, 1); /* ET_REL */
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_type 1 is not ET_EXEC (2)");
+	cr_assert_null(strstr(err, "ET_DYN"), "%s", err);
+	w16(img + 16, 4); /* ET_CORE */
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_type 4 is not ET_EXEC (2)");
+}
+
+Test(elf, no_program_headers)
+{
+	good(true, 8);
+	w16(img + 56, 0);
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_phnum 0, no program headers");
 }
 
 Test(elf, bad_phentsize)
 {
 	good(true, 8);
 	w16(img + 54, 32);
-	expect_fail(IMG_LEN, -ENOEXEC, "program header size 32, expected 56");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_phentsize 32 is not 56");
 	good(false, 4);
 	w16(img + 42, 56);
-	expect_fail(IMG_LEN, -ENOEXEC, "program header size 56, expected 32");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_phentsize 56 is not 32");
 }
 
 Test(elf, pn_xnum)
 {
 	good(true, 8);
 	w16(img + 56, 0xffff);
-	expect_fail(IMG_LEN, -ENOEXEC, "PN_XNUM");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: e_phnum 0xffff (PN_XNUM");
 }
 
 Test(elf, phdrs_beyond_file)
 {
 	good(true, 8);
 	w64(img + 32, IMG_LEN - 56);
-	expect_fail(IMG_LEN, -ENOEXEC, "program header table at 0x10c8 (2 x 56 bytes) beyond file (0x1100 bytes)");
+	expect_fail(IMG_LEN, -ENOEXEC, "ELF header: program header table at e_phoff 0x10c8 (e_phnum 2 x 56 bytes) beyond file (0x1100 bytes)");
 }
 
 Test(elf, phdrs_offset_overflow)
@@ -271,7 +314,7 @@ Test(elf, segment_beyond_file)
 	good(true, 8);
 	w64(img + 64 + 32, 0x200); /* filesz */
 	expect_fail(IMG_LEN, -ENOEXEC,
-		    "program header 0: segment offset 0x1000 + size 0x200 beyond file (0x1100 bytes)");
+		    "program header 0: p_offset 0x1000 + p_filesz 0x200 beyond file (0x1100 bytes)");
 }
 
 Test(elf, segment_offset_overflow)
@@ -285,14 +328,14 @@ Test(elf, filesz_above_memsz)
 {
 	good(true, 8);
 	w64(img + 64 + 40, 0x80); /* memsz < filesz 0x100 */
-	expect_fail(IMG_LEN, -ENOEXEC, "program header 0: file size 0x100 > memory size 0x80");
+	expect_fail(IMG_LEN, -ENOEXEC, "program header 0: p_filesz 0x100 > p_memsz 0x80");
 }
 
 Test(elf, paddr_overflow)
 {
 	good(true, 8);
 	w64(img + 64 + 24, ~0ull - 0x1000);
-	expect_fail(IMG_LEN, -ENOEXEC, "program header 0: paddr 0xffffffffffffefff + memory size 0x2000 overflows");
+	expect_fail(IMG_LEN, -ENOEXEC, "program header 0: p_paddr 0xffffffffffffefff + p_memsz 0x2000 overflows");
 }
 
 Test(elf, no_loadable_segment)
@@ -482,7 +525,7 @@ Test(elf, note_segment_beyond_file)
 	with_notes(0, 4);
 	put_note(NOTE_OFF, "Xen", 4, 18, 0x100000, 4);
 	with_notes(IMG_LEN, 4);
-	expect_fail(IMG_LEN, -ENOEXEC, "program header 1: note segment offset 0x800 + size 0x1100 beyond file (0x1100 bytes)");
+	expect_fail(IMG_LEN, -ENOEXEC, "program header 1: note p_offset 0x800 + p_filesz 0x1100 beyond file (0x1100 bytes)");
 }
 
 Test(elf, note_segment_align8)
@@ -539,12 +582,28 @@ static struct elf_image fit_image(void)
 	return im;
 }
 
-static int fits(const struct elf_image *im, uint64_t ram)
+static int fits_with_initrd(const struct elf_image *im, uint64_t ram,
+			    uint64_t initrd_gpa, uint64_t initrd_size)
 {
 	err[0] = 0;
-	return elf_check_fits(im, ram, PVHV_BOOTINFO_GPA,
-			      PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE, err,
-			      sizeof(err));
+	return elf_check_fits(im, ram, initrd_gpa, initrd_size, err, sizeof(err));
+}
+
+static int fits(const struct elf_image *im, uint64_t ram)
+{
+	return fits_with_initrd(im, ram, 0, 0);
+}
+
+/* fit_image() with segment 0 (and the entry) moved to [paddr, paddr + memsz). */
+static struct elf_image low_image(uint64_t paddr, uint64_t memsz)
+{
+	struct elf_image im = fit_image();
+
+	im.seg[0].paddr = paddr;
+	im.seg[0].memsz = memsz;
+	im.seg[0].filesz = 0;
+	im.entry32 = paddr;
+	return im;
 }
 
 Test(elf_fits, fits_exactly)
@@ -575,25 +634,66 @@ Test(elf_fits, wrapping_segment)
 
 Test(elf_fits, overlaps_bootinfo)
 {
-	struct elf_image im = fit_image();
+	struct elf_image im = low_image(0x7000, 0x100);
 
-	im.seg[0].paddr = 0x7000;
-	im.seg[0].memsz = 0x100;
-	im.entry32 = 0x7000;
 	cr_assert_eq(fits(&im, MIB(4)), -ERANGE);
 	cr_assert_str_eq(err, "segment 0 [0x7000, 0x7100) overlaps the boot-info area [0x6000, 0x8000)");
-	/* Touching the area on either side is fine. */
-	im.seg[0].paddr = 0x8000;
-	im.entry32 = 0x8000;
+	/* Ending where the area starts is fine. */
+	im = low_image(PVHV_BOOTINFO_GPA - 0x1000, 0x1000);
 	cr_assert_eq(fits(&im, MIB(4)), 0, "%s", err);
-	im.seg[0].paddr = 0x5000;
-	im.seg[0].memsz = 0x1000;
-	im.entry32 = 0x5000;
-	cr_assert_eq(fits(&im, MIB(4)), 0, "%s", err);
-	/* Covering the whole area overlaps. */
-	im.seg[0].paddr = 0;
-	im.seg[0].memsz = 0x10000;
+	/* One byte into it is not. */
+	im = low_image(PVHV_BOOTINFO_GPA - 0x1000, 0x1001);
 	cr_assert_eq(fits(&im, MIB(4)), -ERANGE);
+	cr_assert_str_eq(err, "segment 0 [0x5000, 0x6001) overlaps the boot-info area [0x6000, 0x8000)");
+	/* Covering it (and the ACPI tables) names the first area hit. */
+	im = low_image(0, 0x20000);
+	cr_assert_eq(fits(&im, MIB(4)), -ERANGE);
+	cr_assert(strstr(err, "overlaps the boot-info area"), "%s", err);
+}
+
+Test(elf_fits, overlaps_acpi)
+{
+	struct elf_image im = low_image(PVHV_ACPI_GPA, 0x10);
+
+	cr_assert_eq(fits(&im, MIB(4)), -ERANGE);
+	cr_assert_str_eq(err, "segment 0 [0x8000, 0x8010) overlaps the ACPI tables [0x8000, 0x10000)");
+	/* Its last byte. */
+	im = low_image(PVHV_ACPI_GPA + PVHV_ACPI_SIZE - 1, 0x1000);
+	cr_assert_eq(fits(&im, MIB(4)), -ERANGE);
+	cr_assert_str_eq(err, "segment 0 [0xffff, 0x10fff) overlaps the ACPI tables [0x8000, 0x10000)");
+	/* Starting where the tables end is fine. */
+	im = low_image(PVHV_ACPI_GPA + PVHV_ACPI_SIZE, 0x1000);
+	cr_assert_eq(fits(&im, MIB(4)), 0, "%s", err);
+	/* The second loadable segment is named by its own index. */
+	im = fit_image();
+	im.seg[1].paddr = 0xc000;
+	im.seg[1].memsz = 0x1000;
+	cr_assert_eq(fits(&im, MIB(4)), -ERANGE);
+	cr_assert_str_eq(err, "segment 1 [0xc000, 0xd000) overlaps the ACPI tables [0x8000, 0x10000)");
+}
+
+Test(elf_fits, overlaps_initrd)
+{
+	struct elf_image im = fit_image(); /* [0x100000, 0x102000), [0x200000, 0x400000) */
+
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), 0x3ff000, 0x2000), -ERANGE);
+	cr_assert_str_eq(err, "segment 1 [0x200000, 0x400000) overlaps the initrd [0x3ff000, 0x401000)");
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), 0xff000, 0x1001), -ERANGE);
+	cr_assert_str_eq(err, "segment 0 [0x100000, 0x102000) overlaps the initrd [0xff000, 0x100001)");
+	/* Touching on either side, or between the segments, is fine. */
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), 0x400000, MIB(4)), 0, "%s", err);
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), 0xff000, 0x1000), 0, "%s", err);
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), 0x102000, 0xfe000), 0, "%s", err);
+	/* Size 0 means no initrd, whatever the address. */
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), 0x100000, 0), 0, "%s", err);
+}
+
+Test(elf_fits, initrd_wraps)
+{
+	struct elf_image im = fit_image();
+
+	cr_assert_eq(fits_with_initrd(&im, MIB(8), ~0ull - 0xfff, 0x2000), -ERANGE);
+	cr_assert_str_eq(err, "initrd at 0xfffffffffffff000 + 0x2000 bytes wraps around");
 }
 
 Test(elf_fits, entry_outside_segments)
