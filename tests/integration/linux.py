@@ -130,6 +130,18 @@ def cases(dom, probe):
               dom("tf", "triplefault", end="stopped", reason=r"triple fault \(rip 0x[0-9a-f]+\)")],
              code=3, must=[r"^pvhv: dom probe stopped: nested page fault: write at gpa 0x0*1000000\b"],
              must_not=[r"FAIL probe survived"]),
+        # Teardown races: 4-vCPU domains with live timers and IPIs are torn
+        # down (reboot, panic) again and again while the other host CPU
+        # walks every domain's halted vCPUs for their timers.
+        case("linux-teardown", "4-vCPU Linux domains rebooting and panicking beside siblings",
+             [linux("rb4", vcpus=4, memory=128, test="nproc", end="reboot"),
+              linux("pn4", vcpus=4, memory=128, test="nproc", end="panic"),
+              dom("mc", "memcheck", "mem=16 rounds=400"), dom("h", "hello", "name=h")],
+             code=3, timeout=240,
+             must=[r"^pvhv: dom rb4 stopped: reboot limit \(%d\) reached$" % REBOOT_LIMIT,
+                   r"^pvhv: dom pn4 ended: crash, status \d+: guest kernel panicked \(pvpanic\)$",
+                   r"^pvhv: summary dom=mc end=poweroff status=0\b"] + reboot_checks("rb4", REBOOT_LIMIT),
+             must_not=[r"PANIC", r"FATAL exception"]),
     ]
 
 # --------------------------------------------------------------------------
