@@ -31,6 +31,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	arch/x86/main.c arch/x86/serial.c arch/x86/idt.c arch/x86/mm.c \
 	arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c arch/x86/acpi.c arch/x86/apic.c arch/x86/smp.c \
 	arch/x86/time.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/poweroff.c arch/x86/fpu.c arch/x86/vcpu_state.c \
+	arch/x86/spec.c arch/x86/spec_hw.c \
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
 	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/exit.c \
 	pvh/summary.c pvh/vlapic.c pvh/vioapic.c
@@ -55,6 +56,7 @@ $(B)/hv/%.o: %.asm
 # ---------------------------------------------------------------- unit tests
 # The pure modules, built hosted from the very same source files.
 PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
+	arch/x86/spec.c \
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
