@@ -73,8 +73,6 @@ void fpu_init(void);
 void fpu_cpu_init(void);
 void vcpu_state_cpu_init(void);
 bool fpu_leaks_error_pointers(void);
-/* A different tenant is about to run on this CPU (IBPB where the CPU needs it). */
-void spec_tenant_switch(void);
 
 int svm_probe(char *why, size_t len);
 extern const struct vcpu_ops svm_ops;

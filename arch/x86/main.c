@@ -3,6 +3,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/hw.h"
 #include "arch/x86/x86.h"
+#include "arch/x86/spec_hw.h"
 #include "pvhv/start_info.h"
 
 #define BOOT_PVH 1
@@ -172,6 +173,8 @@ void boot_main(uint32_t kind, uint64_t info)
 	bsp->apic_id = lapic_id();
 	bsp->online = true;
 	lapic_timer_calibrate();
+	spec_init();
+	spec_cpu_init();
 	pick_backend();
 	err = vcpu_ops->cpu_init(bsp);
 	if (err)
@@ -190,6 +193,7 @@ NORETURN void ap_main(struct percpu *cpu)
 
 	cpu_tables_load(cpu->index);
 	cpu_control_init();
+	spec_cpu_init();
 	lapic_init();
 	err = vcpu_ops->cpu_init(cpu);
 	if (err)

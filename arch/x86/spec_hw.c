@@ -11,6 +11,8 @@
 
 static struct spec_policy policy;
 const struct spec_policy *spec;
+/* Read by SPEC_RSB_AFTER_EXIT in the entry stubs: enum spec_rsb. */
+uint8_t spec_rsb_exit_mode;
 static uint8_t *l1d_flush_buf;
 
 /* Only MSRs that CPUID enumerated are read, so RDMSR cannot fault. */
@@ -41,6 +43,7 @@ void spec_init(void)
 	kprintf("pvhv: spec: host %s\n", line);
 	spec_format(&policy, line, sizeof(line));
 	kprintf("pvhv: spec: %s\n", line);
+	spec_rsb_exit_mode = (uint8_t)policy.rsb_after_exit;
 	spec = &policy;
 }
 

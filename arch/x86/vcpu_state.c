@@ -8,6 +8,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/hw.h"
 #include "arch/x86/x86.h"
+#include "arch/x86/spec_hw.h"
 
 #define X86_CR4_PKE (1UL << 22)
 
@@ -126,7 +127,7 @@ static void switch_tenant(struct vcpu_hw *v)
 	c->last_tenant = v->tenant;
 	if (fp_ptr_leak)
 		scrub_fp_pointers();
-	spec_tenant_switch();
+	spec_domain_switch();
 }
 
 void vcpu_switch_in(struct vcpu_hw *v)
@@ -172,7 +173,3 @@ void vcpu_state_reset(struct vcpu_hw *v)
 	v->spec_ctrl = 0;
 }
 
-/* TEMPORARY until arch/x86/spec_hw.c lands: replaced by the speculation policy. */
-void spec_tenant_switch(void)
-{
-}

@@ -6,6 +6,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/hw.h"
 #include "arch/x86/x86.h"
+#include "arch/x86/spec_hw.h"
 
 /* Control area. */
 #define VMCB_INTERCEPT_CR 0x000
@@ -466,6 +467,7 @@ static void svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
 
 	assign_asid(v, cpu);
 	F64(v, VMCB_RAX) = v->regs[GPR_RAX];
+	spec_before_entry(); /* L1D flush / VERW where the CPU needs them */
 	svm_vmrun(v->regs, v->ctl_pa, cpu->host_vmcb_pa);
 	v->regs[GPR_RAX] = F64(v, VMCB_RAX);
 	F64(v, VMCB_EVENTINJ) = 0;

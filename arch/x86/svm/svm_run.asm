@@ -12,6 +12,7 @@
 ; them in.
 
 %include "guest_regs.inc"
+%include "spec.inc"
 
 global svm_vmrun
 
@@ -42,6 +43,7 @@ svm_vmrun:
 	mov rdi, [rsp + 8]
 	SAVE_GUEST_GPRS
 	pop qword GR(7)
+	SPEC_RSB_AFTER_EXIT                 ; guest-trained return predictions out
 
 	cli
 	add rsp, 8                          ; regs

@@ -39,6 +39,7 @@
 #include "arch/x86/arch.h"
 #include "arch/x86/hw.h"
 #include "arch/x86/x86.h"
+#include "arch/x86/spec_hw.h"
 
 /* Capability MSRs (appendix A). */
 #define MSR_VMX_BASIC 0x480
@@ -1146,6 +1147,7 @@ again:
 		vmwrite(GUEST_PREEMPT_TIMER, preempt_ticks(v->exit_deadline_tsc));
 		x->preempt_deadline = v->exit_deadline_tsc;
 	}
+	spec_before_entry(); /* L1D flush / VERW where the CPU needs them */
 	rc = vmx_enter(v->regs, x->launched, &x->host_rsp);
 	if (rc) {
 		uint64_t err = rc == 2 ? vmread(VM_INSTRUCTION_ERROR) : ~0ULL;

@@ -12,6 +12,7 @@
 ; VMfailInvalid (CF) and 2 with VMfailValid (ZF: see VM_INSTRUCTION_ERROR).
 
 %include "guest_regs.inc"
+%include "spec.inc"
 
 global vmx_enter
 global vmx_exit
@@ -58,6 +59,7 @@ vmx_exit:
 	mov GR(0), rax
 	SAVE_GUEST_GPRS
 	pop qword GR(7)
+	SPEC_RSB_AFTER_EXIT                 ; guest-trained return predictions out
 	add rsp, 8                          ; regs
 	xor eax, eax
 vmx_return:
