@@ -217,6 +217,15 @@ static enum exit_action machine_check(struct vcpu *v)
 
 enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 {
+	enum exit_action act;
+
+	/*
+	 * Check first: the length of an instruction the backend could not
+	 * measure is decoded before anything acts on the exit, so that bytes
+	 * which are not that instruction leave the exit without effect.
+	 */
+	if (e->insn_len_unknown && !insn_exit_len(v, e, &act))
+		return act;
 	switch (e->reason) {
 	case EXIT_CPUID:
 		return handle_cpuid(v, e);

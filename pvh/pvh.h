@@ -200,6 +200,25 @@ void irq_before_entry(struct vcpu *v);
 uint64_t irq_wake_timers(void);
 void vcpu_wake(struct vcpu *v);
 
+/*
+ * insn.c: the instruction at the vCPU's CS.base + RIP.  insn_fetch()
+ * copies up to len of its bytes, stopping at a page the guest's tables or
+ * RAM do not give, and returns how many it copied; *mode is the CPU's
+ * code size (16, 32, 64) for the decoder.  insn_unreadable() ends the
+ * domain, naming what needed the instruction.
+ */
+size_t insn_fetch(struct vcpu *v, uint8_t *buf, size_t len, unsigned *mode);
+void insn_unreadable(struct vcpu *v, const char *what);
+/*
+ * For an exit with insn_len_unknown: decodes the instruction and sets
+ * e->insn_len.  Returns true, or false with *act what the exit handler
+ * returns instead, without acting on the exit: ACT_CONTINUE when the
+ * bytes are not the instruction that exited (another vCPU rewrote them or
+ * the page tables under them: the CPU runs whatever is there now), or
+ * ACT_DEAD when they cannot be read (the domain was ended).
+ */
+bool insn_exit_len(struct vcpu *v, struct vcpu_exit *e, enum exit_action *act);
+
 /* mmio.c: a stage-2 fault in an emulated device region, or outside RAM. */
 enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e);
 

@@ -151,6 +151,7 @@ enum vcpu_reg {
 	VREG_EFER, VREG_PAT,
 	VREG_CPL,      /* read only */
 	VREG_CS_MODE,  /* read only: 16, 32 or 64 */
+	VREG_CS_BASE,  /* read only: the CPU ignores it in 64-bit mode */
 };
 
 /* Neutral exit reasons; each backend maps its codes onto these. */
@@ -181,6 +182,11 @@ enum vcpu_exit_reason {
 struct vcpu_exit {
 	enum vcpu_exit_reason reason;
 	uint8_t insn_len; /* bytes to skip when the instruction completes */
+	/*
+	 * The CPU did not say how long the exiting instruction is (SVM
+	 * without NRIP save); insn_len is 0 and neutral code decodes it.
+	 */
+	bool insn_len_unknown;
 	union {
 		struct {
 			uint16_t port;
@@ -196,6 +202,13 @@ struct vcpu_exit {
 			gpa_t gpa;
 			bool write;
 			bool fetch;
+			/*
+			 * The CPU was delivering an event (reading the IDT or
+			 * GDT, pushing the frame): RIP is the interrupted
+			 * instruction, not the access.
+			 */
+			bool in_event_delivery;
+			uint8_t vector; /* the event's, with in_event_delivery */
 		} npf;
 		struct {
 			uint64_t code;

@@ -20,15 +20,27 @@ struct cursor {
 	const uint8_t *code;
 	size_t limit;
 	size_t pos;
+	bool ran_out; /* needed a byte past avail, with avail < INSN_MAX_LEN */
 };
+
+static void cursor_init(struct cursor *c, const uint8_t *code, size_t avail)
+{
+	c->code = code;
+	c->limit = MIN(avail, (size_t)INSN_MAX_LEN);
+	c->pos = 0;
+	c->ran_out = false;
+}
 
 static bool get_bytes(struct cursor *c, unsigned n, uint64_t *val)
 {
 	uint64_t v = 0;
 	unsigned i;
 
-	if (c->limit - c->pos < n)
+	if (c->limit - c->pos < n) {
+		/* Past 15 bytes the instruction is too long; before, the caller had no more. */
+		c->ran_out = c->limit < INSN_MAX_LEN;
 		return false;
+	}
 	for (i = 0; i < n; i++)
 		v |= (uint64_t)c->code[c->pos + i] << (8 * i);
 	c->pos += n;
@@ -126,67 +138,83 @@ static void set_reg(struct insn *out, uint8_t modrm, uint8_t rex, unsigned size)
 	out->reg = (int8_t)(out->reg_high8 ? r - 4 : r);
 }
 
-int insn_decode(const uint8_t *code, size_t avail, unsigned mode, struct insn *out)
-{
-	struct cursor c = { code, MIN(avail, (size_t)INSN_MAX_LEN), 0 };
-	bool opsize = false, addrsize = false, lock = false, rep = false;
-	bool lockable = false, byte;
-	unsigned osz, addr_bits;
-	uint8_t rex = 0, op, modrm;
-	struct insn in;
-	uint64_t skip;
+/* Legacy prefixes seen before the opcode, and the REX prefix right before it. */
+struct prefixes {
+	bool opsize, addrsize, lock, rep;
+	uint8_t rex;
+};
 
-	if (mode != 16 && mode != 32 && mode != 64)
-		return -EINVAL;
-	/* Legacy prefixes in any order, then REX right before the opcode (SDM vol. 2, 2.1.1, 2.2.1). */
+/*
+ * Consume the prefixes and put the first opcode byte in *op (false when
+ * the bytes end first): legacy prefixes in any order, then REX right
+ * before the opcode (SDM vol. 2, 2.1.1, 2.2.1).  Outside 64-bit mode 40-4F are INC/DEC, so they end up as the
+ * opcode.  A REX followed by a legacy prefix is ignored, as the CPU
+ * ignores it; it still counts towards the length.
+ */
+static bool get_opcode(struct cursor *c, unsigned mode, struct prefixes *p, uint8_t *op)
+{
+	memset(p, 0, sizeof(*p));
 	for (;;) {
-		if (!get8(&c, &op))
-			return -EINVAL;
-		if (mode == 64 && (op & 0xf0) == 0x40) {
-			rex = op; /* a later one replaces it */
+		if (!get8(c, op))
+			return false;
+		if (mode == 64 && (*op & 0xf0) == 0x40) {
+			p->rex = *op; /* a later one replaces it */
 			continue;
 		}
-		switch (op) {
+		switch (*op) {
 		case 0x66:
-			opsize = true;
+			p->opsize = true;
 			break;
 		case 0x67:
-			addrsize = true;
+			p->addrsize = true;
 			break;
 		case 0x26: case 0x2e: case 0x36: case 0x3e: case 0x64: case 0x65:
 			break;
 		case 0xf0:
-			lock = true;
+			p->lock = true;
 			break;
 		case 0xf2: case 0xf3:
-			rep = true;
+			p->rep = true;
 			break;
 		default:
-			goto opcode;
+			return true;
 		}
-		rex = 0; /* REX not immediately before the opcode is ignored */
+		p->rex = 0;
 	}
-opcode:
+}
+
+static int decode(struct cursor *c, unsigned mode, struct insn *out)
+{
+	bool lockable = false, byte;
+	unsigned osz, addr_bits;
+	uint8_t rex, op, modrm;
+	struct prefixes pfx;
+	struct insn in;
+	uint64_t skip;
+
+	if (!get_opcode(c, mode, &pfx, &op))
+		return -EINVAL;
+	rex = pfx.rex;
 	if (mode == 64)
-		osz = rex & REX_W ? 8 : opsize ? 2 : 4;
+		osz = rex & REX_W ? 8 : pfx.opsize ? 2 : 4;
 	else
-		osz = (mode == 32) != opsize ? 4 : 2;
+		osz = (mode == 32) != pfx.opsize ? 4 : 2;
 	if (mode == 64)
-		addr_bits = addrsize ? 32 : 64;
+		addr_bits = pfx.addrsize ? 32 : 64;
 	else
-		addr_bits = (mode == 32) != addrsize ? 32 : 16;
+		addr_bits = (mode == 32) != pfx.addrsize ? 32 : 16;
 
 	memset(&in, 0, sizeof(in));
 	in.reg = -1;
 
 	if (op == 0x0f) {
 		/* F2/F3 before 0F select other instructions (POPCNT, TZCNT, SSE). */
-		if (rep || !get8(&c, &op))
+		if (pfx.rep || !get8(c, &op))
 			return -EINVAL;
 		switch (op) {
 		case 0xb6: case 0xb7: /* MOVZX */
 		case 0xbe: case 0xbf: /* MOVSX */
-			if (get_modrm(&c, addr_bits, &modrm))
+			if (get_modrm(c, addr_bits, &modrm))
 				return -EINVAL;
 			in.kind = INSN_LOAD;
 			in.size = op & 1 ? 2 : 1;
@@ -204,7 +232,7 @@ opcode:
 		/* 00-3B: ADD OR ADC SBB AND SUB XOR CMP, Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev. */
 		bool reg_dst = op & 2;
 
-		if (get_modrm(&c, addr_bits, &modrm))
+		if (get_modrm(c, addr_bits, &modrm))
 			return -EINVAL;
 		in.kind = INSN_ALU;
 		in.alu_op = op >> 3;
@@ -218,7 +246,7 @@ opcode:
 
 	switch (op) {
 	case 0x63: /* MOVSXD Gv, Ed; ARPL outside 64-bit mode */
-		if (mode != 64 || get_modrm(&c, addr_bits, &modrm))
+		if (mode != 64 || get_modrm(c, addr_bits, &modrm))
 			return -EINVAL;
 		in.kind = INSN_LOAD;
 		in.size = (uint8_t)(osz == 8 ? 4 : osz);
@@ -231,12 +259,12 @@ opcode:
 			return -EINVAL;
 		/* fall through */
 	case 0x80: case 0x81: case 0x83: /* group 1: Eb,Ib / Ev,Iz / Ev,Ib */
-		if (get_modrm(&c, addr_bits, &modrm))
+		if (get_modrm(c, addr_bits, &modrm))
 			return -EINVAL;
 		in.kind = INSN_ALU;
 		in.alu_op = (modrm >> 3) & 7;
 		in.size = (uint8_t)(op == 0x80 || op == 0x82 ? 1 : osz);
-		if (!get_imm(&c, op != 0x81, in.size, &in.imm))
+		if (!get_imm(c, op != 0x81, in.size, &in.imm))
 			return -EINVAL;
 		in.mem_is_left = true;
 		in.mem_is_dst = in.alu_op != INSN_ALU_CMP;
@@ -246,7 +274,7 @@ opcode:
 	case 0x86: case 0x87: /* XCHG Eb,Gb / Ev,Gv */
 	case 0x88: case 0x89: /* MOV Eb,Gb / Ev,Gv */
 	case 0x8a: case 0x8b: /* MOV Gb,Eb / Gv,Ev */
-		if (get_modrm(&c, addr_bits, &modrm))
+		if (get_modrm(c, addr_bits, &modrm))
 			return -EINVAL;
 		in.size = (uint8_t)(byte ? 1 : osz);
 		set_reg(&in, modrm, rex, in.size);
@@ -264,7 +292,7 @@ opcode:
 	case 0xa0: case 0xa1: /* MOV AL/rAX, moffs */
 	case 0xa2: case 0xa3: /* MOV moffs, AL/rAX */
 		/* The offset is as wide as the address size (SDM vol. 2, MOV, note 3). */
-		if (!get_bytes(&c, addr_bits / 8, &skip))
+		if (!get_bytes(c, addr_bits / 8, &skip))
 			return -EINVAL;
 		in.kind = op <= 0xa1 ? INSN_LOAD : INSN_STORE;
 		in.size = (uint8_t)(byte ? 1 : osz);
@@ -272,10 +300,10 @@ opcode:
 		break;
 	case 0xc6: case 0xc7: /* group 11: MOV Eb,Ib / Ev,Iz */
 	case 0xf6: case 0xf7: /* group 3 /0: TEST Eb,Ib / Ev,Iz */
-		if (get_modrm(&c, addr_bits, &modrm) || (modrm & 0x38))
+		if (get_modrm(c, addr_bits, &modrm) || (modrm & 0x38))
 			return -EINVAL;
 		in.size = (uint8_t)(byte ? 1 : osz);
-		if (!get_imm(&c, byte, in.size, &in.imm))
+		if (!get_imm(c, byte, in.size, &in.imm))
 			return -EINVAL;
 		if (op <= 0xc7) {
 			in.kind = INSN_STORE_IMM;
@@ -291,7 +319,7 @@ opcode:
 	}
 done:
 	/* LOCK elsewhere is #UD (SDM vol. 2, LOCK). */
-	if (lock && !lockable)
+	if (pfx.lock && !lockable)
 		return -EINVAL;
 	if (in.kind == INSN_LOAD) {
 		if (!in.dst_size)
@@ -299,10 +327,71 @@ done:
 	} else {
 		in.dst_size = in.size;
 	}
-	in.lock = lock;
-	in.len = (uint8_t)c.pos;
+	in.lock = pfx.lock;
+	in.len = (uint8_t)c->pos;
 	*out = in;
 	return 0;
+}
+
+int insn_decode(const uint8_t *code, size_t avail, unsigned mode, struct insn *out)
+{
+	struct cursor c;
+	int rc;
+
+	if (mode != 16 && mode != 32 && mode != 64)
+		return -EINVAL;
+	cursor_init(&c, code, avail);
+	rc = decode(&c, mode, out);
+	return rc && c.ran_out ? -EFAULT : rc;
+}
+
+int insn_decode_sys(const uint8_t *code, size_t avail, unsigned mode, enum insn_sys_op *op,
+		    uint8_t *len)
+{
+	struct prefixes pfx;
+	struct cursor c;
+	enum insn_sys_op o;
+	uint8_t b;
+
+	if (mode != 16 && mode != 32 && mode != 64)
+		return -EINVAL;
+	cursor_init(&c, code, avail);
+	if (!get_opcode(&c, mode, &pfx, &b))
+		goto short_or_long;
+	if (b == 0xf4) {
+		o = INSN_SYS_HLT;
+		goto done;
+	}
+	if (b != 0x0f)
+		return -EINVAL;
+	if (!get8(&c, &b))
+		goto short_or_long;
+	switch (b) {
+	case 0xa2: o = INSN_SYS_CPUID; break;
+	case 0x32: o = INSN_SYS_RDMSR; break;
+	case 0x30: o = INSN_SYS_WRMSR; break;
+	case 0x08: o = INSN_SYS_INVD; break;
+	case 0x09: o = INSN_SYS_WBINVD; break;
+	case 0x01:
+		/* Group 7 with a register ModRM (SDM vol. 2, table A-6). */
+		if (!get8(&c, &b))
+			goto short_or_long;
+		switch (b) {
+		case 0xc1: o = INSN_SYS_VMCALL; break;
+		case 0xd1: o = INSN_SYS_XSETBV; break;
+		case 0xd9: o = INSN_SYS_VMMCALL; break;
+		default: return -EINVAL;
+		}
+		break;
+	default:
+		return -EINVAL;
+	}
+done:
+	*op = o;
+	*len = (uint8_t)c.pos;
+	return 0;
+short_or_long:
+	return c.ran_out ? -EFAULT : -EINVAL;
 }
 
 /* ------------------------------------------------------------ emulation */

@@ -2,8 +2,10 @@
 /*
  * decode.h: decoder and emulator for the x86 instructions a guest uses to
  * reach emulated MMIO, for CPUs that report only the faulting guest-physical
- * address (TCG's SVM has no decode assists).  Opcodes per SDM vol. 2,
- * appendix A; prefixes and ModRM/SIB per SDM vol. 2, chapter 2.
+ * address (TCG's SVM has no decode assists), and the length decoder for the
+ * instructions whose exits a CPU without next-RIP reports leaves unmeasured.
+ * Opcodes per SDM vol. 2, appendix A; prefixes and ModRM/SIB per SDM vol. 2,
+ * chapter 2.
  */
 #ifndef PVHV_ARCH_X86_DECODE_H
 #define PVHV_ARCH_X86_DECODE_H
@@ -64,14 +66,46 @@ struct insn {
  * operations (MOVS/STOS/LODS/INS/OUTS), other opcodes, REX outside 64-bit
  * mode (there 40-4F are INC/DEC), LOCK on a form the CPU would answer
  * with #UD (MOV, loads, CMP, TEST, reg-destination ALU), F2/F3 before a
- * 0F opcode, more than INSN_MAX_LEN bytes, or more than avail.  The
- * caller injects #UD on -EINVAL.
+ * 0F opcode, or more than INSN_MAX_LEN bytes; the caller injects #UD.
+ * Returns -EFAULT when avail < INSN_MAX_LEN and the bytes end before the
+ * instruction does: the caller could not fetch all of it.
  *
  * Segment overrides are accepted and ignored: the caller knows the
  * faulting address already.  A REX prefix followed by a legacy prefix is
  * ignored, as the CPU ignores it (SDM vol. 2, 2.2.1).
  */
 int insn_decode(const uint8_t *code, size_t avail, unsigned mode, struct insn *out);
+
+/*
+ * The instructions whose exits neutral code completes by moving RIP past
+ * them.  SVM without NRIP save (TCG's) does not say how long they were,
+ * and prefixes make that vary (APM vol. 2, 15.7.1).
+ */
+enum insn_sys_op {
+	INSN_SYS_CPUID,   /* 0F A2 */
+	INSN_SYS_RDMSR,   /* 0F 32 */
+	INSN_SYS_WRMSR,   /* 0F 30 */
+	INSN_SYS_INVD,    /* 0F 08 */
+	INSN_SYS_WBINVD,  /* 0F 09 */
+	INSN_SYS_XSETBV,  /* 0F 01 D1 */
+	INSN_SYS_VMCALL,  /* 0F 01 C1 */
+	INSN_SYS_VMMCALL, /* 0F 01 D9 */
+	INSN_SYS_HLT,     /* F4 */
+};
+
+/*
+ * Decode which of enum insn_sys_op the bytes code[0..avail) hold, and how
+ * long it is, for a CPU in mode 16, 32 or 64 (as insn_decode()): any
+ * legacy prefixes (66 67 F2 F3 F0 2E 36 3E 26 64 65) and, in 64-bit mode,
+ * REX prefixes, then the opcode.  Only *op and *len are written.  Returns
+ * 0; -EFAULT when avail < INSN_MAX_LEN and the bytes end first (the caller
+ * could not fetch more); -EINVAL for anything else: another opcode, REX
+ * outside 64-bit mode (there 40-4F are INC/DEC), more than INSN_MAX_LEN
+ * bytes, a bad mode.  The caller checks that *op is the instruction the
+ * exit was for.
+ */
+int insn_decode_sys(const uint8_t *code, size_t avail, unsigned mode, enum insn_sys_op *op,
+		    uint8_t *len);
 
 /* The memory operand, as the caller's device sees it; ctx is passed back. */
 struct insn_mem_ops {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* gpt.c: translates guest linear addresses through the guest's own page tables. */
+/* gpt.c: translates guest linear addresses through the guest's own page tables and fetches code. */
 #include "lib/base.h"
 #include "arch/x86/gpt.h"
 
@@ -106,4 +106,28 @@ int gpt_translate(uint64_t cr0, uint64_t cr3, uint64_t cr4, uint64_t efer,
 	if (read_entry(read_gpa, ctx, (cr3 & 0xffffffe0ULL) + 8 * (va32 >> 30), 8, &pdpte))
 		return -EFAULT;
 	return walk_64(pdpte & PTE_ADDR, 2, false, va32, read_gpa, ctx, gpa_out);
+}
+
+uint64_t gpt_code_va(const struct gpt_code_pos *at, size_t off)
+{
+	if (at->mode == 64)
+		return at->rip + off;
+	return (uint32_t)(at->cs_base + (uint32_t)at->rip + off);
+}
+
+size_t gpt_fetch_code(const struct gpt_code_pos *at, gpt_read_fn read_gpa, void *ctx,
+		      uint8_t *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		uint64_t va = gpt_code_va(at, got), gpa;
+		size_t n = MIN(len - got, PAGE_SIZE - (va & (PAGE_SIZE - 1)));
+
+		if (gpt_translate(at->cr0, at->cr3, at->cr4, at->efer, va, read_gpa, ctx, &gpa) ||
+		    read_gpa(ctx, gpa, buf + got, n))
+			break;
+		got += n;
+	}
+	return got;
 }

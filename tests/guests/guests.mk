@@ -3,10 +3,11 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile
+GUESTS := hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm
+GUEST_SRC_emul := main.c insns.asm
 
 GUEST_LIB_OBJ := $(B)/guests/obj/lib/entry.o $(B)/guests/obj/lib/guest.o
 GUEST_ELFS := $(GUESTS:%=$(B)/guests/%.elf)

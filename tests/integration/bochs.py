@@ -107,6 +107,17 @@ CASES = [
     dict(name="fpu", what="FPU/SSE state does not leak between domains sharing CPUs",
          domains=[dom("fpu1", "fpu", "rounds=20000"), dom("fpu2", "fpu", "rounds=20000 seed=2"),
                   dom("fpu3", "fpu", "rounds=20000 seed=3")], code=1),
+    # The CPU reports instruction lengths here (VMX, NRIP save), so this covers
+    # each backend's CS base and its event-delivery report on a stage-2 fault.
+    dict(name="emul", what="prefixed exiting instructions; MMIO with CS.base != 0; faults in event delivery",
+         domains=[dom("emul", "emul", max_runtime_ms=60000),
+                  dom("idt", "emul", "event=idt", end="stopped", reason=run.EMUL_IDT_RE),
+                  dom("stack", "emul", "event=stack", end="stopped", reason=run.EMUL_STACK_RE),
+                  memcheck("mc", rounds=20)], code=3,
+         must=[r"^\[emul\] ok - 2e 0f 08 \(invd\) came back$",
+               r"^\[idt\] delivering #UD through an IDT at 0xfec00000$",
+               r"^\[stack\] delivering #DE onto a stack at 0xfec00800$"],
+         must_not=[r"^\[(idt|stack)\] guest exception"]),
 ]
 
 REFUSAL_CASES = [

@@ -111,6 +111,24 @@ def fpu_avx_fake(case):
     return log
 
 
+def emul_event_fake(case):
+    """--self-test log for emul-event: what each guest prints and the stop line pvhv prints."""
+    log = fake_log(dict(case, fake=None))
+    return (log.replace("[idt] hello from event=idt", "[idt] delivering #UD through an IDT at 0xfec00000")
+               .replace("[stack] hello from event=stack", "[stack] delivering #DE onto a stack at 0xfec00800")
+               .replace("dom idt stopped: None", "dom idt stopped: " + EMUL_IDT_STOP % "0x1000a3")
+               .replace("dom stack stopped: None", "dom stack stopped: " + EMUL_STACK_STOP % "0x1000c4"))
+
+
+# What pvhv says when a stage-2 fault hits the delivery of the emul guest's #UD
+# (IDT at the I/O APIC page) or #DE (stack there); %s is the RIP.
+EMUL_IDT_STOP = "nested page fault: read at gpa 0xfec00060 while vcpu 0 delivered vector 6 (rip %s): not emulable"
+EMUL_STACK_STOP = "nested page fault: write at gpa 0xfec007f8 while vcpu 0 delivered vector 0 (rip %s): not emulable"
+EMUL_IDT_RE = (r"nested page fault: read at gpa 0x0*fec0006[0-9a-f] while vcpu 0 delivered vector 6 "
+               r"\(rip 0x[0-9a-f]+\): not emulable")
+EMUL_STACK_RE = (r"nested page fault: write at gpa 0x0*fec007[0-9a-f]{2} while vcpu 0 delivered vector 0 "
+                 r"\(rip 0x[0-9a-f]+\): not emulable")
+
 # Guests that end without a "PASS <guest>" line.
 NO_PASS_LINE = {"exitstatus"}
 
@@ -216,6 +234,19 @@ CASES = [
          env={"PVHV_CPU": "max", "PVHV_SMP": "1"}, code=1, timeout=90,
          must=[r"^\[iso1\] ok - DR0-DR3/DR6 kept", r"^\[iso2\] ok - RDTSCP(/RDPID)? returned",
                r"^\[iso3\] ok - hardware breakpoint fired 2000 times"]),
+    # TCG has no NRIP save: pvhv decodes the length of each exiting instruction.
+    # Before, RIP landed inside the prefixed ones (a guest fault), the CS base
+    # was ignored (#UD), and a fault during event delivery was "emulated" as
+    # the instruction at RIP, re-faulting forever on a host CPU.
+    dict(name="emul", what="prefixed exiting instructions skipped whole; MMIO from code with CS.base != 0",
+         domains=[dom("emul", "emul", max_runtime_ms=30000), memcheck("mc")], code=1),
+    dict(name="emul-event", what="a stage-2 fault while delivering an event stops only that domain",
+         domains=[dom("idt", "emul", "event=idt", end="stopped", reason=EMUL_IDT_RE),
+                  dom("stack", "emul", "event=stack", end="stopped", reason=EMUL_STACK_RE),
+                  memcheck("mc")], code=3,
+         must=[r"^\[idt\] delivering #UD through an IDT at 0xfec00000$",
+               r"^\[stack\] delivering #DE onto a stack at 0xfec00800$"],
+         must_not=[r"^\[(idt|stack)\] guest exception"], fake=emul_event_fake),
     # ---- malformed bundles: each bad domain is rejected, the good one runs
     dict(name="bad-missing-kernel", what="config names a kernel module the bundle lacks",
          domains=[dom("gone", "hello", "name=gone", end="not-started", kernel_name="gone.elf"), hello()],

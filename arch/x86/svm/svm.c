@@ -349,8 +349,11 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 	uint64_t code = F64(v, VMCB_EXITCODE);
 	uint64_t info1 = F64(v, VMCB_EXITINFO1);
 	uint64_t info2 = F64(v, VMCB_EXITINFO2);
+	uint64_t intinfo;
+	bool skips = false; /* completed by moving RIP past the instruction */
 
 	e->insn_len = 0;
+	e->insn_len_unknown = false;
 	e->raw.code = code;
 	e->raw.info1 = info1;
 	e->raw.info2 = info2;
@@ -368,16 +371,16 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 		break;
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;
-		e->insn_len = 2;
+		skips = true;
 		break;
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
-		e->insn_len = 1;
+		skips = true;
 		break;
 	case SVM_EXIT_INVD:
 	case SVM_EXIT_WBINVD:
 		e->reason = EXIT_WBINVD;
-		e->insn_len = 2;
+		skips = true;
 		break;
 	case SVM_EXIT_RDPMC:
 		e->reason = EXIT_RDPMC;
@@ -411,18 +414,18 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 	case SVM_EXIT_MSR:
 		e->reason = info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
 		e->msr.index = (uint32_t)v->regs[GPR_RCX];
-		e->insn_len = 2;
+		skips = true;
 		break;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = EXIT_TRIPLE_FAULT;
 		break;
 	case SVM_EXIT_VMMCALL:
 		e->reason = EXIT_HYPERCALL;
-		e->insn_len = 3;
+		skips = true;
 		break;
 	case SVM_EXIT_XSETBV:
 		e->reason = EXIT_XSETBV;
-		e->insn_len = 3;
+		skips = true;
 		break;
 	case SVM_EXIT_VMRUN:
 	case SVM_EXIT_VMLOAD:
@@ -442,6 +445,10 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 		e->npf.gpa = info2;
 		e->npf.write = info1 & 2;
 		e->npf.fetch = info1 & 16;
+		/* EXITINTINFO: the event whose delivery the fault cut short (APM 15.7.2). */
+		intinfo = F64(v, VMCB_EXITINTINFO);
+		e->npf.in_event_delivery = intinfo & EVENTINJ_VALID;
+		e->npf.vector = (uint8_t)intinfo;
 		break;
 	case SVM_EXIT_INVALID:
 	case (uint32_t)SVM_EXIT_INVALID: /* some implementations store it 32 bits wide */
@@ -451,12 +458,18 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 		e->reason = EXIT_UNEXPECTED;
 		break;
 	}
-	/* With NRIPS the CPU tells the length; prefer it (APM 15.7.1). */
-	if (has_nrips && e->insn_len && code != SVM_EXIT_IOIO) {
-		uint64_t nrip = F64(v, VMCB_NRIP);
+	/*
+	 * With NRIPS the CPU tells where the instruction ends (APM 15.7.1).
+	 * Without it neutral code decodes the instruction: prefixes make its
+	 * length vary, and a guess would leave RIP inside it.
+	 */
+	if (skips) {
+		uint64_t nrip = has_nrips ? F64(v, VMCB_NRIP) : 0;
 
 		if (nrip)
 			e->insn_len = (uint8_t)(nrip - F64(v, VMCB_RIP));
+		else
+			e->insn_len_unknown = true;
 	}
 }
 
@@ -493,6 +506,7 @@ static uint64_t svm_get_reg(struct vcpu_hw *v, enum vcpu_reg r)
 	case VREG_EFER: return F64(v, VMCB_EFER) & ~X86_EFER_SVME;
 	case VREG_PAT: return F64(v, VMCB_G_PAT);
 	case VREG_CPL: return F(v, VMCB_CPL, uint8_t);
+	case VREG_CS_BASE: return F64(v, VMCB_CS + 8);
 	case VREG_CS_MODE: {
 		uint16_t attr = F(v, VMCB_CS + 2, uint16_t);
 
@@ -525,6 +539,7 @@ static void svm_set_reg(struct vcpu_hw *v, enum vcpu_reg r, uint64_t val)
 	case VREG_PAT: F64(v, VMCB_G_PAT) = val; break;
 	case VREG_CPL:
 	case VREG_CS_MODE:
+	case VREG_CS_BASE:
 		break;
 	}
 }

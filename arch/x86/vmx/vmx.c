@@ -980,9 +980,10 @@ static void reflect_exception(struct vcpu_hw *v, struct vmx_vcpu *x, struct vcpu
 static void decode_exit(struct vcpu_hw *v, struct vmx_vcpu *x, uint32_t reason, struct vcpu_exit *e)
 {
 	uint64_t qual = vmread(EXIT_QUALIFICATION);
-	uint32_t basic = reason & 0xffff;
+	uint32_t basic = reason & 0xffff, idt;
 
 	e->insn_len = 0;
+	e->insn_len_unknown = false; /* VM exits always report it (27.2.5) */
 	e->raw.code = reason;
 	e->raw.info1 = qual;
 	e->raw.info2 = 0;
@@ -1051,6 +1052,10 @@ static void decode_exit(struct vcpu_hw *v, struct vmx_vcpu *x, uint32_t reason, 
 		e->npf.gpa = vmread(GUEST_PHYSICAL_ADDRESS);
 		e->npf.write = qual & 2;
 		e->npf.fetch = qual & 4;
+		/* The event whose delivery the violation cut short (27.2.4). */
+		idt = (uint32_t)vmread(IDT_VECTORING_INFO);
+		e->npf.in_event_delivery = idt & INTR_VALID;
+		e->npf.vector = (uint8_t)idt;
 		e->raw.info2 = e->npf.gpa;
 		break;
 	case VMX_EXIT_GETSEC:
@@ -1156,6 +1161,7 @@ again:
 			rc == 2 ? "VM-instruction error" : "no current VMCS,", err);
 		e->reason = EXIT_INVALID;
 		e->insn_len = 0;
+		e->insn_len_unknown = false;
 		e->raw.code = ~0ULL;
 		e->raw.info1 = err;
 		e->raw.info2 = 0;
@@ -1219,6 +1225,14 @@ static uint64_t vmx_get_reg(struct vcpu_hw *v, enum vcpu_reg r)
 	case VREG_EFER: return x->f[C_EFER];
 	case VREG_PAT: return x->f[C_PAT];
 	case VREG_CPL: return (x->f[C_SS_AR] >> 5) & 3;
+	case VREG_CS_BASE:
+		/*
+		 * Not cached: only instruction fetches need it, while this
+		 * vCPU's exit is handled and its VMCS is current here.
+		 */
+		if (x->need_init || x->active_cpu != (int)this_cpu()->index)
+			return x->seg[S_CS].base;
+		return vmread(GUEST_ES_BASE + 2 * S_CS);
 	case VREG_CS_MODE:
 		if (!(x->f[C_CR0] & X86_CR0_PE))
 			return 16;
@@ -1250,6 +1264,7 @@ static void vmx_set_reg(struct vcpu_hw *v, enum vcpu_reg r, uint64_t val)
 	case VREG_PAT: set_cached(x, C_PAT, val); break;
 	case VREG_CPL:
 	case VREG_CS_MODE:
+	case VREG_CS_BASE:
 		break;
 	}
 }

@@ -238,10 +238,6 @@ static const struct bad bad[] = {
 	X(32, "\x63\x07", "arpl outside 64-bit mode"),
 	X(32, "\x8b\xc0", "register-only in 32-bit mode"),
 	X(16, "\x8b\xc0", "register-only in 16-bit mode"),
-	X(64, "", "empty"),
-	X(64, "\x66", "prefix only"),
-	X(64, "\x48", "REX only"),
-	X(64, "\x0f", "escape only"),
 	/* 16 bytes: 10 prefixes + a 6-byte instruction (SDM vol. 2, 2.3.11). */
 	X(64, "\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x8b\x87\x30\x01\x00\x00", "16 bytes"),
 	X(64, "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x8b\x07", "14 prefixes + 2"),
@@ -326,7 +322,7 @@ Test(decode, truncated_at_every_length)
 			memcpy(buf, t->code, n);
 			memset(&in, 0x5a, sizeof(in));
 			rc = insn_decode(buf, n, t->mode, &in);
-			cr_expect_eq(rc, -EINVAL, "[%zu] truncated to %zu of %zu: rc %d", i, n,
+			cr_expect_eq(rc, -EFAULT, "[%zu] truncated to %zu of %zu: rc %d", i, n,
 				     t->n, rc);
 			free(buf);
 		}
@@ -352,6 +348,34 @@ Test(decode, rejects)
 		cr_expect_eq(rc, -EINVAL, "[%zu] %s: rc %d", i, t->why, rc);
 		cr_expect_eq(memcmp(&in, &before, sizeof(in)), 0, "[%zu] %s: *out written", i,
 			     t->why);
+	}
+}
+
+/* Bytes that end before the instruction does: the caller could not fetch the rest. */
+Test(decode, runs_out)
+{
+	static const struct bad cut[] = {
+		X(64, "", "empty"),
+		X(64, "\x66", "prefix only"),
+		X(64, "\x48", "REX only"),
+		X(64, "\x0f", "escape only"),
+		X(64, "\x8b", "opcode without ModRM"),
+		X(64, "\x8b\x04", "ModRM without its SIB"),
+		X(64, "\x8b\x87\x30\x01", "half a disp32"),
+		X(16, "\x66\xc7\x07\x78\x56", "half an imm32 in 16-bit mode"),
+		X(64, "\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e", "14 prefixes"),
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cut); i++) {
+		const struct bad *t = &cut[i];
+		uint8_t *buf = malloc(t->n ? t->n : 1);
+		struct insn in;
+		int rc;
+
+		memcpy(buf, t->code, t->n);
+		rc = insn_decode(buf, t->n, t->mode, &in);
+		cr_expect_eq(rc, -EFAULT, "[%zu] %s: rc %d", i, t->why, rc);
+		free(buf);
 	}
 }
 
@@ -925,5 +949,193 @@ Test(decode_emulate, alu_imm_matches_host_cpu)
 			     i, (unsigned long long)vals[ai], (unsigned long long)cin,
 			     (unsigned long long)rflags, (unsigned long long)want_fl);
 		cr_expect_eq(mmio.nwrites, in.mem_is_dst ? 1u : 0u);
+	}
+}
+
+/* ------------------------------------------------------------ exiting instructions: length */
+
+struct sys_enc {
+	unsigned mode;
+	const char *code;
+	size_t n;
+	enum insn_sys_op op;
+};
+
+#define S(m, bytes, o) { m, bytes, sizeof(bytes) - 1, o }
+
+static const struct sys_enc sys_good[] = {
+	S(64, "\x0f\xa2", INSN_SYS_CPUID),
+	S(64, "\x0f\x32", INSN_SYS_RDMSR),
+	S(64, "\x0f\x30", INSN_SYS_WRMSR),
+	S(64, "\x0f\x08", INSN_SYS_INVD),
+	S(64, "\x0f\x09", INSN_SYS_WBINVD),
+	S(64, "\x0f\x01\xd1", INSN_SYS_XSETBV),
+	S(64, "\x0f\x01\xc1", INSN_SYS_VMCALL),
+	S(64, "\x0f\x01\xd9", INSN_SYS_VMMCALL),
+	S(64, "\xf4", INSN_SYS_HLT),
+	/* What the emul test guest executes. */
+	S(64, "\x66\x0f\xa2", INSN_SYS_CPUID),
+	S(64, "\x2e\x3e\x0f\xa2", INSN_SYS_CPUID),
+	S(64, "\x48\x0f\x32", INSN_SYS_RDMSR),
+	S(64, "\x48\x0f\x30", INSN_SYS_WRMSR),
+	S(64, "\x66\x2e\x48\x0f\x30", INSN_SYS_WRMSR),
+	S(64, "\x2e\x0f\x01\xd9", INSN_SYS_VMMCALL),
+	S(64, "\x3e\x0f\x01\xc1", INSN_SYS_VMCALL),
+	S(64, "\x2e\x0f\x01\xd1", INSN_SYS_XSETBV),
+	S(64, "\x2e\x0f\x08", INSN_SYS_INVD),
+	S(64, "\x3e\xf4", INSN_SYS_HLT),
+	S(32, "\x66\x0f\xa2", INSN_SYS_CPUID),
+	S(16, "\x66\x0f\xa2", INSN_SYS_CPUID),
+	/* Every legacy prefix, REX (and REX.W/R/X/B, or several), REX before a legacy prefix. */
+	S(64, "\x66\x67\xf2\xf3\xf0\x2e\x36\x3e\x26\x64\x65\x0f\xa2", INSN_SYS_CPUID),
+	S(32, "\x66\x67\xf2\xf3\xf0\x2e\x36\x3e\x26\x64\x65\x0f\x32", INSN_SYS_RDMSR),
+	S(16, "\x26\x64\x65\x67\x0f\x01\xd9", INSN_SYS_VMMCALL),
+	S(64, "\x4f\x0f\x30", INSN_SYS_WRMSR),
+	S(64, "\x40\x41\x0f\x01\xd9", INSN_SYS_VMMCALL),
+	S(64, "\x48\x66\x0f\xa2", INSN_SYS_CPUID),
+	S(64, "\x41\xf4", INSN_SYS_HLT),
+	/* 15 bytes exactly: the longest legal instruction. */
+	S(64, "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x0f\x01\xd9", INSN_SYS_VMMCALL),
+	S(64, "\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x48\x0f\x32", INSN_SYS_RDMSR),
+	S(16, "\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x0f\xa2", INSN_SYS_CPUID),
+};
+
+TestSuite(decode_sys);
+
+Test(decode_sys, table)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sys_good); i++) {
+		const struct sys_enc *t = &sys_good[i];
+		uint8_t buf[32];
+		enum insn_sys_op op;
+		uint8_t len;
+		char h[80];
+		int rc;
+
+		hex(h, t->code, t->n);
+		memcpy(buf, t->code, t->n);
+		op = (enum insn_sys_op)99;
+		len = 99;
+		rc = insn_decode_sys(buf, t->n, t->mode, &op, &len);
+		cr_expect_eq(rc, 0, "[%zu] mode %u %s: rc %d", i, t->mode, h, rc);
+		cr_expect_eq(op, t->op, "[%zu] %s: op %d want %d", i, h, op, t->op);
+		cr_expect_eq(len, t->n, "[%zu] %s: len %u want %zu", i, h, len, t->n);
+
+		/* Whatever follows (here ModRM-looking bytes and more prefixes) is not counted. */
+		memset(buf + t->n, 0x66, sizeof(buf) - t->n);
+		rc = insn_decode_sys(buf, sizeof(buf), t->mode, &op, &len);
+		cr_expect_eq(rc, 0, "[%zu] %s + trailing: rc %d", i, h, rc);
+		cr_expect_eq(len, t->n, "[%zu] %s + trailing: len %u", i, h, len);
+	}
+}
+
+Test(decode_sys, truncated_at_every_length)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sys_good); i++) {
+		const struct sys_enc *t = &sys_good[i];
+
+		for (size_t n = 0; n < t->n; n++) {
+			uint8_t *buf = malloc(n ? n : 1); /* ASan catches a read past n */
+			enum insn_sys_op op = (enum insn_sys_op)99;
+			uint8_t len = 99;
+			int rc;
+
+			memcpy(buf, t->code, n);
+			rc = insn_decode_sys(buf, n, t->mode, &op, &len);
+			cr_expect_eq(rc, -EFAULT, "[%zu] truncated to %zu of %zu: rc %d", i, n,
+				     t->n, rc);
+			cr_expect(op == (enum insn_sys_op)99 && len == 99, "[%zu] outputs written", i);
+			free(buf);
+		}
+	}
+}
+
+Test(decode_sys, rejects)
+{
+	static const struct bad sys_bad[] = {
+		X(64, "\x90", "nop"),
+		X(64, "\x0f\x0b", "ud2"),
+		X(64, "\x0f\xa3\xc0", "bt: 0F A3 is not CPUID"),
+		X(64, "\x0f\x31", "rdtsc"),
+		X(64, "\x0f\x33", "rdpmc"),
+		X(64, "\x0f\x01\xd8", "vmrun"),
+		X(64, "\x0f\x01\xd0", "xgetbv"),
+		X(64, "\x0f\x01\xc2", "vmlaunch"),
+		X(64, "\x0f\x01\xda", "vmload"),
+		X(64, "\x0f\x01\x10", "lgdt (%rax): group 7 with memory"),
+		X(64, "\x0f\x01\x19", "lidt (%rcx): memory form of D9's reg field"),
+		X(64, "\xc5\xf8\x77", "VEX vzeroupper"),
+		X(64, "\xcc", "int3"),
+		X(32, "\x48\x0f\x32", "REX in 32-bit mode is dec %eax"),
+		X(16, "\x41\x0f\xa2", "REX in 16-bit mode is inc %cx"),
+		X(32, "\x66\x40\xf4", "inc then hlt: two instructions"),
+		/* 16 bytes: 13 prefixes + VMMCALL; 14 + CPUID; 15 prefixes + HLT. */
+		X(64, "\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x66\x0f\x01\xd9", "16-byte vmmcall"),
+		X(64, "\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x2e\x0f\xa2", "16-byte cpuid"),
+		X(16, "\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\x3e\xf4", "16-byte hlt"),
+		X(64, "\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x48\x0f\xa2",
+		  "16 REX prefixes"),
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sys_bad); i++) {
+		const struct bad *t = &sys_bad[i];
+		uint8_t buf[32];
+		enum insn_sys_op op = (enum insn_sys_op)99;
+		uint8_t len = 99;
+		int rc;
+
+		memcpy(buf, t->code, t->n);
+		memset(buf + t->n, 0x90, sizeof(buf) - t->n);
+		rc = insn_decode_sys(buf, sizeof(buf), t->mode, &op, &len);
+		cr_expect_eq(rc, -EINVAL, "[%zu] %s: rc %d (padded)", i, t->why, rc);
+		if (t->n >= INSN_MAX_LEN) {
+			rc = insn_decode_sys(buf, t->n, t->mode, &op, &len);
+			cr_expect_eq(rc, -EINVAL, "[%zu] %s: rc %d", i, t->why, rc);
+		}
+		cr_expect(op == (enum insn_sys_op)99 && len == 99, "[%zu] %s: outputs written", i,
+			  t->why);
+	}
+}
+
+Test(decode_sys, bad_mode)
+{
+	enum insn_sys_op op;
+	uint8_t len;
+
+	cr_expect_eq(insn_decode_sys((const uint8_t *)"\x0f\xa2", 2, 0, &op, &len), -EINVAL);
+	cr_expect_eq(insn_decode_sys((const uint8_t *)"\x0f\xa2", 2, 8, &op, &len), -EINVAL);
+	cr_expect_eq(insn_decode_sys((const uint8_t *)"\x0f\xa2", 2, 63, &op, &len), -EINVAL);
+}
+
+/* Every two-byte 0F xx and 0F 01 xx: exactly the listed ones decode, all 2 or 3 bytes. */
+Test(decode_sys, every_0f_opcode)
+{
+	static const unsigned modes[] = { 16, 32, 64 };
+
+	for (unsigned m = 0; m < ARRAY_SIZE(modes); m++) {
+		unsigned found = 0;
+
+		for (unsigned b = 0; b < 256; b++) {
+			for (unsigned grp = 0; grp < 2; grp++) {
+				uint8_t buf[4] = { 0x0f, (uint8_t)b, 0, 0 };
+				enum insn_sys_op op;
+				uint8_t len;
+				int rc;
+
+				if (grp) {
+					buf[1] = 0x01;
+					buf[2] = (uint8_t)b;
+				}
+				rc = insn_decode_sys(buf, sizeof(buf), modes[m], &op, &len);
+				if (rc) {
+					cr_expect_eq(rc, -EINVAL, "0f %s%02x: rc %d", grp ? "01 " : "", b, rc);
+					continue;
+				}
+				found++;
+				cr_expect_eq(len, grp ? 3 : 2, "0f %s%02x: len %u", grp ? "01 " : "", b, len);
+			}
+		}
+		/* CPUID RDMSR WRMSR INVD WBINVD; XSETBV VMCALL VMMCALL */
+		cr_expect_eq(found, 8, "mode %u: %u opcodes decode", modes[m], found);
 	}
 }

@@ -289,3 +289,103 @@ Test(gpt, ps_in_pml4_is_not_a_leaf)
 	put64(0x13000 + 8 * 3, 0x77000 | P);
 	expect_gpa(LM_CR0, 0x10000, LM_CR4, LM_EFER, va, 0x77000);
 }
+
+/* ------------------------------------------------------------ code fetch at CS.base + RIP */
+
+Test(gpt, code_va)
+{
+	struct gpt_code_pos at = { .mode = 64, .cs_base = 0x12340000, .rip = 0xffffffff81000000ULL };
+
+	/* 64-bit mode: CS.base is not used. */
+	cr_expect_eq(gpt_code_va(&at, 0), 0xffffffff81000000ULL);
+	cr_expect_eq(gpt_code_va(&at, 3), 0xffffffff81000003ULL);
+	/* Compatibility and 32-bit mode: base + EIP, 32 bits wide. */
+	at.mode = 32;
+	at.rip = 0x1000;
+	cr_expect_eq(gpt_code_va(&at, 0), 0x12341000);
+	at.cs_base = 0xfffff000;
+	at.rip = 0x1ffe;
+	cr_expect_eq(gpt_code_va(&at, 1), 0xfff);
+	/* Real mode: CS.base = selector << 4. */
+	at.mode = 16;
+	at.cs_base = 0x9f000;
+	at.rip = 0x10;
+	cr_expect_eq(gpt_code_va(&at, 2), 0x9f012);
+}
+
+static size_t fetch(const struct gpt_code_pos *at, uint8_t *buf, size_t len)
+{
+	memset(buf, 0xee, len);
+	return gpt_fetch_code(at, read_gpa, &mem, buf, len);
+}
+
+Test(gpt, fetch_real_mode_adds_cs_base)
+{
+	struct gpt_code_pos at = { .cr0 = 0, .mode = 16, .cs_base = 0x9000, .rip = 0x100 };
+	uint8_t buf[15];
+
+	memcpy(mem + 0x9100, "\x66\x0f\xa2\x90", 4);
+	memcpy(mem + 0x100, "\xcc\xcc\xcc\xcc", 4); /* what RIP alone would give */
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), sizeof(buf));
+	cr_expect_eq(memcmp(buf, "\x66\x0f\xa2\x90", 4), 0);
+}
+
+Test(gpt, fetch_compat_mode_adds_cs_base_through_paging)
+{
+	/* va 0x401ffc..0x40200a spans two 4 KiB pages mapped far apart. */
+	struct gpt_code_pos at = { .cr0 = LM_CR0, .cr3 = 0x10000, .cr4 = LM_CR4, .efer = LM_EFER,
+				   .mode = 32, .cs_base = 0x400000, .rip = 0x1ffc };
+	uint8_t buf[15];
+
+	build_4level(0x401000, 0x30000 | P);
+	put64(0x13000 + 8 * 2, 0x50000 | P); /* 0x402000 */
+	memcpy(mem + 0x30ffc, "\x2e\x0f\x01\xd9", 4);
+	memcpy(mem + 0x50000, "\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb", 11);
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), sizeof(buf));
+	cr_expect_eq(memcmp(buf, "\x2e\x0f\x01\xd9\x11\x22\x33\x44\x55\x66\x77\x88\x99\xaa\xbb", 15), 0);
+	/* 64-bit mode with the same RIP ignores the base: va 0x1ffc is not mapped. */
+	at.mode = 64;
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), 0);
+}
+
+Test(gpt, fetch_stops_at_a_missing_page)
+{
+	struct gpt_code_pos at = { .cr0 = LM_CR0, .cr3 = 0x10000, .cr4 = LM_CR4, .efer = LM_EFER,
+				   .mode = 64, .rip = 0x7ffa };
+	uint8_t buf[15];
+
+	build_4level(0x7000, 0x30000 | P);
+	memcpy(mem + 0x30ffa, "\x66\x66\x66\x66\x0f\xa2", 6);
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), 6);
+	cr_expect_eq(memcmp(buf, "\x66\x66\x66\x66\x0f\xa2", 6), 0);
+	cr_expect_eq(buf[6], 0xee, "nothing written past what was read");
+	/* A page whose bytes lie outside guest memory, and a non-canonical RIP. */
+	build_4level(0x8000, 0x7ff00000ULL | P);
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), 6);
+	at.rip = 0x0000800000000000ULL;
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), 0);
+}
+
+Test(gpt, fetch_wraps_at_4g_outside_64bit_mode)
+{
+	/* 32-bit paging: va 0xfffff000 -> 0x30000, va 0 -> 0x50000. */
+	struct gpt_code_pos at = { .cr0 = CR0_PG | CR0_PE, .cr3 = 0x1000, .mode = 32,
+				   .cs_base = 0xffff0000, .rip = 0xfffe };
+	uint8_t buf[6];
+
+	put32(0x1000 + 4 * 0x3ff, 0x2000 | P);
+	put32(0x2000 + 4 * 0x3ff, 0x30000 | P);
+	put32(0x1000, 0x3000 | P);
+	put32(0x3000, 0x50000 | P);
+	memcpy(mem + 0x30ffe, "\x2e\x48", 2);
+	memcpy(mem + 0x50000, "\x0f\x32\x90\x90", 4);
+	/* CS.base + EIP = 0xfffffffe: the instruction continues at linear 0. */
+	cr_expect_eq(fetch(&at, buf, sizeof(buf)), 6);
+	cr_expect_eq(memcmp(buf, "\x2e\x48\x0f\x32\x90\x90", 6), 0);
+	/* The same with the sum itself past 4 GiB. */
+	at.cs_base = 0xfffffff0;
+	at.rip = 0xfffffff0; /* + base = 0x1ffffffe0 -> 0xffffffe0 */
+	memcpy(mem + 0x30fe0, "\xf4", 1);
+	cr_expect_eq(fetch(&at, buf, 1), 1);
+	cr_expect_eq(buf[0], 0xf4);
+}
