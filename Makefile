@@ -55,7 +55,7 @@ $(B)/hv/%.o: %.asm
 # ---------------------------------------------------------------- unit tests
 # The pure modules, built hosted from the very same source files.
 PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
-	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c
+	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
