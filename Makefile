@@ -32,7 +32,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c arch/x86/acpi.c arch/x86/apic.c arch/x86/smp.c \
 	arch/x86/time.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/poweroff.c arch/x86/fpu.c \
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
-	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/exit.c \
+	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c \
 	pvh/summary.c pvh/vlapic.c pvh/vioapic.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 

@@ -168,6 +168,7 @@ static void housekeeping(struct percpu *cpu)
 	cpu->housekeeping_tsc = now;
 	check_deadlines();
 	console_poll_input();
+	console_drain();
 	irq_wake_timers();
 }
 
