@@ -33,7 +33,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	arch/x86/time.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/poweroff.c arch/x86/fpu.c arch/x86/vcpu_state.c \
 	arch/x86/spec.c arch/x86/spec_hw.c \
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
-	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/exit.c \
+	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c \
 	pvh/summary.c pvh/vlapic.c pvh/vioapic.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
@@ -57,7 +57,7 @@ $(B)/hv/%.o: %.asm
 # The pure modules, built hosted from the very same source files.
 PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
 	arch/x86/spec.c \
-	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c
+	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined

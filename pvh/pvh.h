@@ -9,14 +9,13 @@
 
 #include "arch/x86/arch.h"
 #include "pvh/config.h"
+#include "pvh/conbuf.h"
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
 
 #define MAX_DOMAINS CONFIG_MAX_DOMAINS
 #define REBOOT_LIMIT 8
 #define SLICE_US 10000
-#define CONSOLE_LINE_MAX 200
-#define CONSOLE_KEEP_LINES 64 /* a panic line with its stack trace and registers fits */
 
 enum vcpu_state {
 	VCPU_OFFLINE,  /* not started (secondary vCPUs wait for the guest) */
@@ -59,7 +58,7 @@ enum dom_end {
 	END_NOT_STARTED, /* its configuration or files were rejected */
 };
 
-/* The domain's emulated 16550 at COM1 and its console line buffer. */
+/* The domain's emulated 16550 at COM1 (uart.c). */
 #define UART_RX_FIFO 256 /* deeper than a 16550A: pasted input must not be lost */
 
 struct uart {
@@ -69,11 +68,13 @@ struct uart {
 	bool irq_line;           /* level last driven onto the I/O APIC pin */
 	uint8_t rx[UART_RX_FIFO];
 	unsigned rx_head, rx_count;
-	unsigned len;
-	char line[CONSOLE_LINE_MAX + 1];
-	/* The last lines it printed, for the summary of a failed domain. */
-	char keep[CONSOLE_KEEP_LINES][80];
-	unsigned nkeep;
+};
+
+/* The domain's console output on its way to the host console (console.c). */
+struct console {
+	struct spinlock lock;    /* taken after uart.lock, before the host console's */
+	bool ready;              /* buf set up (at the first byte) */
+	struct conbuf buf;       /* lines, rate limit, drop count, last lines */
 };
 
 struct domain {
@@ -118,6 +119,7 @@ struct domain {
 	unsigned reboots;
 	uint64_t overhead_bytes;
 	struct uart uart;
+	struct console console;
 };
 
 extern struct domain domains[MAX_DOMAINS];
@@ -228,10 +230,30 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4]);
 /* hypercall.c */
 enum exit_action hypercall_dispatch(struct vcpu *v, const struct vcpu_exit *e);
 
-/* console.c */
+/* uart.c: a port access at offset 0-7 from COM1 (size 1, 2 or 4). */
 void uart_io(struct domain *dom, uint16_t offset, bool in, uint8_t size, uint32_t *val);
+/* A byte for the guest to read (dropped when the receive FIFO is full). */
+void uart_receive(struct domain *dom, uint8_t byte);
+
+/*
+ * console.c: every domain's console output (COM1, the console hypercall,
+ * later virtio-console) goes through console_feed() into the domain's
+ * conbuf, under its rate limit; one writer moves lines from there to the
+ * host console with a bounded budget per call.
+ *
+ * console_feed() takes any bytes and never waits for the host console.
+ * console_flush(): the domain stops writing (it ends): its partial line,
+ * the count of what it lost and its waiting lines are queued ahead of
+ * anything printed after; nothing waits for the UART.
+ * console_drain(): the writer, from the scheduler's housekeeping on any
+ * CPU; returns at once if another CPU is at it.
+ * console_drain_all(): the end of the run: every waiting line is written,
+ * and kprintf waits for the UART from now on.
+ */
 void console_feed(struct domain *dom, const char *s, size_t n);
 void console_flush(struct domain *dom);
+void console_drain(void);
+void console_drain_all(void);
 /* Boot CPU only: moves host console input to the focused domain. */
 void console_poll_input(void);
 

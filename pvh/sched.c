@@ -192,6 +192,7 @@ static void housekeeping(struct percpu *cpu)
 	cpu->housekeeping_tsc = now;
 	check_deadlines();
 	console_poll_input();
+	console_drain();
 	irq_wake_timers();
 }
 
@@ -235,6 +236,7 @@ static void run_vcpu(struct vcpu *v)
 			act = ACT_DEAD;
 			break;
 		}
+		t0 = rdtsc(); /* from here to the exit handled, the time is the domain's */
 		irq_before_entry(v);
 		ev = next_event(v, slice_end);
 		if (ev != armed) {
@@ -251,12 +253,11 @@ static void run_vcpu(struct vcpu *v)
 		 * covers that; on SVM only the PAUSE filter does (EXIT_PAUSE).
 		 */
 		v->hw.exit_deadline_tsc = ev;
-		t0 = rdtsc();
 		vcpu_ops->run(&v->hw, &e);
-		__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->exits[e.reason], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->exits_total, 1, __ATOMIC_RELAXED);
 		if (e.reason == EXIT_INTR || e.reason == EXIT_PAUSE) {
+			__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
 			/* Let the pending host interrupt in, if any: timer tick or kick. */
 			irq_enable();
 			__asm__ volatile("nop");
@@ -275,6 +276,7 @@ static void run_vcpu(struct vcpu *v)
 			continue;
 		}
 		act = vcpu_handle_exit(v, &e);
+		__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
 		if (act != ACT_CONTINUE)
 			break;
 	}

@@ -7,10 +7,14 @@ static void print_domain(const struct domain *d)
 	char buf[384];
 	int n;
 
-	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s end=%s status=%u runtime_us=%lu cpu_us=%lu exits=%lu",
+	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s end=%s status=%u runtime_us=%lu cpu_us=%lu",
 		     d->name, domain_end_name(d->end), d->exit_status,
-		     d->end_us > d->born_us ? d->end_us - d->born_us : 0, tsc_to_us(d->cpu_tsc),
-		     d->exits_total);
+		     d->end_us > d->born_us ? d->end_us - d->born_us : 0, tsc_to_us(d->cpu_tsc));
+	/* Like the exit counts, only when there is something to count. */
+	if (d->console.ready && d->console.buf.dropped)
+		n += snprintf(buf + n, sizeof(buf) - n, " console_dropped=%lu", d->console.buf.dropped);
+	if (n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, " exits=%lu", d->exits_total);
 	for (unsigned r = 0; r < EXIT_NR && n > 0 && (size_t)n < sizeof(buf); r++)
 		if (d->exits[r])
 			n += snprintf(buf + n, sizeof(buf) - n, " %s=%lu", exit_reason_name(r), d->exits[r]);
@@ -18,8 +22,9 @@ static void print_domain(const struct domain *d)
 	if (d->end == END_STOPPED || d->end == END_NOT_STARTED || d->end == END_CRASH) {
 		if (d->reason[0])
 			kprintf("pvhv: summary dom=%s reason: %s\n", d->name, d->reason);
-		for (unsigned i = 0; i < d->uart.nkeep; i++)
-			kprintf("pvhv: summary dom=%s last: %s\n", d->name, d->uart.keep[i]);
+		/* What the guest wrote last, printed or dropped. */
+		for (uint32_t i = 0; d->console.ready && i < d->console.buf.nkeep; i++)
+			kprintf("pvhv: summary dom=%s last: %s\n", d->name, conbuf_kept(&d->console.buf, i));
 	}
 }
 
@@ -28,6 +33,8 @@ NORETURN void summary_and_poweroff(void)
 	unsigned status = PVHV_EXIT_OK;
 	unsigned ran = 0;
 
+	/* Every line the domains wrote comes before the summary, and nothing is queued any more. */
+	console_drain_all();
 	kprintf("pvhv: summary\n");
 	for (unsigned i = 0; i < nr_domains; i++) {
 		const struct domain *d = &domains[i];

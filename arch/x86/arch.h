@@ -26,6 +26,16 @@ static inline void spin_lock(struct spinlock *l)
 		__asm__ volatile("pause");
 }
 
+/* Takes the lock only if it is free now (no ticket is handed out otherwise). */
+static inline bool spin_trylock(struct spinlock *l)
+{
+	uint32_t owner = __atomic_load_n(&l->owner, __ATOMIC_RELAXED);
+	uint32_t free = owner;
+
+	return __atomic_compare_exchange_n(&l->next, &free, owner + 1, false, __ATOMIC_ACQUIRE,
+					   __ATOMIC_RELAXED);
+}
+
 static inline void spin_unlock(struct spinlock *l)
 {
 	__atomic_store_n(&l->owner, l->owner + 1, __ATOMIC_RELEASE);
@@ -107,13 +117,30 @@ extern unsigned nr_boot_modules;
 
 /* ------------------------------------------------------------ console, time */
 
-void console_putc_raw(char c);
 /* A byte typed on the host console, or -1. */
 int serial_getc(void);
-/* Host console output; whole lines are printed atomically with respect to other CPUs. */
+/*
+ * Host console output; whole lines are printed atomically with respect to
+ * other CPUs, in the order they were printed.  Once serial_set_async(true)
+ * has been called a line may still be queued when kprintf returns.
+ */
 void kprintf(const char *fmt, ...) PRINTF_LIKE(1, 2);
 void kvprintf(const char *fmt, va_list ap);
 NORETURN void panic(const char *fmt, ...) PRINTF_LIKE(1, 2);
+/*
+ * The host console's transmit queue (serial.c).  serial_queue() adds n
+ * bytes ('\n' sent as "\r\n") only if the queue then holds at most limit
+ * bytes, else returns false and adds nothing.  serial_pump() writes queued
+ * bytes while the UART has room, at most budget and until the TSC passes
+ * deadline (0: no deadline), without waiting, and returns how many.
+ * serial_set_async(true) lets kprintf return with its line still queued;
+ * false first writes out everything queued, waiting for the UART (for the
+ * end of the run and panics).
+ */
+bool serial_queue(const char *s, size_t n, size_t limit);
+size_t serial_pump(size_t budget, uint64_t deadline);
+size_t serial_queued(void);
+void serial_set_async(bool on);
 
 uint64_t tsc_khz(void);
 uint64_t time_us(void); /* since boot */

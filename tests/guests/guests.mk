@@ -3,7 +3,7 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul
+GUESTS := hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm

@@ -129,6 +129,72 @@ EMUL_IDT_RE = (r"nested page fault: read at gpa 0x0*fec0006[0-9a-f] while vcpu 0
 EMUL_STACK_RE = (r"nested page fault: write at gpa 0x0*fec007[0-9a-f]{2} while vcpu 0 delivered vector 0 "
                  r"\(rip 0x[0-9a-f]+\): not emulable")
 
+# Which limit a flooder meets first depends on how fast the host UART is.
+DROP_MARK = r"^\[%s\] \.\.\. \d+ bytes dropped \(console (?:rate limit|buffer full)\)$"
+VICTIM_LINE = r"^\[victim\] victim: wall_us=(\d+) cpu_us=(\d+) longest_stall_us=(\d+) stalls=\d+$"
+
+
+def neighbours(guest, cmdline="", ms=4000):
+    """The victim guest measuring ms of wall time beside two copies of guest, stopped at 1.5 ms."""
+    return [dom("victim", "victim", "ms=%d" % ms),
+            dom("n1", guest, cmdline, end="stopped", reason=r"timeout after \d+ ms",
+                max_runtime_ms=ms + 1500),
+            dom("n2", guest, cmdline, end="stopped", reason=r"timeout after \d+ ms",
+                max_runtime_ms=ms + 1500)]
+
+
+def charged_share(log):
+    """CPU time charged to the domains over what the host CPUs had while they ran (every
+    neighbours() run keeps all CPUs busy until the last domain ends)."""
+    runs = [(int(r), int(c)) for r, c in re.findall(
+        r"^pvhv: summary dom=\S+ end=\S+ status=\d+ runtime_us=(\d+) cpu_us=(\d+)", log, re.M)]
+    cpus = int(os.environ.get("PVHV_SMP", "2"))
+    return sum(c for _, c in runs) / (cpus * max(r for r, _ in runs)) if runs else 0
+
+
+def victim_compare(base_log, log, min_share=0.8, max_stall_us=50000, min_charged=0.8):
+    """The victim beside noisy neighbours (log) against beside spinners (base_log)."""
+    b, f = re.search(VICTIM_LINE, base_log, re.M), re.search(VICTIM_LINE, log, re.M)
+    if not b or not f:
+        return "no victim figures in the %s log" % ("baseline" if not b else "second"), None
+    b_cpu, b_stall = int(b.group(2)), int(b.group(3))
+    f_cpu, f_stall = int(f.group(2)), int(f.group(3))
+    share = f_cpu / b_cpu if b_cpu else 0
+    charged = charged_share(log)
+    note = ("victim CPU %.2f s beside spinners, %.2f s beside flooders (%.0f%%); "
+            "longest stall %.1f ms / %.1f ms; %.0f%% of the CPU time charged" % (
+                b_cpu / 1e6, f_cpu / 1e6, 100 * share, b_stall / 1e3, f_stall / 1e3, 100 * charged))
+    # pvhv's work for a domain's exits is that domain's CPU time: nearly all of it is charged.
+    if charged < min_charged:
+        return "domains were charged %.0f%% of the CPU time, wanted >= %.0f%%" % (
+            100 * charged, 100 * min_charged), note
+    if share < min_share:
+        return "victim got %.0f%% of its baseline CPU, wanted >= %.0f%%" % (
+            100 * share, 100 * min_share), note
+    if f_stall >= max_stall_us:
+        return "victim stalled %.1f ms, wanted < %.1f ms" % (f_stall / 1e3, max_stall_us / 1e3), note
+    return None, note
+
+
+def flood_fake(case, cpu_us=3000000, stall_us=12000):
+    """--self-test log for the console cases: the generic one plus victim figures and floods."""
+    log = fake_log(dict(case, fake=None)).replace(
+        "[victim] PASS victim", "[victim] victim: wall_us=4000000 cpu_us=%d longest_stall_us=%d "
+        "stalls=300\n[victim] PASS victim" % (cpu_us, stall_us))
+    for d in case["domains"]:
+        if d["guest"] == "flood":
+            n = d["name"]
+            log = log.replace("pvhv: dom %s stopped" % n, "[%s] flooding via %s\n[%s] ... 123 bytes dropped "
+                              "(console rate limit)\npvhv: dom %s stopped" % (
+                                  n, "com1" if "com1" in d["cmdline"] else "hc", n, n))
+            log = log.replace("summary dom=%s end=stopped status=0 runtime_us=3000000 exits=9" % n,
+                              "summary dom=%s end=stopped status=0 runtime_us=3000000 cpu_us=900 "
+                              "console_dropped=123 exits=9" % n)
+    log = re.sub(r"(summary dom=\w+ end=\w+ status=\d+ runtime_us=)\d+ (?:cpu_us=\d+ )?",
+                 r"\g<1>%d cpu_us=%d " % (5500000, 5500000 * 2 // 3), log)
+    return log.replace("[h1] PASS hello", "[h1] hello from h1 via console hypercall\n[h1] PASS hello")
+
+
 # Guests that end without a "PASS <guest>" line.
 NO_PASS_LINE = {"exitstatus"}
 
@@ -345,6 +411,25 @@ CASES = [
     dict(name="no-svm", what="pvhv refuses to run without SVM",
          domains=[dict(hello(), end=None)], env={"PVHV_NO_SVM": "1"}, code=9,
          must_not=[r"^\[hello\]"]),
+    # ---- the host console under load
+    dict(name="console-flood", what="a victim beside two console flooders keeps >= 80% of its CPU "
+         "beside two spinners; its longest stall stays < 50 ms",
+         baseline=dict(domains=neighbours("busyloop"), code=3, fake=flood_fake),
+         domains=neighbours("flood"), code=3, compare=victim_compare, attempts=3, fake=flood_fake,
+         must=[r"^\[n1\] flooding via hc$",
+               DROP_MARK % "n[12]",
+               r"^pvhv: summary dom=n1 end=stopped status=0 runtime_us=\d+ cpu_us=\d+ "
+               r"console_dropped=[1-9]\d* exits=\d+"]),
+    dict(name="console-flood-com1", what="COM1 output is rate-limited too; a quiet sibling loses nothing",
+         domains=[dom("fl", "flood", "via=com1", end="stopped", reason=r"timeout after \d+ ms",
+                      max_runtime_ms=3000),
+                  hello("h1")], code=3, fake=flood_fake,
+         must=[r"^\[fl\] flooding via com1$",
+               r"(?s)" + DROP_MARK % "fl" + r".*^pvhv: dom fl stopped: timeout",
+               r"^pvhv: summary dom=fl end=stopped status=0 runtime_us=\d+ cpu_us=\d+ "
+               r"console_dropped=[1-9]\d* exits=\d+",
+               r"^\[h1\] hello from h1 via console hypercall$"],
+         must_not=[r"^pvhv: summary dom=h1 .*console_dropped"]),
 ]
 
 CASES += linux.cases(dom, probe)
@@ -797,43 +882,76 @@ def case_dir(out_dir, name):
     return cdir, os.path.join(cdir, "serial.log"), os.path.join(cdir, "qemu.out")
 
 
+def boot(case, cdir, log_path, qout_path, opts):
+    """Builds case's bundle in cdir and boots it -> (serial log, None or why it failed)."""
+    if not os.path.exists(HV_ELF):
+        raise Fail("harness: build/pvhv.elf not built")
+    bundle = build_bundle(case, cdir)
+    env = dict(os.environ)
+    env.update(case.get("env", {}))
+    cmd = [opts.qemu] + qemu_base_args(env) + [
+        "-serial", "file:" + log_path, "-kernel", HV_ELF]
+    if bundle is not None:
+        cmd += ["-initrd", bundle]
+    with open(os.path.join(cdir, "cmd"), "w") as f:
+        f.write(" ".join(cmd) + "\n")
+    limit = case_timeout(case, opts)
+    with open(qout_path, "wb") as qout:
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qout,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            rc = proc.wait(timeout=limit)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            return read_text(log_path), "timed out after %ds" % limit
+    log = read_text(log_path)
+    return log, check_log(case, rc, log)
+
+
+def run_pair(case, opts, cdir, log_path, qout_path):
+    """The case's baseline run, if any, then its own -> (log, QEMU output path, reason, figures,
+    whether only the comparison failed)."""
+    base_log, note = None, None
+    if case.get("baseline"):
+        base = dict(case["baseline"], name=case["name"] + "/baseline")
+        bdir, blog_path, bqout_path = case_dir(cdir, "baseline")
+        base_log, reason = boot(base, bdir, blog_path, bqout_path, opts)
+        if reason:
+            return base_log, bqout_path, "baseline: " + reason, None, False
+    log, reason = boot(case, cdir, log_path, qout_path, opts)
+    if case.get("compare"):
+        why, note = case["compare"](base_log, log)
+        if reason is None and why:
+            return log, qout_path, why, note, True
+    return log, qout_path, reason, note, False
+
+
 def run_case(case, opts):
-    """-> (ok, seconds, reason, tail_lines)"""
+    """-> (ok, seconds, reason, tail_lines, note)
+
+    A case with a baseline (a case of its own, without name) boots that
+    first, in <case>/baseline/; both runs must meet their expectations, then
+    compare(baseline log, log) -> (None or why it failed, figures) judges
+    the pair, and its figures go on the result line.  Timings on a shared
+    machine are noisy: with attempts=N a pair whose comparison alone failed
+    is run again, up to N times in all.
+    """
     t0 = time.monotonic()
-    cdir, log_path, qout_path = case_dir(OUT_DIR, case["name"])
-    try:
-        if not os.path.exists(HV_ELF):
-            raise Fail("harness: build/pvhv.elf not built")
-        bundle = build_bundle(case, cdir)
-        env = dict(os.environ)
-        env.update(case.get("env", {}))
-        cmd = [opts.qemu] + qemu_base_args(env) + [
-            "-serial", "file:" + log_path, "-kernel", HV_ELF]
-        if bundle is not None:
-            cmd += ["-initrd", bundle]
-        with open(os.path.join(cdir, "cmd"), "w") as f:
-            f.write(" ".join(cmd) + "\n")
-        limit = case_timeout(case, opts)
-        with open(qout_path, "wb") as qout:
-            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qout,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                rc = proc.wait(timeout=limit)
-                timed_out = False
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
-                rc, timed_out = None, True
-        log = read_text(log_path)
-        if timed_out:
-            reason = "timed out after %ds" % limit
-        else:
-            reason = check_log(case, rc, log)
-    except Fail as e:
-        reason, log = str(e), read_text(log_path)
+    notes = []
+    for _ in range(case.get("attempts", 1)):
+        cdir, log_path, qout_path = case_dir(OUT_DIR, case["name"])
+        try:
+            log, qout_path, reason, note, again = run_pair(case, opts, cdir, log_path, qout_path)
+        except Fail as e:
+            reason, log, note, again = str(e), read_text(log_path), None, False
+        notes += [note] if note else []
+        if not again:
+            break
+    note = "; then ".join(notes) or None
     secs = time.monotonic() - t0
     if reason is None:
-        return True, secs, None, []
+        return True, secs, None, [], note
     tail = log.split("\n")
     if tail and tail[-1] == "":
         tail.pop()
@@ -841,7 +959,9 @@ def run_case(case, opts):
     qerr = read_text(qout_path).strip()
     if qerr:
         tail += ["(qemu) " + l for l in qerr.split("\n")[-10:]]
-    return False, secs, reason, tail
+    if note:
+        tail.append("(figures) " + note)
+    return False, secs, reason, tail, note
 
 
 def read_text(path):
@@ -871,10 +991,10 @@ def main_run(opts):
     results = {}
 
     def one(case):
-        ok, secs, reason, tail = run_case(case, opts)
+        ok, secs, reason, tail, note = run_case(case, opts)
         with lock:
             if ok:
-                print("ok - %s (%.1fs)" % (case["name"], secs))
+                print("ok - %s (%.1fs)%s" % (case["name"], secs, ": " + note if note else ""))
             else:
                 print("not ok - %s: %s" % (case["name"], reason))
                 print("#   log: %s" % os.path.relpath(os.path.join(OUT_DIR, case["name"], "serial.log"), ROOT))
@@ -934,7 +1054,7 @@ def fake_log(case):
                     m.group(2), int(m.group(1), 16))
             elif d["guest"] == "triplefault":
                 reason = "triple fault (rip 0xfff0)"
-            elif d["guest"] == "busyloop":
+            elif d["guest"] in ("busyloop", "flood"):
                 reason = "timeout after %d ms" % d["max_runtime_ms"]
             elif d["guest"] == "exitstatus":
                 early += ["[%s] booting" % n, "pvhv: dom %s ended: reboot" % n] * 8
@@ -1047,6 +1167,19 @@ def self_test():
         src = os.path.join(CASES_DIR, "busyloop-timeout.dts")
         p = subprocess.run(["dtc", "-I", "dts", "-O", "dtb", "-o", "/dev/null", src], capture_output=True)
         expect(p.returncode == 0, "cases/busyloop-timeout.dts compiles with dtc")
+    # comparing two runs of a victim
+    c = by["console-flood"]
+    base, good = flood_fake(c["baseline"]), flood_fake(c)
+    expect(check_log(c, 3, good) is None and victim_compare(base, good)[0] is None,
+           "a victim keeping its CPU passes console-flood")
+    expect(victim_compare(base, flood_fake(c, cpu_us=2300000))[0] is not None,
+           "a victim at 77% of its baseline CPU is caught")
+    expect(victim_compare(base, flood_fake(c, stall_us=50000))[0] is not None,
+           "a 50 ms stall is caught")
+    expect(victim_compare(base, good.replace("[victim] victim:", "[victim] x:"))[0] is not None,
+           "missing victim figures are caught")
+    expect(victim_compare(base, re.sub(r"dom=n(\d) (.*)cpu_us=\d+", r"dom=n\1 \2cpu_us=9000", good))[0]
+           is not None, "exit handling not charged to the flooders is caught")
     # the accelerator helper
     args = qemu_base_args(dict(os.environ))
     expect("isa-debug-exit,iobase=0xf4,iosize=0x04" in args and "-accel" in args,
