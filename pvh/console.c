@@ -216,7 +216,10 @@ void console_poll_input(void)
 			if (c == FOCUS_KEY)
 				continue;
 		}
-		if (domains[focus].state == DOM_RUNNING)
+		/* The reference keeps its vCPUs alive while the I/O APIC delivers to them. */
+		if (dom_get(&domains[focus])) {
 			uart_receive(&domains[focus], (uint8_t)c);
+			dom_put(&domains[focus]);
+		}
 	}
 }

@@ -8,6 +8,7 @@
  */
 #include "pvh/pvh.h"
 #include "pvhv/abi.h"
+#include "arch/x86/spec.h"
 
 #define L1_ECX_ALLOW ((1u << 0) /* SSE3 */ | (1u << 1) /* PCLMUL */ | (1u << 9) /* SSSE3 */ | \
 		      (1u << 13) /* CX16 */ | (1u << 19) /* SSE4.1 */ | (1u << 20) /* SSE4.2 */ | \
@@ -43,7 +44,7 @@
 		      (L1_EDX_ALLOW & ~(1u << 9)))
 
 #define CPUID_MAX_BASIC 0xdu
-#define CPUID_MAX_EXT 0x80000008u
+#define CPUID_MAX_EXT 0x80000021u /* 0x80000021: AMD speculation bits; the rest up to it read 0 */
 #define X86_CR4_OSXSAVE (1UL << 18)
 #define X86_CR4_PKE (1UL << 22)
 #define L7_ECX_PKU (1u << 3)
@@ -155,6 +156,8 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 			r[2] |= h[2] & (L7_ECX_PKU | (vcpu_rdtscp_ok ? L7_ECX_RDPID : 0));
 			if ((r[2] & L7_ECX_PKU) && (vcpu_ops->get_reg(&v->hw, VREG_CR4) & X86_CR4_PKE))
 				r[2] |= L7_ECX_OSPKE;
+			/* Speculation controls: exactly what msr.c accepts (spec.c decides). */
+			r[3] = spec->guest_l7_edx;
 		}
 		break;
 	case 0xd:
@@ -167,7 +170,7 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case 0x80000001:
 		r[0] = h[0];
 		r[2] = h[2] & X1_ECX_ALLOW;
-		r[3] = h[3] & (X1_EDX_ALLOW | (vcpu_rdtscp_ok ? X1_EDX_RDTSCP : 0));
+		r[3] = h[3] & (X1_EDX_ALLOW | (0 && vcpu_rdtscp_ok ? X1_EDX_RDTSCP : 0));
 		break;
 	case 0x80000002:
 	case 0x80000003:
@@ -184,7 +187,12 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 		r[3] = 1u << 8;
 		break;
 	case 0x80000008:
-		r[0] = h[0] & 0xffff; /* address sizes; no core counts or speculation controls */
+		r[0] = h[0] & 0xffff; /* address sizes; no core counts */
+		r[1] = spec->guest_x8_ebx; /* speculation controls pvhv virtualizes */
+		break;
+	case 0x80000021:
+		r[0] = spec->guest_x21_eax;
+		r[2] = spec->guest_x21_ecx;
 		break;
 	default:
 		break; /* 2, 4, 0xa (PMU), 0xb: hidden until virtualized */

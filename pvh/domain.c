@@ -323,7 +323,7 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 		sched_unlock();
 		return;
 	}
-	dom->state = DOM_DYING;
+	__atomic_store_n(&dom->state, DOM_DYING, __ATOMIC_SEQ_CST); /* pairs with dom_get() */
 	dom->end = how;
 	dom->exit_status = status;
 	dom->reason[0] = 0;
@@ -337,7 +337,7 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 	for (unsigned i = 0; i < dom->nr_vcpus; i++)
 		if (dom->vcpu[i].state == VCPU_RUNNING && dom->vcpu[i].cpu >= 0)
 			cpu_kick((unsigned)dom->vcpu[i].cpu);
-	quiesced = dom->on_cpu == 0 && dom->refs == 0;
+	quiesced = dom_quiesce_locked(dom);
 	sched_unlock();
 
 	console_flush(dom);

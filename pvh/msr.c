@@ -2,11 +2,13 @@
 /*
  * msr.c: the guest's MSRs.  An allowlist: EFER and PAT (kept in the
  * backend's guest state), the TSC, the local x2APIC (vlapic.c) and the
- * KVM-compatible paravirtual clock, TSC_AUX per vCPU; every other MSR
- * raises #GP.
+ * KVM-compatible paravirtual clock, TSC_AUX and SPEC_CTRL per vCPU, the
+ * speculation commands and ARCH_CAPABILITIES the host CPU allows
+ * (arch/x86/spec.c); every other MSR raises #GP.
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
+#include "arch/x86/spec.h"
 
 #define EFER_GUEST_BITS (X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE)
 
@@ -134,6 +136,21 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 			return -EPERM;
 		*val = v->hw.tsc_aux;
 		return 0;
+	case MSR_IA32_SPEC_CTRL:
+		if (!spec->guest_spec_ctrl_mask)
+			return -EPERM;
+		*val = v->hw.spec_ctrl;
+		return 0;
+	case MSR_AMD_VIRT_SPEC_CTRL:
+		if (!spec->guest_virt_spec_ctrl)
+			return -EPERM;
+		*val = v->hw.virt_spec_ctrl;
+		return 0;
+	case MSR_IA32_ARCH_CAPABILITIES:
+		if (!spec->guest_arch_cap_msr)
+			return -EPERM;
+		*val = spec->guest_arch_cap;
+		return 0;
 	default:
 		return -EPERM;
 	}
@@ -170,6 +187,33 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_KVM_WALL_CLOCK_NEW:
 	case MSR_KVM_WALL_CLOCK:
 		return wall_clock(v, val);
+	case MSR_IA32_SPEC_CTRL:
+		/*
+		 * IBRS/STIBP/SSBD as this CPU offers them: kept per vCPU and in
+		 * the CPU only while the vCPU runs (spec_guest_enter()).
+		 */
+		if (!spec->guest_spec_ctrl_mask || (val & ~spec->guest_spec_ctrl_mask))
+			return -EPERM;
+		v->hw.spec_ctrl = val;
+		return 0;
+	case MSR_AMD_VIRT_SPEC_CTRL:
+		if (!spec->guest_virt_spec_ctrl || (val & ~(uint64_t)SPEC_CTRL_SSBD))
+			return -EPERM;
+		v->hw.virt_spec_ctrl = val;
+		return 0;
+	case MSR_IA32_PRED_CMD:
+		/* IBPB on the guest's request: it only ever helps the guest itself. */
+		if (!spec->guest_pred_cmd_mask || (val & ~spec->guest_pred_cmd_mask))
+			return -EPERM;
+		if (val)
+			wrmsr(MSR_IA32_PRED_CMD, val);
+		return 0;
+	case MSR_IA32_FLUSH_CMD:
+		if (!spec->guest_flush_cmd_mask || (val & ~spec->guest_flush_cmd_mask))
+			return -EPERM;
+		if (val)
+			wrmsr(MSR_IA32_FLUSH_CMD, val);
+		return 0;
 	case MSR_TSC_AUX:
 		/* Bits 63:32 are reserved (SDM vol. 4, table 2-2); each vCPU has its own. */
 		if (!vcpu_rdtscp_ok || (val >> 32))

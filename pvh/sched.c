@@ -63,28 +63,48 @@ static struct vcpu *pick_next_locked(void)
 	return NULL;
 }
 
+/*
+ * References are taken without sched_lock: the walks run at every
+ * housekeeping on every CPU, and a lock there slowed guests' timers down
+ * badly under TCG.  The increment and the state check pair with
+ * domain_end()'s state change and reference check (both sequentially
+ * consistent), so either the walker sees the domain dying or the ending
+ * CPU sees the reference.
+ */
 bool dom_get(struct domain *dom)
 {
-	bool ok;
-
-	sched_lock();
-	ok = dom->state == DOM_RUNNING;
-	if (ok)
-		dom->refs++;
-	sched_unlock();
-	return ok;
+	__atomic_add_fetch(&dom->refs, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&dom->state, __ATOMIC_SEQ_CST) == DOM_RUNNING)
+		return true;
+	dom_put(dom);
+	return false;
 }
 
 void dom_put(struct domain *dom)
 {
-	bool quiesced;
-
+	if (__atomic_sub_fetch(&dom->refs, 1, __ATOMIC_SEQ_CST) != 0 ||
+	    __atomic_load_n(&dom->state, __ATOMIC_SEQ_CST) != DOM_DYING)
+		return;
 	sched_lock();
-	dom->refs--;
-	quiesced = dom->state == DOM_DYING && dom->on_cpu == 0 && dom->refs == 0;
-	sched_unlock();
-	if (quiesced)
+	if (dom_quiesce_locked(dom)) {
+		sched_unlock();
 		sched_domain_quiesced(dom);
+		return;
+	}
+	sched_unlock();
+}
+
+/*
+ * True exactly once per ending, for the caller that must tear the domain
+ * down: it is dying, no vCPU of it is on a CPU and nobody holds a reference.
+ */
+bool dom_quiesce_locked(struct domain *dom)
+{
+	if (dom->state != DOM_DYING || dom->on_cpu || dom->quiescing ||
+	    __atomic_load_n(&dom->refs, __ATOMIC_SEQ_CST))
+		return false;
+	dom->quiescing = true;
+	return true;
 }
 
 static void purge_domain_locked(struct domain *dom)
@@ -117,7 +137,8 @@ static void check_deadlines(void)
 
 static void start_domain_locked(struct domain *d)
 {
-	d->state = DOM_RUNNING;
+	d->quiescing = false;
+	__atomic_store_n(&d->state, DOM_RUNNING, __ATOMIC_SEQ_CST);
 	d->end = END_NONE;
 	d->start_us = time_us();
 	d->start_tsc = rdtsc();
@@ -290,7 +311,7 @@ static void run_vcpu(struct vcpu *v)
 	v->cpu = -1;
 	if (d->state != DOM_RUNNING) {
 		v->state = VCPU_DEAD;
-		quiesced = d->state == DOM_DYING && d->on_cpu == 0 && d->refs == 0;
+		quiesced = dom_quiesce_locked(d);
 	} else if (act == ACT_BLOCK && (v->halted_for_good || !irq_pending(v))) {
 		/* An interrupt that arrived since the HLT was seen keeps it runnable. */
 		v->state = VCPU_BLOCKED;

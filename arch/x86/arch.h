@@ -280,7 +280,8 @@ struct vcpu_hw {
 	uint64_t dr6;
 	uint64_t tsc_aux;
 	uint32_t pkru;
-	uint64_t spec_ctrl;     /* the guest's IA32_SPEC_CTRL */
+	uint64_t spec_ctrl;     /* the guest's IA32_SPEC_CTRL (checked against spec's mask) */
+	uint64_t virt_spec_ctrl; /* the guest's AMD VIRT_SPEC_CTRL (SSBD only) */
 	uint64_t tenant;        /* who owns this vCPU (domain id + generation): IBPB on change */
 };
 
@@ -294,6 +295,13 @@ void vcpu_switch_in(struct vcpu_hw *v);
 void vcpu_switch_out(struct vcpu_hw *v);
 /* Power-on values of that state (DR6 0xffff0ff0, the rest 0). */
 void vcpu_state_reset(struct vcpu_hw *v);
+/*
+ * The speculation policy decided at boot from the host CPU
+ * (arch/x86/spec.h; never NULL once pvh_main() runs): what guests may see
+ * in CPUID and write to the speculation-control MSRs.
+ */
+struct spec_policy;
+extern const struct spec_policy *spec;
 /* The guest writes TSC_AUX / SPEC_CTRL while loaded on this CPU. */
 void vcpu_set_tsc_aux(struct vcpu_hw *v, uint64_t val);
 bool host_has_rdtscp(void);

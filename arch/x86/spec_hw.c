@@ -105,3 +105,22 @@ void spec_l1d_flush_sw(void)
 	for (size_t i = 0; i < L1D_FLUSH_SIZE; i += 64)
 		(void)b[i];
 }
+
+void spec_guest_enter(const struct vcpu_hw *v)
+{
+	if (!spec)
+		return;
+	if (spec->has_spec_ctrl && v->spec_ctrl != spec->host_spec_ctrl)
+		wrmsr(MSR_IA32_SPEC_CTRL, v->spec_ctrl);
+	if (spec->guest_virt_spec_ctrl && v->virt_spec_ctrl)
+		wrmsr(MSR_AMD_VIRT_SPEC_CTRL, v->virt_spec_ctrl);
+}
+
+void spec_guest_exit(const struct vcpu_hw *v)
+{
+	if (!spec)
+		return;
+	spec_restore_host_spec_ctrl(v->spec_ctrl);
+	if (spec->guest_virt_spec_ctrl && v->virt_spec_ctrl)
+		wrmsr(MSR_AMD_VIRT_SPEC_CTRL, 0);
+}

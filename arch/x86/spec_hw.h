@@ -33,6 +33,13 @@ void spec_l1d_flush_sw(void);
 void spec_domain_switch(void);
 void spec_before_entry(void);
 void spec_restore_host_spec_ctrl(uint64_t guest_spec_ctrl);
+/*
+ * Around each entry: the guest's SPEC_CTRL (and AMD VIRT_SPEC_CTRL) in the
+ * CPU while it runs, pvhv's own after the exit.  MSR writes are skipped
+ * when the values agree (each one is an exit in a nested VM).
+ */
+void spec_guest_enter(const struct vcpu_hw *v);
+void spec_guest_exit(const struct vcpu_hw *v);
 
 /* Indirect branch prediction barrier.  Caller: spec->has_ibpb. */
 static inline void spec_ibpb(void)

@@ -480,8 +480,10 @@ static void svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
 
 	assign_asid(v, cpu);
 	F64(v, VMCB_RAX) = v->regs[GPR_RAX];
+	spec_guest_enter(v);
 	spec_before_entry(); /* L1D flush / VERW where the CPU needs them */
 	svm_vmrun(v->regs, v->ctl_pa, cpu->host_vmcb_pa);
+	spec_guest_exit(v);
 	v->regs[GPR_RAX] = F64(v, VMCB_RAX);
 	F64(v, VMCB_EVENTINJ) = 0;
 	/*

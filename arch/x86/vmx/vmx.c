@@ -1152,8 +1152,10 @@ again:
 		vmwrite(GUEST_PREEMPT_TIMER, preempt_ticks(v->exit_deadline_tsc));
 		x->preempt_deadline = v->exit_deadline_tsc;
 	}
+	spec_guest_enter(v);
 	spec_before_entry(); /* L1D flush / VERW where the CPU needs them */
 	rc = vmx_enter(v->regs, x->launched, &x->host_rsp);
+	spec_guest_exit(v);
 	if (rc) {
 		uint64_t err = rc == 2 ? vmread(VM_INSTRUCTION_ERROR) : ~0ULL;
 
