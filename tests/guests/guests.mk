@@ -3,10 +3,13 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood
+GUESTS := acloop hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm
+GUEST_SRC_acloop := main.asm
+# Guests that bring their own entry and need none of lib/.
+GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
 
 GUEST_LIB_OBJ := $(B)/guests/obj/lib/entry.o $(B)/guests/obj/lib/guest.o
@@ -26,9 +29,9 @@ guests: $(GUEST_ELFS)
 guest_objs = $(patsubst %,$(B)/guests/obj/$(1)/%.o,$(basename $(or $(GUEST_SRC_$(1)),main.c)))
 
 define GUEST_ELF_RULE
-$(B)/guests/$(1).elf: $(call guest_objs,$(1)) $(GUEST_LIB_OBJ) tests/guests/lib/guest.ld
+$(B)/guests/$(1).elf: $(call guest_objs,$(1)) $(if $(filter $(1),$(GUEST_NOLIB)),,$(GUEST_LIB_OBJ)) tests/guests/lib/guest.ld
 	@echo "  LD      $$@"
-	$(Q)$(LD) $(GUEST_LDFLAGS) -o $$@ $(call guest_objs,$(1)) $(GUEST_LIB_OBJ)
+	$(Q)$(LD) $(GUEST_LDFLAGS) -o $$@ $(call guest_objs,$(1)) $(if $(filter $(1),$(GUEST_NOLIB)),,$(GUEST_LIB_OBJ))
 endef
 $(foreach g,$(GUESTS),$(eval $(call GUEST_ELF_RULE,$(g))))
 

@@ -69,6 +69,12 @@ CASES = [
     # (a pending debug trap outranks the host's interrupts), WBINVD/RDPMC,
     # and per-vCPU debug registers/TSC_AUX/PKRU with breakpoints that keep
     # firing while vCPUs migrate between the two CPUs.
+    dict(name="hostile-acloop", what="an #AC delivery loop (32-bit, conforming handler) exits every time",
+         domains=[dom("ac", "acloop", end="stopped", reason=r"timeout after \d+ ms",
+                      max_runtime_ms=4000),
+                  memcheck("mc", rounds=20)], code=3,
+         must=[r"^\[ac\] looping on #AC", r"^pvhv: summary dom=ac end=stopped .*\bexc_ac=\d{2,}\b"],
+         must_not=[r"^\[ac\] (no #AC|#AC handler ran)"]),
     dict(name="hostile-dbloop", what="a #DB delivery loop exits every time; a timeout stops it",
          domains=[dom("db", "hostile", "mode=dbloop", end="stopped", reason=r"timeout after \d+ ms",
                       max_runtime_ms=4000),
