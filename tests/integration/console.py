@@ -12,6 +12,9 @@ trigger line appears, the way a person at the console would.  Cases:
                focus back to e1 on its own, which gets that key too.
   linux-shell  Debian's kernel with busybox sh on ttyS0 (interrupt-driven
                8250 input): a typed command runs, "poweroff -f" ends it.
+  linux-reboot-input  a 4-vCPU Linux domain reboots 8 times while keys
+               arrive every 20 ms (input delivery racing its teardown) beside
+               memcheck; the limit stops it, pvhv and memcheck are unharmed.
 
 Output like run.py: "ok - <case> (Xs)" or "not ok - <case>: <why>" (+ the
 last log lines), and "N passed, M failed" alone on the last line; exit
@@ -250,11 +253,60 @@ def drive_linux(con):
                 must_not=[r"^\[sh\] PVHV-SHELL-EXITED", r"^\[sh\] .*(?:not found|can't)"])
 
 
+def build_reboot_input(cdir):
+    files = os.path.join(cdir, "files")
+    os.makedirs(files)
+    kernel = run.link_file(linux.VMLINUX, files)
+    initrd = run.link_file(linux.INITRAMFS, files)
+    shutil.copyfile(run.need_guest("memcheck"), os.path.join(files, "memcheck.elf"))
+    doms = [dict(name="rb", cmdline="console=ttyS0 quiet pvhv.test=nproc pvhv.end=reboot",
+                 memory=128, vcpus=4, max_runtime_ms=600000),
+            dict(name="mc", cmdline="mem=16 rounds=300", memory=16, vcpus=1)]
+    dts = os.path.join(cdir, "config.dts")
+    run.write_dts(dts, doms, {"rb": kernel, "mc": "memcheck.elf"}, {"rb": initrd})
+    bundle = os.path.join(cdir, "bundle.cpio")
+    run.run_tool(["-o", bundle, "--config", dts, "-C", files], cdir)
+    return bundle
+
+
+def drive_reboot_input(con):
+    """Keys arrive all the time while a 4-vCPU Linux domain is torn down and
+    rebuilt at every reboot: console input delivery (an I/O APIC interrupt to
+    its vCPUs) races the teardown, and must never reach freed vCPUs."""
+    stop = threading.Event()
+
+    def typist():
+        while not stop.is_set():
+            try:
+                con.type("k")
+            except (Fail, OSError, ValueError):
+                return
+            time.sleep(0.02)
+
+    t = threading.Thread(target=typist, daemon=True)
+    t.start()
+    try:
+        con.expect(r"^pvhv: dom rb stopped: reboot limit \(%d\) reached$" % linux.REBOOT_LIMIT,
+                   240, "rb reaching its reboot limit")
+    finally:
+        stop.set()
+        t.join(5)
+    expect_exit(con, 3)
+    check_after(con, must=[r"^pvhv: summary dom=mc end=poweroff status=0\b",
+                           r"^pvhv: summary dom=rb end=stopped\b"] +
+                          # The tty echoes the keys into init's lines: count pvhv's own.
+                          [r"^pvhv: dom rb rebooting \(%d of at most %d\)$" % (k, linux.REBOOT_LIMIT)
+                           for k in range(1, linux.REBOOT_LIMIT + 1)],
+                must_not=[r"PANIC", r"FATAL exception", r"^\[mc\] FAIL"])
+
+
 CASES = [
     dict(name="echo-focus", what="typed lines reach the focused echo domain only; Ctrl-] and ended-domain focus moves",
          build=build_echo, drive=drive_echo),
     dict(name="linux-shell", what="busybox sh on Linux's ttyS0 runs a typed command and powers off",
          build=build_linux, drive=drive_linux),
+    dict(name="linux-reboot-input", what="keys typed all the time while a 4-vCPU Linux domain reboots 8 times",
+         build=build_reboot_input, drive=drive_reboot_input),
 ]
 
 # --------------------------------------------------------------------------
