@@ -73,6 +73,11 @@ def domain_checks(d, reach_end=True):
     return must, must_not
 
 
+def fake_plus(*extra):
+    """--self-test: the Linux fake log with extra lines a good run prints as well."""
+    return lambda c: fake_log(c) + "".join(line + "\n" for line in extra)
+
+
 def case(name, what, domains, code, must=(), must_not=(), counts=(), timeout=TIMEOUT, **kw):
     """A case whose Linux domains get their checks from domain_checks()."""
     must, must_not = list(must), list(must_not)
@@ -136,10 +141,14 @@ def cases(dom, probe):
         # (QEMU's qemu64 is an AMD family 0Fh part: none at all).
         case("linux-vulns", "/sys/devices/system/cpu/vulnerabilities has no Vulnerable line",
              [linux("lv", vcpus=1, test="vulns")], code=1,
+             fake=fake_plus("[lv] PVHV-VULNS-BEGIN", "[lv] PVHV-VULN spectre_v2: Mitigation: Retpolines",
+                            "[lv] PVHV-VULN mds: Not affected", "[lv] PVHV-VULNS-END"),
              must=[r"(?s)^\[lv\] PVHV-VULNS-BEGIN$.*^\[lv\] PVHV-VULN spectre_v2: .*^\[lv\] PVHV-VULNS-END$"],
              must_not=[r"^\[lv\] PVHV-VULN [^:]+: Vulnerable"]),
         case("linux-vulns-max", "the same on -cpu max (SPEC_CTRL paths where TCG offers them)",
              [linux("lv", vcpus=2, test="vulns")], code=1, env={"PVHV_CPU": "max"},
+             fake=fake_plus("[lv] PVHV-VULNS-BEGIN", "[lv] PVHV-VULN spectre_v2: Mitigation: Retpolines",
+                            "[lv] PVHV-VULN mds: Not affected", "[lv] PVHV-VULNS-END"),
              must=[r"(?s)^\[lv\] PVHV-VULNS-BEGIN$.*^\[lv\] PVHV-VULN spectre_v2: .*^\[lv\] PVHV-VULNS-END$"],
              must_not=[r"^\[lv\] PVHV-VULN [^:]+: Vulnerable"]),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
@@ -153,6 +162,10 @@ def cases(dom, probe):
               linux("pn4", vcpus=4, memory=128, test="nproc", end="panic", end_line=False),
               dom("mc", "memcheck", "mem=16 rounds=400"), dom("h", "hello", "name=h")],
              code=3, timeout=240,
+             fake=fake_plus("[mc] PASS memcheck", "[h] PASS hello", "[h] hello from h",
+                            "pvhv: dom mc ended: poweroff, status 0", "pvhv: dom h ended: poweroff, status 0",
+                            "pvhv: summary dom=mc end=poweroff status=0 runtime_us=100 exits=9",
+                            "pvhv: summary dom=h end=poweroff status=0 runtime_us=100 exits=9"),
              must=[r"^pvhv: dom rb4 stopped: reboot limit \(%d\) reached$" % REBOOT_LIMIT,
                    r"^pvhv: dom pn4 ended: crash, status \d+: guest kernel panicked \(pvpanic\)$",
                    r"^pvhv: summary dom=mc end=poweroff status=0\b"] + reboot_checks("rb4", REBOOT_LIMIT),

@@ -62,20 +62,6 @@ static void write_dr(int n, uint64_t v)
 extern volatile uint64_t guest_fixup_rip, guest_fixup_target, guest_fixup_vector;
 
 /* ---------------------------------------------------------------- dbloop */
-struct __attribute__((packed)) tss64 {
-	uint32_t reserved0;
-	uint64_t rsp[3];
-	uint64_t reserved1;
-	uint64_t ist[7];
-	uint64_t reserved2;
-	uint16_t reserved3;
-	uint16_t iomap_base;
-};
-
-struct __attribute__((packed)) desc_ptr {
-	uint16_t limit;
-	uint64_t base;
-};
 
 static struct tss64 tss __attribute__((aligned(16)));
 static uint64_t gdt[7] __attribute__((aligned(16)));

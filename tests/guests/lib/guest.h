@@ -43,6 +43,23 @@ struct guest_regs {
 	uint64_t rip, cs, rflags, rsp, ss;   /* pushed by the CPU */
 };
 
+/* ------------------------------------------------------------ x86 tables */
+/* The 64-bit TSS (for RSP0 and IST stacks) and the LGDT/LIDT operand. */
+struct __attribute__((packed)) tss64 {
+	uint32_t reserved0;
+	uint64_t rsp[3];
+	uint64_t reserved1;
+	uint64_t ist[7];
+	uint64_t reserved2;
+	uint16_t reserved3;
+	uint16_t iomap_base;
+};
+
+struct __attribute__((packed)) desc_ptr {
+	uint16_t limit;
+	uint64_t base;
+};
+
 /* ------------------------------------------------------------ instructions */
 static inline void outb(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port)); }
 static inline void outw(uint16_t port, uint16_t v) { __asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port)); }
