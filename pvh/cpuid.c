@@ -170,7 +170,7 @@ void cpuid_policy(struct vcpu *v, uint32_t leaf, uint32_t sub, uint32_t r[4])
 	case 0x80000001:
 		r[0] = h[0];
 		r[2] = h[2] & X1_ECX_ALLOW;
-		r[3] = h[3] & (X1_EDX_ALLOW | (0 && vcpu_rdtscp_ok ? X1_EDX_RDTSCP : 0));
+		r[3] = h[3] & (X1_EDX_ALLOW | (vcpu_rdtscp_ok ? X1_EDX_RDTSCP : 0));
 		break;
 	case 0x80000002:
 	case 0x80000003:
