@@ -99,6 +99,9 @@ suite grub bash tests/integration/grub.sh
 if [ "${PVHV_BOCHS:-1}" != 0 ]; then
 	suite bochs python3 tests/integration/bochs.py
 	suite bochs-linux bash tests/bochs/linux-boot.sh
+	# A running 4-vCPU Linux domain rebooting in a loop, stopped by its time
+	# limit beside memcheck on two CPUs: teardown on the VMX backend.
+	suite bochs-teardown bash tests/bochs/linux-boot.sh -T
 fi
 
 echo "=== summary"
