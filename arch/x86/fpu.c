@@ -158,17 +158,3 @@ int fpu_set_xcr0(struct vcpu_hw *v, uint32_t index, uint64_t val)
 	return 0;
 }
 
-/* AMD without CPUID 0x80000008:EBX[2] (RstrFpErrPtrs): see vcpu_state.c. */
-bool fpu_leaks_error_pointers(void)
-{
-	uint32_t r[4];
-
-	host_cpuid(0, 0, r);
-	if (r[1] != 0x68747541u || r[3] != 0x69746e65u || r[2] != 0x444d4163u) /* "AuthenticAMD" */
-		return false;
-	host_cpuid(0x80000000, 0, r);
-	if (r[0] < 0x80000008u)
-		return true;
-	host_cpuid(0x80000008, 0, r);
-	return !(r[1] & (1u << 2));
-}

@@ -72,7 +72,6 @@ extern bool host_has_nx;
 void fpu_init(void);
 void fpu_cpu_init(void);
 void vcpu_state_cpu_init(void);
-bool fpu_leaks_error_pointers(void);
 
 int svm_probe(char *why, size_t len);
 extern const struct vcpu_ops svm_ops;

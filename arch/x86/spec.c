@@ -245,6 +245,7 @@ void spec_decide(const struct spec_host *h, struct spec_policy *p)
 	p->has_spec_ctrl = ibrs || stibp || ssbd;
 	p->has_ibpb = (h->l7_edx & SPEC_L7_EDX_IBRS_IBPB) || (h->x8_ebx & SPEC_X8_EBX_IBPB);
 	p->has_flush_cmd = h->l7_edx & SPEC_L7_EDX_FLUSH_L1D;
+	p->fp_ptr_scrub = h->vendor == SPEC_VENDOR_AMD && !(h->x8_ebx & SPEC_X8_EBX_RSTR_FP_ERR_PTRS);
 
 	/*
 	 * Domains do not trust each other, vCPUs of one domain do: IBPB on a

@@ -36,6 +36,7 @@
 #define SPEC_X8_EBX_IBRS_PREFERRED (1u << 18)
 #define SPEC_X8_EBX_IBRS_SAME_MODE (1u << 19)
 #define SPEC_X8_EBX_SSBD (1u << 24)         /* SPEC_CTRL.SSBD */
+#define SPEC_X8_EBX_RSTR_FP_ERR_PTRS (1u << 2) /* FXSAVE/XSAVE always save the x87 error pointers */
 #define SPEC_X8_EBX_VIRT_SSBD (1u << 25)    /* VIRT_SPEC_CTRL (MSR C001_011Fh).SSBD */
 #define SPEC_X8_EBX_SSB_NO (1u << 26)
 #define SPEC_X8_EBX_BTC_NO (1u << 29)       /* no branch type confusion (retbleed) */
@@ -171,6 +172,12 @@ struct spec_policy {
 	enum spec_ctrl_exit spec_ctrl_exit;
 	enum spec_ssbd ssbd;      /* how a guest's SSBD request reaches the hardware */
 	bool smt_risk;            /* sibling threads can leak across domains anyway */
+	/*
+	 * AMD without RstrFpErrPtrs keeps the x87 FIP/FDP/FOP of the last
+	 * tenant across an FXRSTOR/XRSTOR without a pending x87 exception:
+	 * scrub them (a FILD) when a host CPU changes tenant.
+	 */
+	bool fp_ptr_scrub;
 
 	/* Guest side: MSR writes outside a mask get #GP; a mask of 0 means the MSR is absent. */
 	uint64_t guest_spec_ctrl_mask;

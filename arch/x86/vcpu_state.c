@@ -12,7 +12,7 @@
 
 #define X86_CR4_PKE (1UL << 22)
 
-static bool has_rdtscp, has_pku, fp_ptr_leak;
+static bool has_rdtscp, has_pku;
 bool vcpu_rdtscp_ok;
 /* TSC_AUX value now in each host CPU's MSR (written only on change). */
 static uint64_t loaded_tsc_aux[MAX_CPUS];
@@ -74,7 +74,6 @@ void vcpu_state_cpu_init(void)
 	}
 	if (has_pku)
 		write_cr4(read_cr4() | X86_CR4_PKE);
-	fp_ptr_leak = fpu_leaks_error_pointers();
 	if (has_rdtscp) {
 		wrmsr(MSR_TSC_AUX, 0);
 		loaded_tsc_aux[this_cpu()->index] = 0;
@@ -104,7 +103,7 @@ void vcpu_set_tsc_aux(struct vcpu_hw *v, uint64_t val)
 }
 
 /*
- * AMD CPUs without CPUID 0x80000008:EBX[2] (RstrFpErrPtrs) save and
+ * AMD CPUs without CPUID 0x80000008:EBX[2] (RstrFpErrPtrs, spec.c decides) save and
  * restore the x87 FIP/FDP/FOP only while an x87 exception is pending, so
  * the pointers of the previous tenant survive an FXRSTOR/XRSTOR of a state
  * without one.  Loading a value with FILD sets them to pvhv's own (AMD
@@ -125,7 +124,7 @@ static void switch_tenant(struct vcpu_hw *v)
 	if (c->last_tenant == v->tenant)
 		return;
 	c->last_tenant = v->tenant;
-	if (fp_ptr_leak)
+	if (spec && spec->fp_ptr_scrub)
 		scrub_fp_pointers();
 	spec_domain_switch();
 }

@@ -636,3 +636,16 @@ Test(spec_read, no_extended_leaves)
 	cr_assert_eq(h.x8_ebx, 0);
 	cr_assert_eq(h.model, 3);
 }
+
+/* x87 error pointers: AMD parts without RstrFpErrPtrs need the FILD scrub. */
+Test(spec, fp_error_pointer_scrub)
+{
+	struct spec_policy p;
+
+	spec_decide(&tcg_qemu64, &p);
+	cr_assert(p.fp_ptr_scrub, "AMD family 0Fh without 80000008h.EBX[2] leaks FIP/FDP");
+	spec_decide(&zen3, &p);
+	cr_assert(!p.fp_ptr_scrub, "Zen 3 reports RstrFpErrPtrs");
+	spec_decide(&skylake_sp, &p);
+	cr_assert(!p.fp_ptr_scrub, "Intel saves the pointers always");
+}
