@@ -103,6 +103,12 @@ static inline uint64_t xgetbv(uint32_t xcr)
 	return ((uint64_t)hi << 32) | lo;
 }
 static inline void cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+static inline uint64_t tsc_read(void)
+{
+	uint32_t lo, hi;
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
 
 /* ------------------------------------------------------------ libc bits */
 void *memset(void *d, int c, size_t n);
@@ -160,6 +166,15 @@ const char *cmdline(void);
  */
 const char *cmdline_get(const char *key);
 uint64_t cmdline_u64(const char *key, uint64_t dflt);
+
+/* ------------------------------------------------------------ time */
+/*
+ * TSC ticks per millisecond from the KVM-compatible pvclock (CPUID
+ * 0x40000100 signature "KVMKVMKVM", feature CLOCKSOURCE2, MSR 0x4b564d01),
+ * which pvhv offers; 0 when there is none (plain QEMU/TCG), so callers
+ * must pick their own fallback.  The first call registers the clock.
+ */
+uint64_t tsc_per_ms(void);
 
 /* ------------------------------------------------------------ memory */
 /* Highest end address of the memmap's RAM entries (0 if none). */
