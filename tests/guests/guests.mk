@@ -3,7 +3,7 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := acloop hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood
+GUESTS := acloop hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm
@@ -11,6 +11,9 @@ GUEST_SRC_acloop := main.asm
 # Guests that bring their own entry and need none of lib/.
 GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
+GUEST_SRC_virtio := main.c attack.c
+# Optional parts of lib/ a guest links besides entry and guest (lib/<name>.c).
+GUEST_LIBS_virtio := virtio
 
 GUEST_LIB_OBJ := $(B)/guests/obj/lib/entry.o $(B)/guests/obj/lib/guest.o
 GUEST_ELFS := $(GUESTS:%=$(B)/guests/%.elf)
@@ -26,7 +29,8 @@ GUEST_LDFLAGS := -n -nostdlib -z max-page-size=4096 -z noexecstack -T tests/gues
 
 guests: $(GUEST_ELFS)
 
-guest_objs = $(patsubst %,$(B)/guests/obj/$(1)/%.o,$(basename $(or $(GUEST_SRC_$(1)),main.c)))
+guest_objs = $(patsubst %,$(B)/guests/obj/$(1)/%.o,$(basename $(or $(GUEST_SRC_$(1)),main.c))) \
+	$(GUEST_LIBS_$(1):%=$(B)/guests/obj/lib/%.o)
 
 define GUEST_ELF_RULE
 $(B)/guests/$(1).elf: $(call guest_objs,$(1)) $(if $(filter $(1),$(GUEST_NOLIB)),,$(GUEST_LIB_OBJ)) tests/guests/lib/guest.ld
