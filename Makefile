@@ -34,7 +34,8 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	arch/x86/spec.c arch/x86/spec_hw.c \
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
 	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c \
-	pvh/summary.c pvh/vlapic.c pvh/vioapic.c
+	pvh/summary.c pvh/vlapic.c pvh/vioapic.c \
+	drivers/virtio/virtq.c drivers/virtio/mmio.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -57,7 +58,8 @@ $(B)/hv/%.o: %.asm
 # The pure modules, built hosted from the very same source files.
 PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
 	arch/x86/spec.c \
-	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c
+	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c \
+	drivers/virtio/virtq.c drivers/virtio/mmio.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
@@ -77,6 +79,23 @@ $(B)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  HOSTCC  $<"
 	$(Q)$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# ---------------------------------------------------------------- fuzzing
+# libFuzzer over the virtio transport and queues (clang; `make fuzz` builds and runs it for a
+# bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).
+FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. $(WARN) -fsanitize=fuzzer,address,undefined \
+	-fno-sanitize-recover=undefined
+
+fuzz-bin: $(B)/fuzz/virtq_fuzz
+
+$(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_C)
+
+fuzz:
+	$(Q)bash tests/fuzz/run.sh
 
 # ---------------------------------------------------------------- guests, tools
 include tests/guests/guests.mk
@@ -105,8 +124,8 @@ bench: deps
 	$(Q)bash bench/bench.sh
 
 clean:
-	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/pvhv.elf
+	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/fuzz $(B)/pvhv.elf
 
-.PHONY: all image unit-bin guests tools deps run test test-bochs-linux bench clean
+.PHONY: all image unit-bin guests tools deps run test test-bochs-linux bench fuzz fuzz-bin clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

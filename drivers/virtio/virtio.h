@@ -24,8 +24,9 @@
  * of or into guest RAM and return 0, or -EFAULT when any byte of it is not
  * RAM (they check overflow and may cross 2 MiB chunks).  irq raises the
  * device's interrupt (an edge).  log reports one line about a guest's
- * misbehaviour ("virtq 1: desc 17 >= size 16"); the caller prefixes the
- * domain and device.  ctx is passed back unchanged.
+ * misbehaviour ("virtq 1: desc 17 >= size 16"); the env's owner prefixes
+ * the domain and device (one env per device, or a ctx that names it).
+ * ctx is passed back unchanged.
  */
 struct virtio_env {
 	int (*read)(void *ctx, gpa_t gpa, void *dst, size_t len);
@@ -97,21 +98,27 @@ int virtq_check_config(const struct virtq *q, uint16_t max, const struct virtio_
 
 /*
  * Takes the next available chain, if any: 1 and *out filled, 0 when the
- * ring is empty, or -EINVAL when the guest broke a rule (message in err;
- * the queue is then marked broken).  Rules: avail->idx may run at most
- * size entries ahead of last_avail; head and next indexes below size; at
- * most size descriptors followed in all (loops end there); INDIRECT only
- * when negotiated, not together with NEXT, table length a non-zero
- * multiple of 16 and at most size * 16 bytes, no INDIRECT inside an
- * indirect table; every segment's addr + len inside RAM without overflow
- * (env->read probe of its last byte) and len > 0.
+ * ring is empty or the queue not ready, or -EINVAL when the guest broke a
+ * rule (message in err; the queue is then marked broken) or the queue was
+ * already broken (err "queue is broken": nothing new to report).  Rules:
+ * avail->idx may run at most size entries ahead of last_avail; head and
+ * next indexes below the size of their table; at most size segments in
+ * all, indirect ones included, and each table walked at most its own size
+ * of steps (loops end there); INDIRECT only when negotiated, not together
+ * with NEXT, table length a non-zero multiple of 16 and at most size * 16
+ * bytes, first and last byte in RAM, no INDIRECT inside an indirect table
+ * (a chain may be direct descriptors ending in one INDIRECT, 2.7.5.3.2);
+ * every segment's len > 0 and addr + len inside RAM without overflow
+ * (env->read probes of its first and last byte).  Each call reads at most
+ * min(size, VIRTQ_CHAIN_MAX) + 2 descriptors.
  */
 int virtq_pop(struct virtq *q, const struct virtio_env *env, struct virtq_chain *out,
 	      char *err, size_t errlen);
 
 /*
  * Returns a chain: writes the used element {head, len} and then used->idx
- * (with a barrier between).  0 or -EFAULT.
+ * (with a barrier between).  0, -EINVAL when the queue is not ready or
+ * broken or head >= size (nothing written), or -EFAULT.
  */
 int virtq_push(struct virtq *q, const struct virtio_env *env, uint16_t head, uint32_t len);
 
@@ -123,7 +130,12 @@ int virtq_push(struct virtq *q, const struct virtio_env *env, uint16_t head, uin
  */
 bool virtq_should_interrupt(struct virtq *q, const struct virtio_env *env);
 
-/* Copies from / into a chain's segments, starting at byte off of the readable / writable part. */
+/*
+ * Copies from / into a chain's segments, starting at byte off of the
+ * readable / writable part.  0; -ERANGE when [off, off + len) passes the
+ * end of that part (nothing copied); -EFAULT when env refused a segment
+ * (a prefix may have been copied).
+ */
 int virtq_chain_read(const struct virtq_chain *c, const struct virtio_env *env, uint64_t off,
 		     void *dst, size_t len);
 int virtq_chain_write(const struct virtq_chain *c, const struct virtio_env *env, uint64_t off,
@@ -144,7 +156,9 @@ struct virtio_dev;
 
 /*
  * A device model.  features: the device's own bits (the transport adds
- * VERSION_1, INDIRECT_DESC and EVENT_IDX).  config_read/config_write
+ * VERSION_1, INDIRECT_DESC and EVENT_IDX, and drops the model's bits in
+ * the transport range 28..41; VIRTIO_F_RING_RESET is not offered, so
+ * QueueReset reads 0 and ignores writes).  config_read/config_write
  * access its configuration space at [0, config_size) (the transport
  * checks bounds and size).  notify: the driver kicked queue qi; the device
  * serves at most a bounded amount of work and returns true when work is
@@ -186,25 +200,34 @@ struct virtio_dev {
 	struct virtq vq[VIRTIO_MAX_QUEUES];
 };
 
-/* Sets up d for ops/env/priv in the reset state. */
+/* Sets up d for ops/env/priv in the reset state (ops->reset is not called). */
 void virtio_dev_init(struct virtio_dev *d, const struct virtio_dev_ops *ops,
 		     const struct virtio_env *env, void *priv, const char *name);
 
 /*
  * A guest access to the device's MMIO window at off (size 1, 2, 4 or 8;
- * registers below 0x100 take only 4-byte aligned 32-bit accesses, others
- * read 0 / are ignored).  Writes to QueueNotify call ops->notify; the
- * return value is true when that left work to do (see ops->notify).
+ * registers below 0x100 take only 4-byte aligned 32-bit accesses, config
+ * space naturally aligned ones inside config_size; others read 0 / are
+ * ignored).  Writes to QueueNotify call ops->notify when DRIVER_OK is set,
+ * NEEDS_RESET and FAILED are clear and the queue is ready; the return
+ * value is true when that left work to do (see ops->notify).  Queue setup
+ * registers take writes only while the queue is not ready and before
+ * DRIVER_OK; QueueReady=1 also needs FEATURES_OK.  Wrong writes are ignored.
  */
 bool virtio_mmio_access(struct virtio_dev *d, uint64_t off, bool write, unsigned size,
 			uint64_t *val);
 
 /*
  * For models: complete used buffers on queue qi and raise the interrupt
- * when the driver wants one; mark the device broken (NEEDS_RESET,
- * interrupt for the config change, one env->log line) on a rule violation.
+ * when the driver wants one; mark the device broken (NEEDS_RESET, every
+ * queue broken, one env->log line "virtq qi: why" -- just "why" when qi is
+ * no queue -- and, once DRIVER_OK is set, the config-change interrupt) on
+ * a rule violation.  Later failures before a reset add nothing.
  */
 void virtio_dev_used(struct virtio_dev *d, unsigned qi);
 void virtio_dev_fail(struct virtio_dev *d, unsigned qi, const char *why);
+
+/* For models: the config space changed (ConfigGeneration moves; interrupt once DRIVER_OK is set). */
+void virtio_dev_config_changed(struct virtio_dev *d);
 
 #endif
