@@ -13,6 +13,7 @@ enum {
 	PROP_MEMORY,
 	PROP_VCPUS,
 	PROP_MAX_RUNTIME,
+	PROP_VIRTIO,
 	NR_PROPS,
 };
 
@@ -23,7 +24,19 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_MEMORY] = "memory-mib",
 	[PROP_VCPUS] = "vcpus",
 	[PROP_MAX_RUNTIME] = "max-runtime-ms",
+	[PROP_VIRTIO] = "virtio",
 };
+
+static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
+	[CONFIG_VIRTIO_CONSOLE] = "console",
+	[CONFIG_VIRTIO_RNG] = "rng",
+};
+
+const char *config_virtio_name(enum config_virtio kind)
+{
+	return (unsigned)kind < CONFIG_VIRTIO_KINDS ? virtio_names[kind] : "?";
+}
+
 
 PRINTF_LIKE(2, 3)
 static int dom_error(struct domain_config *d, const char *fmt, ...)
@@ -122,6 +135,43 @@ static int get_file_name(struct domain_config *d, const char *prop,
 	return 0;
 }
 
+/*
+ * virtio = "console", "rng";  A string list (each NUL-terminated): known
+ * kinds, each at most once, at most CONFIG_MAX_VIRTIO.
+ */
+static int get_virtio(struct domain_config *d, const char *val, int len)
+{
+	int off = 0;
+
+	if (len < 2 || val[len - 1] != '\0')
+		return dom_error(d, "virtio is not a list of NUL-terminated strings");
+	while (off < len) {
+		const char *s = val + off;
+		size_t n = strnlen(s, (size_t)(len - off));
+		unsigned k;
+
+		if (n == 0)
+			return dom_error(d, "virtio: empty device name at byte %d", off);
+		if (unsafe_byte(s, (int)n) >= 0)
+			return dom_error(d, "virtio: device name at byte %d has a control or non-ASCII byte", off);
+		for (k = 0; k < CONFIG_VIRTIO_KINDS; k++)
+			if (strcmp(s, virtio_names[k]) == 0)
+				break;
+		if (k == CONFIG_VIRTIO_KINDS)
+			return dom_error(d, "virtio: unknown device \"%.*s\" (known: console, rng)",
+					 (int)MIN(n, 32u), s);
+		for (unsigned i = 0; i < d->nr_virtio; i++)
+			if (d->virtio[i] == k)
+				return dom_error(d, "virtio: \"%s\" listed twice", s);
+		if (d->nr_virtio == CONFIG_MAX_VIRTIO)
+			return dom_error(d, "virtio: more than %d devices", CONFIG_MAX_VIRTIO);
+		d->virtio[d->nr_virtio++] = (enum config_virtio)k;
+		off += (int)n + 1;
+	}
+	return 0;
+}
+
+
 static int get_cell(struct domain_config *d, const char *prop,
 		    const void *val, int len, uint32_t *out)
 {
@@ -179,6 +229,8 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "vcpus %u exceeds %u", v, CONFIG_MAX_VCPUS);
 		d->vcpus = v;
 		return 0;
+	case PROP_VIRTIO:
+		return get_virtio(d, val, len);
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)

@@ -12,6 +12,7 @@
  *               memory-mib = <16>;
  *               vcpus = <1>;            // optional, default 1
  *               max-runtime-ms = <5000>; // optional, >= 1; absent: no limit
+ *               virtio = "console", "rng"; // optional: virtio-mmio devices, in slot order
  *           };
  *       };
  *   };
@@ -32,6 +33,17 @@
 #define CONFIG_COMPATIBLE "pvhv,config-1"
 #define CONFIG_BUNDLE_NAME "config.dtb" /* the config's name in a bundle */
 
+/* Virtio devices a domain may have (the "virtio" string list). */
+enum config_virtio {
+	CONFIG_VIRTIO_CONSOLE,
+	CONFIG_VIRTIO_RNG,
+	CONFIG_VIRTIO_KINDS,
+};
+#define CONFIG_MAX_VIRTIO 8 /* PVHV_VIRTIO_MAX_DEVICES */
+
+/* "console", "rng": the names used in the configuration and in messages. */
+const char *config_virtio_name(enum config_virtio kind);
+
 struct domain_config {
 	/* Node name, truncated if too long; "#index" if it is not printable ASCII. */
 	char name[CONFIG_NAME_MAX];
@@ -41,6 +53,8 @@ struct domain_config {
 	uint64_t memory;            /* bytes */
 	unsigned vcpus;
 	uint32_t max_runtime_ms;    /* 0: no limit; else stopped after this long */
+	unsigned nr_virtio;         /* devices, slot i at PVHV_VIRTIO_MMIO_GPA + i * stride */
+	enum config_virtio virtio[CONFIG_MAX_VIRTIO];
 	bool valid;
 	char error[160];            /* why not valid */
 };

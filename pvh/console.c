@@ -218,7 +218,11 @@ void console_poll_input(void)
 		}
 		/* The reference keeps its vCPUs alive while the I/O APIC delivers to them. */
 		if (dom_get(&domains[focus])) {
-			uart_receive(&domains[focus], (uint8_t)c);
+			char ch = (char)c;
+
+			/* Its virtio console once the driver runs, else COM1. */
+			if (!devices_console_input(&domains[focus], &ch, 1))
+				uart_receive(&domains[focus], (uint8_t)c);
 			dom_put(&domains[focus]);
 		}
 	}

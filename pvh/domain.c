@@ -12,7 +12,7 @@
 struct domain domains[MAX_DOMAINS];
 unsigned nr_domains;
 
-static uint64_t pages_for(uint64_t bytes)
+uint64_t pages_for(uint64_t bytes)
 {
 	return ALIGN_UP(bytes, PAGE_SIZE) / PAGE_SIZE;
 }
@@ -188,6 +188,7 @@ static int build_acpi(struct domain *dom, struct bootinfo_params *bp)
 
 	if (!buf)
 		return fail(dom, -EFAULT, "no room for ACPI tables");
+	devices_acpi(dom->cfg, &ap);
 	rc = acpi_build(buf, PVHV_ACPI_SIZE, PVHV_ACPI_GPA, &ap, &bp->rsdp_gpa, &used, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "ACPI tables: %s", err);
@@ -265,13 +266,19 @@ int domain_build(struct domain *dom)
 		return fail(dom, rc, "boot information: %s", err);
 	}
 	irq_domain_init(dom);
+	rc = devices_build(dom, err, sizeof(err));
+	if (rc) {
+		domain_teardown(dom);
+		return fail(dom, rc, "devices: %s", err);
+	}
 	rc = create_vcpus(dom, im.entry32);
 	if (rc) {
 		domain_teardown(dom);
 		return fail(dom, rc, "out of memory for vCPU state");
 	}
 	dom->overhead_bytes = (stage2_count_tables(dom->stage2_root) + dom->chunk_array_pages +
-			       dom->vcpu_array_pages + dom->nr_vcpus * (1 + dom->vcpu[0].hw.fpu_pages)) *
+			       dom->vcpu_array_pages + dom->vdev_pages +
+			       dom->nr_vcpus * (1 + dom->vcpu[0].hw.fpu_pages)) *
 				      PAGE_SIZE +
 			      sizeof(struct domain);
 	return 0;
@@ -279,6 +286,7 @@ int domain_build(struct domain *dom)
 
 void domain_teardown(struct domain *dom)
 {
+	devices_teardown(dom);
 	if (dom->vcpu) {
 		for (unsigned i = 0; i < dom->nr_vcpus; i++) {
 			vcpu_ops->vcpu_free(&dom->vcpu[i].hw);

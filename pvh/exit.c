@@ -82,49 +82,65 @@ static enum exit_action handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 #define SLP_EN 0x20
 
 /*
- * Platform ports other than the UART: the ACPI sleep/reset registers and
- * the classic reset and panic ports.  Returns ACT_DEAD when the write
- * ended the domain.
+ * The platform's ports: the ACPI sleep/reset registers, the 8042's reset
+ * line and pvpanic, one handler each, registered per domain by
+ * devices_build() through platform_ports_add().  Returns ACT_DEAD when the
+ * write ended the domain.
  */
-static enum exit_action platform_port(struct vcpu *v, uint16_t port, bool in, uint32_t *val)
+static enum exit_action acpi_io(struct vcpu *v, void *opaque, uint16_t off, bool in, uint8_t size,
+				uint32_t *val)
 {
+	uint16_t port = PVHV_ACPI_SLEEP_CTL_PORT + off;
+
 	if (in) {
-		if (port == PORT_PVPANIC)
-			*val = PVPANIC_PANICKED;
-		else if (port == PVHV_ACPI_SLEEP_STS_PORT || port == PVHV_ACPI_SLEEP_CTL_PORT)
-			*val = 0;
+		*val = 0; /* sleep status and control read 0; so does the reset register */
 		return ACT_CONTINUE;
 	}
-	switch (port) {
-	case PVHV_ACPI_SLEEP_CTL_PORT:
-		/* Hardware-reduced sleep: SLP_TYP in bits 4:2 with SLP_EN; S5 is soft-off. */
-		if ((*val & SLP_EN) && ((*val >> 2) & 7) == 5) {
-			domain_end(v->dom, END_POWEROFF, 0, NULL);
-			return ACT_DEAD;
-		}
-		break;
-	case PVHV_ACPI_RESET_PORT:
-		if ((*val & 0xff) == PVHV_ACPI_RESET_VALUE) {
-			domain_end(v->dom, END_REBOOT, 0, NULL);
-			return ACT_DEAD;
-		}
-		break;
-	case PORT_KBD_CTL:
-		if ((*val & 0xff) == 0xfe) {
-			domain_end(v->dom, END_REBOOT, 0, NULL);
-			return ACT_DEAD;
-		}
-		break;
-	case PORT_PVPANIC:
-		if (*val & PVPANIC_PANICKED) {
-			domain_end(v->dom, END_CRASH, 0, "guest kernel panicked (pvpanic)");
-			return ACT_DEAD;
-		}
-		break;
-	default:
-		break;
+	/* Hardware-reduced sleep: SLP_TYP in bits 4:2 with SLP_EN; S5 is soft-off. */
+	if (port == PVHV_ACPI_SLEEP_CTL_PORT && (*val & SLP_EN) && ((*val >> 2) & 7) == 5) {
+		domain_end(v->dom, END_POWEROFF, 0, NULL);
+		return ACT_DEAD;
+	}
+	if (port == PVHV_ACPI_RESET_PORT && (*val & 0xff) == PVHV_ACPI_RESET_VALUE) {
+		domain_end(v->dom, END_REBOOT, 0, NULL);
+		return ACT_DEAD;
 	}
 	return ACT_CONTINUE;
+}
+
+static enum exit_action kbd_io(struct vcpu *v, void *opaque, uint16_t off, bool in, uint8_t size,
+			       uint32_t *val)
+{
+	if (!in && (*val & 0xff) == 0xfe) { /* pulse the reset line */
+		domain_end(v->dom, END_REBOOT, 0, NULL);
+		return ACT_DEAD;
+	}
+	return ACT_CONTINUE; /* reads: all-ones, as set by the caller */
+}
+
+static enum exit_action pvpanic_io(struct vcpu *v, void *opaque, uint16_t off, bool in, uint8_t size,
+				   uint32_t *val)
+{
+	if (in) {
+		*val = PVPANIC_PANICKED; /* the events this device supports */
+		return ACT_CONTINUE;
+	}
+	if (*val & PVPANIC_PANICKED) {
+		domain_end(v->dom, END_CRASH, 0, "guest kernel panicked (pvpanic)");
+		return ACT_DEAD;
+	}
+	return ACT_CONTINUE;
+}
+
+int platform_ports_add(struct domain *d, int (*add)(struct domain *, uint16_t, uint16_t, port_io_fn, void *))
+{
+	int rc = add(d, PVHV_ACPI_SLEEP_CTL_PORT, 3, acpi_io, NULL);
+
+	if (!rc)
+		rc = add(d, PORT_KBD_CTL, 1, kbd_io, NULL);
+	if (!rc)
+		rc = add(d, PORT_PVPANIC, 1, pvpanic_io, NULL);
+	return rc;
 }
 
 static enum exit_action handle_io(struct vcpu *v, const struct vcpu_exit *e)
@@ -133,6 +149,7 @@ static enum exit_action handle_io(struct vcpu *v, const struct vcpu_exit *e)
 	uint16_t port = e->io.port;
 	uint32_t mask = e->io.size == 1 ? 0xff : e->io.size == 2 ? 0xffff : 0xffffffff;
 	uint32_t val = e->io.in ? mask : (uint32_t)g[GPR_RAX] & mask;
+	const struct port_dev *p;
 
 	if (e->io.string) {
 		domain_end(v->dom, END_STOPPED, 0, "string I/O (ins/outs) at port 0x%x is not supported (rip 0x%lx)",
@@ -140,9 +157,8 @@ static enum exit_action handle_io(struct vcpu *v, const struct vcpu_exit *e)
 		return ACT_DEAD;
 	}
 	/* Any port nobody claims: reads are all-ones, writes are dropped. */
-	if (port >= PVHV_COM1_PORT && port < PVHV_COM1_PORT + 8)
-		uart_io(v->dom, port - PVHV_COM1_PORT, e->io.in, e->io.size, &val);
-	else if (platform_port(v, port, e->io.in, &val) == ACT_DEAD)
+	p = dom_find_port(v->dom, port);
+	if (p && p->io(v, p->opaque, (uint16_t)(port - p->base), e->io.in, e->io.size, &val) == ACT_DEAD)
 		return ACT_DEAD;
 	if (e->io.in) {
 		if (e->io.size == 4)

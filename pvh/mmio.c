@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mmio.c: stage-2 faults.  A fault in an emulated device's window (the
- * I/O APIC) is emulated: the faulting instruction is fetched at CS.base +
+ * mmio.c: stage-2 faults.  A fault in one of the domain's emulated device
+ * windows (its registry in devices.c: the I/O APIC, virtio-mmio) is emulated: the faulting instruction is fetched at CS.base +
  * RIP through the guest's page tables, decoded and carried out against
  * the device, since not every CPU reports the instruction (TCG has no
  * decode assists).  A fault anywhere else is an access outside the
@@ -13,19 +13,9 @@
 #include "arch/x86/x86.h"
 #include "pvhv/abi.h"
 
-struct mmio_region {
-	gpa_t base;
-	uint64_t size;
-	int (*access)(struct domain *d, uint64_t off, bool write, unsigned size, uint64_t *val);
-};
-
-static const struct mmio_region regions[] = {
-	{ PVHV_IOAPIC_GPA, 0x1000, irq_ioapic_mmio },
-};
-
 struct mmio_ctx {
 	struct domain *dom;
-	const struct mmio_region *r;
+	const struct mmio_dev *r;
 	uint64_t off;
 };
 
@@ -34,17 +24,17 @@ static int dev_read(void *c, uint64_t *val, unsigned size)
 	struct mmio_ctx *m = c;
 
 	*val = 0;
-	return m->r->access(m->dom, m->off, false, size, val);
+	return m->r->access(m->dom, m->r->opaque, m->off, false, size, val);
 }
 
 static int dev_write(void *c, uint64_t val, unsigned size)
 {
 	struct mmio_ctx *m = c;
 
-	return m->r->access(m->dom, m->off, true, size, &val);
+	return m->r->access(m->dom, m->r->opaque, m->off, true, size, &val);
 }
 
-static enum exit_action emulate(struct vcpu *v, struct vcpu_exit *e, const struct mmio_region *r)
+static enum exit_action emulate(struct vcpu *v, struct vcpu_exit *e, const struct mmio_dev *r)
 {
 	struct mmio_ctx m = { v->dom, r, e->npf.gpa - r->base };
 	struct insn_mem_ops ops = { dev_read, dev_write, &m };
@@ -100,9 +90,12 @@ enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e)
 		domain_end(v->dom, END_REBOOT, 0, "jumped to the reset vector");
 		return ACT_DEAD;
 	}
-	for (unsigned i = 0; i < ARRAY_SIZE(regions); i++)
-		if (range_within(e->npf.gpa, 1, regions[i].base, regions[i].size) && !e->npf.fetch)
-			return emulate(v, e, &regions[i]);
+	if (!e->npf.fetch) {
+		const struct mmio_dev *r = dom_find_mmio(v->dom, e->npf.gpa);
+
+		if (r)
+			return emulate(v, e, r);
+	}
 	domain_end(v->dom, END_STOPPED, 0, "nested page fault: %s at gpa 0x%lx outside its RAM (rip 0x%lx)",
 		   e->npf.fetch ? "fetch" : e->npf.write ? "write" : "read", e->npf.gpa,
 		   vcpu_ops->get_reg(&v->hw, VREG_RIP));

@@ -77,6 +77,37 @@ struct console {
 	struct conbuf buf;       /* lines, rate limit, drop count, last lines */
 };
 
+struct domain;
+struct vcpu;
+struct vdev;
+enum exit_action;
+
+/*
+ * The device seam: each domain's own registry of emulated MMIO windows and
+ * port ranges (pvh/devices.c), built from its configuration.  Handlers get
+ * the offset inside their range.  An MMIO handler returns 0, or -errno to
+ * stop the domain (an access that cannot be answered); a port handler
+ * returns what the exit should do (ACT_DEAD when the access ended the
+ * domain).
+ */
+typedef int (*mmio_access_fn)(struct domain *d, void *opaque, uint64_t off, bool write,
+			      unsigned size, uint64_t *val);
+typedef enum exit_action (*port_io_fn)(struct vcpu *v, void *opaque, uint16_t off, bool in,
+				       uint8_t size, uint32_t *val);
+struct mmio_dev {
+	gpa_t base;
+	uint64_t size;
+	mmio_access_fn access;
+	void *opaque;
+};
+struct port_dev {
+	uint16_t base, count;
+	port_io_fn io;
+	void *opaque;
+};
+#define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO)
+#define DOM_MAX_PORTS 8
+
 struct domain {
 	unsigned id;
 	char name[CONFIG_NAME_MAX];
@@ -121,6 +152,17 @@ struct domain {
 	uint64_t overhead_bytes;
 	struct uart uart;
 	struct console console;
+
+	/* Devices (pvh/devices.c), rebuilt with the domain. */
+	struct mmio_dev mmio[DOM_MAX_MMIO];
+	unsigned nr_mmio;
+	struct port_dev ports[DOM_MAX_PORTS];
+	unsigned nr_ports;
+	struct vdev *vdev;
+	unsigned nr_vdev;
+	hpa_t vdev_pa;
+	uint64_t vdev_pages;
+	bool dev_pending;        /* some device left work after a notification */
 };
 
 extern struct domain domains[MAX_DOMAINS];
@@ -223,6 +265,24 @@ void insn_unreadable(struct vcpu *v, const char *what);
  * ACT_DEAD when they cannot be read (the domain was ended).
  */
 bool insn_exit_len(struct vcpu *v, struct vcpu_exit *e, enum exit_action *act);
+
+/* devices.c */
+struct acpi_params;
+/* Registers the domain's devices (after its RAM exists).  0, or -errno with err set. */
+int devices_build(struct domain *d, char *err, size_t errlen);
+void devices_teardown(struct domain *d);
+/* The virtio windows and pins the DSDT lists for c. */
+void devices_acpi(const struct domain_config *c, struct acpi_params *ap);
+const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);
+const struct port_dev *dom_find_port(const struct domain *d, uint16_t port);
+/* Continues device work a notification left (called before a vCPU of d enters). */
+void devices_poll(struct domain *d);
+/* Host console input for d's virtio console; false when it has none ready (use COM1). */
+bool devices_console_input(struct domain *d, const char *buf, size_t n);
+/* exit.c: registers the ACPI sleep/reset, 8042 and pvpanic ports through add. */
+int platform_ports_add(struct domain *d, int (*add)(struct domain *, uint16_t, uint16_t, port_io_fn, void *));
+/* domain.c */
+uint64_t pages_for(uint64_t bytes);
 
 /* mmio.c: a stage-2 fault in an emulated device region, or outside RAM. */
 enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e);

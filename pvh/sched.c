@@ -258,6 +258,8 @@ static void run_vcpu(struct vcpu *v)
 			break;
 		}
 		t0 = rdtsc(); /* from here to the exit handled, the time is the domain's */
+		if (d->dev_pending)
+			devices_poll(d); /* device work a notification left: bounded, charged here */
 		irq_before_entry(v);
 		ev = next_event(v, slice_end);
 		if (ev != armed) {

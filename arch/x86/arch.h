@@ -305,6 +305,9 @@ extern const struct spec_policy *spec;
 /* The guest writes TSC_AUX / SPEC_CTRL while loaded on this CPU. */
 void vcpu_set_tsc_aux(struct vcpu_hw *v, uint64_t val);
 bool host_has_rdtscp(void);
+/* Random bytes from RDSEED (else RDRAND): 0, or -EIO when the CPU has neither or they keep failing. */
+int arch_random(void *buf, size_t n);
+bool arch_has_random(void);
 /* The host has machine-check architecture (MCG_* MSRs). */
 bool arch_has_mca(void);
 /* The backend lets guests run RDTSCP/RDPID (set by its probe): CPUID may show them. */

@@ -151,6 +151,20 @@ def cases(dom, probe):
                             "[lv] PVHV-VULN mds: Not affected", "[lv] PVHV-VULNS-END"),
              must=[r"(?s)^\[lv\] PVHV-VULNS-BEGIN$.*^\[lv\] PVHV-VULN spectre_v2: .*^\[lv\] PVHV-VULNS-END$"],
              must_not=[r"^\[lv\] PVHV-VULN [^:]+: Vulnerable"]),
+        # virtio-mmio devices from the DSDT: Debian's own drivers bind to
+        # pvhv's console and entropy device (RDRAND: -cpu max).
+        case("linux-virtio", "Debian's virtio_rng and virtio_console drive pvhv's devices",
+             [linux("lv", vcpus=2, test="virtio", virtio=["console", "rng"])], code=1,
+             env={"PVHV_CPU": "max"},
+             must=[r"^\[lv\] PVHV-VIRTIO-DEV virtio0 device=0x0003 status=0x0000000f$",
+                   r"^\[lv\] PVHV-VIRTIO-DEV virtio1 device=0x0004 status=0x0000000f$",
+                   r"^\[lv\] PVHV-HWRNG=virtio_rng\.0$", r"^\[lv\] PVHV-HWRNG-BYTES=1024$",
+                   r"^\[lv\] PVHV-HVC0-HELLO from init$", r"^\[lv\] PVHV-HVC0-WRITTEN$"],
+             must_not=[r"PVHV-VIRTIO-MODPROBE-FAIL", r"^pvhv: dom lv virtio"],
+             fake=fake_plus("[lv] PVHV-VIRTIO-DEV virtio0 device=0x0003 status=0x0000000f",
+                            "[lv] PVHV-VIRTIO-DEV virtio1 device=0x0004 status=0x0000000f",
+                            "[lv] PVHV-HWRNG=virtio_rng.0", "[lv] PVHV-HWRNG-BYTES=1024",
+                            "[lv] PVHV-HVC0-HELLO from init", "[lv] PVHV-HVC0-WRITTEN")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

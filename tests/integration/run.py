@@ -671,6 +671,8 @@ def write_dts(path, domains, kernels, initrds=None):
         lines.append("\t\t\tvcpus = <%d>;" % d.get("vcpus", 1))
         if d.get("max_runtime_ms"):
             lines.append("\t\t\tmax-runtime-ms = <%d>;" % d["max_runtime_ms"])
+        if d.get("virtio"):
+            lines.append("\t\t\tvirtio = %s;" % ", ".join(dts_string(v) for v in d["virtio"]))
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
@@ -774,7 +776,7 @@ def build_bundle(case, cdir):
         src = os.path.join(CASES_DIR, case["dts"])
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
-    elif any(d.get("max_runtime_ms") for d in domains) or case.get("via") == "dts":
+    elif any(d.get("max_runtime_ms") or d.get("virtio") for d in domains) or case.get("via") == "dts":
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     else:

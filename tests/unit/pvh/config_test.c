@@ -755,3 +755,58 @@ Test(config, max_runtime_wrong_size)
 	finish_bad();
 	expect_dom_fail("max-runtime-ms must be one 32-bit cell, not 3 bytes");
 }
+
+/* virtio = "console", "rng": a string list of known kinds, in slot order. */
+Test(config, virtio_list)
+{
+	static const char list[] = "rng\0console";
+
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("virtio", list, sizeof(list));
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].nr_virtio, 2);
+	cr_assert_eq(cfg.dom[0].virtio[0], CONFIG_VIRTIO_RNG);
+	cr_assert_eq(cfg.dom[0].virtio[1], CONFIG_VIRTIO_CONSOLE);
+	cr_assert_str_eq(config_virtio_name(cfg.dom[0].virtio[1]), "console");
+}
+
+static void virtio_bad(const void *val, int len, const char *msg)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("virtio", val, len);
+	finish_bad();
+	expect_dom_fail(msg);
+}
+
+Test(config, virtio_unknown)
+{
+	virtio_bad("rng\0gpu", 8, "virtio: unknown device \"gpu\" (known: console, rng)");
+}
+
+Test(config, virtio_twice)
+{
+	virtio_bad("rng\0rng", 8, "virtio: \"rng\" listed twice");
+}
+
+Test(config, virtio_empty_name)
+{
+	virtio_bad("rng\0\0console", 13, "virtio: empty device name at byte 4");
+}
+
+Test(config, virtio_not_terminated)
+{
+	virtio_bad("rng", 3, "virtio is not a list of NUL-terminated strings");
+}
+
+Test(config, virtio_control_byte)
+{
+	virtio_bad("r\033g", 4, "virtio: device name at byte 0 has a control or non-ASCII byte");
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * devices.c: a domain's devices.  Each domain has its own registry of
+ * emulated MMIO windows and port ranges, built from its configuration when
+ * the domain is built: the I/O APIC, the 16550 at COM1, the ACPI sleep and
+ * reset registers, the 8042 reset and pvpanic ports, and the virtio-mmio
+ * devices its "virtio" list names, in slot order.  The virtio models
+ * (drivers/virtio/) reach the guest only through the virtio_env callbacks
+ * set up here: guest RAM through dom_copy_*(), the interrupt as an edge on
+ * the device's I/O APIC pin.
+ */
+#include "pvh/pvh.h"
+#include "pvhv/abi.h"
+#include "pvh/acpi_tables.h"
+#include "drivers/virtio/devices.h"
+
+struct vdev {
+	struct domain *dom;
+	enum config_virtio kind;
+	unsigned slot;
+	unsigned gsi;
+	struct spinlock lock;    /* the transport and the model: vCPUs on several CPUs */
+	bool pending;            /* a notification left work (see devices_poll()) */
+	struct virtio_dev dev;
+	struct virtio_env env;
+	union {
+		struct virtio_console con;
+		struct virtio_rng rng;
+	} be;
+};
+
+/* ------------------------------------------------------------ the registry */
+
+/* 0, or -EINVAL when [base, base + size) is empty, overflows, or overlaps RAM or another window. */
+static int add_mmio(struct domain *d, gpa_t base, uint64_t size, mmio_access_fn access, void *opaque)
+{
+	if (!size || base + size < base || base < d->ram_size || d->nr_mmio == DOM_MAX_MMIO)
+		return -EINVAL;
+	for (unsigned i = 0; i < d->nr_mmio; i++)
+		if (base < d->mmio[i].base + d->mmio[i].size && d->mmio[i].base < base + size)
+			return -EINVAL;
+	d->mmio[d->nr_mmio++] = (struct mmio_dev){ base, size, access, opaque };
+	return 0;
+}
+
+static int add_ports(struct domain *d, uint16_t base, uint16_t count, port_io_fn io, void *opaque)
+{
+	if (!count || base + count > 0x10000 || d->nr_ports == DOM_MAX_PORTS)
+		return -EINVAL;
+	for (unsigned i = 0; i < d->nr_ports; i++)
+		if (base < d->ports[i].base + d->ports[i].count && d->ports[i].base < base + count)
+			return -EINVAL;
+	d->ports[d->nr_ports++] = (struct port_dev){ base, count, io, opaque };
+	return 0;
+}
+
+const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa)
+{
+	for (unsigned i = 0; i < d->nr_mmio; i++)
+		if (gpa - d->mmio[i].base < d->mmio[i].size)
+			return &d->mmio[i];
+	return NULL;
+}
+
+const struct port_dev *dom_find_port(const struct domain *d, uint16_t port)
+{
+	for (unsigned i = 0; i < d->nr_ports; i++)
+		if ((uint16_t)(port - d->ports[i].base) < d->ports[i].count)
+			return &d->ports[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ virtio glue */
+
+static int env_read(void *ctx, gpa_t gpa, void *dst, size_t len)
+{
+	struct vdev *v = ctx;
+
+	return dom_copy_from_guest(v->dom, dst, gpa, len);
+}
+
+static int env_write(void *ctx, gpa_t gpa, const void *src, size_t len)
+{
+	struct vdev *v = ctx;
+
+	return dom_copy_to_guest(v->dom, gpa, src, len);
+}
+
+/* An edge on the device's pin (the DSDT declares it edge-triggered, active high). */
+static void env_irq(void *ctx)
+{
+	struct vdev *v = ctx;
+
+	irq_set_gsi(v->dom, v->gsi, true);
+	irq_set_gsi(v->dom, v->gsi, false);
+}
+
+static void env_log(void *ctx, const char *msg)
+{
+	struct vdev *v = ctx;
+
+	kprintf("pvhv: dom %s virtio %s (slot %u): %s\n", v->dom->name, config_virtio_name(v->kind),
+		v->slot, msg);
+}
+
+static void console_output(void *ctx, const char *buf, size_t n)
+{
+	struct vdev *v = ctx;
+
+	console_feed(v->dom, buf, n);
+}
+
+static int rng_fill(void *ctx, void *buf, size_t n)
+{
+	(void)ctx;
+	return arch_random(buf, n);
+}
+
+static int vdev_mmio(struct domain *d, void *opaque, uint64_t off, bool write, unsigned size,
+		     uint64_t *val)
+{
+	struct vdev *v = opaque;
+	bool more;
+
+	spin_lock(&v->lock);
+	more = virtio_mmio_access(&v->dev, off, write, size, val);
+	if (more && !v->pending) {
+		v->pending = true;
+		__atomic_store_n(&d->dev_pending, true, __ATOMIC_RELEASE);
+	}
+	spin_unlock(&v->lock);
+	return 0; /* a bad register access is the transport's to ignore, never fatal */
+}
+
+void devices_poll(struct domain *d)
+{
+	bool left = false;
+
+	if (!__atomic_exchange_n(&d->dev_pending, false, __ATOMIC_ACQ_REL))
+		return;
+	for (unsigned i = 0; i < d->nr_vdev; i++) {
+		struct vdev *v = &d->vdev[i];
+
+		spin_lock(&v->lock);
+		if (v->pending) {
+			v->pending = false;
+			for (unsigned q = 0; q < v->dev.ops->nr_queues; q++)
+				if (v->dev.vq[q].ready && v->dev.ops->notify(&v->dev, q))
+					v->pending = true;
+			left |= v->pending;
+		}
+		spin_unlock(&v->lock);
+	}
+	if (left)
+		__atomic_store_n(&d->dev_pending, true, __ATOMIC_RELEASE);
+}
+
+bool devices_console_input(struct domain *d, const char *buf, size_t n)
+{
+	for (unsigned i = 0; i < d->nr_vdev; i++) {
+		struct vdev *v = &d->vdev[i];
+		size_t took;
+
+		if (v->kind != CONFIG_VIRTIO_CONSOLE)
+			continue;
+		spin_lock(&v->lock);
+		took = (v->dev.status & VIRTIO_STATUS_DRIVER_OK) ? virtio_console_input(&v->dev, buf, n) : 0;
+		spin_unlock(&v->lock);
+		return took > 0;
+	}
+	return false;
+}
+
+/* ------------------------------------------------------------ building */
+
+static int ioapic_mmio(struct domain *d, void *opaque, uint64_t off, bool write, unsigned size,
+		       uint64_t *val)
+{
+	(void)opaque;
+	return irq_ioapic_mmio(d, off, write, size, val);
+}
+
+static enum exit_action com1_io(struct vcpu *v, void *opaque, uint16_t off, bool in, uint8_t size,
+				uint32_t *val)
+{
+	(void)opaque;
+	uart_io(v->dom, off, in, size, val);
+	return ACT_CONTINUE;
+}
+
+void devices_acpi(const struct domain_config *c, struct acpi_params *ap)
+{
+	ap->nr_virtio = c->nr_virtio;
+	for (unsigned i = 0; i < c->nr_virtio; i++)
+		ap->virtio[i] = (struct acpi_virtio_dev){
+			.addr = PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
+			.size = VIRTIO_MMIO_SIZE,
+			.gsi = PVHV_VIRTIO_GSI_BASE + i,
+		};
+}
+
+int devices_build(struct domain *d, char *err, size_t errlen)
+{
+	const struct domain_config *c = d->cfg;
+	int rc;
+
+	d->nr_mmio = d->nr_ports = 0;
+	rc = add_mmio(d, PVHV_IOAPIC_GPA, PAGE_SIZE, ioapic_mmio, NULL);
+	if (!rc)
+		rc = add_ports(d, PVHV_COM1_PORT, 8, com1_io, NULL);
+	if (!rc)
+		rc = platform_ports_add(d, add_ports);
+	if (rc)
+		return errorf(rc, err, errlen, "internal: platform devices overlap");
+	if (!c->nr_virtio)
+		return 0;
+	for (unsigned i = 0; i < c->nr_virtio; i++)
+		if (c->virtio[i] == CONFIG_VIRTIO_RNG && !arch_has_random())
+			return errorf(-EINVAL, err, errlen,
+				      "virtio rng: the host CPU has neither RDSEED nor RDRAND");
+	d->vdev_pages = pages_for(c->nr_virtio * sizeof(struct vdev));
+	if (page_alloc(d->vdev_pages, 1, &d->vdev_pa))
+		return errorf(-ENOMEM, err, errlen, "out of memory for %u virtio devices", c->nr_virtio);
+	d->vdev = hpa_to_ptr(d->vdev_pa);
+	for (unsigned i = 0; i < c->nr_virtio; i++) {
+		struct vdev *v = &d->vdev[i];
+		const struct virtio_dev_ops *ops;
+		void *be;
+
+		v->dom = d;
+		v->kind = c->virtio[i];
+		v->slot = i;
+		v->gsi = PVHV_VIRTIO_GSI_BASE + i;
+		v->env = (struct virtio_env){ env_read, env_write, env_irq, env_log, v };
+		if (v->kind == CONFIG_VIRTIO_CONSOLE) {
+			v->be.con = (struct virtio_console){ console_output, v };
+			ops = &virtio_console_ops;
+			be = &v->be.con;
+		} else {
+			v->be.rng = (struct virtio_rng){ rng_fill, v };
+			ops = &virtio_rng_ops;
+			be = &v->be.rng;
+		}
+		virtio_dev_init(&v->dev, ops, &v->env, be, config_virtio_name(v->kind));
+		rc = add_mmio(d, PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
+			      VIRTIO_MMIO_SIZE, vdev_mmio, v);
+		if (rc)
+			return errorf(rc, err, errlen, "virtio slot %u overlaps another device", i);
+		d->nr_vdev++;
+	}
+	return 0;
+}
+
+void devices_teardown(struct domain *d)
+{
+	if (d->vdev)
+		page_free(d->vdev_pa, d->vdev_pages);
+	d->vdev = NULL;
+	d->nr_vdev = 0;
+	d->nr_mmio = d->nr_ports = 0;
+	d->dev_pending = false;
+}
