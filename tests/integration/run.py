@@ -329,6 +329,18 @@ CASES = [
          must=[r"^\[idt\] delivering #UD through an IDT at 0xfec00000$",
                r"^\[stack\] delivering #DE onto a stack at 0xfec00800$"],
          must_not=[r"^\[(idt|stack)\] guest exception"], fake=emul_event_fake),
+    # ---- virtio-mmio devices served by pvhv (issue 8); rng needs RDRAND: -cpu max
+    dict(name="virtio-guest", what="a tiny guest's own virtio driver: entropy and console, direct and indirect",
+         domains=[dom("vr", "virtio", "mode=rng slot=1 indirect=1 event_idx=1", virtio=["console", "rng"]),
+                  dom("vc", "virtio", "mode=console slot=0 indirect=1", virtio=["console"])],
+         env={"PVHV_CPU": "max"}, code=1,
+         must=[r"^\[vc\] hello from virtio-console$"]),
+    dict(name="virtio-attack", what="every ring rule broken against pvhv's rng: NEEDS_RESET, recovery, a sibling unharmed",
+         domains=[dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=120000),
+                  memcheck("mc")],
+         env={"PVHV_CPU": "max"}, code=1, timeout=180,
+         must=[r"^pvhv: dom va virtio rng \(slot 0\): "],
+         must_not=[r"^pvhv: dom mc (stopped|ended: crash)"]),
     # ---- malformed bundles: each bad domain is rejected, the good one runs
     dict(name="bad-missing-kernel", what="config names a kernel module the bundle lacks",
          domains=[dom("gone", "hello", "name=gone", end="not-started", kernel_name="gone.elf"), hello()],
