@@ -69,6 +69,12 @@ CASES = [
     # (a pending debug trap outranks the host's interrupts), WBINVD/RDPMC,
     # and per-vCPU debug registers/TSC_AUX/PKRU with breakpoints that keep
     # firing while vCPUs migrate between the two CPUs.
+    # virtio-mmio (issue 8): the tiny guests' driver and the ring attacks on VT-x and SVM.
+    dict(name="virtio", what="virtio entropy and console; every ring rule broken, then recovery",
+         domains=[dom("vr", "virtio", "mode=rng slot=1 indirect=1 event_idx=1", virtio=["console", "rng"]),
+                  dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=240000),
+                  memcheck("mc", rounds=20)], code=1,
+         must=[r"^pvhv: dom va virtio rng \(slot 0\): "]),
     dict(name="hostile-acloop", what="an #AC delivery loop (32-bit, conforming handler) exits every time",
          domains=[dom("ac", "acloop", end="stopped", reason=r"timeout after \d+ ms",
                       max_runtime_ms=4000),
