@@ -320,6 +320,23 @@ Test(virtio_mmio, queue_registers_written_only_at_setup_time)
 	cr_assert_eq(g.logs, 0);
 }
 
+Test(virtio_mmio, ring_address_high_halves)
+{
+	mw(STATUS, ACK | DRV);
+	ack_features(VIRTIO_F_VERSION_1);
+	mw(STATUS, ACK | DRV | FOK);
+	setup_queue(0, 16, 0x100001000ULL, 0x200002000ULL, 0x300003000ULL);
+	cr_assert_eq(dev.vq[0].desc, 0x100001000ULL);
+	cr_assert_eq(dev.vq[0].avail, 0x200002000ULL);
+	cr_assert_eq(dev.vq[0].used, 0x300003000ULL);
+	cr_assert_eq(mr(QUEUE_READY), 0);
+	cr_assert_str_eq(g.last_log, "virtq 0: desc ring [0x100001000, +0x100) is not inside RAM");
+	/* After reset the low halves alone are taken again. */
+	mw(STATUS, 0);
+	bring_up(VIRTIO_F_VERSION_1);
+	cr_assert_eq(dev.vq[0].desc, DESC);
+}
+
 Test(virtio_mmio, queue_num_above_16_bits)
 {
 	mw(STATUS, ACK | DRV);

@@ -172,7 +172,10 @@ Test(virtq_pop, direct_chain_read_write_push, .init = setup16)
 	cr_assert_eq(virtq_chain_write(&c, &env, 1, want, 7), 0);
 	cr_assert_arr_eq(g.ram + BUF + 0x201, "01", 2);
 	cr_assert_arr_eq(g.ram + BUF + 0x300, "23456", 5);
-	cr_assert_eq(virtq_chain_write(&c, &env, 2, want, 7), -ERANGE);
+	/* Past the end: refused whole, nothing copied. */
+	cr_assert_eq(virtq_chain_write(&c, &env, 2, "abcdefg", 7), -ERANGE);
+	cr_assert_arr_eq(g.ram + BUF + 0x201, "01", 2);
+	cr_assert_arr_eq(g.ram + BUF + 0x300, "23456", 5);
 	/* The readable buffers were never written. */
 	cr_assert_arr_eq(g.ram + BUF, "abcd", 4);
 
@@ -300,6 +303,15 @@ Test(virtq_reject, head_index_out_of_range, .init = setup16)
 	ring_add(&r, 17);
 	expect_violation("desc 17 >= size 16");
 	cr_assert_eq(q.last_avail, 0);
+}
+
+Test(virtq_reject, head_index_equal_to_size, .init = setup16)
+{
+	/* The entry just past the table is RAM here: only the index check stops it. */
+	set_desc(DESC, 16, BUF, 8, 0, 0);
+	ring_add(&r, 16);
+	expect_violation("desc 16 >= size 16");
+	cr_assert_eq(g.desc_reads, 0);
 }
 
 Test(virtq_reject, next_index_out_of_range, .init = setup16)
