@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, integration (QEMU, console input, Bochs).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, virtio fuzzing, integration (QEMU, console input, Bochs).
 # Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
@@ -81,6 +81,10 @@ suite() {
 
 # Bundle tool.
 suite tools bash tests/tools/test-bundle.sh
+
+# The virtio transport and queues under libFuzzer, for a bounded time
+# (FUZZ_SECONDS, default 60): hostile rings and register writes.
+suite fuzz bash tests/fuzz/run.sh
 
 # The Debian kernel and initramfs the Linux cases boot (build/linux/;
 # idempotent, downloads from Debian's archive only when missing or stale).
