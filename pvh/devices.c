@@ -145,7 +145,7 @@ void devices_poll(struct domain *d)
 		if (v->pending) {
 			v->pending = false;
 			for (unsigned q = 0; q < v->dev.ops->nr_queues; q++)
-				if (v->dev.vq[q].ready && v->dev.ops->notify(&v->dev, q))
+				if (virtio_dev_kick(&v->dev, q))
 					v->pending = true;
 			left |= v->pending;
 		}

@@ -198,7 +198,7 @@ static void status_write(struct virtio_dev *d, uint32_t val)
 	d->status |= add;
 }
 
-static bool queue_notify(struct virtio_dev *d, uint32_t qi)
+bool virtio_dev_kick(struct virtio_dev *d, unsigned qi)
 {
 	uint32_t running = VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET | VIRTIO_STATUS_FAILED;
 
@@ -274,7 +274,7 @@ static bool reg_write(struct virtio_dev *d, uint32_t off, uint32_t val)
 		queue_ready(d, val);
 		break;
 	case REG_QUEUE_NOTIFY:
-		return queue_notify(d, val);
+		return virtio_dev_kick(d, val);
 	case REG_INTERRUPT_ACK:
 		d->interrupt_status &= ~val;
 		break;

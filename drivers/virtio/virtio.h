@@ -224,6 +224,12 @@ bool virtio_mmio_access(struct virtio_dev *d, uint64_t off, bool write, unsigned
  * no queue -- and, once DRIVER_OK is set, the config-change interrupt) on
  * a rule violation.  Later failures before a reset add nothing.
  */
+/*
+ * Serves queue qi as a QueueNotify write would (only with DRIVER_OK, no
+ * NEEDS_RESET/FAILED, the queue ready and not broken): for work that an
+ * earlier notification left.  Returns ops->notify's "work left".
+ */
+bool virtio_dev_kick(struct virtio_dev *d, unsigned qi);
 void virtio_dev_used(struct virtio_dev *d, unsigned qi);
 void virtio_dev_fail(struct virtio_dev *d, unsigned qi, const char *why);
 
