@@ -75,6 +75,9 @@ static uint64_t overhead_estimate(const struct domain_config *c)
 {
 	uint64_t pt = 1 + 1 + pages_for(c->memory / GIB(1) + 1) + pages_for(c->memory / CHUNK_SIZE);
 
+	if (stage2_small_pages())
+		pt += c->memory / CHUNK_SIZE; /* a 4 KiB-leaf table per 2 MiB */
+
 	return pt + c->vcpus + pages_for(c->vcpus * sizeof(struct vcpu)) +
 	       pages_for(c->memory / CHUNK_SIZE * sizeof(hpa_t));
 }

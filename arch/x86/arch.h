@@ -365,6 +365,13 @@ struct vcpu_ops {
 /* The backend picked at boot (never NULL after arch_virt_init()). */
 extern const struct vcpu_ops *vcpu_ops;
 
+/*
+ * Once at boot, after the speculation policy: map guest RAM with 4 KiB
+ * stage-2 leaves only when the CPU has iTLB multihit or pvhv's command line
+ * says stage2=4k (prints the choice).
+ */
+void stage2_init(bool itlb_multihit);
+bool stage2_small_pages(void);
 /* Stage-2 page-table helpers built on vcpu_ops->stage2_fmt. */
 int stage2_create(hpa_t *root);
 int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);

@@ -175,6 +175,7 @@ void boot_main(uint32_t kind, uint64_t info)
 	lapic_timer_calibrate();
 	spec_init();
 	spec_cpu_init();
+	stage2_init(spec->bugs & SPEC_BUG_ITLB_MULTIHIT);
 	pick_backend();
 	err = vcpu_ops->cpu_init(bsp);
 	if (err)

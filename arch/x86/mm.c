@@ -116,10 +116,74 @@ int stage2_create(hpa_t *root)
 	return page_alloc(1, 1, root);
 }
 
+/*
+ * 4 KiB stage-2 leaves only.  On Intel CPUs without PSCHANGE_MC_NO an
+ * executable page whose size changes can take a machine check (iTLB
+ * multihit, CVE-2018-12207); a guest controls its own page sizes, so
+ * executable 2 MiB stage-2 leaves would let it crash the host.  With 4 KiB
+ * leaves only there is no large executable page to split.  The cost is one
+ * table page per 2 MiB of guest RAM.  "stage2=4k" on pvhv's command line
+ * forces it anywhere.
+ */
+static bool stage2_small;
+
+static bool cmdline_has(const char *c, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = c; p && *p; ) {
+		while (*p == ' ')
+			p++;
+		if (strncmp(p, word, n) == 0 && (p[n] == ' ' || p[n] == 0))
+			return true;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return false;
+}
+
+void stage2_init(bool itlb_multihit)
+{
+	bool forced = cmdline_has(boot_info.cmdline, "stage2=4k");
+
+	stage2_small = forced || itlb_multihit;
+	kprintf("pvhv: stage2: %s\n", !stage2_small ? "2 MiB pages" :
+		forced ? "4 KiB pages (stage2=4k)" : "4 KiB pages (iTLB multihit: no executable 2 MiB pages)");
+}
+
+bool stage2_small_pages(void)
+{
+	return stage2_small;
+}
+
+static int map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size, uint64_t flags)
+{
+	int err;
+
+	if (!stage2_small || size < PAGE_SIZE * 2)
+		return pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, hpa, size, flags);
+	/*
+	 * Per 2 MiB piece, one 4 KiB page first: pt_map() then finds the page
+	 * directory entry pointing at a table and uses 4 KiB leaves for the
+	 * rest of the piece too.
+	 */
+	for (uint64_t off = 0; off < size; ) {
+		uint64_t piece = MIN(size - off, LARGE_PAGE_SIZE - ((gpa + off) & (LARGE_PAGE_SIZE - 1)));
+
+		err = pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa + off, hpa + off, PAGE_SIZE, flags);
+		if (!err && piece > PAGE_SIZE)
+			err = pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa + off + PAGE_SIZE,
+				     hpa + off + PAGE_SIZE, piece - PAGE_SIZE, flags);
+		if (err)
+			return err;
+		off += piece;
+	}
+	return 0;
+}
+
 int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
 {
-	return pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, hpa, size,
-		      vcpu_ops->stage2_ram_flags);
+	return map(root, gpa, hpa, size, vcpu_ops->stage2_ram_flags);
 }
 
 int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
@@ -128,7 +192,7 @@ int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
 
 	if (!host_has_nx && (flags >> 63))
 		flags = vcpu_ops->stage2_ram_flags;
-	return pt_map(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, hpa, size, flags);
+	return map(root, gpa, hpa, size, flags);
 }
 
 void stage2_destroy(hpa_t root)
