@@ -140,9 +140,12 @@ static int do_out(struct virtio_dev *d, const struct virtq_chain *ch, uint64_t s
 	return 0;
 }
 
-/* DISCARD / WRITE_ZEROES: every segment checked before any is done. */
+/*
+ * DISCARD / WRITE_ZEROES: every segment checked before any is done.  The
+ * bytes they cover are added to *work (they cost a scan of the image).
+ */
 static int do_zero(struct virtio_dev *d, const struct virtq_chain *ch, uint32_t type,
-		   uint8_t *status)
+		   uint8_t *status, uint64_t *work)
 {
 	const struct virtio_blk *b = d->priv;
 	uint8_t seg[VIRTIO_BLK_DZ_SEG][DZ_SEG_SIZE];
@@ -182,6 +185,7 @@ static int do_zero(struct virtio_dev *d, const struct virtq_chain *ch, uint32_t 
 
 		memcpy(&sector, seg[i], 8);
 		memcpy(&num, seg[i] + 8, 4);
+		*work += (uint64_t)num * SECTOR;
 		if (overlay_zero(b->ov, sector * SECTOR, (uint64_t)num * SECTOR)) {
 			*status = S_IOERR;
 			return 0;
@@ -193,8 +197,9 @@ static int do_zero(struct virtio_dev *d, const struct virtq_chain *ch, uint32_t 
 /*
  * One request.  Returns the bytes written into the chain (status
  * included), or -EINVAL after failing the device for a malformed chain.
+ * Adds the bytes of disk it touched to *work.
  */
-static int64_t request(struct virtio_dev *d, const struct virtq_chain *ch)
+static int64_t request(struct virtio_dev *d, const struct virtq_chain *ch, uint64_t *work)
 {
 	const struct virtio_blk *b = d->priv;
 	uint8_t hdr[HDR_SIZE], status = S_OK;
@@ -225,13 +230,14 @@ static int64_t request(struct virtio_dev *d, const struct virtq_chain *ch)
 		break;
 	case T_DISCARD:
 	case T_WRITE_ZEROES:
-		rc = do_zero(d, ch, type, &status);
+		rc = do_zero(d, ch, type, &status, work);
 		break;
 	default:
 		status = S_UNSUPP;
 	}
 	if (rc || virtq_chain_write(ch, d->env, ch->write_len - 1, &status, 1))
 		goto fault;
+	*work += ch->read_len + ch->write_len;
 	return (int64_t)written + 1;
 fault:
 	virtio_dev_fail(d, 0, "request buffer left guest RAM");
@@ -260,14 +266,13 @@ static bool notify(struct virtio_dev *d, unsigned qi)
 		}
 		if (rc == 0)
 			break;
-		n = request(d, &ch);
+		n = request(d, &ch, &bytes);
 		if (n < 0)
 			return false;
 		if (virtq_push(q, d->env, ch.head, (uint32_t)n)) {
 			virtio_dev_fail(d, 0, "used ring outside guest RAM");
 			return false;
 		}
-		bytes += ch.read_len + ch.write_len;
 		chains++;
 	}
 	if (chains)

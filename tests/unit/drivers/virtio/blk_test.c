@@ -335,6 +335,19 @@ Test(virtio_blk, bounded_work_per_notification)
 	teardown();
 }
 
+Test(virtio_blk, zeroing_counts_against_the_byte_budget)
+{
+	setup(&virtio_blk_ops, 16);
+	seg(0, 0, 128, 1);   /* 64 KiB: the whole budget in one request */
+	add(0, T_WRITE_ZEROES, 0, DATA, 16, false);
+	add(1, T_FLUSH, 0, 0, 0, false);
+	cr_assert(dev.ops->notify(&dev, 0), "work is left after 64 KiB zeroed");
+	cr_assert_eq(used_idx(&ring), 1);
+	cr_assert(!dev.ops->notify(&dev, 0));
+	cr_assert_eq(used_idx(&ring), 2);
+	teardown();
+}
+
 Test(virtio_blk, at_most_the_chain_budget_per_notification)
 {
 	setup(&virtio_blk_ops, 16);
