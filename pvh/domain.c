@@ -327,7 +327,6 @@ const char *domain_end_name(enum dom_end e)
 void domain_end(struct domain *dom, enum dom_end how, unsigned status, const char *fmt, ...)
 {
 	va_list ap;
-	bool quiesced;
 
 	sched_lock();
 	if (dom->state != DOM_RUNNING) {
@@ -348,7 +347,7 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 	for (unsigned i = 0; i < dom->nr_vcpus; i++)
 		if (dom->vcpu[i].state == VCPU_RUNNING && dom->vcpu[i].cpu >= 0)
 			cpu_kick((unsigned)dom->vcpu[i].cpu);
-	quiesced = dom_quiesce_locked(dom);
+	dom_quiesce_locked(dom); /* teardown queued if no vCPU or walker holds it */
 	sched_unlock();
 
 	console_flush(dom);
@@ -359,6 +358,4 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 	else
 		kprintf("pvhv: dom %s ended: %s, status %u%s%s\n", dom->name, domain_end_name(how),
 			status, dom->reason[0] ? ": " : "", dom->reason);
-	if (quiesced)
-		sched_domain_quiesced(dom);
 }

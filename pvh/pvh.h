@@ -138,6 +138,7 @@ struct domain {
 	unsigned on_cpu; /* vCPUs on a host CPU now (under sched_lock) */
 	unsigned refs;   /* dom_get() references from other CPUs' walks (atomic) */
 	bool quiescing;  /* the teardown of this ending was claimed (under sched_lock) */
+	bool teardown_pending; /* claimed, waiting for a CPU's service step (under sched_lock) */
 
 	uint64_t exits[EXIT_NR];
 	uint64_t exits_total;
@@ -210,7 +211,7 @@ void sched_enqueue_locked(struct vcpu *v);
  */
 bool dom_get(struct domain *dom);
 void dom_put(struct domain *dom);
-/* Under sched_lock: claims the teardown of a dying domain nothing holds any more. */
+/* Under sched_lock: queues the teardown of a dying domain nothing holds any more (true once). */
 bool dom_quiesce_locked(struct domain *dom);
 /* Called when a domain's last vCPU has left its CPU after domain_end(). */
 void sched_domain_quiesced(struct domain *dom);

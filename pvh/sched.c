@@ -86,25 +86,51 @@ void dom_put(struct domain *dom)
 	    __atomic_load_n(&dom->state, __ATOMIC_SEQ_CST) != DOM_DYING)
 		return;
 	sched_lock();
-	if (dom_quiesce_locked(dom)) {
-		sched_unlock();
-		sched_domain_quiesced(dom);
-		return;
-	}
+	dom_quiesce_locked(dom);
 	sched_unlock();
 }
 
 /*
- * True exactly once per ending, for the caller that must tear the domain
- * down: it is dying, no vCPU of it is on a CPU and nobody holds a reference.
+ * Once per ending, when the domain is dying, no vCPU of it is on a CPU and
+ * nobody holds a reference: queues its teardown (or rebuild) for the
+ * service step at the top of a CPU's scheduling loop.  It never runs where
+ * the condition is found: that can be an exit handler, a walk inside
+ * another vCPU's run loop or housekeeping, deep in the stack, and a
+ * rebuild is the deepest work pvhv does (a 16 KiB CPU stack overflowed
+ * into the host page tables that way).
  */
+static unsigned teardowns_pending;
+
 bool dom_quiesce_locked(struct domain *dom)
 {
 	if (dom->state != DOM_DYING || dom->on_cpu || dom->quiescing ||
 	    __atomic_load_n(&dom->refs, __ATOMIC_SEQ_CST))
 		return false;
 	dom->quiescing = true;
+	dom->teardown_pending = true;
+	teardowns_pending++;
 	return true;
+}
+
+/* Top of the scheduling loop: the queued teardowns, each by one CPU. */
+static void service(void)
+{
+	while (__atomic_load_n(&teardowns_pending, __ATOMIC_ACQUIRE)) {
+		struct domain *d = NULL;
+
+		sched_lock();
+		for (unsigned i = 0; i < nr_domains && !d; i++)
+			if (domains[i].teardown_pending)
+				d = &domains[i];
+		if (d) {
+			d->teardown_pending = false;
+			teardowns_pending--;
+		}
+		sched_unlock();
+		if (!d)
+			return;
+		sched_domain_quiesced(d);
+	}
 }
 
 static void purge_domain_locked(struct domain *dom)
@@ -241,7 +267,6 @@ static void run_vcpu(struct vcpu *v)
 	uint64_t slice_end, armed = 0;
 	enum exit_action act = ACT_CONTINUE;
 	struct vcpu_exit e;
-	bool quiesced = false;
 
 	announce(cpu);
 	vcpu_switch_in(&v->hw);
@@ -313,7 +338,7 @@ static void run_vcpu(struct vcpu *v)
 	v->cpu = -1;
 	if (d->state != DOM_RUNNING) {
 		v->state = VCPU_DEAD;
-		quiesced = dom_quiesce_locked(d);
+		dom_quiesce_locked(d); /* queues the teardown if this was the last one out */
 	} else if (act == ACT_BLOCK && (v->halted_for_good || !irq_pending(v))) {
 		/* An interrupt that arrived since the HLT was seen keeps it runnable. */
 		v->state = VCPU_BLOCKED;
@@ -321,8 +346,6 @@ static void run_vcpu(struct vcpu *v)
 		sched_enqueue_locked(v);
 	}
 	sched_unlock();
-	if (quiesced)
-		sched_domain_quiesced(d);
 }
 
 NORETURN void sched_cpu_loop(void)
@@ -332,6 +355,7 @@ NORETURN void sched_cpu_loop(void)
 	for (;;) {
 		struct vcpu *v;
 
+		service();
 		housekeeping(cpu);
 		sched_lock();
 		v = pick_next_locked();

@@ -52,6 +52,8 @@ NORETURN void summary_and_poweroff(void)
 			nmis += cpus[i].nmis;
 		if (nmis)
 			kprintf("pvhv: host nmis=%lu (counted and survived)\n", nmis);
+		for (unsigned i = 0; i < nr_cpus; i++)
+			kprintf("pvhv: bench cpu=%u stack_used_bytes=%lu\n", i, stack_used(&cpus[i]));
 	}
 	if (first_guest_entry_tsc)
 		kprintf("pvhv: bench entry_to_first_guest_us=%lu\n",

@@ -83,6 +83,8 @@ static inline struct percpu *this_cpu(void)
 extern struct percpu cpus[MAX_CPUS];
 extern unsigned nr_cpus;
 
+/* High-water mark of c's stack in bytes (painted at start-up). */
+uint64_t stack_used(const struct percpu *c);
 /* Runs fn on every other online CPU (after smp_boot). */
 void smp_boot(void);
 /* Sends the kick IPI to host CPU idx (it leaves the guest and reschedules). */

@@ -6,7 +6,7 @@
 %define MB2_BOOT_MAGIC 0x36d76289
 %define BOOT_PVH       1
 %define BOOT_MB2       2
-%define BOOT_STACK     16384
+%define BOOT_STACK     65536 ; CPU 0's stack for good: as large as the others
 %define MSR_EFER       0xc0000080
 %define MSR_FS_BASE    0xc0000100
 

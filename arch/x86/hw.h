@@ -17,7 +17,8 @@
 #define VEC_SPURIOUS 0xff
 
 #define AP_TRAMPOLINE_PA 0x8000
-#define CPU_STACK_SIZE (16 * 1024)
+#define CPU_STACK_SIZE (64 * 1024) /* rebuilds, ACPI and virtio work run on it */
+#define STACK_PAINT 0x5a
 
 /* Boot information in a loader-neutral form. */
 #define MAX_MEM_REGIONS 64

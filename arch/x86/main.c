@@ -152,6 +152,16 @@ void boot_main(uint32_t kind, uint64_t info)
 	int err;
 
 	bsp->self = bsp;
+	{
+		/* Paint the boot stack below us for stack_used() (BOOT_STACK = CPU_STACK_SIZE). */
+		extern char boot_stack_top[];
+		uint8_t *bottom = (uint8_t *)boot_stack_top - CPU_STACK_SIZE;
+		uint8_t *sp = __builtin_frame_address(0);
+
+		bsp->stack_top = ptr_to_hpa(boot_stack_top);
+		for (uint8_t *p = bottom; p < sp - 512; p++)
+			*p = STACK_PAINT;
+	}
 	bsp->canary = rdtsc() * 0x9e3779b97f4a7c15ULL ^ 0x5a17c0de;
 	boot_tsc = rdtsc();
 	serial_init();

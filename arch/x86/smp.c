@@ -38,6 +38,7 @@ static bool start_one(unsigned idx, uint32_t apic_id)
 	c->index = idx;
 	c->apic_id = apic_id;
 	c->stack_top = stack + CPU_STACK_SIZE;
+	memset(hpa_to_ptr(stack), STACK_PAINT, CPU_STACK_SIZE); /* for stack_used() */
 	c->canary = cpus[0].canary ^ (rdtsc() * 0x9e3779b97f4a7c15ULL);
 	ab->cr3 = read_cr3();
 	ab->stack = c->stack_top;
@@ -87,4 +88,18 @@ void cpu_kick(unsigned idx)
 	__atomic_store_n(&c->kick, true, __ATOMIC_RELEASE);
 	if (idx != this_cpu()->index)
 		lapic_send_ipi(c->apic_id, VEC_KICK);
+}
+
+/*
+ * Bytes of a CPU's stack ever used: the painted bytes still intact count
+ * from the bottom (the boot CPU's stack is painted in boot_main()).
+ */
+uint64_t stack_used(const struct percpu *c)
+{
+	const uint8_t *bottom = hpa_to_ptr(c->stack_top - CPU_STACK_SIZE);
+	uint64_t n = 0;
+
+	while (n < CPU_STACK_SIZE && bottom[n] == STACK_PAINT)
+		n++;
+	return CPU_STACK_SIZE - n;
 }
