@@ -168,6 +168,9 @@ def cases(dom, probe):
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.
+        # Not in `make test`: under QEMU's TCG the host triple-faults right
+        # after a #VMEXIT in about one run in three (see docs/ARCHITECTURE.md,
+        # "Known problems"); `make test-teardown` runs it.
         case("linux-teardown", "4-vCPU Linux domains rebooting and panicking beside siblings",
              [linux("rb4", vcpus=4, memory=128, test="nproc", end="reboot"),
               # Its panic comes from another vCPU than init's last echo, so
@@ -175,7 +178,7 @@ def cases(dom, probe):
               # pvhv's own line instead.
               linux("pn4", vcpus=4, memory=128, test="nproc", end="panic", end_line=False),
               dom("mc", "memcheck", "mem=16 rounds=400"), dom("h", "hello", "name=h")],
-             code=3, timeout=240,
+             code=3, timeout=240, optin=True,
              fake=fake_plus("[mc] PASS memcheck", "[h] PASS hello", "[h] hello from h",
                             "pvhv: dom mc ended: poweroff, status 0", "pvhv: dom h ended: poweroff, status 0",
                             "pvhv: summary dom=mc end=poweroff status=0 runtime_us=100 exits=9",

@@ -76,8 +76,8 @@ MIB = 1 << 20
 # status), must / must_not (regexes, multi-line mode; prefix "(?s)" for an
 # order across lines), counts ([(regex, at_least)]), timeout (seconds under
 # TCG; default 60), env (extra environment for scripts/qemu-args.sh, e.g.
-# PVHV_CPU for another CPU model), append (pvhv's own command line), fake
-# (--self-test: builds a good log).
+# PVHV_CPU for another CPU model), append (pvhv's own command line), optin
+# (run only when -k names it in full), fake (--self-test: builds a good log).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -1001,10 +1001,11 @@ def read_text(path):
 
 
 def select(opts):
-    cases = CASES
+    """-k picks by name (opt-in cases only when named in full); else every case but the opt-in ones."""
     if opts.k:
-        cases = [c for c in cases if any(k in c["name"] for k in opts.k)]
-    return cases
+        return [c for c in CASES if any(k == c["name"] if c.get("optin") else k in c["name"]
+                                        for k in opts.k)]
+    return [c for c in CASES if not c.get("optin")]
 
 
 def main_run(opts):
