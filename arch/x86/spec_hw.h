@@ -91,13 +91,5 @@ static inline void spec_rsb_fill(void)
 			 : "memory", "cc");
 }
 
-/* PBRSB: one CALL retired before the first RET after an exit. */
-static inline void spec_rsb_one_call(void)
-{
-	__asm__ volatile("call 1f\n\t"
-			 "int3\n\t"
-			 "1: add $8, %%rsp\n\t"
-			 "lfence" ::: "memory", "cc");
-}
 
 #endif

@@ -12,10 +12,19 @@
 
 #define X86_CR4_PKE (1UL << 22)
 
+#define DR6_INIT 0xffff0ff0ULL /* power-on value (SDM vol. 3, table 10-1) */
+
 static bool has_rdtscp, has_pku;
 bool vcpu_rdtscp_ok;
 /* TSC_AUX value now in each host CPU's MSR (written only on change). */
 static uint64_t loaded_tsc_aux[MAX_CPUS];
+/*
+ * DR0-DR3 and DR6 as they are in each host CPU (index 4 is DR6): a switch
+ * writes only the registers that differ.  Most guests never touch them, so
+ * a switch between two such vCPUs costs no MOV to a debug register (each
+ * one can be an exit when pvhv itself runs in a VM).
+ */
+static uint64_t loaded_dr[MAX_CPUS][5];
 
 static inline uint64_t read_dr(int n)
 {
@@ -78,6 +87,11 @@ void vcpu_state_cpu_init(void)
 		wrmsr(MSR_TSC_AUX, 0);
 		loaded_tsc_aux[this_cpu()->index] = 0;
 	}
+	for (int i = 0; i < 4; i++)
+		write_dr(i, 0);
+	write_dr(6, DR6_INIT);
+	memset(loaded_dr[this_cpu()->index], 0, 4 * sizeof(uint64_t));
+	loaded_dr[this_cpu()->index][4] = DR6_INIT;
 }
 
 bool arch_has_mca(void)
@@ -141,9 +155,16 @@ void vcpu_switch_in(struct vcpu_hw *v)
 	 * state in the VMCB/VMCS and is 0x400 (all breakpoints off) in pvhv
 	 * after every exit (APM vol. 2, 15.5.1; SDM vol. 3, 28.5.1).
 	 */
-	for (int i = 0; i < 4; i++)
-		write_dr(i, v->dr[i]);
-	write_dr(6, v->dr6);
+	for (int i = 0; i < 4; i++) {
+		if (loaded_dr[me][i] != v->dr[i]) {
+			write_dr(i, v->dr[i]);
+			loaded_dr[me][i] = v->dr[i];
+		}
+	}
+	if (loaded_dr[me][4] != v->dr6) {
+		write_dr(6, v->dr6);
+		loaded_dr[me][4] = v->dr6;
+	}
 	if (has_rdtscp && loaded_tsc_aux[me] != v->tsc_aux) {
 		wrmsr(MSR_TSC_AUX, v->tsc_aux);
 		loaded_tsc_aux[me] = v->tsc_aux;
@@ -154,9 +175,12 @@ void vcpu_switch_in(struct vcpu_hw *v)
 
 void vcpu_switch_out(struct vcpu_hw *v)
 {
+	uint64_t *cached = loaded_dr[this_cpu()->index];
+
+	/* The guest writes them without exits: read back what it left. */
 	for (int i = 0; i < 4; i++)
-		v->dr[i] = read_dr(i);
-	v->dr6 = read_dr(6);
+		v->dr[i] = cached[i] = read_dr(i);
+	v->dr6 = cached[4] = read_dr(6);
 	if (has_pku)
 		v->pkru = rdpkru();
 	fpu_switch_out(v);
@@ -166,7 +190,7 @@ void vcpu_switch_out(struct vcpu_hw *v)
 void vcpu_state_reset(struct vcpu_hw *v)
 {
 	memset(v->dr, 0, sizeof(v->dr));
-	v->dr6 = 0xffff0ff0;
+	v->dr6 = DR6_INIT;
 	v->tsc_aux = 0;
 	v->pkru = 0;
 	v->spec_ctrl = 0;
