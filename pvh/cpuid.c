@@ -8,6 +8,7 @@
  */
 #include "pvh/pvh.h"
 #include "pvhv/abi.h"
+#include "pvhv/kvmclock.h"
 #include "arch/x86/spec.h"
 
 #define L1_ECX_ALLOW ((1u << 0) /* SSE3 */ | (1u << 1) /* PCLMUL */ | (1u << 9) /* SSSE3 */ | \
@@ -52,15 +53,6 @@
 #define L7_ECX_RDPID (1u << 22)
 #define X1_EDX_RDTSCP (1u << 27)
 
-/* KVM's paravirtual interface, as Linux's arch/x86/kernel/kvm.c finds it. */
-#define KVM_CPUID_BASE 0x40000100u
-#define KVM_SIG_EBX 0x4b4d564bu /* "KVMK" */
-#define KVM_SIG_ECX 0x564b4d56u /* "VMKV" */
-#define KVM_SIG_EDX 0x0000004du /* "M\0\0\0" */
-#define KVM_FEATURE_NOP_IO_DELAY (1u << 1)
-#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
-#define KVM_FEATURE_CLOCKSOURCE_STABLE (1u << 24)
-
 static void hypervisor_leaves(struct vcpu *v, uint32_t leaf, uint32_t r[4])
 {
 	switch (leaf) {
@@ -76,15 +68,15 @@ static void hypervisor_leaves(struct vcpu *v, uint32_t leaf, uint32_t r[4])
 		r[2] = v->id;
 		r[3] = v->dom->nr_vcpus;
 		break;
-	case KVM_CPUID_BASE:
-		r[0] = KVM_CPUID_BASE + 1;
-		r[1] = KVM_SIG_EBX;
-		r[2] = KVM_SIG_ECX;
-		r[3] = KVM_SIG_EDX;
+	case PVHV_KVM_CPUID_BASE:
+		r[0] = PVHV_KVM_CPUID_BASE + 1;
+		r[1] = PVHV_KVM_SIG_EBX;
+		r[2] = PVHV_KVM_SIG_ECX;
+		r[3] = PVHV_KVM_SIG_EDX;
 		break;
-	case KVM_CPUID_BASE + 1:
-		r[0] = KVM_FEATURE_NOP_IO_DELAY | KVM_FEATURE_CLOCKSOURCE2 |
-		       KVM_FEATURE_CLOCKSOURCE_STABLE;
+	case PVHV_KVM_CPUID_BASE + 1:
+		r[0] = PVHV_KVM_FEATURE_NOP_IO_DELAY | PVHV_KVM_FEATURE_CLOCKSOURCE2 |
+		       PVHV_KVM_FEATURE_CLOCKSOURCE_STABLE;
 		break;
 	default:
 		break;

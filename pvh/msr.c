@@ -9,29 +9,13 @@
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
 #include "arch/x86/spec.h"
+#include "pvhv/kvmclock.h"
 
 #define EFER_GUEST_BITS (X86_EFER_SCE | X86_EFER_LME | X86_EFER_LMA | X86_EFER_NXE)
 
-#define MSR_KVM_WALL_CLOCK 0x11
-#define MSR_KVM_SYSTEM_TIME 0x12
-#define MSR_KVM_WALL_CLOCK_NEW 0x4b564d00
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01
 #define MSR_IA32_MISC_ENABLE 0x1a0
 #define MSR_IA32_TSC_DEADLINE 0x6e0
 
-/* struct pvclock_vcpu_time_info (Linux arch/x86/include/asm/pvclock-abi.h). */
-struct pvclock_time {
-	uint32_t version;
-	uint32_t pad0;
-	uint64_t tsc_timestamp;
-	uint64_t system_time;
-	uint32_t tsc_to_system_mul;
-	int8_t tsc_shift;
-	uint8_t flags;
-	uint8_t pad[2];
-} PACKED;
-
-#define PVCLOCK_TSC_STABLE 1
 
 static bool pat_valid(uint64_t pat)
 {
@@ -66,7 +50,7 @@ static void pvclock_scale(uint64_t khz, uint32_t *mul, int8_t *shift)
  */
 static int pvclock_register(struct vcpu *v, uint64_t val)
 {
-	struct pvclock_time *t;
+	struct pvhv_pvclock *t;
 	gpa_t gpa = val & ~1ULL;
 	uint64_t now;
 	uint32_t mul;
@@ -90,7 +74,7 @@ static int pvclock_register(struct vcpu *v, uint64_t val)
 	pvclock_scale(tsc_khz(), &mul, &shift);
 	t->tsc_to_system_mul = mul;
 	t->tsc_shift = shift;
-	t->flags = PVCLOCK_TSC_STABLE;
+	t->flags = PVHV_PVCLOCK_TSC_STABLE;
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	t->version = 2;
 	v->pvclock_gpa = gpa;
@@ -127,8 +111,8 @@ int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case 0xc0010055: /* AMD interrupt-pending message: no C1E, so erratum 400 needs nothing */
 		*val = 0;
 		return 0;
-	case MSR_KVM_SYSTEM_TIME_NEW:
-	case MSR_KVM_SYSTEM_TIME:
+	case PVHV_MSR_KVM_SYSTEM_TIME_NEW:
+	case PVHV_MSR_KVM_SYSTEM_TIME:
 		*val = v->pvclock_gpa ? v->pvclock_gpa | 1 : 0;
 		return 0;
 	case MSR_TSC_AUX:
@@ -181,11 +165,11 @@ int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return val == 1 ? 0 : -EPERM;
 	case 0x8b: /* microcode revision probe: writes of 0 are how it starts */
 		return val ? -EPERM : 0;
-	case MSR_KVM_SYSTEM_TIME_NEW:
-	case MSR_KVM_SYSTEM_TIME:
+	case PVHV_MSR_KVM_SYSTEM_TIME_NEW:
+	case PVHV_MSR_KVM_SYSTEM_TIME:
 		return pvclock_register(v, val);
-	case MSR_KVM_WALL_CLOCK_NEW:
-	case MSR_KVM_WALL_CLOCK:
+	case PVHV_MSR_KVM_WALL_CLOCK_NEW:
+	case PVHV_MSR_KVM_WALL_CLOCK:
 		return wall_clock(v, val);
 	case MSR_IA32_SPEC_CTRL:
 		/*

@@ -384,24 +384,7 @@ uint64_t cmdline_u64(const char *key, uint64_t dflt)
 }
 
 /* ------------------------------------------------------------ time */
-#define KVM_CPUID_BASE 0x40000100u
-#define KVM_SIG_EBX 0x4b4d564bu /* "KVMK" */
-#define KVM_SIG_ECX 0x564b4d56u /* "VMKV" */
-#define KVM_SIG_EDX 0x0000004du /* "M\0\0\0" */
-#define KVM_FEATURE_CLOCKSOURCE2 (1u << 3)
-#define MSR_KVM_SYSTEM_TIME_NEW 0x4b564d01u
-
-/* struct pvclock_vcpu_time_info (the KVM ABI). */
-static struct __attribute__((packed, aligned(64))) {
-	uint32_t version;
-	uint32_t pad0;
-	uint64_t tsc_timestamp;
-	uint64_t system_time;
-	uint32_t tsc_to_system_mul;
-	int8_t tsc_shift;
-	uint8_t flags;
-	uint8_t pad[2];
-} pvclock;
+static struct pvhv_pvclock pvclock __attribute__((aligned(64)));
 
 uint64_t tsc_per_ms(void)
 {
@@ -412,12 +395,12 @@ uint64_t tsc_per_ms(void)
 	if (tried)
 		return per_ms;
 	tried = 1;
-	cpuid(KVM_CPUID_BASE, 0, &a, &b, &c, &d);
-	if (b != KVM_SIG_EBX || c != KVM_SIG_ECX || d != KVM_SIG_EDX || a < KVM_CPUID_BASE + 1)
+	cpuid(PVHV_KVM_CPUID_BASE, 0, &a, &b, &c, &d);
+	if (b != PVHV_KVM_SIG_EBX || c != PVHV_KVM_SIG_ECX || d != PVHV_KVM_SIG_EDX || a < PVHV_KVM_CPUID_BASE + 1)
 		return 0;
-	cpuid(KVM_CPUID_BASE + 1, 0, &a, &b, &c, &d);
-	if (!(a & KVM_FEATURE_CLOCKSOURCE2) ||
-	    try_wrmsr(MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)(uintptr_t)&pvclock | 1) < 0)
+	cpuid(PVHV_KVM_CPUID_BASE + 1, 0, &a, &b, &c, &d);
+	if (!(a & PVHV_KVM_FEATURE_CLOCKSOURCE2) ||
+	    try_wrmsr(PVHV_MSR_KVM_SYSTEM_TIME_NEW, (uint64_t)(uintptr_t)&pvclock | 1) < 0)
 		return 0;
 	if (!pvclock.version || (pvclock.version & 1) || !pvclock.tsc_to_system_mul)
 		return 0;

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <pvhv/abi.h>
+#include <pvhv/kvmclock.h>
 
 #define GUEST_NAME(n) const char guest_name[] = n
 extern const char guest_name[];
