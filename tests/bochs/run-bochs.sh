@@ -72,9 +72,19 @@ panic: action=fatal
 EOF
 printf 'c\nq\n' >"$work/bochs.rc"
 
-BX_CPU=$model BX_COUNT=$cpus BX_MEGS=$megs BX_ISO=$work/pvhv.iso BX_SERIAL=$log BX_LOG=$work/bochs.log \
-	timeout "$limit" bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1
-rc=$?
+# Two Bochs started in the same instant can pick the same RFB port: one
+# binds, the other's listen() fails and its port search then fails on every
+# port, so it quits before the machine runs.  That startup race is Bochs's,
+# not pvhv's: try again after a short random pause (nothing ran yet).
+for attempt in 1 2 3 4 5; do
+	: >"$log"
+	BX_CPU=$model BX_COUNT=$cpus BX_MEGS=$megs BX_ISO=$work/pvhv.iso BX_SERIAL=$log BX_LOG=$work/bochs.log \
+		timeout "$limit" bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1
+	rc=$?
+	grep -q "RFB could not bind any port" "$work/bochs.log" 2>/dev/null || break
+	echo "bochs: RFB port race at startup (attempt $attempt), starting again" >&2
+	sleep "0.$((RANDOM % 9 + 1))"
+done
 tr -d '\r' <"$log"
 [ -z "$(tail -c 1 "$log")" ] || echo # Bochs may quit before the last newline is out
 if [ $rc = 124 ]; then
