@@ -14,6 +14,8 @@ enum {
 	PROP_VCPUS,
 	PROP_MAX_RUNTIME,
 	PROP_VIRTIO,
+	PROP_DISKS,
+	PROP_OVERLAY,
 	NR_PROPS,
 };
 
@@ -25,11 +27,14 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_VCPUS] = "vcpus",
 	[PROP_MAX_RUNTIME] = "max-runtime-ms",
 	[PROP_VIRTIO] = "virtio",
+	[PROP_DISKS] = "disks",
+	[PROP_OVERLAY] = "overlay-mib",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
 	[CONFIG_VIRTIO_CONSOLE] = "console",
 	[CONFIG_VIRTIO_RNG] = "rng",
+	[CONFIG_VIRTIO_BLK] = "blk",
 };
 
 const char *config_virtio_name(enum config_virtio kind)
@@ -157,6 +162,8 @@ static int get_virtio(struct domain_config *d, const char *val, int len)
 		for (k = 0; k < CONFIG_VIRTIO_KINDS; k++)
 			if (strcmp(s, virtio_names[k]) == 0)
 				break;
+		if (k == CONFIG_VIRTIO_BLK)
+			return dom_error(d, "virtio: \"blk\" is not listed here: name the images in \"disks\"");
 		if (k == CONFIG_VIRTIO_KINDS)
 			return dom_error(d, "virtio: unknown device \"%.*s\" (known: console, rng)",
 					 (int)MIN(n, 32u), s);
@@ -171,6 +178,44 @@ static int get_virtio(struct domain_config *d, const char *val, int len)
 	return 0;
 }
 
+/*
+ * disks = "root.ext4", "ro:data.img";  A string list: each entry a file of
+ * the bundle (printable ASCII, no '/'), with "ro:" in front for a read-only
+ * disk.  At most CONFIG_MAX_VIRTIO in all with the "virtio" devices (checked
+ * once every property is in, see parse_props()).
+ */
+static int get_disks(struct domain_config *d, const char *val, int len)
+{
+	int off = 0;
+
+	if (len < 2 || val[len - 1] != '\0')
+		return dom_error(d, "disks is not a list of NUL-terminated strings");
+	while (off < len) {
+		const char *s = val + off;
+		size_t n = strnlen(s, (size_t)(len - off));
+		struct config_disk *k;
+		int bad;
+
+		if (d->nr_disks == CONFIG_MAX_VIRTIO)
+			return dom_error(d, "disks: more than %d", CONFIG_MAX_VIRTIO);
+		k = &d->disk[d->nr_disks];
+		bad = unsafe_byte(s, (int)n);
+		if (bad >= 0)
+			return dom_error(d, "disks: entry %u has a control or non-ASCII byte at offset %d",
+					 d->nr_disks, bad);
+		k->read_only = strncmp(s, "ro:", 3) == 0;
+		k->image = k->read_only ? s + 3 : s;
+		if (!*k->image)
+			return dom_error(d, "disks: entry %u names no image", d->nr_disks);
+		if (strchr(k->image, '/') || strchr(k->image, ':'))
+			return dom_error(d, "disks: entry %u \"%.*s\": an image is a bundle file name, "
+					 "without '/' or ':' (\"ro:\" in front for read-only)",
+					 d->nr_disks, (int)MIN(n, 40u), s);
+		d->nr_disks++;
+		off += (int)n + 1;
+	}
+	return 0;
+}
 
 static int get_cell(struct domain_config *d, const char *prop,
 		    const void *val, int len, uint32_t *out)
@@ -231,6 +276,16 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 		return 0;
 	case PROP_VIRTIO:
 		return get_virtio(d, val, len);
+	case PROP_DISKS:
+		return get_disks(d, val, len);
+	case PROP_OVERLAY:
+		rc = get_cell(d, name, val, len, &v);
+		if (rc)
+			return rc;
+		if (v > CONFIG_OVERLAY_MAX_MIB)
+			return dom_error(d, "overlay-mib %u exceeds %u", v, CONFIG_OVERLAY_MAX_MIB);
+		d->overlay = MIB(v);
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -272,6 +327,11 @@ static int parse_props(const void *fdt, int node, struct domain_config *d)
 		return dom_error(d, "missing kernel");
 	if (!(seen & (1u << PROP_MEMORY)))
 		return dom_error(d, "missing memory-mib");
+	if (d->nr_virtio + d->nr_disks > CONFIG_MAX_VIRTIO)
+		return dom_error(d, "%u virtio devices and %u disks: more than %d devices",
+				 d->nr_virtio, d->nr_disks, CONFIG_MAX_VIRTIO);
+	if (!(seen & (1u << PROP_OVERLAY)))
+		d->overlay = MIB(CONFIG_OVERLAY_DEFAULT_MIB);
 	return 0;
 }
 

@@ -13,6 +13,8 @@
  *               vcpus = <1>;            // optional, default 1
  *               max-runtime-ms = <5000>; // optional, >= 1; absent: no limit
  *               virtio = "console", "rng"; // optional: virtio-mmio devices, in slot order
+ *               disks = "root.ext4", "ro:data.img"; // optional: virtio-blk, slots after virtio's
+ *               overlay-mib = <64>;     // optional: copy-on-write budget of the writable disks
  *           };
  *       };
  *   };
@@ -37,11 +39,20 @@
 enum config_virtio {
 	CONFIG_VIRTIO_CONSOLE,
 	CONFIG_VIRTIO_RNG,
+	CONFIG_VIRTIO_BLK,   /* from "disks", never in the "virtio" list */
 	CONFIG_VIRTIO_KINDS,
 };
-#define CONFIG_MAX_VIRTIO 8 /* PVHV_VIRTIO_MAX_DEVICES */
+#define CONFIG_MAX_VIRTIO 8 /* PVHV_VIRTIO_MAX_DEVICES: "virtio" and "disks" together */
+#define CONFIG_OVERLAY_DEFAULT_MIB 64
+#define CONFIG_OVERLAY_MAX_MIB 65536
 
-/* "console", "rng": the names used in the configuration and in messages. */
+/* One disk: a bundle file shared read-only by every domain using it. */
+struct config_disk {
+	const char *image;   /* file name in the bundle (points into the blob) */
+	bool read_only;      /* "ro:" */
+};
+
+/* "console", "rng", "blk": the names used in the configuration and in messages. */
 const char *config_virtio_name(enum config_virtio kind);
 
 struct domain_config {
@@ -55,6 +66,9 @@ struct domain_config {
 	uint32_t max_runtime_ms;    /* 0: no limit; else stopped after this long */
 	unsigned nr_virtio;         /* devices, slot i at PVHV_VIRTIO_MMIO_GPA + i * stride */
 	enum config_virtio virtio[CONFIG_MAX_VIRTIO];
+	unsigned nr_disks;          /* virtio-blk, slot nr_virtio + i */
+	struct config_disk disk[CONFIG_MAX_VIRTIO];
+	uint64_t overlay;           /* bytes: the writable disks' copy-on-write pages, together */
 	bool valid;
 	char error[160];            /* why not valid */
 };

@@ -4,7 +4,12 @@
  * emulated MMIO windows and port ranges, built from its configuration when
  * the domain is built: the I/O APIC, the 16550 at COM1, the ACPI sleep and
  * reset registers, the 8042 reset and pvpanic ports, and the virtio-mmio
- * devices its "virtio" list names, in slot order.  The virtio models
+ * devices its "virtio" list names, in slot order, then one virtio-blk per
+ * entry of its "disks".  A disk is an image from the image store (shared,
+ * read-only) under a copy-on-write overlay whose pages count against the
+ * domain's overlay budget; disks are opened at the first build and kept
+ * over reboots (what the guest wrote survives a reboot, as on a real
+ * disk), and closed when the domain ends.  The virtio models
  * (drivers/virtio/) reach the guest only through the virtio_env callbacks
  * set up here: guest RAM through dom_copy_*(), the interrupt as an edge on
  * the device's I/O APIC pin.
@@ -13,6 +18,13 @@
 #include "pvhv/abi.h"
 #include "pvh/acpi_tables.h"
 #include "drivers/virtio/devices.h"
+#include "pvh/images.h"
+
+struct dom_disk {
+	struct image *img;
+	struct overlay ov;
+	struct virtio_blk blk;
+};
 
 struct vdev {
 	struct domain *dom;
@@ -171,6 +183,98 @@ bool devices_console_input(struct domain *d, const char *buf, size_t n)
 	return false;
 }
 
+/* ------------------------------------------------------------ disks */
+
+static struct image_store store;
+static struct spinlock store_lock;
+
+static int fetch_bundle_file(void *ctx, const char *name, const void **data, size_t *size, char *err,
+			     size_t errlen)
+{
+	(void)ctx;
+	return bundle_file(name, data, size, err, errlen);
+}
+
+/* Overlay pages come from the host pool, counted against the domain's budget. */
+static int overlay_alloc(void *ctx, void **page)
+{
+	struct domain *d = ctx;
+	uint64_t n = __atomic_add_fetch(&d->overlay_pages, 1, __ATOMIC_RELAXED);
+	uint64_t peak = __atomic_load_n(&d->overlay_peak, __ATOMIC_RELAXED);
+	hpa_t pa;
+
+	if (n > d->cfg->overlay / PAGE_SIZE || page_alloc(1, 1, &pa)) {
+		__atomic_sub_fetch(&d->overlay_pages, 1, __ATOMIC_RELAXED);
+		return n > d->cfg->overlay / PAGE_SIZE ? -ENOSPC : -ENOMEM;
+	}
+	while (n > peak && !__atomic_compare_exchange_n(&d->overlay_peak, &peak, n, false,
+							__ATOMIC_RELAXED, __ATOMIC_RELAXED))
+		;
+	*page = hpa_to_ptr(pa);
+	return 0;
+}
+
+static void overlay_free(void *ctx, void *page)
+{
+	struct domain *d = ctx;
+
+	page_free(ptr_to_hpa(page), 1);
+	__atomic_sub_fetch(&d->overlay_pages, 1, __ATOMIC_RELAXED);
+}
+
+/* Opens the domain's disks once (a reboot finds them open). */
+static int disks_open(struct domain *d, char *err, size_t errlen)
+{
+	const struct domain_config *c = d->cfg;
+	const struct overlay_pages pg = { overlay_alloc, overlay_free, d };
+	char why[160];
+	int rc;
+
+	if (d->disk || !c->nr_disks)
+		return 0;
+	if (page_alloc(pages_for(c->nr_disks * sizeof(struct dom_disk)), 1, &d->disk_pa))
+		return errorf(-ENOMEM, err, errlen, "out of memory for %u disks", c->nr_disks);
+	d->disk = hpa_to_ptr(d->disk_pa);
+	memset(d->disk, 0, c->nr_disks * sizeof(struct dom_disk));
+	for (unsigned i = 0; i < c->nr_disks; i++) {
+		struct dom_disk *k = &d->disk[i];
+		uint64_t size;
+
+		spin_lock(&store_lock);
+		rc = image_get(&store, c->disk[i].image, OVERLAY_MAX_SIZE, fetch_bundle_file, NULL, &k->img,
+			       why, sizeof(why));
+		spin_unlock(&store_lock);
+		if (rc)
+			return errorf(rc, err, errlen, "disk %u: %s", i, why);
+		d->nr_disks++;
+		size = ALIGN_UP(k->img->size, 512);
+		rc = overlay_init(&k->ov, k->img->data, k->img->size, size,
+				  c->disk[i].read_only ? 0 : c->overlay / PAGE_SIZE, &pg);
+		if (rc)
+			return errorf(rc, err, errlen, "disk %u: image \"%s\" of %lu bytes cannot be a disk", i,
+				      k->img->name, k->img->size);
+		k->blk.ov = &k->ov;
+		/* GET_ID: the image's name, so a guest can find its disks by name. */
+		memcpy(k->blk.id, k->img->name, MIN(strlen(k->img->name), sizeof(k->blk.id)));
+	}
+	return 0;
+}
+
+void devices_release(struct domain *d)
+{
+	if (!d->disk)
+		return;
+	for (unsigned i = 0; i < d->nr_disks; i++) {
+		overlay_destroy(&d->disk[i].ov);
+		spin_lock(&store_lock);
+		image_put(&store, d->disk[i].img);
+		spin_unlock(&store_lock);
+	}
+	page_free(d->disk_pa, pages_for(d->cfg->nr_disks * sizeof(struct dom_disk)));
+	d->disk = NULL;
+	d->nr_disks = 0;
+}
+
 /* ------------------------------------------------------------ building */
 
 static int ioapic_mmio(struct domain *d, void *opaque, uint64_t off, bool write, unsigned size,
@@ -190,8 +294,8 @@ static enum exit_action com1_io(struct vcpu *v, void *opaque, uint16_t off, bool
 
 void devices_acpi(const struct domain_config *c, struct acpi_params *ap)
 {
-	ap->nr_virtio = c->nr_virtio;
-	for (unsigned i = 0; i < c->nr_virtio; i++)
+	ap->nr_virtio = c->nr_virtio + c->nr_disks;
+	for (unsigned i = 0; i < ap->nr_virtio; i++)
 		ap->virtio[i] = (struct acpi_virtio_dev){
 			.addr = PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
 			.size = VIRTIO_MMIO_SIZE,
@@ -202,6 +306,7 @@ void devices_acpi(const struct domain_config *c, struct acpi_params *ap)
 int devices_build(struct domain *d, char *err, size_t errlen)
 {
 	const struct domain_config *c = d->cfg;
+	unsigned nr;
 	int rc;
 
 	d->nr_mmio = d->nr_ports = 0;
@@ -212,23 +317,28 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 		rc = platform_ports_add(d, add_ports);
 	if (rc)
 		return errorf(rc, err, errlen, "internal: platform devices overlap");
-	if (!c->nr_virtio)
+	nr = c->nr_virtio + c->nr_disks;
+	if (!nr)
 		return 0;
 	for (unsigned i = 0; i < c->nr_virtio; i++)
 		if (c->virtio[i] == CONFIG_VIRTIO_RNG && !arch_has_random())
 			return errorf(-EINVAL, err, errlen,
 				      "virtio rng: the host CPU has neither RDSEED nor RDRAND");
-	d->vdev_pages = pages_for(c->nr_virtio * sizeof(struct vdev));
+	rc = disks_open(d, err, errlen);
+	if (rc)
+		return rc;
+	d->vdev_pages = pages_for(nr * sizeof(struct vdev));
 	if (page_alloc(d->vdev_pages, 1, &d->vdev_pa))
-		return errorf(-ENOMEM, err, errlen, "out of memory for %u virtio devices", c->nr_virtio);
+		return errorf(-ENOMEM, err, errlen, "out of memory for %u virtio devices", nr);
 	d->vdev = hpa_to_ptr(d->vdev_pa);
-	for (unsigned i = 0; i < c->nr_virtio; i++) {
+	memset(d->vdev, 0, nr * sizeof(struct vdev));
+	for (unsigned i = 0; i < nr; i++) {
 		struct vdev *v = &d->vdev[i];
 		const struct virtio_dev_ops *ops;
 		void *be;
 
 		v->dom = d;
-		v->kind = c->virtio[i];
+		v->kind = i < c->nr_virtio ? c->virtio[i] : CONFIG_VIRTIO_BLK;
 		v->slot = i;
 		v->gsi = PVHV_VIRTIO_GSI_BASE + i;
 		v->env = (struct virtio_env){ env_read, env_write, env_irq, env_log, v };
@@ -236,10 +346,15 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 			v->be.con = (struct virtio_console){ console_output, v };
 			ops = &virtio_console_ops;
 			be = &v->be.con;
-		} else {
+		} else if (v->kind == CONFIG_VIRTIO_RNG) {
 			v->be.rng = (struct virtio_rng){ rng_fill, v };
 			ops = &virtio_rng_ops;
 			be = &v->be.rng;
+		} else {
+			unsigned k = i - c->nr_virtio;
+
+			ops = c->disk[k].read_only ? &virtio_blk_ro_ops : &virtio_blk_ops;
+			be = &d->disk[k].blk;
 		}
 		virtio_dev_init(&v->dev, ops, &v->env, be, config_virtio_name(v->kind));
 		rc = add_mmio(d, PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,

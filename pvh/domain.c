@@ -235,6 +235,12 @@ int domain_build(struct domain *dom)
 		return fail(dom, place_rc, "initrd \"%s\" (%zu bytes) does not fit in RAM above the kernel",
 			    c->initrd, dom->initrd_size);
 	need = c->memory / PAGE_SIZE + overhead_estimate(c);
+	/* The writable disks' overlay budget must fit too (less what they hold over a reboot). */
+	for (unsigned i = 0; i < c->nr_disks; i++)
+		if (!c->disk[i].read_only) {
+			need += c->overlay / PAGE_SIZE - MIN(dom->overlay_pages, c->overlay / PAGE_SIZE);
+			break;
+		}
 	have = page_free_count();
 	if (need > have)
 		return fail(dom, -ENOMEM, "needs %lu MiB (RAM and tables), only %lu MiB free",

@@ -28,6 +28,7 @@ NORETURN void pvh_main(void)
 		d->cfg = &cfg.dom[i];
 		snprintf(d->name, sizeof(d->name), "%s", cfg.dom[i].name);
 		if (domain_build(d)) {
+			devices_release(d);
 			kprintf("pvhv: dom %s not started: %s\n", d->name, d->reason);
 			d->state = DOM_ENDED;
 			d->end = END_NOT_STARTED;

@@ -80,6 +80,7 @@ struct console {
 struct domain;
 struct vcpu;
 struct vdev;
+struct dom_disk;
 enum exit_action;
 
 /*
@@ -164,6 +165,12 @@ struct domain {
 	hpa_t vdev_pa;
 	uint64_t vdev_pages;
 	bool dev_pending;        /* some device left work after a notification */
+	/* Disks (pvh/devices.c): opened at the first build, kept over reboots. */
+	struct dom_disk *disk;
+	unsigned nr_disks;
+	hpa_t disk_pa;
+	uint64_t overlay_pages;  /* copy-on-write pages its disks hold (atomic) */
+	uint64_t overlay_peak;   /* the most they held at once */
 };
 
 extern struct domain domains[MAX_DOMAINS];
@@ -271,7 +278,10 @@ bool insn_exit_len(struct vcpu *v, struct vcpu_exit *e, enum exit_action *act);
 struct acpi_params;
 /* Registers the domain's devices (after its RAM exists).  0, or -errno with err set. */
 int devices_build(struct domain *d, char *err, size_t errlen);
+/* Undoes devices_build(); the disks (and what was written to them) stay for a reboot. */
 void devices_teardown(struct domain *d);
+/* Closes the disks for good: the domain has ended (or never started). */
+void devices_release(struct domain *d);
 /* The virtio windows and pins the DSDT lists for c. */
 void devices_acpi(const struct domain_config *c, struct acpi_params *ap);
 const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);

@@ -214,6 +214,7 @@ void sched_domain_quiesced(struct domain *dom)
 		kprintf("pvhv: dom %s stopped: rebuilding for reboot failed: %s\n", dom->name,
 			dom->reason);
 	}
+	devices_release(dom);
 	sched_lock();
 	dom->state = DOM_ENDED;
 	reboot = all_ended();

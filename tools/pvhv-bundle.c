@@ -283,6 +283,12 @@ static void check_domain(const struct domain_config *d)
 	uint64_t gpa = 0;
 	int place_rc = 0;
 
+	for (unsigned n = 0; n < d->nr_disks; n++) {
+		struct file *f = load(d->name, "disk image", d->disk[n].image);
+
+		if (f && !f->size)
+			problem(d->name, "disk image \"%s\" is empty", d->disk[n].image);
+	}
 	k = load(d->name, "kernel", d->kernel);
 	i = d->initrd ? load(d->name, "initrd", d->initrd) : NULL;
 	if (i && !i->size) {
@@ -328,13 +334,15 @@ static void check_config(const char *src, const uint8_t *dtb, size_t len,
 		unsigned j;
 
 		/* Register the files even for a bad domain (--allow-invalid). */
-		for (j = 0; j < 2 && !from_args; j++) {
-			if (!names[j])
+		for (j = 0; j < 2 + d->nr_disks && !from_args; j++) {
+			const char *name = j < 2 ? names[j] : d->disk[j - 2].image;
+
+			if (!name)
 				continue;
 			if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
-					     names[j]) >= sizeof(path))
+					     name) >= sizeof(path))
 				fatal("domain %s: path too long", d->name);
-			add_file_path(d->name, names[j], path);
+			add_file_path(d->name, name, path);
 		}
 		if (!d->valid) {
 			problem(d->name, "%s", d->error);
@@ -437,6 +445,12 @@ static int list_bundle(const char *path)
 		       d->cmdline ? d->cmdline : "");
 		if (d->max_runtime_ms)
 			printf(" max-runtime-ms=%u", d->max_runtime_ms);
+		for (unsigned n = 0; n < d->nr_virtio; n++)
+			printf(" virtio=%s", config_virtio_name(d->virtio[n]));
+		for (unsigned n = 0; n < d->nr_disks; n++)
+			printf(" disk=%s%s", d->disk[n].read_only ? "ro:" : "", d->disk[n].image);
+		if (d->nr_disks)
+			printf(" overlay-mib=%llu", (unsigned long long)(d->overlay >> 20));
 		putchar('\n');
 	}
 	free(dtb);

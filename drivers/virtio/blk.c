@@ -4,6 +4,7 @@
 
 #define BLK_QUEUE_MAX 128u
 #define SECTOR 512u
+#define BOUNCE 4096u    /* bytes copied per step between guest and disk (a request is sectors) */
 
 /* Feature bits (5.2.3). */
 #define F_SIZE_MAX (1ULL << 1)
@@ -96,15 +97,15 @@ static int do_in(struct virtio_dev *d, const struct virtq_chain *ch, uint64_t se
 {
 	const struct virtio_blk *b = d->priv;
 	uint64_t len = ch->write_len - 1, off;
-	uint8_t buf[512];
+	uint8_t buf[BOUNCE];
 
 	if (len % SECTOR || len > VIRTIO_BLK_MAX_DATA || !disk_range(b, sector, len, &off)) {
 		*status = S_IOERR;
 		return 0;
 	}
-	for (uint64_t done = 0; done < len; done += sizeof(buf)) {
-		if (overlay_read(b->ov, off + done, buf, sizeof(buf)) ||
-		    virtq_chain_write(ch, d->env, done, buf, sizeof(buf)))
+	for (uint64_t done = 0, n; done < len; done += n) {
+		n = MIN(len - done, sizeof(buf));
+		if (overlay_read(b->ov, off + done, buf, n) || virtq_chain_write(ch, d->env, done, buf, n))
 			return -EFAULT;
 	}
 	*written = (uint32_t)len;
@@ -117,7 +118,7 @@ static int do_out(struct virtio_dev *d, const struct virtq_chain *ch, uint64_t s
 {
 	const struct virtio_blk *b = d->priv;
 	uint64_t len = ch->read_len - HDR_SIZE, off, need;
-	uint8_t buf[512];
+	uint8_t buf[BOUNCE];
 
 	if (read_only(d) || len % SECTOR || len > VIRTIO_BLK_MAX_DATA ||
 	    !disk_range(b, sector, len, &off)) {
@@ -129,10 +130,11 @@ static int do_out(struct virtio_dev *d, const struct virtq_chain *ch, uint64_t s
 		*status = S_IOERR;   /* the overlay is full: this disk only */
 		return 0;
 	}
-	for (uint64_t done = 0; done < len; done += sizeof(buf)) {
-		if (virtq_chain_read(ch, d->env, HDR_SIZE + done, buf, sizeof(buf)))
+	for (uint64_t done = 0, n; done < len; done += n) {
+		n = MIN(len - done, sizeof(buf));
+		if (virtq_chain_read(ch, d->env, HDR_SIZE + done, buf, n))
 			return -EFAULT;
-		if (overlay_write(b->ov, off + done, buf, sizeof(buf))) {
+		if (overlay_write(b->ov, off + done, buf, n)) {
 			*status = S_IOERR;
 			return 0;
 		}

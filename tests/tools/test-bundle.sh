@@ -295,5 +295,37 @@ else
 	notok "--list rejects a truncated bundle: $(cat "$T/stderr")"
 fi
 
+# ---- disks: the images travel in the bundle once, however many domains name them
+head -c 8192 /dev/urandom >"$T/cfg/root.img"
+: >"$T/cfg/empty.img"
+cat >"$T/cfg/disks.dts" <<'EOF'
+/dts-v1/;
+/ {
+	compatible = "pvhv,config-1";
+	domains {
+		a { kernel = "kernels/hello.elf"; memory-mib = <2>; disks = "root.img", "ro:root.img"; overlay-mib = <4>; };
+		b { kernel = "kernels/hello.elf"; memory-mib = <2>; virtio = "rng"; disks = "root.img"; };
+	};
+};
+EOF
+expect_ok "disks: images go into the bundle" --config "$T/cfg/disks.dts"
+list_has "disks: the image is in the bundle" '^ +8192  root\.img$'
+list_has "disks: domain a lists its disks" '^domain a: .* disk=root\.img disk=ro:root\.img overlay-mib=4$'
+list_has "disks: domain b lists virtio and disk" '^domain b: .* virtio=rng disk=root\.img overlay-mib=64$'
+if [ "$("$TOOL" --list "$T/out.cpio" | grep -c ' root\.img$')" = 1 ]; then
+	ok "disks: an image named three times is stored once"
+else
+	notok "disks: an image named three times is stored once: $("$TOOL" --list "$T/out.cpio")"
+fi
+sed -e 's/"ro:root.img"/"gone.img"/' "$T/cfg/disks.dts" >"$T/cfg/disk-gone.dts"
+expect_fail "disks: a missing image" 'pvhv-bundle: domain a: disk image "gone.img": cannot read' \
+	--config "$T/cfg/disk-gone.dts"
+sed -e 's/"ro:root.img"/"empty.img"/' "$T/cfg/disks.dts" >"$T/cfg/disk-empty.dts"
+expect_fail "disks: an empty image" 'pvhv-bundle: domain a: disk image "empty.img" is empty' \
+	--config "$T/cfg/disk-empty.dts"
+sed -e 's|"ro:root.img"|"../root.img"|' "$T/cfg/disks.dts" >"$T/cfg/disk-path.dts"
+expect_fail "disks: a path instead of a bundle name" "an image is a bundle file name" \
+	--config "$T/cfg/disk-path.dts"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -810,3 +810,94 @@ Test(config, virtio_control_byte)
 {
 	virtio_bad("r\033g", 4, "virtio: device name at byte 0 has a control or non-ASCII byte");
 }
+
+Test(config, virtio_blk_named_in_disks)
+{
+	virtio_bad("blk", 4, "virtio: \"blk\" is not listed here: name the images in \"disks\"");
+}
+
+/* disks = "root.ext4", "ro:base.img": bundle files, "ro:" for read-only, slots after virtio's. */
+Test(config, disks_list)
+{
+	static const char list[] = "root.ext4\0ro:base.img\0root.ext4";
+
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("disks", list, sizeof(list));
+	raw("virtio", "rng", 4);
+	cell("overlay-mib", 8);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].nr_disks, 3);
+	cr_assert_eq(cfg.dom[0].nr_virtio, 1);
+	cr_assert_str_eq(cfg.dom[0].disk[0].image, "root.ext4");
+	cr_assert_not(cfg.dom[0].disk[0].read_only);
+	cr_assert_str_eq(cfg.dom[0].disk[1].image, "base.img");
+	cr_assert(cfg.dom[0].disk[1].read_only);
+	cr_assert_str_eq(cfg.dom[0].disk[2].image, "root.ext4");
+	cr_assert_eq(cfg.dom[0].overlay, 8ull << 20);
+}
+
+Test(config, overlay_default)
+{
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("disks", "a.img", 6);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].overlay, (uint64_t)CONFIG_OVERLAY_DEFAULT_MIB << 20);
+}
+
+static void disks_bad(const void *val, int len, const char *msg)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("disks", val, len);
+	finish_bad();
+	expect_dom_fail(msg);
+}
+
+Test(config, disks_bad_entries)
+{
+	disks_bad("a.img", 5, "disks is not a list of NUL-terminated strings");
+	disks_bad("a.img\0ro:", 10, "disks: entry 1 names no image");
+	disks_bad("\0a.img", 7, "disks: entry 0 names no image");
+	disks_bad("../etc/x", 9,
+		  "disks: entry 0 \"../etc/x\": an image is a bundle file name, without '/' or ':' "
+		  "(\"ro:\" in front for read-only)");
+	disks_bad("rw:a.img", 9,
+		  "disks: entry 0 \"rw:a.img\": an image is a bundle file name, without '/' or ':' "
+		  "(\"ro:\" in front for read-only)");
+	disks_bad("a\nb", 4, "disks: entry 0 has a control or non-ASCII byte at offset 1");
+	disks_bad("a\0b\0c\0d\0e\0f\0g\0h\0i", 18, "disks: more than 8");
+}
+
+Test(config, disks_and_virtio_share_the_slots)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("virtio", "console\0rng", 12);
+	raw("disks", "a\0b\0c\0d\0e\0f\0g", 14);
+	finish_bad();
+	expect_dom_fail("2 virtio devices and 7 disks: more than 8 devices");
+}
+
+Test(config, overlay_too_big)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("overlay-mib", 65537);
+	finish_bad();
+	expect_dom_fail("overlay-mib 65537 exceeds 65536");
+}
