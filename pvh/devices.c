@@ -240,12 +240,21 @@ static int disks_open(struct domain *d, char *err, size_t errlen)
 		struct dom_disk *k = &d->disk[i];
 		uint64_t size;
 
+		unsigned loads, users;
+
 		spin_lock(&store_lock);
+		loads = store.loads;
 		rc = image_get(&store, c->disk[i].image, OVERLAY_MAX_SIZE, fetch_bundle_file, NULL, &k->img,
 			       why, sizeof(why));
+		loads = store.loads - loads;
+		users = rc ? 0 : k->img->refs;
 		spin_unlock(&store_lock);
 		if (rc)
 			return errorf(rc, err, errlen, "disk %u: %s", i, why);
+		if (loads)
+			kprintf("pvhv: image %s: %lu KiB, in the image store\n", k->img->name, k->img->size >> 10);
+		kprintf("pvhv: dom %s disk %u (slot %u): image %s%s, %u user%s\n", d->name, i, c->nr_virtio + i,
+			k->img->name, c->disk[i].read_only ? " read-only" : "", users, users == 1 ? "" : "s");
 		d->nr_disks++;
 		size = ALIGN_UP(k->img->size, 512);
 		rc = overlay_init(&k->ov, k->img->data, k->img->size, size,

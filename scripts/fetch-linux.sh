@@ -10,6 +10,8 @@
 #   vmlinux          ELF64 kernel with the Xen PHYS32_ENTRY (PVH) note
 #   VERSION          kernel release string, e.g. 6.1.0-56-cloud-amd64
 #   initramfs.cpio   uncompressed newc archive
+#   root.ext4        a 16 MiB ext4 root file system (busybox-static and
+#                    scripts/rootfs/init as /sbin/init) for virtio-blk tests
 #   deb/             the downloaded .deb
 #
 # Idempotent: does nothing when vmlinux and initramfs.cpio exist and are
@@ -22,16 +24,18 @@ ROOT=$PWD
 OUT=build/linux
 META=linux-image-cloud-amd64
 INITDIR=scripts/initramfs
+ROOTDIR=scripts/rootfs
 
 log() { echo "fetch-linux: $*"; }
 die() { echo "fetch-linux: error: $*" >&2; exit 1; }
 
 # ----------------------------------------------------------- up to date?
 up_to_date() {
-	[ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio" ] && [ -s "$OUT/VERSION" ] || return 1
+	[ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio" ] && [ -s "$OUT/root.ext4" ] &&
+		[ -s "$OUT/VERSION" ] || return 1
 	local t src
-	for t in "$OUT/vmlinux" "$OUT/initramfs.cpio"; do
-		for src in scripts/fetch-linux.sh $(find "$INITDIR" -type f); do
+	for t in "$OUT/vmlinux" "$OUT/initramfs.cpio" "$OUT/root.ext4"; do
+		for src in scripts/fetch-linux.sh $(find "$INITDIR" "$ROOTDIR" -type f); do
 			[ "$t" -nt "$src" ] || return 1
 		done
 	done
@@ -67,6 +71,7 @@ need_pkg() { # need_pkg PACKAGE
 need_pkg lz4
 need_pkg cpio
 need_pkg busybox-static
+need_pkg e2fsprogs
 need_pkg kmod
 need_pkg binutils
 BUSYBOX=/bin/busybox
@@ -200,7 +205,7 @@ while IFS= read -r f; do
 	b=${b//-/_}
 	MODPATH[$b]=$f
 done < <(find "$MODSRC/kernel" -name '*.ko*' -type f)
-want=(virtio virtio_ring virtio_mmio virtio_blk virtio_net net_failover failover
+want=(virtio virtio_ring virtio_mmio virtio_blk virtio_net net_failover failover ext4 crc32c_generic
       virtio_console vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common
       virtio_rng pvpanic_mmio)
 declare -A HAVE=()
@@ -242,6 +247,23 @@ TMPC="$OUT/initramfs.cpio.tmp"
 	die "cpio failed"
 mv -f "$TMPC" "$OUT/initramfs.cpio"
 log "wrote $OUT/initramfs.cpio ($(stat -c %s "$OUT/initramfs.cpio") bytes, uncompressed newc)"
+
+# ----------------------------------------------------------- root.ext4
+# The same busybox tree without the initramfs's /init and modules, with
+# scripts/rootfs/init as /sbin/init, made into ext4 by mkfs.ext4 -d.
+R="$OUT/rootfs"
+rm -rf "$R"
+cp -a "$S" "$R"
+rm -rf "$R/init" "$R/lib/modules"
+rm -f "$R/sbin/init"
+install -m 0755 "$ROOTDIR/init" "$R/sbin/init"
+echo "pvhv-test-root-1" > "$R/etc/pvhv-root-id"
+rm -f "$OUT/root.ext4.tmp"
+mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 16M ||
+	die "mkfs.ext4 failed"
+mv -f "$OUT/root.ext4.tmp" "$OUT/root.ext4"
+rm -rf "$R"
+log "wrote $OUT/root.ext4 ($(stat -c %s "$OUT/root.ext4") bytes, ext4)"
 
 rm -rf "$X"
 log "done: $PKG ${PKGVER:-} release $VERSION"

@@ -20,6 +20,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LINUX_DIR = os.path.join(ROOT, "build", "linux")
 VMLINUX = os.path.join(LINUX_DIR, "vmlinux")
 INITRAMFS = os.path.join(LINUX_DIR, "initramfs.cpio")
+ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")   # scripts/rootfs/init as /sbin/init
 
 REBOOT_LIMIT = 8   # pvh/pvh.h
 TIMEOUT = 120      # seconds under TCG for one case (a boot takes 3-5 s)
@@ -52,6 +53,17 @@ def linux(name, vcpus=1, memory=256, test="nproc,dmesg", end="poweroff", **kw):
     return d
 
 
+def linux_root(name, steps, disks=(ROOT_EXT4,), extra="", **kw):
+    """A Linux domain whose initramfs switches into root.ext4 on virtio-blk (vda) and
+    runs scripts/rootfs/init's STEPS there; that init prints its own end line."""
+    d = linux(name, test="root", disks=list(disks), end_line=False, **kw)
+    d["cmdline"] += " pvhv.root=%s pvhv.name=%s%s" % (steps, name, extra)
+    n = re.escape(name)
+    d["root_checks"] = [r"^\[%s\] PVHV-ROOT-MOUNTED dev=vda$" % n,
+                        r"^\[%s\] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw$" % n]
+    return d
+
+
 def domain_checks(d, reach_end=True):
     """-> (must, must_not) for one Linux domain from its steps."""
     n = re.escape(d["name"])
@@ -68,6 +80,9 @@ def domain_checks(d, reach_end=True):
         if d["vcpus"] > 1:
             must.append(r"^\[%s\] \[ *[0-9.]+\] smp: Brought up 1 node, %d CPUs$" % (n, d["vcpus"]))
         must_not += [r"^\[%s\] .*%s" % (n, bad) for bad in DMESG_BAD]
+    must += d.get("root_checks", [])
+    if d.get("root_checks"):
+        must_not.append(r"^\[%s\] PVHV-ROOT-(FAIL|MODPROBE-FAIL|OWNER-BAD|RO-BAD)" % n)
     if reach_end and d.get("end_line", True):
         must.append(r"^\[%s\] PVHV-END=%s " % (n, re.escape(d["linux_end"])))
     return must, must_not
@@ -165,6 +180,47 @@ def cases(dom, probe):
                             "[lv] PVHV-VIRTIO-DEV virtio1 device=0x0004 status=0x0000000f",
                             "[lv] PVHV-HWRNG=virtio_rng.0", "[lv] PVHV-HWRNG-BYTES=1024",
                             "[lv] PVHV-HVC0-HELLO from init", "[lv] PVHV-HVC0-WRITTEN")),
+        # virtio-blk: an ext4 root from pvhv's image store.  Two domains share
+        # the image: each starts from the clean image and keeps its own
+        # writes; r1 also has the image read-only as vdb and reads GET_ID.
+        case("linux-disk", "ext4 root on virtio-blk, one image shared by two domains, a read-only disk",
+             [linux_root("r1", "blkid,owner,ro", disks=(ROOT_EXT4, "ro:" + ROOT_EXT4)),
+              linux_root("r2", "owner")], code=1,
+             must=[r"^\[r1\] PVHV-ROOT-SERIAL=root\.ext4$", r"^\[r1\] PVHV-ROOT-OWNER-OK=r1$",
+                   r"^\[r2\] PVHV-ROOT-OWNER-OK=r2$", r"^\[r1\] PVHV-ROOT-RO-OK ro=1$",
+                   r"^pvhv: dom r2 disk 0 \(slot 0\): image root\.ext4, 3 users$",
+                   r"^pvhv: summary dom=r1 end=poweroff status=0 .* overlay_peak_kib=[1-9]",
+                   r"^pvhv: summary dom=r2 end=poweroff status=0 .* overlay_peak_kib=[1-9]"],
+             must_not=[r"^pvhv: dom r[12] virtio"],
+             # One copy in the store for three disks.
+             counts=[(r"^pvhv: image root\.ext4: 16384 KiB, in the image store$", 1)],
+             fake=fake_plus("pvhv: image root.ext4: 16384 KiB, in the image store",
+                            "pvhv: dom r2 disk 0 (slot 0): image root.ext4, 3 users",
+                            "[r1] PVHV-ROOT-MOUNTED dev=vda", "[r2] PVHV-ROOT-MOUNTED dev=vda",
+                            "[r1] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[r2] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[r1] PVHV-ROOT-SERIAL=root.ext4", "[r1] PVHV-ROOT-OWNER-OK=r1",
+                            "[r2] PVHV-ROOT-OWNER-OK=r2", "[r1] PVHV-ROOT-RO-OK ro=1",
+                            "pvhv: summary dom=r1 end=poweroff status=0 cpu_us=1 overlay_peak_kib=24 exits=9",
+                            "pvhv: summary dom=r2 end=poweroff status=0 cpu_us=1 overlay_peak_kib=24 exits=9")),
+        # What a domain wrote survives its reboot; a domain that writes past
+        # its overlay budget gets I/O errors and nothing else (its sibling,
+        # rebooting meanwhile, is untouched).
+        case("linux-disk-reboot-full", "disk writes survive a reboot; a full overlay is an I/O error",
+             [linux_root("rb", "boots", extra=" pvhv.boots=2"),
+              linux_root("full", "fill", extra=" pvhv.fill-mib=8", overlay_mib=2)], code=1,
+             must=[r"(?s)^\[rb\] PVHV-ROOT-BOOTS=1$.*^pvhv: dom rb rebooting \(1 of at most \d+\)$"
+                   r".*^\[rb\] PVHV-ROOT-BOOTS=2$",
+                   r"^\[full\] PVHV-ROOT-FILL-FAILED$",
+                   # The budget holds: at most 2 MiB of copy-on-write pages.
+                   r"^pvhv: summary dom=full end=poweroff status=0 .* overlay_peak_kib=(1[0-9]{3}|20[0-3][0-9]|204[0-8]) "],
+             must_not=[r"PVHV-ROOT-FILL-DONE", r"^pvhv: dom (rb|full) virtio"],
+             fake=fake_plus("[rb] PVHV-ROOT-MOUNTED dev=vda", "[full] PVHV-ROOT-MOUNTED dev=vda",
+                            "[rb] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[full] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[rb] PVHV-ROOT-BOOTS=1", "pvhv: dom rb rebooting (1 of at most 8)",
+                            "[rb] PVHV-ROOT-BOOTS=2", "[full] PVHV-ROOT-FILL-FAILED",
+                            "pvhv: summary dom=full end=poweroff status=0 cpu_us=1 overlay_peak_kib=2040 exits=9")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

@@ -355,6 +355,11 @@ CASES = [
     dict(name="bad-missing-kernel", what="config names a kernel module the bundle lacks",
          domains=[dom("gone", "hello", "name=gone", end="not-started", kernel_name="gone.elf"), hello()],
          post="drop-kernel:gone", allow_invalid=True, code=3),
+    dict(name="bad-missing-disk", what="a disk names an image the bundle lacks",
+         domains=[dom("nodisk", "hello", "name=nodisk", end="not-started", disks=["ro:gone.img"],
+                      reason=re.escape('devices: disk 0: no file "gone.img" in bundle') + "$",
+                      fake_reason='devices: disk 0: no file "gone.img" in bundle'), hello()],
+         allow_invalid=True, code=3),
     dict(name="bad-truncated-kernel", what="kernel is the first 200 bytes of hello.elf",
          domains=[dom("trunc", None, gen="truncated", end="not-started"), hello()],
          allow_invalid=True, code=3),
@@ -695,6 +700,13 @@ def write_dts(path, domains, kernels, initrds=None):
             lines.append("\t\t\tmax-runtime-ms = <%d>;" % d["max_runtime_ms"])
         if d.get("virtio"):
             lines.append("\t\t\tvirtio = %s;" % ", ".join(dts_string(v) for v in d["virtio"]))
+        if d.get("disks"):
+            # Entries are paths, "ro:" in front for read-only; the bundle holds the file by name.
+            names = [("ro:" if p.startswith("ro:") else "") + os.path.basename(p[3:] if p.startswith("ro:") else p)
+                     for p in d["disks"]]
+            lines.append("\t\t\tdisks = %s;" % ", ".join(dts_string(n) for n in names))
+        if d.get("overlay_mib") is not None:
+            lines.append("\t\t\toverlay-mib = <%d>;" % d["overlay_mib"])
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
@@ -793,12 +805,17 @@ def build_bundle(case, cdir):
             if not os.path.exists(dst):
                 shutil.copyfile(need_guest(d["guest"]), dst)
         kernels[d["name"]] = kname
+        for p in d.get("disks", []):
+            p = p[3:] if p.startswith("ro:") else p
+            if os.path.isabs(p):  # else a name the bundle is meant to lack
+                link_file(p, files)
     extra = ["--allow-invalid"] if case.get("allow_invalid") else []
     if case.get("dts"):
         src = os.path.join(CASES_DIR, case["dts"])
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
-    elif any(d.get("max_runtime_ms") or d.get("virtio") for d in domains) or case.get("via") == "dts":
+    elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") for d in domains) or \
+            case.get("via") == "dts":
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     else:
