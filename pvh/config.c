@@ -16,6 +16,12 @@ enum {
 	PROP_VIRTIO,
 	PROP_DISKS,
 	PROP_OVERLAY,
+	PROP_NET_MAC,
+	PROP_NET_IPV4,
+	PROP_NET_IPV6,
+	PROP_NET_LINK,
+	PROP_VSOCK_CID,
+	PROP_VSOCK_CONNECT,
 	NR_PROPS,
 };
 
@@ -29,12 +35,20 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_VIRTIO] = "virtio",
 	[PROP_DISKS] = "disks",
 	[PROP_OVERLAY] = "overlay-mib",
+	[PROP_NET_MAC] = "net-mac",
+	[PROP_NET_IPV4] = "net-ipv4",
+	[PROP_NET_IPV6] = "net-ipv6",
+	[PROP_NET_LINK] = "net-link",
+	[PROP_VSOCK_CID] = "vsock-cid",
+	[PROP_VSOCK_CONNECT] = "vsock-connect",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
 	[CONFIG_VIRTIO_CONSOLE] = "console",
 	[CONFIG_VIRTIO_RNG] = "rng",
 	[CONFIG_VIRTIO_BLK] = "blk",
+	[CONFIG_VIRTIO_NET] = "net",
+	[CONFIG_VIRTIO_VSOCK] = "vsock",
 };
 
 const char *config_virtio_name(enum config_virtio kind)
@@ -164,6 +178,9 @@ static int get_virtio(struct domain_config *d, const char *val, int len)
 				break;
 		if (k == CONFIG_VIRTIO_BLK)
 			return dom_error(d, "virtio: \"blk\" is not listed here: name the images in \"disks\"");
+		if (k == CONFIG_VIRTIO_NET || k == CONFIG_VIRTIO_VSOCK)
+			return dom_error(d, "virtio: \"%s\" is not listed here: give %s", s,
+					 k == CONFIG_VIRTIO_NET ? "net-mac" : "vsock-cid");
 		if (k == CONFIG_VIRTIO_KINDS)
 			return dom_error(d, "virtio: unknown device \"%.*s\" (known: console, rng)",
 					 (int)MIN(n, 32u), s);
@@ -217,6 +234,168 @@ static int get_disks(struct domain_config *d, const char *val, int len)
 	return 0;
 }
 
+/* ------------------------------------------------------------ addresses */
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int config_parse_mac(const char *s, uint8_t mac[6])
+{
+	for (unsigned i = 0; i < 6; i++) {
+		int hi = hex_digit(s[0]), lo = hi < 0 ? -1 : hex_digit(s[1]);
+
+		if (lo < 0 || s[2] != (i == 5 ? '\0' : ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+		s += 3;
+	}
+	return 0;
+}
+
+int config_parse_ipv4(const char *s, uint8_t ip[4])
+{
+	for (unsigned i = 0; i < 4; i++) {
+		const char *start = s;
+		unsigned v = 0, n = 0;
+
+		while (*s >= '0' && *s <= '9' && n < 4) {
+			v = v * 10 + (unsigned)(*s++ - '0');
+			n++;
+		}
+		/* One to three digits, no leading zero (it reads as octal elsewhere), at most 255. */
+		if (n == 0 || n > 3 || v > 255 || (n > 1 && *start == '0'))
+			return -EINVAL;
+		if (*s != (i == 3 ? '\0' : '.'))
+			return -EINVAL;
+		ip[i] = (uint8_t)v;
+		s++;
+	}
+	return 0;
+}
+
+/* RFC 4291 2.2 text forms: eight groups of 1-4 hex digits, one "::" for a run of zeros. */
+int config_parse_ipv6(const char *s, uint8_t ip[16])
+{
+	uint16_t g[8];
+	int n = 0, gap = -1;
+
+	if (s[0] == ':' && s[1] == ':') {
+		gap = 0;
+		s += 2;
+	} else if (*s == ':') {
+		return -EINVAL;
+	}
+	while (*s) {
+		unsigned v = 0, digits = 0;
+		int h;
+
+		if (n == 8)
+			return -EINVAL;
+		while ((h = hex_digit(*s)) >= 0 && digits < 5) {
+			v = v << 4 | (unsigned)h;
+			s++;
+			digits++;
+		}
+		if (digits == 0 || digits > 4)
+			return -EINVAL;
+		g[n++] = (uint16_t)v;
+		if (*s == 0)
+			break;
+		if (*s != ':')
+			return -EINVAL;
+		s++;
+		if (*s == ':') {
+			if (gap >= 0)
+				return -EINVAL;
+			gap = n;
+			s++;
+		} else if (*s == 0) {
+			return -EINVAL;  /* a trailing single ':' */
+		}
+	}
+	if (gap < 0 ? n != 8 : n > 7)
+		return -EINVAL;
+	memset(ip, 0, 16);
+	for (int i = 0; i < n; i++) {
+		int at = gap >= 0 && i >= gap ? 8 - (n - i) : i;
+
+		ip[2 * at] = (uint8_t)(g[i] >> 8);
+		ip[2 * at + 1] = (uint8_t)g[i];
+	}
+	return 0;
+}
+
+/*
+ * A string list (each NUL-terminated, printable ASCII, non-empty): calls
+ * one(d, i, s) for each entry, at most max entries.
+ */
+static int each_string(struct domain_config *d, const char *prop, const char *val, int len, unsigned max,
+		       int (*one)(struct domain_config *d, unsigned i, const char *s))
+{
+	unsigned i = 0;
+	int off = 0, rc;
+
+	if (len < 2 || val[len - 1] != '\0')
+		return dom_error(d, "%s is not a list of NUL-terminated strings", prop);
+	for (; off < len; i++) {
+		const char *s = val + off;
+		size_t n = strnlen(s, (size_t)(len - off));
+		int bad = unsafe_byte(s, (int)n);
+
+		if (i == max)
+			return dom_error(d, "%s: more than %u entries", prop, max);
+		if (n == 0)
+			return dom_error(d, "%s: entry %u is empty", prop, i);
+		if (bad >= 0)
+			return dom_error(d, "%s: entry %u has a control or non-ASCII byte at offset %d", prop, i, bad);
+		rc = one(d, i, s);
+		if (rc)
+			return rc;
+		off += (int)n + 1;
+	}
+	return 0;
+}
+
+static int one_ipv4(struct domain_config *d, unsigned i, const char *s)
+{
+	uint8_t *ip = d->net.ipv4[i];
+
+	if (config_parse_ipv4(s, ip))
+		return dom_error(d, "net-ipv4: \"%.40s\" is not an IPv4 address (a.b.c.d)", s);
+	if (ip[0] == 0 || ip[0] >= 224 || ip[0] == 127)
+		return dom_error(d, "net-ipv4: %s is not a unicast host address", s);
+	d->net.nr_ipv4 = i + 1;
+	return 0;
+}
+
+static int one_ipv6(struct domain_config *d, unsigned i, const char *s)
+{
+	static const uint8_t zero[16], loopback[16] = { [15] = 1 };
+	uint8_t *ip = d->net.ipv6[i];
+
+	if (config_parse_ipv6(s, ip))
+		return dom_error(d, "net-ipv6: \"%.46s\" is not an IPv6 address", s);
+	if (!memcmp(ip, zero, 16) || !memcmp(ip, loopback, 16) || ip[0] == 0xff)
+		return dom_error(d, "net-ipv6: %s is not a unicast host address", s);
+	d->net.nr_ipv6 = i + 1;
+	return 0;
+}
+
+static int one_connect(struct domain_config *d, unsigned i, const char *s)
+{
+	d->vsock.connect[i] = s;
+	d->vsock.nr_connect = i + 1;
+	return 0;
+}
+
 static int get_cell(struct domain_config *d, const char *prop,
 		    const void *val, int len, uint32_t *out)
 {
@@ -231,6 +410,7 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 		    int len)
 {
 	const char *name = prop_names[which];
+	const char *str;
 	uint32_t v = 0;
 	size_t n;
 	int rc;
@@ -286,6 +466,35 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "overlay-mib %u exceeds %u", v, CONFIG_OVERLAY_MAX_MIB);
 		d->overlay = MIB(v);
 		return 0;
+	case PROP_NET_MAC:
+		rc = get_string(d, name, val, len, false, &str);
+		if (rc)
+			return rc;
+		if (config_parse_mac(str, d->net.mac))
+			return dom_error(d, "net-mac: \"%.20s\" is not a MAC address (xx:xx:xx:xx:xx:xx)", str);
+		if (d->net.mac[0] & 1)
+			return dom_error(d, "net-mac: %s is a multicast address", str);
+		if (!(d->net.mac[0] | d->net.mac[1] | d->net.mac[2] | d->net.mac[3] | d->net.mac[4] |
+		      d->net.mac[5]))
+			return dom_error(d, "net-mac: %s is all zeros", str);
+		d->net.present = true;
+		return 0;
+	case PROP_NET_IPV4:
+		return each_string(d, name, val, len, CONFIG_NET_ADDRS, one_ipv4);
+	case PROP_NET_IPV6:
+		return each_string(d, name, val, len, CONFIG_NET_ADDRS, one_ipv6);
+	case PROP_NET_LINK:
+		return get_string(d, name, val, len, false, &d->net.link);
+	case PROP_VSOCK_CID:
+		rc = get_cell(d, name, val, len, &v);
+		if (rc)
+			return rc;
+		if (v < 3 || v == UINT32_MAX)
+			return dom_error(d, "vsock-cid %u is reserved (0-2 and 0xffffffff)", v);
+		d->vsock.cid = v;
+		return 0;
+	case PROP_VSOCK_CONNECT:
+		return each_string(d, name, val, len, CONFIG_MAX_DOMAINS, one_connect);
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -327,12 +536,96 @@ static int parse_props(const void *fdt, int node, struct domain_config *d)
 		return dom_error(d, "missing kernel");
 	if (!(seen & (1u << PROP_MEMORY)))
 		return dom_error(d, "missing memory-mib");
-	if (d->nr_virtio + d->nr_disks > CONFIG_MAX_VIRTIO)
-		return dom_error(d, "%u virtio devices and %u disks: more than %d devices",
-				 d->nr_virtio, d->nr_disks, CONFIG_MAX_VIRTIO);
+	if ((seen & (1u << PROP_NET_IPV4 | 1u << PROP_NET_IPV6 | 1u << PROP_NET_LINK)) && !d->net.present)
+		return dom_error(d, "net-ipv4, net-ipv6 or net-link without net-mac");
+	if ((seen & (1u << PROP_VSOCK_CONNECT)) && !d->vsock.cid)
+		return dom_error(d, "vsock-connect without vsock-cid");
+	if (config_nr_devices(d) > CONFIG_MAX_VIRTIO)
+		return dom_error(d, "%u virtio devices, %u disks%s%s: more than %d devices",
+				 d->nr_virtio, d->nr_disks, d->net.present ? ", net" : "",
+				 d->vsock.cid ? ", vsock" : "", CONFIG_MAX_VIRTIO);
 	if (!(seen & (1u << PROP_OVERLAY)))
 		d->overlay = MIB(CONFIG_OVERLAY_DEFAULT_MIB);
 	return 0;
+}
+
+unsigned config_nr_devices(const struct domain_config *d)
+{
+	return d->nr_virtio + d->nr_disks + d->net.present + (d->vsock.cid != 0);
+}
+
+enum config_virtio config_slot_kind(const struct domain_config *d, unsigned i, unsigned *disk)
+{
+	if (i < d->nr_virtio)
+		return d->virtio[i];
+	i -= d->nr_virtio;
+	if (i < d->nr_disks) {
+		*disk = i;
+		return CONFIG_VIRTIO_BLK;
+	}
+	i -= d->nr_disks;
+	if (i == 0 && d->net.present)
+		return CONFIG_VIRTIO_NET;
+	return CONFIG_VIRTIO_VSOCK;
+}
+
+static int find_domain(const struct pvh_config *cfg, const char *name)
+{
+	for (unsigned i = 0; i < cfg->nr_domains; i++)
+		if (strcmp(cfg->dom[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * What one domain's configuration says about others, once all are in: a
+ * net-link names another domain with a port that links back; vsock CIDs
+ * are unique; vsock-connect names other domains that have vsock.  The
+ * domain that breaks the rule is the invalid one.
+ */
+static void check_cross(struct pvh_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->nr_domains; i++) {
+		struct domain_config *d = &cfg->dom[i];
+		int p;
+
+		d->net.peer = -1;
+		if (!d->valid)
+			continue;
+		if (d->net.link) {
+			p = find_domain(cfg, d->net.link);
+			if (p < 0 || p == (int)i) {
+				dom_error(d, "net-link: \"%.32s\" is %s", d->net.link,
+					  p < 0 ? "no domain" : "this domain");
+				continue;
+			}
+			if (!cfg->dom[p].net.present || !cfg->dom[p].net.link ||
+			    strcmp(cfg->dom[p].net.link, d->name) != 0) {
+				dom_error(d, "net-link: domain %s does not link back (net-link = \"%s\")",
+					  cfg->dom[p].name, d->name);
+				continue;
+			}
+			if (!memcmp(cfg->dom[p].net.mac, d->net.mac, 6)) {
+				dom_error(d, "net-mac: the same as domain %s's, at the other end of its link",
+					  cfg->dom[p].name);
+				continue;
+			}
+			d->net.peer = p;
+		}
+		for (unsigned j = 0; j < i && d->vsock.cid; j++)
+			if (cfg->dom[j].vsock.cid == d->vsock.cid) {
+				dom_error(d, "vsock-cid %u is domain %s's already", d->vsock.cid, cfg->dom[j].name);
+				break;
+			}
+		for (unsigned k = 0; k < d->vsock.nr_connect && d->valid; k++) {
+			p = find_domain(cfg, d->vsock.connect[k]);
+			if (p < 0 || p == (int)i || !cfg->dom[p].vsock.cid)
+				dom_error(d, "vsock-connect: \"%.32s\" is %s", d->vsock.connect[k],
+					  p < 0 ? "no domain" : p == (int)i ? "this domain" : "a domain without vsock");
+			else
+				d->vsock.connect_mask |= 1u << p;
+		}
+	}
 }
 
 static void parse_domain(const void *fdt, int node, struct pvh_config *cfg)
@@ -394,5 +687,6 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
 		parse_domain(fdt, node, cfg);
 		cfg->nr_domains++;
 	}
+	check_cross(cfg);
 	return 0;
 }

@@ -15,6 +15,13 @@
  *               virtio = "console", "rng"; // optional: virtio-mmio devices, in slot order
  *               disks = "root.ext4", "ro:data.img"; // optional: virtio-blk, slots after virtio's
  *               overlay-mib = <64>;     // optional: copy-on-write budget of the writable disks
+ *               net-mac = "02:00:00:00:00:01"; // optional: a virtio-net port, slot after the disks
+ *               net-ipv4 = "10.0.0.1";  // optional (up to 4): the only IPv4 sources it may use
+ *               net-ipv6 = "fd00::1";   // optional (up to 4): the same for IPv6
+ *               net-link = "other";     // optional: the domain at the other end (it must link back)
+ *               vsock-cid = <3>;        // optional: a virtio-vsock device with this CID (>= 3, unique)
+ *               vsock-connect = "other"; // optional: domains it may open streams to
+
  *           };
  *       };
  *   };
@@ -40,11 +47,33 @@ enum config_virtio {
 	CONFIG_VIRTIO_CONSOLE,
 	CONFIG_VIRTIO_RNG,
 	CONFIG_VIRTIO_BLK,   /* from "disks", never in the "virtio" list */
+	CONFIG_VIRTIO_NET,   /* from "net-mac" */
+	CONFIG_VIRTIO_VSOCK, /* from "vsock-cid" */
 	CONFIG_VIRTIO_KINDS,
 };
-#define CONFIG_MAX_VIRTIO 8 /* PVHV_VIRTIO_MAX_DEVICES: "virtio" and "disks" together */
+#define CONFIG_MAX_VIRTIO 8 /* PVHV_VIRTIO_MAX_DEVICES: virtio, disks, net, vsock together */
 #define CONFIG_OVERLAY_DEFAULT_MIB 64
 #define CONFIG_OVERLAY_MAX_MIB 65536
+
+/* A domain's virtio-net port (slot after the disks). */
+#define CONFIG_NET_ADDRS 4
+struct config_net {
+	bool present;               /* net-mac given */
+	uint8_t mac[6];             /* unicast, not zero */
+	unsigned nr_ipv4, nr_ipv6;  /* none given: any source address */
+	uint8_t ipv4[CONFIG_NET_ADDRS][4];
+	uint8_t ipv6[CONFIG_NET_ADDRS][16];
+	const char *link;           /* the domain at the other end; NULL: none */
+	int peer;                   /* its index (config_parse), -1: none */
+};
+
+/* A domain's virtio-vsock device (last slot). */
+struct config_vsock {
+	uint32_t cid;               /* >= 3; 0: no vsock device */
+	unsigned nr_connect;
+	const char *connect[CONFIG_MAX_DOMAINS]; /* domains it may open streams to */
+	uint32_t connect_mask;      /* their indexes (config_parse) */
+};
 
 /* One disk: a bundle file shared read-only by every domain using it. */
 struct config_disk {
@@ -69,6 +98,8 @@ struct domain_config {
 	unsigned nr_disks;          /* virtio-blk, slot nr_virtio + i */
 	struct config_disk disk[CONFIG_MAX_VIRTIO];
 	uint64_t overlay;           /* bytes: the writable disks' copy-on-write pages, together */
+	struct config_net net;
+	struct config_vsock vsock;
 	bool valid;
 	char error[160];            /* why not valid */
 };
@@ -89,5 +120,15 @@ struct pvh_config {
  */
 int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
 		 char *err, size_t errlen);
+
+/* Virtio slots a domain has: virtio list, disks, net port, vsock device. */
+unsigned config_nr_devices(const struct domain_config *d);
+/* The kind of slot i (< config_nr_devices(d)); for a disk, *disk is its index. */
+enum config_virtio config_slot_kind(const struct domain_config *d, unsigned i, unsigned *disk);
+
+/* Parsers used by the config (and by tests): 0, or -EINVAL. */
+int config_parse_mac(const char *s, uint8_t mac[6]);
+int config_parse_ipv4(const char *s, uint8_t ip[4]);
+int config_parse_ipv6(const char *s, uint8_t ip[16]);
 
 #endif

@@ -303,7 +303,7 @@ static enum exit_action com1_io(struct vcpu *v, void *opaque, uint16_t off, bool
 
 void devices_acpi(const struct domain_config *c, struct acpi_params *ap)
 {
-	ap->nr_virtio = c->nr_virtio + c->nr_disks;
+	ap->nr_virtio = config_nr_devices(c);
 	for (unsigned i = 0; i < ap->nr_virtio; i++)
 		ap->virtio[i] = (struct acpi_virtio_dev){
 			.addr = PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
@@ -326,9 +326,12 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 		rc = platform_ports_add(d, add_ports);
 	if (rc)
 		return errorf(rc, err, errlen, "internal: platform devices overlap");
-	nr = c->nr_virtio + c->nr_disks;
+	nr = config_nr_devices(c);
 	if (!nr)
 		return 0;
+	if (c->net.present || c->vsock.cid)
+		return errorf(-EINVAL, err, errlen, "%s: this build has no such device model",
+			      c->net.present ? "net-mac" : "vsock-cid");
 	for (unsigned i = 0; i < c->nr_virtio; i++)
 		if (c->virtio[i] == CONFIG_VIRTIO_RNG && !arch_has_random())
 			return errorf(-EINVAL, err, errlen,
@@ -344,10 +347,11 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 	for (unsigned i = 0; i < nr; i++) {
 		struct vdev *v = &d->vdev[i];
 		const struct virtio_dev_ops *ops;
+		unsigned k = 0;
 		void *be;
 
 		v->dom = d;
-		v->kind = i < c->nr_virtio ? c->virtio[i] : CONFIG_VIRTIO_BLK;
+		v->kind = config_slot_kind(c, i, &k);
 		v->slot = i;
 		v->gsi = PVHV_VIRTIO_GSI_BASE + i;
 		v->env = (struct virtio_env){ env_read, env_write, env_irq, env_log, v };
@@ -360,8 +364,6 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 			ops = &virtio_rng_ops;
 			be = &v->be.rng;
 		} else {
-			unsigned k = i - c->nr_virtio;
-
 			ops = c->disk[k].read_only ? &virtio_blk_ro_ops : &virtio_blk_ops;
 			be = &d->disk[k].blk;
 		}

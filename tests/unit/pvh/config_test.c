@@ -889,7 +889,7 @@ Test(config, disks_and_virtio_share_the_slots)
 	raw("virtio", "console\0rng", 12);
 	raw("disks", "a\0b\0c\0d\0e\0f\0g", 14);
 	finish_bad();
-	expect_dom_fail("2 virtio devices and 7 disks: more than 8 devices");
+	expect_dom_fail("2 virtio devices, 7 disks: more than 8 devices");
 }
 
 Test(config, overlay_too_big)
@@ -900,4 +900,195 @@ Test(config, overlay_too_big)
 	cell("overlay-mib", 65537);
 	finish_bad();
 	expect_dom_fail("overlay-mib 65537 exceeds 65536");
+}
+
+/* ------------------------------------------------------------ net and vsock */
+
+Test(config, mac_ipv4_ipv6_parsers)
+{
+	uint8_t mac[6], v4[4], v6[16];
+	static const uint8_t fd00_1[16] = { 0xfd, 0, [15] = 1 };
+	static const uint8_t full[16] = { 0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0xab, 0xcd };
+	static const uint8_t ll[16] = { 0xfe, 0x80, [9] = 0x02, [11] = 0xff, [12] = 0xfe, [15] = 0x01 };
+
+	cr_assert_eq(config_parse_mac("02:aB:00:10:ff:09", mac), 0);
+	cr_assert_eq(mac[1], 0xab);
+	cr_assert_eq(mac[5], 0x09);
+	cr_assert_eq(config_parse_mac("02:ab:00:10:ff", mac), -EINVAL);
+	cr_assert_eq(config_parse_mac("02:ab:00:10:ff:09:", mac), -EINVAL);
+	cr_assert_eq(config_parse_mac("02-ab-00-10-ff-09", mac), -EINVAL);
+	cr_assert_eq(config_parse_mac("2:ab:00:10:ff:09", mac), -EINVAL);
+
+	cr_assert_eq(config_parse_ipv4("10.0.200.255", v4), 0);
+	cr_assert_eq(v4[2], 200);
+	cr_assert_eq(config_parse_ipv4("10.0.0.256", v4), -EINVAL);
+	cr_assert_eq(config_parse_ipv4("10.0.0", v4), -EINVAL);
+	cr_assert_eq(config_parse_ipv4("10.0.0.1.", v4), -EINVAL);
+	cr_assert_eq(config_parse_ipv4("010.0.0.1", v4), -EINVAL);
+	cr_assert_eq(config_parse_ipv4("10..0.1", v4), -EINVAL);
+	cr_assert_eq(config_parse_ipv4("10.0.0.1 ", v4), -EINVAL);
+
+	cr_assert_eq(config_parse_ipv6("fd00::1", v6), 0);
+	cr_assert_arr_eq(v6, fd00_1, 16);
+	cr_assert_eq(config_parse_ipv6("2001:db8:1:2:3:4:5:abcd", v6), 0);
+	cr_assert_arr_eq(v6, full, 16);
+	cr_assert_eq(config_parse_ipv6("fe80::2:ff:fe00:1", v6), 0);
+	cr_assert_arr_eq(v6, ll, 16);
+	cr_assert_eq(config_parse_ipv6("::1", v6), 0);
+	cr_assert_eq(v6[15], 1);
+	cr_assert_eq(config_parse_ipv6("fd00::", v6), 0);
+	cr_assert_eq(v6[0], 0xfd);
+	cr_assert_eq(config_parse_ipv6("fd00::1::2", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("1:2:3:4:5:6:7", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("1:2:3:4:5:6:7:8:9", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("1:2:3:4::5:6:7:8", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("12345::1", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6(":1::2", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("1:", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("g::1", v6), -EINVAL);
+	cr_assert_eq(config_parse_ipv6("", v6), -EINVAL);
+}
+
+/* Two domains linked to each other, with addresses and vsock. */
+Test(config, net_link_and_vsock)
+{
+	static const char v4[] = "10.0.0.1\0" "10.0.1.1";
+
+	begin();
+	node("a");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-mac", "02:00:00:00:00:0a");
+	raw("net-ipv4", v4, sizeof(v4));
+	str("net-ipv6", "fd00::a");
+	str("net-link", "b");
+	cell("vsock-cid", 3);
+	str("vsock-connect", "b");
+	raw("disks", "x.img", 6);
+	end();
+	node("b");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-mac", "02:00:00:00:00:0b");
+	str("net-link", "a");
+	cell("vsock-cid", 4);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert(cfg.dom[0].net.present);
+	cr_assert_eq(cfg.dom[0].net.nr_ipv4, 2);
+	cr_assert_eq(cfg.dom[0].net.ipv4[1][2], 1);
+	cr_assert_eq(cfg.dom[0].net.nr_ipv6, 1);
+	cr_assert_eq(cfg.dom[0].net.peer, 1);
+	cr_assert_eq(cfg.dom[1].net.peer, 0);
+	cr_assert_eq(cfg.dom[0].vsock.cid, 3);
+	cr_assert_eq(cfg.dom[0].vsock.connect_mask, 2u);
+	cr_assert_eq(cfg.dom[1].vsock.connect_mask, 0u);
+	/* Slots: the disk, then net, then vsock. */
+	cr_assert_eq(config_nr_devices(&cfg.dom[0]), 3);
+	unsigned k = 99;
+	cr_assert_eq(config_slot_kind(&cfg.dom[0], 0, &k), CONFIG_VIRTIO_BLK);
+	cr_assert_eq(k, 0);
+	cr_assert_eq(config_slot_kind(&cfg.dom[0], 1, &k), CONFIG_VIRTIO_NET);
+	cr_assert_eq(config_slot_kind(&cfg.dom[0], 2, &k), CONFIG_VIRTIO_VSOCK);
+	cr_assert_eq(config_slot_kind(&cfg.dom[1], 1, &k), CONFIG_VIRTIO_VSOCK);
+}
+
+static void net_bad(const char *prop, const char *val, const char *msg)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	if (strcmp(prop, "net-mac"))
+		str("net-mac", "02:00:00:00:00:01");
+	str(prop, val);
+	finish_bad();
+	expect_dom_fail(msg);
+}
+
+Test(config, net_bad_values)
+{
+	net_bad("net-mac", "01:00:5e:00:00:01", "net-mac: 01:00:5e:00:00:01 is a multicast address");
+	net_bad("net-mac", "00:00:00:00:00:00", "net-mac: 00:00:00:00:00:00 is all zeros");
+	net_bad("net-mac", "02:00:00:00:00", "net-mac: \"02:00:00:00:00\" is not a MAC address (xx:xx:xx:xx:xx:xx)");
+	net_bad("net-ipv4", "10.0.0.300", "net-ipv4: \"10.0.0.300\" is not an IPv4 address (a.b.c.d)");
+	net_bad("net-ipv4", "224.0.0.1", "net-ipv4: 224.0.0.1 is not a unicast host address");
+	net_bad("net-ipv4", "127.0.0.1", "net-ipv4: 127.0.0.1 is not a unicast host address");
+	net_bad("net-ipv6", "ff02::1", "net-ipv6: ff02::1 is not a unicast host address");
+	net_bad("net-ipv6", "fd00:::1", "net-ipv6: \"fd00:::1\" is not an IPv6 address");
+	net_bad("net-link", "nobody", "net-link: \"nobody\" is no domain");
+	net_bad("net-link", "t", "net-link: \"t\" is this domain");
+	/* "before" exists but has no port. */
+	net_bad("net-link", "before", "net-link: domain before does not link back (net-link = \"t\")");
+	net_bad("vsock-connect", "after", "vsock-connect without vsock-cid");
+}
+
+Test(config, net_props_need_a_mac)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-ipv4", "10.0.0.1");
+	finish_bad();
+	expect_dom_fail("net-ipv4, net-ipv6 or net-link without net-mac");
+}
+
+Test(config, ipv4_list_limit)
+{
+	static const char five[] = "10.0.0.1\0" "10.0.0.2\0" "10.0.0.3\0" "10.0.0.4\0" "10.0.0.5";
+
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-mac", "02:00:00:00:00:01");
+	raw("net-ipv4", five, sizeof(five));
+	finish_bad();
+	expect_dom_fail("net-ipv4: more than 4 entries");
+}
+
+Test(config, vsock_rules)
+{
+	begin();
+	node("a");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 2);
+	end();
+	node("b");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 7);
+	str("vsock-connect", "c");
+	end();
+	node("c");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 7);
+	end();
+	node("d");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 8);
+	str("vsock-connect", "e");
+	end();
+	node("e");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	end();
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_str_eq(cfg.dom[0].error, "vsock-cid 2 is reserved (0-2 and 0xffffffff)");
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert_eq(cfg.dom[1].vsock.connect_mask, 4u);
+	cr_assert_not(cfg.dom[2].valid);
+	cr_assert_str_eq(cfg.dom[2].error, "vsock-cid 7 is domain b's already");
+	cr_assert_str_eq(cfg.dom[3].error, "vsock-connect: \"e\" is a domain without vsock");
+}
+
+Test(config, virtio_net_named_elsewhere)
+{
+	virtio_bad("net", 4, "virtio: \"net\" is not listed here: give net-mac");
+	virtio_bad("vsock", 6, "virtio: \"vsock\" is not listed here: give vsock-cid");
 }
