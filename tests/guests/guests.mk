@@ -11,7 +11,7 @@ GUEST_SRC_acloop := main.asm
 # Guests that bring their own entry and need none of lib/.
 GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
-GUEST_SRC_virtio := main.c attack.c
+GUEST_SRC_virtio := main.c attack.c blk.c
 # Optional parts of lib/ a guest links besides entry and guest (lib/<name>.c).
 GUEST_LIBS_virtio := virtio
 

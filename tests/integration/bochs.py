@@ -70,8 +70,9 @@ CASES = [
     # and per-vCPU debug registers/TSC_AUX/PKRU with breakpoints that keep
     # firing while vCPUs migrate between the two CPUs.
     # virtio-mmio (issue 8): the tiny guests' driver and the ring attacks on VT-x and SVM.
-    dict(name="virtio", what="virtio entropy and console; every ring rule broken, then recovery",
+    dict(name="virtio", what="virtio entropy, console and block; every ring rule broken, then recovery",
          domains=[dom("vr", "virtio", "mode=rng slot=1 indirect=1 event_idx=1", virtio=["console", "rng"]),
+                  dom("bw", "virtio", "mode=blk slot=0 indirect=1 name=pattern.img", disks=["gen:pattern"]),
                   dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=240000),
                   memcheck("mc", rounds=20)], code=1,
          must=[r"^pvhv: dom va virtio rng \(slot 0\): "]),

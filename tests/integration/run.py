@@ -344,6 +344,18 @@ CASES = [
          env={"PVHV_CPU": "max"}, code=1,
          must=[r"^\[vc\] hello from virtio-console$"],
          fake=fake_plus("[vc] hello from virtio-console")),
+    dict(name="virtio-blk", what="a tiny guest's own virtio-blk driver: a writable and a read-only disk of one image",
+         domains=[dom("bw", "virtio", "mode=blk slot=1 name=pattern.img", virtio=["rng"], disks=["gen:pattern"]),
+                  dom("bo", "virtio", "mode=blk slot=0 ro=1 name=pattern.img", disks=["ro:gen:pattern"])],
+         env={"PVHV_CPU": "max"}, code=1,
+         must=[r"^pvhv: image pattern\.img: 64 KiB, in the image store$",
+               r"^pvhv: dom bo disk 0 \(slot 0\): image pattern\.img read-only, 2 users$"],
+         must_not=[r"^pvhv: dom b[wo] virtio"],
+         fake=fake_plus("pvhv: image pattern.img: 64 KiB, in the image store",
+                        "pvhv: dom bo disk 0 (slot 0): image pattern.img read-only, 2 users")),
+    dict(name="virtio-batch", what="a full ring behind one notification completes (pvhv continues the work)",
+         domains=[dom("vb", "virtio", "mode=batch qsize=256", virtio=["rng"])],
+         env={"PVHV_CPU": "max"}, code=1, must_not=[r"^pvhv: dom vb virtio"]),
     dict(name="virtio-attack", what="every ring rule broken against pvhv's rng: NEEDS_RESET, recovery, a sibling unharmed",
          domains=[dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=120000),
                   memcheck("mc")],
@@ -685,6 +697,28 @@ def dts_string(s):
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+# A disk entry is a path, "gen:pattern" (the image gen_pattern writes) or a
+# bare name the bundle lacks; "ro:" in front for read-only.
+def disk_source(p):
+    return p[3:] if p.startswith("ro:") else p
+
+
+def disk_name(p):
+    """The entry as the config names it: "ro:" kept, the file by its bundle name."""
+    src = disk_source(p)
+    name = src[4:] + ".img" if src.startswith("gen:") else os.path.basename(src)
+    return ("ro:" if p.startswith("ro:") else "") + name
+
+
+def gen_pattern(path):
+    """64 KiB whose byte i is (i * 131 + i / 512) mod 256 (tests/guests/virtio/blk.c PATTERN)."""
+    with open(path, "wb") as f:
+        f.write(bytes((i * 131 + (i >> 9)) & 0xff for i in range(64 * 1024)))
+
+
+DISK_GENERATORS = {"pattern": gen_pattern}
+
+
 def write_dts(path, domains, kernels, initrds=None):
     lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";', "\tdomains {"]
     for d in domains:
@@ -701,10 +735,7 @@ def write_dts(path, domains, kernels, initrds=None):
         if d.get("virtio"):
             lines.append("\t\t\tvirtio = %s;" % ", ".join(dts_string(v) for v in d["virtio"]))
         if d.get("disks"):
-            # Entries are paths, "ro:" in front for read-only; the bundle holds the file by name.
-            names = [("ro:" if p.startswith("ro:") else "") + os.path.basename(p[3:] if p.startswith("ro:") else p)
-                     for p in d["disks"]]
-            lines.append("\t\t\tdisks = %s;" % ", ".join(dts_string(n) for n in names))
+            lines.append("\t\t\tdisks = %s;" % ", ".join(dts_string(disk_name(p)) for p in d["disks"]))
         if d.get("overlay_mib") is not None:
             lines.append("\t\t\toverlay-mib = <%d>;" % d["overlay_mib"])
         lines.append("\t\t};")
@@ -806,9 +837,13 @@ def build_bundle(case, cdir):
                 shutil.copyfile(need_guest(d["guest"]), dst)
         kernels[d["name"]] = kname
         for p in d.get("disks", []):
-            p = p[3:] if p.startswith("ro:") else p
-            if os.path.isabs(p):  # else a name the bundle is meant to lack
-                link_file(p, files)
+            src = disk_source(p)
+            if src.startswith("gen:"):
+                out = os.path.join(files, disk_name(src))
+                if not os.path.exists(out):
+                    DISK_GENERATORS[src[4:]](out)
+            elif os.path.isabs(src):  # else a name the bundle is meant to lack
+                link_file(src, files)
     extra = ["--allow-invalid"] if case.get("allow_invalid") else []
     if case.get("dts"):
         src = os.path.join(CASES_DIR, case["dts"])

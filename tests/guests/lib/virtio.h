@@ -50,6 +50,7 @@
 #define VIO_INT_USED 1u
 #define VIO_INT_CONFIG 2u
 
+#define VIO_ID_BLOCK 2u
 #define VIO_ID_CONSOLE 3u
 #define VIO_ID_RNG 4u
 

@@ -13,6 +13,11 @@
  *                 virtio-console\n" on the transmit queue (1), used length 0
  *                 (the device writes nothing into a read-only chain); split
  *                 in two through an indirect table with indirect=1.
+ *   mode=blk      virtio-blk (ID 2) over the harness's pattern image
+ *                 (blk.c): reads, GET_ID (name=IMAGE), a read past the end,
+ *                 and writes, FLUSH, DISCARD -- or, with ro=1, a refused write.
+ *   mode=batch    a full rng ring behind one notification: all complete
+ *                 although pvhv serves 64 chains per notification (blk.c).
  *   mode=attack   hostile rings against the rng device (attack.c), what=X
  *                 one case, a comma list, or all.
  *   mode=scan     prints the ID registers of the first slots=N (8) slots.
@@ -169,7 +174,7 @@ static int open_device(struct vio_dev *d, uint32_t want_id)
 	return 0;
 }
 
-static uint64_t wanted_features(void)
+uint64_t wanted_features(void)
 {
 	return (cmdline_u64("indirect", 0) ? VIO_F_INDIRECT_DESC : 0) |
 	       (cmdline_u64("event_idx", 0) ? VIO_F_EVENT_IDX : 0);
@@ -369,10 +374,16 @@ int main(const struct pvhv_start_info *si)
 	} else if (streq(mode, "console")) {
 		if (open_device(&d, VIO_ID_CONSOLE) == 0)
 			mode_console(&d);
+	} else if (streq(mode, "blk")) {
+		if (open_device(&d, VIO_ID_BLOCK) == 0)
+			mode_blk(&d);
+	} else if (streq(mode, "batch")) {
+		if (open_device(&d, VIO_ID_RNG) == 0)
+			mode_batch(&d);
 	} else if (streq(mode, "attack")) {
 		run_attacks(cmdline_get("what"));
 	} else {
-		check(0, "mode=rng|console|attack|scan given (got \"%s\")", mode ? mode : "");
+		check(0, "mode=rng|console|blk|batch|attack|scan given (got \"%s\")", mode ? mode : "");
 	}
 	finish();
 }

@@ -38,6 +38,12 @@ uint16_t pick_qsize(struct vio_dev *d);
  */
 uint32_t rng_good_request(struct vio_dev *d, uint64_t buf, uint32_t len, const char *what);
 
+/* mode=blk and mode=batch (blk.c). */
+void mode_blk(struct vio_dev *d);
+void mode_batch(struct vio_dev *d);
+/* The features asked for by cmdline indirect=1 / event_idx=1. */
+uint64_t wanted_features(void);
+
 /* mode=attack: runs the cases named in what ("all" or a comma list). */
 void run_attacks(const char *what);
 
