@@ -10,8 +10,9 @@
 #   vmlinux          ELF64 kernel with the Xen PHYS32_ENTRY (PVH) note
 #   VERSION          kernel release string, e.g. 6.1.0-56-cloud-amd64
 #   initramfs.cpio   uncompressed newc archive
-#   root.ext4        a 16 MiB ext4 root file system (busybox-static and
-#                    scripts/rootfs/init as /sbin/init) for virtio-blk tests
+#   root.ext4        a 48 MiB ext4 root file system (busybox-static,
+#                    Debian's socat and iperf3 with their libraries, and
+#                    scripts/rootfs/init as /sbin/init) for virtio tests
 #   deb/             the downloaded .deb
 #
 # Idempotent: does nothing when vmlinux and initramfs.cpio exist and are
@@ -72,6 +73,8 @@ need_pkg lz4
 need_pkg cpio
 need_pkg busybox-static
 need_pkg e2fsprogs
+need_pkg socat    # vsock and TCP streams in the test root
+need_pkg iperf3   # network throughput in the test root
 need_pkg kmod
 need_pkg binutils
 BUSYBOX=/bin/busybox
@@ -258,8 +261,21 @@ rm -rf "$R/init" "$R/lib/modules"
 rm -f "$R/sbin/init"
 install -m 0755 "$ROOTDIR/init" "$R/sbin/init"
 echo "pvhv-test-root-1" > "$R/etc/pvhv-root-id"
+# Debian's socat and iperf3 as installed on this machine, with the shared
+# libraries ldd names (and the dynamic loader) at the same paths.
+copy_with_libs() {
+	local bin=$1 lib
+	install -D -m 0755 "$bin" "$R$bin"
+	for lib in $(ldd "$bin" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'); do
+		[ -e "$R$lib" ] || install -D -m 0755 "$lib" "$R$lib"   # the loader must be executable
+	done
+}
+for b in /usr/bin/socat /usr/bin/iperf3; do
+	[ -x "$b" ] || die "$b missing after installing its package"
+	copy_with_libs "$b"
+done
 rm -f "$OUT/root.ext4.tmp"
-mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 16M ||
+mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 48M ||
 	die "mkfs.ext4 failed"
 mv -f "$OUT/root.ext4.tmp" "$OUT/root.ext4"
 rm -rf "$R"
