@@ -46,15 +46,19 @@ typedef uint64_t hpa_t;
 #define EIO 5
 #define E2BIG 7
 #define ENOEXEC 8
+#define EAGAIN 11
 #define EFAULT 14
 #define EBUSY 16
 #define EEXIST 17
+#define ENODEV 19
 #define EINVAL 22
 #define ENOMEM 12
 #define ENOSPC 28
 #define ERANGE 34
 #define ENOSYS 38
 #define EOVERFLOW 75
+#define EMSGSIZE 90
+#define ECONNRESET 104
 #endif
 
 /*
