@@ -46,12 +46,14 @@ typedef uint64_t hpa_t;
 #define EIO 5
 #define E2BIG 7
 #define ENOEXEC 8
+#define EAGAIN 11
 #define EFAULT 14
 #define EBUSY 16
 #define EEXIST 17
 #define EINVAL 22
 #define ENOMEM 12
 #define ENOSPC 28
+#define EPIPE 32
 #define ERANGE 34
 #define ENOSYS 38
 #define EOVERFLOW 75
