@@ -21,6 +21,7 @@ struct fdom {
 	struct fake_ring rx, tx;
 	uint16_t rx_seen;           /* used receive entries read by the test */
 	gpa_t tx_cur;               /* where the next packet is written */
+	uint32_t fwd_cnt;           /* what the test's driver reports having read */
 };
 
 static inline void dom_init(struct fdom *d, unsigned slot, uint64_t cid)
