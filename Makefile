@@ -85,16 +85,25 @@ $(B)/host/%.o: %.c
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer over the virtio transport and queues (clang; `make fuzz` builds and runs it for a
 # bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).
+# vsock_fuzz: three hostile guests' vsock devices on the router (tests/fuzz/vsock_fuzz.c).
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
-FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. $(WARN) -fsanitize=fuzzer,address,undefined \
-	-fno-sanitize-recover=undefined
+FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
+	drivers/virtio/virtq.c drivers/virtio/mmio.c
+FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-fuzz-bin: $(B)/fuzz/virtq_fuzz
+fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_C)
+
+$(B)/fuzz/vsock_fuzz: $(FUZZ_VSOCK_C) drivers/virtio/vsock.h drivers/virtio/devices.h \
+		drivers/virtio/virtio.h guest-abi/pvhv/vsock.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh

@@ -359,7 +359,8 @@ static void local_recv(struct vsock_router *r, const struct vsock_service *svc,
 	uint8_t buf[512];
 	uint32_t handle = handle_of(r, c);
 
-	while (p->done < p->len) {
+	/* The service may close the stream from inside recv: the rest is then dropped. */
+	while (p->done < p->len && vsock_router_conn(r, handle)) {
 		uint32_t n = MIN(p->len - p->done, (uint32_t)sizeof(buf));
 
 		if (vsock_payload_read(p, p->done, buf, n))
