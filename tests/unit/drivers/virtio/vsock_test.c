@@ -359,3 +359,37 @@ Test(virtio_vsock, reset_forgets_waiting_packets_and_tells_the_backend)
 	cr_assert_eq(a.vs.pend_count, 0);
 	cr_assert_eq(be.resets, 1);
 }
+
+/* Another vCPU posts a receive buffer right after the device found the ring empty. */
+static bool post_armed;
+
+static void post_after_empty(gpa_t gpa, size_t len)
+{
+	if (post_armed && gpa == a.rx.avail + 2 && len == 2) {
+		post_armed = false;
+		post_rx(&a, 1, 4096, false);
+	}
+}
+
+Test(virtio_vsock, data_never_passes_waiting_control_even_when_a_buffer_appears_meanwhile)
+{
+	static const uint8_t data[100] = { 9 };
+	struct vsock_payload p = { .buf = data, .len = sizeof(data) };
+	struct vsock_payload none = { 0 };
+	struct vsock_hdr h = mkhdr(4, 80, 3, 1000, VSOCK_OP_CREDIT_UPDATE, 0), got;
+
+	setup();
+	cr_assert_eq(virtio_vsock_deliver(&a.dev, &h, &none, false), 0);
+	cr_assert_eq(a.vs.pend_count, 1);
+	post_armed = true;
+	g.after_read = post_after_empty;
+	h.op = VSOCK_OP_RW;
+	cr_assert_eq(virtio_vsock_deliver(&a.dev, &h, &p, false), -EAGAIN);
+	g.after_read = NULL;
+	cr_assert(!post_armed, "the buffer was posted during the call");
+	cr_assert_eq(p.done, 0);
+	cr_assert_eq(rx_ready_count(&a), 0);
+	a.dev.ops->notify(&a.dev, 0);
+	cr_assert(rx_pop(&a, &got, NULL));
+	cr_assert_eq(got.op, VSOCK_OP_CREDIT_UPDATE, "the waiting packet went first");
+}
