@@ -10,7 +10,16 @@
  * virtio_mmio_access() and virtio_dev_kick() on a vsock device, and every
  * vsock_router_* / vsock_local_* call.  Callbacks (wake, log, allow, the
  * services') run with that lock held and must not call back in, except that
- * a service's callbacks may call vsock_local_send/consumed/close.
+ * a service's recv, peer_shutdown and wake may call vsock_local_send,
+ * vsock_local_consumed and vsock_local_close (accept may not: the RESPONSE
+ * goes out after it returns).  A device's env->irq is raised from whichever
+ * CPU delivers to it.
+ *
+ * Where packets wait: a TX packet whose receiver has no room stays in its
+ * sender's TX queue (the chain is held, the queue stalls, the router wakes
+ * the sender when the receiver posts buffers); control packets that found
+ * no receive buffer wait in the receiver's bounded pending queue; data is
+ * never queued in pvhv, so the credit a receiver grants costs pvhv nothing.
  */
 #ifndef PVHV_DRIVERS_VIRTIO_VSOCK_H
 #define PVHV_DRIVERS_VIRTIO_VSOCK_H

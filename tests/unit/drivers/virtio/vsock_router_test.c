@@ -569,3 +569,22 @@ Test(vsock_router, the_local_port_can_refuse_and_ends_with_the_domain)
 	cr_assert_eq(r.nconns, 0);
 	cr_assert_eq(vsock_local_send(&r, svc_st.conn, "x", 1), -ENOENT);
 }
+
+Test(vsock_router, listen_checks_its_service)
+{
+	struct vsock_service bad = echo, more[VSOCK_ROUTER_MAX_SERVICES];
+
+	setup_local();
+	bad.port = 0;
+	cr_assert_eq(vsock_router_listen(&r, &bad), -EINVAL);
+	bad = echo;
+	bad.buf_alloc = 0;
+	cr_assert_eq(vsock_router_listen(&r, &bad), -EINVAL);
+	for (unsigned k = 0; k < VSOCK_ROUTER_MAX_SERVICES; k++) {
+		more[k] = echo;
+		more[k].port = 2000 + k;
+	}
+	for (unsigned k = 0; k + 1 < VSOCK_ROUTER_MAX_SERVICES; k++)
+		cr_assert_eq(vsock_router_listen(&r, &more[k]), 0);
+	cr_assert_eq(vsock_router_listen(&r, &more[VSOCK_ROUTER_MAX_SERVICES - 1]), -ENOSPC);
+}
