@@ -219,13 +219,15 @@ struct vsock_ep {
  * allow: may src_cid open a stream to dst_cid:dst_port (dst_cid may be the
  * host CID)?  wake: d holds a TX packet that may go now; serve d's TX
  * queue (virtio_dev_kick(d, 1)) soon, outside this call.  log: one line
- * about a guest's misbehaviour or a lost reset.
+ * about a guest's misbehaviour or a lost reset.  hash_key: a secret (random
+ * at boot) that keys the stream table's hash.
  */
 struct vsock_router {
 	bool (*allow)(void *ctx, uint64_t src_cid, uint64_t dst_cid, uint32_t dst_port);
 	void (*wake)(void *ctx, struct virtio_dev *d);
 	void (*log)(void *ctx, const char *msg);
 	void *ctx;
+	uint64_t hash_key;
 	/* private */
 	struct vsock_ep ep[VSOCK_ROUTER_MAX_EPS];
 	const struct vsock_service *svc[VSOCK_ROUTER_MAX_SERVICES];

@@ -16,12 +16,34 @@ static const struct vsock_backend router_backend;
 
 /* ------------------------------------------------------------ the table */
 
-static unsigned hash(uint64_t c0, uint32_t p0, uint64_t c1, uint32_t p1)
+static uint64_t mix(uint64_t x)
 {
-	/* Symmetric: both directions of a stream land in one bucket. */
-	uint64_t x = (c0 ^ c1) * 0x9e3779b97f4a7c15ull ^ (uint64_t)(p0 ^ p1) * 0xc2b2ae3d27d4eb4full;
+	x ^= x >> 31;
+	x *= 0x7fb5d329728ea185ull;
+	x ^= x >> 27;
+	x *= 0x81dadef4bc2dd44dull;
+	return x ^ (x >> 33);
+}
 
-	return (unsigned)(x >> 32) % VSOCK_ROUTER_HASH;
+/*
+ * The bucket of a stream, the same from both ends (the lower end first),
+ * keyed with the owner's secret so a guest cannot choose ports that pile
+ * its streams into one chain that others' lookups must walk.
+ */
+static unsigned hash(const struct vsock_router *r, uint64_t c0, uint32_t p0, uint64_t c1, uint32_t p1)
+{
+	uint64_t x;
+
+	if (c0 > c1 || (c0 == c1 && p0 > p1)) {
+		uint64_t tc = c0;
+		uint32_t tp = p0;
+
+		c0 = c1, p0 = p1, c1 = tc, p1 = tp;
+	}
+	x = mix(r->hash_key ^ c0);
+	x = mix(x ^ ((uint64_t)p0 << 32 | p1));
+	x = mix(x ^ c1);
+	return (unsigned)(x % VSOCK_ROUTER_HASH);
 }
 
 static uint32_t handle_of(const struct vsock_router *r, const struct vsock_conn *c)
@@ -42,7 +64,7 @@ const struct vsock_conn *vsock_router_conn(const struct vsock_router *r, uint32_
 /* The stream (src, dst) belongs to, and which side src is. */
 static struct vsock_conn *lookup(struct vsock_router *r, const struct vsock_hdr *h, int *side)
 {
-	for (int i = r->bucket[hash(h->src_cid, h->src_port, h->dst_cid, h->dst_port)]; i >= 0;
+	for (int i = r->bucket[hash(r, h->src_cid, h->src_port, h->dst_cid, h->dst_port)]; i >= 0;
 	     i = r->conn[i].next) {
 		struct vsock_conn *c = &r->conn[i];
 
@@ -68,7 +90,7 @@ static struct vsock_conn *conn_new(struct vsock_router *r, unsigned a, unsigned 
 				   const struct vsock_hdr *h)
 {
 	struct vsock_conn *c = &r->conn[r->free_head];
-	unsigned bk = hash(h->src_cid, h->src_port, h->dst_cid, h->dst_port);
+	unsigned bk = hash(r, h->src_cid, h->src_port, h->dst_cid, h->dst_port);
 	uint16_t gen = c->gen;
 
 	r->free_head = c->next;
@@ -112,7 +134,7 @@ static void wake_waiting_for(struct vsock_router *r, unsigned t)
 static void conn_free(struct vsock_router *r, struct vsock_conn *c)
 {
 	int idx = (int)(c - r->conn);
-	int16_t *pp = &r->bucket[hash(c->cid[0], c->port[0], c->cid[1], c->port[1])];
+	int16_t *pp = &r->bucket[hash(r, c->cid[0], c->port[0], c->cid[1], c->port[1])];
 
 	while (*pp != idx)
 		pp = &r->conn[*pp].next;

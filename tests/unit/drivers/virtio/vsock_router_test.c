@@ -588,3 +588,27 @@ Test(vsock_router, listen_checks_its_service)
 		cr_assert_eq(vsock_router_listen(&r, &more[k]), 0);
 	cr_assert_eq(vsock_router_listen(&r, &more[VSOCK_ROUTER_MAX_SERVICES - 1]), -ENOSPC);
 }
+
+Test(vsock_router, a_guest_cannot_pile_its_streams_into_one_hash_chain)
+{
+	unsigned longest = 0;
+
+	setup();
+	r.hash_key = 0x8a5cd789635d2dffull;
+	/* Port pairs with one XOR: a hash of (cid ^ cid, port ^ port) puts them all in one bucket. */
+	for (uint32_t i = 0; i < 16; i++) {
+		send_op(&ctl, 2000 + i, WEB, (2000 + i) ^ 0x55u, VSOCK_OP_REQUEST);
+		expect(&web, VSOCK_OP_REQUEST, CTL, 2000 + i, (2000 + i) ^ 0x55u, NULL);
+		if (i % 7 == 6)
+			post_rx(&web, 7, 4096, true);
+	}
+	cr_assert_eq(r.nconns, 16);
+	for (unsigned b = 0; b < VSOCK_ROUTER_HASH; b++) {
+		unsigned n = 0;
+
+		for (int k = r.bucket[b]; k >= 0; k = r.conn[k].next)
+			n++;
+		longest = MAX(longest, n);
+	}
+	cr_assert_leq(longest, 3, "longest chain %u", longest);
+}
