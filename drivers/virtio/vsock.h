@@ -196,6 +196,7 @@ struct vsock_conn {
 	uint32_t buf_alloc[2], fwd_cnt[2];  /* as each side last advertised */
 	uint32_t tx_cnt[2];                 /* payload bytes each side sent */
 	uint16_t ep[2];                     /* endpoint index of each side */
+	uint32_t born;                      /* creation order (for the oldest half-open one) */
 	uint16_t gen;                       /* bumped on every free: stale handles miss */
 	int16_t next;                       /* hash chain or free list */
 	uint8_t state;
@@ -235,12 +236,19 @@ struct vsock_router {
 	int16_t bucket[VSOCK_ROUTER_HASH];
 	int16_t free_head;
 	unsigned nconns;
+	uint32_t born;                      /* streams created so far */
 	bool dirty;                         /* some ep is dead */
 };
 
 void vsock_router_init(struct vsock_router *r);
 
 /*
+ * Quotas: a stream counts against both ends' max_conns.  When a REQUEST
+ * finds its sender's quota full, the sender's oldest stream still waiting
+ * for its RESPONSE is reset to make room (a Linux client gave up on it
+ * after its connect timeout, and the peer may never answer); otherwise the
+ * REQUEST is refused.
+ *
  * Attaches a vsock device (dev->priv a struct virtio_vsock with its cid
  * set, dev->ops &virtio_vsock_ops) with a quota of max_conns streams (0:
  * VSOCK_CONNS_PER_DOMAIN).  0; -EINVAL for a CID below PVHV_VSOCK_CID_MIN,

@@ -98,7 +98,7 @@ static struct vsock_conn *conn_new(struct vsock_router *r, unsigned a, unsigned 
 		.cid = { h->src_cid, h->dst_cid }, .port = { h->src_port, h->dst_port },
 		.buf_alloc = { h->buf_alloc, 0 }, .fwd_cnt = { h->fwd_cnt, 0 },
 		.ep = { (uint16_t)a, (uint16_t)b }, .gen = gen, .next = r->bucket[bk],
-		.state = VSOCK_REQUESTED,
+		.state = VSOCK_REQUESTED, .born = r->born++,
 	};
 	r->bucket[bk] = (int16_t)(c - r->conn);
 	r->nconns++;
@@ -301,6 +301,28 @@ static bool reply_room(struct vsock_router *r, unsigned a)
 
 /* ------------------------------------------------------------ packets from guests */
 
+/* Makes room in a's full quota by resetting the oldest stream a asked for that was never answered. */
+static void evict_half_open(struct vsock_router *r, unsigned a)
+{
+	struct vsock_conn *old = NULL;
+
+	if (r->ep[a].nconns < r->ep[a].max_conns)
+		return;
+	for (unsigned k = 0; k < VSOCK_ROUTER_MAX_CONNS; k++) {
+		struct vsock_conn *c = &r->conn[k];
+
+		if (c->state == VSOCK_REQUESTED && c->ep[0] == a &&
+		    (!old || (int32_t)(c->born - old->born) < 0))
+			old = c;
+	}
+	if (!old)
+		return;
+	say(r, "vsock: cid %llu: quota of %u streams full: its oldest unanswered one (port %u -> cid %llu port %u) is reset",
+	    (unsigned long long)old->cid[0], r->ep[a].max_conns, old->port[0],
+	    (unsigned long long)old->cid[1], old->port[1]);
+	reset_conn(r, old);
+}
+
 /* A REQUEST from guest endpoint a with no stream yet. */
 static int request(struct vsock_router *r, unsigned a, const struct vsock_hdr *h)
 {
@@ -314,7 +336,10 @@ static int request(struct vsock_router *r, unsigned a, const struct vsock_hdr *h
 	if (b == LOCAL)
 		svc = service(r, h->dst_port);
 	if (b == NONE || b == (int)a || (b == LOCAL && !svc) ||
-	    !r->allow(r->ctx, h->src_cid, h->dst_cid, h->dst_port) || !quota_left(r, a, (unsigned)b))
+	    !r->allow(r->ctx, h->src_cid, h->dst_cid, h->dst_port))
+		return reply_rst(r, a, h);
+	evict_half_open(r, a);
+	if (!quota_left(r, a, (unsigned)b))
 		return reply_rst(r, a, h);
 	if (svc) {
 		if (!reply_room(r, a))

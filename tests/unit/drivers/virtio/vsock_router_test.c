@@ -612,3 +612,37 @@ Test(vsock_router, a_guest_cannot_pile_its_streams_into_one_hash_chain)
 	}
 	cr_assert_leq(longest, 3, "longest chain %u", longest);
 }
+
+Test(vsock_router, a_full_quota_gives_up_the_oldest_unanswered_request)
+{
+	setup();
+	vsock_router_detach(&r, &ctl.dev);
+	cr_assert_eq(vsock_router_attach(&r, &ctl.dev, 3), 0);
+	connect(2000, 80, 4096);
+	for (uint32_t p = 2001; p < 2003; p++) {
+		send_op(&ctl, p, WEB, 80, VSOCK_OP_REQUEST);
+		expect(&web, VSOCK_OP_REQUEST, CTL, p, 80, NULL);
+	}
+	send_op(&ctl, 2003, WEB, 80, VSOCK_OP_REQUEST);
+	expect(&ctl, VSOCK_OP_RST, WEB, 80, 2001, NULL);
+	expect(&web, VSOCK_OP_RST, CTL, 2001, 80, NULL);
+	expect(&web, VSOCK_OP_REQUEST, CTL, 2003, 80, NULL);
+	cr_assert_eq(r.nconns, 3);
+	cr_assert_str_eq(router_log, "vsock: cid 3: quota of 3 streams full: its oldest unanswered one "
+				     "(port 2001 -> cid 4 port 80) is reset");
+	/* Requests towards ctl that it never answered are not ctl's to give up. */
+	post_rx(&web, 4, 4096, true);
+	send_op(&web, 80, CTL, 2002, VSOCK_OP_RST);
+	expect(&ctl, VSOCK_OP_RST, WEB, 80, 2002, NULL);
+	send_op(&web, 5000, CTL, 22, VSOCK_OP_REQUEST);
+	expect(&ctl, VSOCK_OP_REQUEST, WEB, 5000, 22, NULL);
+	send_op(&ctl, 2004, WEB, 80, VSOCK_OP_REQUEST);
+	expect(&ctl, VSOCK_OP_RST, WEB, 80, 2003, NULL);
+	expect(&web, VSOCK_OP_RST, CTL, 2003, 80, NULL);
+	expect(&web, VSOCK_OP_REQUEST, CTL, 2004, 80, NULL);
+	send_op(&ctl, 2005, WEB, 80, VSOCK_OP_REQUEST);
+	expect(&ctl, VSOCK_OP_RST, WEB, 80, 2004, NULL);
+	expect(&web, VSOCK_OP_RST, CTL, 2004, 80, NULL);
+	expect(&web, VSOCK_OP_REQUEST, CTL, 2005, 80, NULL);
+	cr_assert_eq(r.nconns, 3, "2000 (established), web's 5000 -> 22, 2005");
+}
