@@ -213,22 +213,33 @@ static struct vsock_hdr conn_hdr(const struct vsock_conn *c, int from, uint16_t 
 	};
 }
 
-/* Tells side s of c that the stream is gone: RST to a guest, closed() to a service. */
+/* Tells guest side s of c (not the local side: see conn_end()) that the stream is gone. */
 static void tell_reset(struct vsock_router *r, const struct vsock_conn *c, int s)
 {
 	struct vsock_hdr rst = conn_hdr(c, !s, VSOCK_OP_RST, 0);
 	struct vsock_payload none = { 0 };
-	const struct vsock_service *svc;
 
-	if (c->ep[s] == LOCAL) {
-		svc = service(r, c->port[s]);
-		if (svc && svc->closed && c->state != VSOCK_REQUESTED)
-			svc->closed(svc->ctx, handle_of(r, c));
+	if (c->ep[s] == LOCAL)
 		return;
-	}
 	if (put(r, c->ep[s], &rst, &none, true) == -EAGAIN)
 		say(r, "vsock: RST to cid %llu port %u lost: %u packets wait already",
-		     (unsigned long long)c->cid[s], c->port[s], VSOCK_PENDING);
+		    (unsigned long long)c->cid[s], c->port[s], VSOCK_PENDING);
+}
+
+/*
+ * Frees c, then tells a local service at its end that the handle is dead
+ * (after the free: the callback may call vsock_local_* on other streams).
+ */
+static void conn_end(struct vsock_router *r, struct vsock_conn *c)
+{
+	const struct vsock_service *svc = NULL;
+	uint32_t handle = handle_of(r, c);
+
+	if (c->ep[1] == LOCAL && c->state != VSOCK_REQUESTED)
+		svc = service(r, c->port[1]);
+	conn_free(r, c);
+	if (svc && svc->closed)
+		svc->closed(svc->ctx, handle);
 }
 
 /* The stream ends badly: both sides told, the entry freed. */
@@ -236,7 +247,7 @@ static void reset_conn(struct vsock_router *r, struct vsock_conn *c)
 {
 	tell_reset(r, c, 0);
 	tell_reset(r, c, 1);
-	conn_free(r, c);
+	conn_end(r, c);
 }
 
 /* Every stream of endpoint i ends: the other sides are told. */
@@ -248,7 +259,7 @@ static void drop_conns(struct vsock_router *r, unsigned i)
 		if (c->state == VSOCK_FREE || (c->ep[0] != i && c->ep[1] != i))
 			continue;
 		tell_reset(r, c, c->ep[0] == i ? 1 : 0);
-		conn_free(r, c);
+		conn_end(r, c);
 	}
 	r->ep[i].blocked_on = NONE;
 	wake_waiting_for(r, i);
@@ -331,6 +342,7 @@ static int request(struct vsock_router *r, unsigned a, const struct vsock_hdr *h
 	int b = find_ep(r, h->dst_cid);
 	struct vsock_hdr resp;
 	struct vsock_conn *c;
+	uint32_t handle;
 	int rc;
 
 	if (b == LOCAL)
@@ -346,7 +358,11 @@ static int request(struct vsock_router *r, unsigned a, const struct vsock_hdr *h
 			return -EAGAIN;
 		c = conn_new(r, a, LOCAL, h);
 		c->buf_alloc[1] = svc->buf_alloc;
-		if (svc->accept(svc->ctx, handle_of(r, c), h->src_cid, h->src_port) < 0) {
+		handle = handle_of(r, c);
+		rc = svc->accept(svc->ctx, handle, h->src_cid, h->src_port);
+		if (!vsock_router_conn(r, handle))
+			return 0;   /* accept broke its contract and closed it: nothing more to do */
+		if (rc < 0) {
 			conn_free(r, c);
 			return reply_rst(r, a, h);
 		}
@@ -448,9 +464,7 @@ static int to_local(struct vsock_router *r, unsigned a, struct vsock_conn *c, in
 			/* Both ends are done: the service's side resets, as Linux's would. */
 			out = conn_hdr(c, !s, VSOCK_OP_RST, 0);
 			put(r, a, &out, &none, true);
-			if (svc->closed)
-				svc->closed(svc->ctx, handle_of(r, c));
-			conn_free(r, c);
+			conn_end(r, c);
 		} else if (svc->peer_shutdown) {
 			svc->peer_shutdown(svc->ctx, handle_of(r, c), h->flags);
 		}
@@ -525,7 +539,7 @@ static int route(struct vsock_router *r, unsigned a, const struct vsock_hdr *h,
 		return h->op == VSOCK_OP_REQUEST ? request(r, a, h) : reply_rst(r, a, h);
 	if (h->op == VSOCK_OP_RST) {
 		tell_reset(r, c, !s);
-		conn_free(r, c);
+		conn_end(r, c);
 		return 0;
 	}
 	why = check(c, s, h);

@@ -475,8 +475,9 @@ static void echo_shutdown(void *ctx, uint32_t conn, uint32_t flags)
 
 static void echo_closed(void *ctx, uint32_t conn)
 {
-	(void)ctx, (void)conn;
+	(void)ctx;
 	svc_st.closes++;
+	cr_assert_eq(vsock_local_send(svc_r, conn, "x", 1), -ENOENT, "told after the stream is gone");
 }
 
 static void echo_wake(void *ctx)
