@@ -200,6 +200,28 @@ out:
 	return rc;
 }
 
+bool virtio_vsock_held(const struct virtio_dev *d)
+{
+	const struct virtio_vsock *v = d->priv;
+
+	return v->held;
+}
+
+int virtio_vsock_drop_held(struct virtio_dev *d)
+{
+	struct virtio_vsock *v = d->priv;
+
+	if (!v->held)
+		return 0;
+	v->held = false;
+	if (virtq_push(&d->vq[TXQ], d->env, v->held_chain.head, 0)) {
+		virtio_dev_fail(d, TXQ, "used ring outside guest RAM");
+		return -EPIPE;
+	}
+	virtio_dev_used(d, TXQ);
+	return 0;
+}
+
 /* Checks a TX header (read once, private) against the chain it came in: NULL or why not. */
 static const char *check_tx(const struct virtio_vsock *v, const struct virtq_chain *ch,
 			    const struct vsock_hdr *h, char *why, size_t n)

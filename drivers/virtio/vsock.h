@@ -157,6 +157,16 @@ int virtio_vsock_deliver(struct virtio_dev *d, const struct vsock_hdr *h, struct
 /* Free pending slots for a packet of this urgency (0 when not live). */
 unsigned virtio_vsock_room(const struct virtio_dev *d, bool urgent);
 
+/* True when the device holds a TX packet its receiver has no room for (its TX queue stalls). */
+bool virtio_vsock_held(const struct virtio_dev *d);
+
+/*
+ * Completes the held TX packet unsent (the router has dealt with its
+ * stream).  0 (also when nothing is held), or -EPIPE when the used ring
+ * broke a rule (the device is failed WITHOUT be->reset, as in deliver).
+ */
+int virtio_vsock_drop_held(struct virtio_dev *d);
+
 /* ------------------------------------------------------------ the router */
 
 #define VSOCK_ROUTER_MAX_EPS 64u         /* attached devices */
@@ -259,6 +269,15 @@ int vsock_router_attach(struct vsock_router *r, struct virtio_dev *dev, unsigned
 
 /* The domain ended: every stream of dev gets RST at its other end; dev is forgotten. */
 void vsock_router_detach(struct vsock_router *r, struct virtio_dev *dev);
+
+/*
+ * For the owner's timer: dev has held a TX packet for too long (see
+ * virtio_vsock_held; its receiver posts no buffers, and dev's other
+ * streams wait behind it).  The packet's stream is reset at both ends (or
+ * its sender gets RST when there is no stream yet), the packet is dropped
+ * and dev's TX queue woken.  Nothing happens when dev holds nothing.
+ */
+void vsock_router_unstall(struct vsock_router *r, struct virtio_dev *dev);
 
 /* Registers a local service on svc->port at the host CID: 0, -EEXIST, -ENOSPC, -EINVAL (port or buf_alloc 0). */
 int vsock_router_listen(struct vsock_router *r, const struct vsock_service *svc);

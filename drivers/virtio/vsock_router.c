@@ -648,6 +648,36 @@ void vsock_router_detach(struct vsock_router *r, struct virtio_dev *dev)
 	}
 }
 
+void vsock_router_unstall(struct vsock_router *r, struct virtio_dev *dev)
+{
+	struct virtio_vsock *v = dev->priv;
+	struct vsock_conn *c;
+	struct vsock_hdr h;
+	unsigned i;
+	int s;
+
+	for (i = 1; i < VSOCK_ROUTER_MAX_EPS && r->ep[i].dev != dev; i++)
+		;
+	if (i == VSOCK_ROUTER_MAX_EPS || !virtio_vsock_held(dev))
+		return;
+	h = v->held_hdr;
+	say(r, "vsock: cid %llu port %u -> cid %llu port %u: no room at the receiver for too long: stream reset",
+	    (unsigned long long)h.src_cid, h.src_port, (unsigned long long)h.dst_cid, h.dst_port);
+	r->ep[i].blocked_on = NONE;   /* woken once, below */
+	c = lookup(r, &h, &s);
+	if (c)
+		reset_conn(r, c);
+	else
+		reply_rst(r, i, &h);
+	r->ep[i].blocked_on = NONE;
+	if (virtio_vsock_drop_held(dev)) {
+		r->ep[i].dead = true;
+		r->dirty = true;
+	}
+	settle(r);
+	r->wake(r->ctx, dev);
+}
+
 int vsock_router_listen(struct vsock_router *r, const struct vsock_service *svc)
 {
 	if (!svc->port || !svc->buf_alloc || !svc->accept || !svc->recv)

@@ -4,7 +4,7 @@
  * virtio-vsock device on pvhv's router, plus a local service at the host
  * CID.  The input is a sequence of steps -- TX packets with any header,
  * receive buffers of any size, device resets, domains ending, the service
- * sending and consuming, stray writes into the rings.
+ * sending and consuming, stall timers firing, stray writes into the rings.
  *
  * Beyond ASan/UBSan it checks: each device touches only its own guest's
  * RAM; the router's table stays consistent (hash chains, free list,
@@ -420,6 +420,9 @@ static void step(struct input *in)
 		step_drain(in);
 		break;
 	case 5:
+		i = take(in, 1);
+		if (i & 4)
+			vsock_router_unstall(&r, &gs[i % NG].dev);   /* the owner's stall timer fired */
 		for (i = 0; i < NG; i++) {
 			if (gs[i].woken) {
 				gs[i].woken = false;

@@ -38,7 +38,7 @@ def reply(g, op, both=True, length=0):
 
 
 def wake():
-    return bytes([5])
+    return bytes([5, 0])
 
 
 def service(what, n=0):

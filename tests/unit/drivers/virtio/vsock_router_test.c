@@ -647,3 +647,38 @@ Test(vsock_router, a_full_quota_gives_up_the_oldest_unanswered_request)
 	expect(&web, VSOCK_OP_REQUEST, CTL, 2005, 80, NULL);
 	cr_assert_eq(r.nconns, 3, "2000 (established), web's 5000 -> 22, 2005");
 }
+
+Test(vsock_router, a_stalled_sender_is_unstuck_by_resetting_the_stream_it_waits_for)
+{
+	static uint8_t data[2000];
+
+	setup();
+	connect(1000, 80, 65536);
+	connect(1001, 81, 65536);
+	for (uint32_t p = 0; p < 6; p++) {
+		send_op(&ctl, 3000 + p, WEB, 90, VSOCK_OP_REQUEST);
+		expect(&web, VSOCK_OP_REQUEST, CTL, 3000 + p, 90, NULL);
+	}
+	/* web posts no more buffers: ctl's data for 1000 -> 80 waits, and its next packet behind it. */
+	send_data(&ctl, 1000, WEB, 80, data, sizeof(data), 0);
+	send_data(&ctl, 1001, WEB, 81, data, 10, 0);
+	cr_assert(virtio_vsock_held(&ctl.dev));
+	vsock_router_unstall(&r, &web.dev);
+	cr_assert(virtio_vsock_held(&ctl.dev), "web holds nothing: nothing to do");
+	cr_assert_eq(router_logs, 0);
+	vsock_router_unstall(&r, &ctl.dev);
+	cr_assert(!virtio_vsock_held(&ctl.dev));
+	cr_assert_eq(woken[0], 1, "ctl's TX queue is served again");
+	cr_assert_str_eq(router_log, "vsock: cid 3 port 1000 -> cid 4 port 80: no room at the receiver "
+				     "for too long: stream reset");
+	expect(&ctl, VSOCK_OP_RST, WEB, 80, 1000, NULL);
+	cr_assert_eq(r.nconns, 7);
+	cr_assert_eq(web.vs.pend_count, 1, "web's RST waits for a buffer");
+	ctl.dev.ops->notify(&ctl.dev, 1);
+	cr_assert(virtio_vsock_held(&ctl.dev), "the next packet for web waits in turn");
+	post_rx(&web, 4, 4096, true);
+	ctl.dev.ops->notify(&ctl.dev, 1);
+	expect(&web, VSOCK_OP_RST, CTL, 1000, 80, NULL);
+	expect(&web, VSOCK_OP_RW, CTL, 1001, 81, NULL);
+	cr_assert(!virtio_vsock_held(&ctl.dev));
+}
