@@ -54,6 +54,7 @@ typedef uint64_t hpa_t;
 #define EINVAL 22
 #define ENOMEM 12
 #define ENOSPC 28
+#define EPIPE 32
 #define ERANGE 34
 #define ENOSYS 38
 #define EOVERFLOW 75

@@ -82,8 +82,9 @@ suite() {
 # Bundle tool.
 suite tools bash tests/tools/test-bundle.sh
 
-# The virtio transport and queues under libFuzzer, for a bounded time
-# (FUZZ_SECONDS, default 60): hostile rings and register writes.
+# The virtio transport and queues, and the vsock devices on the router, under
+# libFuzzer for a bounded time each
+# (FUZZ_SECONDS, default 60): hostile rings, register writes and vsock packets.
 suite fuzz bash tests/fuzz/run.sh
 
 # The Debian kernel and initramfs the Linux cases boot (build/linux/;

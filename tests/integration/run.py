@@ -738,6 +738,14 @@ def write_dts(path, domains, kernels, initrds=None):
             lines.append("\t\t\tdisks = %s;" % ", ".join(dts_string(disk_name(p)) for p in d["disks"]))
         if d.get("overlay_mib") is not None:
             lines.append("\t\t\toverlay-mib = <%d>;" % d["overlay_mib"])
+        for key, prop in (("net_mac", "net-mac"), ("net_link", "net-link")):
+            if d.get(key):
+                lines.append("\t\t\t%s = %s;" % (prop, dts_string(d[key])))
+        for key, prop in (("net_ipv4", "net-ipv4"), ("net_ipv6", "net-ipv6"), ("vsock_connect", "vsock-connect")):
+            if d.get(key):
+                lines.append("\t\t\t%s = %s;" % (prop, ", ".join(dts_string(v) for v in d[key])))
+        if d.get("vsock_cid"):
+            lines.append("\t\t\tvsock-cid = <%d>;" % d["vsock_cid"])
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
@@ -849,7 +857,8 @@ def build_bundle(case, cdir):
         src = os.path.join(CASES_DIR, case["dts"])
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
-    elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") for d in domains) or \
+    elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or d.get("net_mac") or
+             d.get("vsock_cid") for d in domains) or \
             case.get("via") == "dts":
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
