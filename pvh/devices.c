@@ -18,7 +18,9 @@
 #include "pvhv/abi.h"
 #include "pvh/acpi_tables.h"
 #include "drivers/virtio/devices.h"
+#include "drivers/virtio/vsock.h"
 #include "pvh/images.h"
+#include "pvhv/vsock.h"
 
 struct dom_disk {
 	struct image *img;
@@ -33,13 +35,35 @@ struct vdev {
 	unsigned gsi;
 	struct spinlock lock;    /* the transport and the model: vCPUs on several CPUs */
 	bool pending;            /* a notification left work (see devices_poll()) */
+	uint64_t held_since_us;  /* vsock: since when its TX queue waits for a receiver (0: not) */
 	struct virtio_dev dev;
 	struct virtio_env env;
 	union {
 		struct virtio_console con;
 		struct virtio_rng rng;
+		struct virtio_vsock vs;
 	} be;
 };
+
+/*
+ * vsock: the router writes one domain's packets straight into another's
+ * receive queue, so one lock covers it and every vsock device (transport
+ * and model); other devices have their own.  The attached devices are
+ * listed here too, for the stall check.
+ */
+static struct vsock_router vrouter;
+static struct spinlock vsock_lock;
+static bool vrouter_ready;
+static struct vdev *vsock_vdevs[VSOCK_ROUTER_MAX_EPS];
+static uint64_t vsock_checked_us;
+
+#define VSOCK_STALL_US 2000000   /* a receiver that posts no buffers for this long loses the stream */
+#define VSOCK_CHECK_US 100000
+
+static struct spinlock *vdev_lock(struct vdev *v)
+{
+	return v->kind == CONFIG_VIRTIO_VSOCK ? &vsock_lock : &v->lock;
+}
 
 /* ------------------------------------------------------------ the registry */
 
@@ -132,16 +156,135 @@ static int vdev_mmio(struct domain *d, void *opaque, uint64_t off, bool write, u
 		     uint64_t *val)
 {
 	struct vdev *v = opaque;
+	struct spinlock *l = vdev_lock(v);
 	bool more;
 
-	spin_lock(&v->lock);
+	(void)d;
+	spin_lock(l);
 	more = virtio_mmio_access(&v->dev, off, write, size, val);
 	if (more && !v->pending) {
 		v->pending = true;
-		__atomic_store_n(&d->dev_pending, true, __ATOMIC_RELEASE);
+		__atomic_store_n(&v->dom->dev_pending, true, __ATOMIC_RELEASE);
 	}
-	spin_unlock(&v->lock);
+	spin_unlock(l);
 	return 0; /* a bad register access is the transport's to ignore, never fatal */
+}
+
+/* ------------------------------------------------------------ vsock glue */
+
+static struct domain *domain_by_cid(uint64_t cid)
+{
+	for (unsigned i = 0; i < nr_domains; i++)
+		if (domains[i].cfg->vsock.cid && domains[i].cfg->vsock.cid == cid)
+			return &domains[i];
+	return NULL;
+}
+
+/* A stream may go from src to dst only where src's vsock-connect names dst. */
+static bool vsock_allow(void *ctx, uint64_t src_cid, uint64_t dst_cid, uint32_t dst_port)
+{
+	struct domain *s = domain_by_cid(src_cid), *t = domain_by_cid(dst_cid);
+
+	(void)ctx, (void)dst_port;
+	if (s && t && (s->cfg->vsock.connect_mask & (1u << t->id)))
+		return true;
+	if (s)
+		s->vsock_refused++;   /* under vsock_lock */
+	return false;
+}
+
+/* A device's held TX packet may go: serve its TX queue before its domain's next entry. */
+static void vsock_wake(void *ctx, struct virtio_dev *dev)
+{
+	struct vdev *v = dev->env->ctx;   /* each device's env names its vdev */
+
+	(void)ctx;
+	v->pending = true;
+	__atomic_store_n(&v->dom->dev_pending, true, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < v->dom->nr_vcpus; i++)
+		if (!v->dom->vcpu[i].halted_for_good) {
+			vcpu_wake(&v->dom->vcpu[i]);
+			break;
+		}
+}
+
+static void vsock_log(void *ctx, const char *msg)
+{
+	(void)ctx;
+	kprintf("pvhv: vsock: %s\n", msg);
+}
+
+static void vsock_router_once(void)
+{
+	if (vrouter_ready)
+		return;
+	vrouter.allow = vsock_allow;
+	vrouter.wake = vsock_wake;
+	vrouter.log = vsock_log;
+	if (arch_random(&vrouter.hash_key, sizeof(vrouter.hash_key)))
+		vrouter.hash_key = time_us() * 0x9e3779b97f4a7c15ull;
+	vsock_router_init(&vrouter);
+	vrouter_ready = true;
+}
+
+static int vsock_attach(struct vdev *v, char *err, size_t errlen)
+{
+	int rc;
+
+	spin_lock(&vsock_lock);
+	vsock_router_once();
+	rc = vsock_router_attach(&vrouter, &v->dev, 0);
+	for (unsigned i = 0; !rc && i < ARRAY_SIZE(vsock_vdevs); i++)
+		if (!vsock_vdevs[i]) {
+			vsock_vdevs[i] = v;
+			break;
+		}
+	spin_unlock(&vsock_lock);
+	if (rc)
+		return errorf(rc, err, errlen, "vsock cid %lu: %s", (unsigned long)v->be.vs.cid,
+			      rc == -EEXIST ? "in use" : "the router is full");
+	return 0;
+}
+
+static void vsock_detach(struct vdev *v)
+{
+	spin_lock(&vsock_lock);
+	vsock_router_detach(&vrouter, &v->dev);
+	for (unsigned i = 0; i < ARRAY_SIZE(vsock_vdevs); i++)
+		if (vsock_vdevs[i] == v)
+			vsock_vdevs[i] = NULL;
+	spin_unlock(&vsock_lock);
+}
+
+/*
+ * A TX queue that has waited for its receiver's buffers for VSOCK_STALL_US
+ * loses that stream (the router resets it and drops the packet), so a
+ * guest that posts no receive buffers cannot stall its peers for ever.
+ */
+void devices_housekeeping(uint64_t now_us)
+{
+	if (__atomic_load_n(&vsock_checked_us, __ATOMIC_RELAXED) + VSOCK_CHECK_US > now_us ||
+	    !vrouter_ready)
+		return;
+	spin_lock(&vsock_lock);
+	vsock_checked_us = now_us;
+	for (unsigned i = 0; i < ARRAY_SIZE(vsock_vdevs); i++) {
+		struct vdev *v = vsock_vdevs[i];
+
+		if (!v)
+			continue;
+		if (!virtio_vsock_held(&v->dev)) {
+			v->held_since_us = 0;
+		} else if (!v->held_since_us) {
+			v->held_since_us = now_us;
+		} else if (now_us - v->held_since_us > VSOCK_STALL_US) {
+			kprintf("pvhv: dom %s vsock: its receiver posted no buffers for %lu ms: stream reset\n",
+				v->dom->name, (now_us - v->held_since_us) / 1000);
+			v->held_since_us = 0;
+			vsock_router_unstall(&vrouter, &v->dev);
+		}
+	}
+	spin_unlock(&vsock_lock);
 }
 
 void devices_poll(struct domain *d)
@@ -153,7 +296,9 @@ void devices_poll(struct domain *d)
 	for (unsigned i = 0; i < d->nr_vdev; i++) {
 		struct vdev *v = &d->vdev[i];
 
-		spin_lock(&v->lock);
+		struct spinlock *l = vdev_lock(v);
+
+		spin_lock(l);
 		if (v->pending) {
 			v->pending = false;
 			for (unsigned q = 0; q < v->dev.ops->nr_queues; q++)
@@ -161,7 +306,7 @@ void devices_poll(struct domain *d)
 					v->pending = true;
 			left |= v->pending;
 		}
-		spin_unlock(&v->lock);
+		spin_unlock(l);
 	}
 	if (left)
 		__atomic_store_n(&d->dev_pending, true, __ATOMIC_RELEASE);
@@ -329,9 +474,8 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 	nr = config_nr_devices(c);
 	if (!nr)
 		return 0;
-	if (c->net.present || c->vsock.cid)
-		return errorf(-EINVAL, err, errlen, "%s: this build has no such device model",
-			      c->net.present ? "net-mac" : "vsock-cid");
+	if (c->net.present)
+		return errorf(-EINVAL, err, errlen, "net-mac: this build has no such device model");
 	for (unsigned i = 0; i < c->nr_virtio; i++)
 		if (c->virtio[i] == CONFIG_VIRTIO_RNG && !arch_has_random())
 			return errorf(-EINVAL, err, errlen,
@@ -363,11 +507,20 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 			v->be.rng = (struct virtio_rng){ rng_fill, v };
 			ops = &virtio_rng_ops;
 			be = &v->be.rng;
-		} else {
+		} else if (v->kind == CONFIG_VIRTIO_BLK) {
 			ops = c->disk[k].read_only ? &virtio_blk_ro_ops : &virtio_blk_ops;
 			be = &d->disk[k].blk;
+		} else {
+			v->be.vs = (struct virtio_vsock){ .cid = c->vsock.cid };
+			ops = &virtio_vsock_ops;
+			be = &v->be.vs;
 		}
 		virtio_dev_init(&v->dev, ops, &v->env, be, config_virtio_name(v->kind));
+		if (v->kind == CONFIG_VIRTIO_VSOCK) {
+			rc = vsock_attach(v, err, errlen);
+			if (rc)
+				return rc;
+		}
 		rc = add_mmio(d, PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
 			      VIRTIO_MMIO_SIZE, vdev_mmio, v);
 		if (rc)
@@ -379,6 +532,9 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 
 void devices_teardown(struct domain *d)
 {
+	for (unsigned i = 0; i < d->nr_vdev; i++)
+		if (d->vdev[i].kind == CONFIG_VIRTIO_VSOCK)
+			vsock_detach(&d->vdev[i]);   /* its peers' streams get RST */
 	if (d->vdev)
 		page_free(d->vdev_pa, d->vdev_pages);
 	d->vdev = NULL;

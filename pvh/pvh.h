@@ -171,6 +171,7 @@ struct domain {
 	hpa_t disk_pa;
 	uint64_t overlay_pages;  /* copy-on-write pages its disks hold (atomic) */
 	uint64_t overlay_peak;   /* the most they held at once */
+	uint64_t vsock_refused;  /* streams it asked for that its configuration does not allow */
 };
 
 extern struct domain domains[MAX_DOMAINS];
@@ -286,6 +287,8 @@ void devices_release(struct domain *d);
 void devices_acpi(const struct domain_config *c, struct acpi_params *ap);
 const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);
 const struct port_dev *dom_find_port(const struct domain *d, uint16_t port);
+/* Periodic device checks (a vsock sender stalled by a receiver with no buffers). */
+void devices_housekeeping(uint64_t now_us);
 /* Continues device work a notification left (called before a vCPU of d enters). */
 void devices_poll(struct domain *d);
 /* Host console input for d's virtio console; false when it has none ready (use COM1). */

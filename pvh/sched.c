@@ -239,6 +239,7 @@ static void housekeeping(struct percpu *cpu)
 		return;
 	cpu->housekeeping_tsc = now;
 	check_deadlines();
+	devices_housekeeping(time_us());
 	console_poll_input();
 	console_drain();
 	irq_wake_timers();

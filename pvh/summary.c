@@ -15,6 +15,8 @@ static void print_domain(const struct domain *d)
 		n += snprintf(buf + n, sizeof(buf) - n, " console_dropped=%lu", d->console.buf.dropped);
 	if (d->cfg->nr_disks && n > 0 && (size_t)n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, " overlay_peak_kib=%lu", d->overlay_peak * 4);
+	if (d->vsock_refused && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, " vsock_refused=%lu", d->vsock_refused);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, " exits=%lu", d->exits_total);
 	for (unsigned r = 0; r < EXIT_NR && n > 0 && (size_t)n < sizeof(buf); r++)

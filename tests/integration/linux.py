@@ -224,6 +224,29 @@ def cases(dom, probe):
                             "[rb] PVHV-ROOT-BOOTS=1", "pvhv: dom rb rebooting (1 of at most 8)",
                             "[rb] PVHV-ROOT-BOOTS=2", "[full] PVHV-ROOT-FILL-FAILED",
                             "pvhv: summary dom=full end=poweroff status=0 cpu_us=1 overlay_peak_kib=2040 exits=9")),
+        # vsock: streams routed by pvhv between domains whose configuration
+        # allows it (vc may connect to vs; vx may not), credit-checked, with
+        # Debian's vmw_vsock_virtio_transport and socat on both ends.
+        case("linux-vsock", "vsock streams between two Linux domains; a third one is refused",
+             [linux_root("vs", "vserve", extra=" pvhv.vport=1234 pvhv.vconns=2", vsock_cid=3),
+              linux_root("vc", "vclient", extra=" pvhv.vcid=3 pvhv.vport=1234", vsock_cid=4,
+                         vsock_connect=["vs"]),
+              linux_root("vx", "vclient", extra=" pvhv.vdeny=3:1234", vsock_cid=5)], code=1,
+             must=[r"^\[vs\] PVHV-VSOCK-SERVING port=1234$", r"^\[vs\] PVHV-VSOCK-SERVED$",
+                   r"^\[vc\] PVHV-VSOCK-ECHO-OK$", r"^\[vc\] PVHV-VSOCK-BULK-OK bytes=1048576$",
+                   r"^\[vx\] PVHV-VSOCK-DENIED$",
+                   r"^pvhv: summary dom=vx end=poweroff status=0 .* vsock_refused=[1-9]"],
+             must_not=[r"PVHV-VSOCK-(ECHO-BAD|BULK-BAD|DENY-PASSED)", r"^pvhv: dom v[scx] virtio",
+                       r"^pvhv: summary dom=v[sc] .*vsock_refused"],
+             fake=fake_plus("[vs] PVHV-ROOT-MOUNTED dev=vda", "[vc] PVHV-ROOT-MOUNTED dev=vda",
+                            "[vx] PVHV-ROOT-MOUNTED dev=vda",
+                            "[vs] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[vc] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[vx] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[vs] PVHV-VSOCK-SERVING port=1234", "[vs] PVHV-VSOCK-SERVED",
+                            "[vc] PVHV-VSOCK-ECHO-OK", "[vc] PVHV-VSOCK-BULK-OK bytes=1048576",
+                            "[vx] PVHV-VSOCK-DENIED",
+                            "pvhv: summary dom=vx end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.
