@@ -36,7 +36,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c pvh/devices.c \
 	pvh/summary.c pvh/vlapic.c pvh/vioapic.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
-	drivers/virtio/overlay.c drivers/virtio/blk.c
+	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/net.c drivers/virtio/switch.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -61,7 +61,7 @@ PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c ar
 	arch/x86/spec.c \
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
-	drivers/virtio/overlay.c drivers/virtio/blk.c
+	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/net.c drivers/virtio/switch.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined

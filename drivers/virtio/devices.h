@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devices.h: the virtio device models pvhv serves (pure, like the rest of
- * drivers/virtio/): console, entropy and block.  Each reaches the host through a
- * small backend struct of callbacks given at set-up.
+ * drivers/virtio/): console, entropy, block and network.  Each reaches the host through a
+ * small backend struct of callbacks given at set-up.  The network switch's
+ * policy is apart, in switch.h.
  */
 #ifndef PVHV_DRIVERS_VIRTIO_DEVICES_H
 #define PVHV_DRIVERS_VIRTIO_DEVICES_H
@@ -68,5 +69,75 @@ struct virtio_blk {
 
 extern const struct virtio_dev_ops virtio_blk_ops;
 extern const struct virtio_dev_ops virtio_blk_ro_ops;
+
+/*
+ * virtio-net (device 1, virtio 1.2 5.1): one receive queue (0) and one
+ * transmit queue (1), no control queue, no multiqueue.  Offered:
+ * VIRTIO_NET_F_MAC (mac below), VIRTIO_NET_F_MTU (1500) and
+ * VIRTIO_NET_F_STATUS (link always up).  No checksum or segmentation
+ * offload and no MRG_RXBUF: every frame is complete (its checksums
+ * computed by the sender) and at most VIRTIO_NET_MAX_FRAME bytes, and each
+ * received frame fills one receive chain.
+ *
+ * The owner fills mac, transmit and ctx, then hands the struct to
+ * virtio_dev_init() as priv; the rest is the model's (zeroed by the owner
+ * once, kept across device resets).  transmit() gets each frame the guest
+ * sends, copied once into frame[] (the pointer is valid during the call
+ * only), at most VIRTIO_BUDGET_CHAINS frames / VIRTIO_BUDGET_BYTES per
+ * notification; it is called from ops->notify, so under whatever lock the
+ * owner holds around virtio_mmio_access() / virtio_dev_kick().
+ */
+#define VIRTIO_NET_MTU 1500u
+#define VIRTIO_NET_MAX_FRAME (14u + 4u + VIRTIO_NET_MTU)  /* Ethernet header, one 802.1Q tag, payload */
+#define VIRTIO_NET_HDR_SIZE 12u                        /* struct virtio_net_hdr with VERSION_1 */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_GSO_NONE 0u
+
+/* The header in front of every frame on both queues (5.1.6), little-endian. */
+struct virtio_net_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+} PACKED;
+
+/* What the model did, for the owner's statistics: frames and bytes, and drops by reason. */
+struct virtio_net_stats {
+	uint64_t tx_frames, tx_bytes;   /* handed to transmit() */
+	uint64_t rx_frames, rx_bytes;   /* written into the guest */
+	uint64_t tx_runt;               /* dropped: shorter than an Ethernet header */
+	uint64_t tx_oversize;           /* dropped: longer than VIRTIO_NET_MAX_FRAME */
+	uint64_t rx_no_buffer;          /* virtio_net_receive() said -EAGAIN */
+	uint64_t rx_small_buffer;       /* dropped: the posted chain could not hold the frame */
+};
+
+struct virtio_net {
+	uint8_t mac[6];
+	void (*transmit)(void *ctx, const struct virtio_net_hdr *hdr, const uint8_t *frame, size_t len);
+	void *ctx;
+	struct virtio_net_stats stats;
+	uint8_t frame[VIRTIO_NET_MAX_FRAME];
+};
+
+extern const struct virtio_dev_ops virtio_net_ops;
+
+/*
+ * Puts one frame into the guest's next receive chain: the header (flags
+ * and gso_type 0, num_buffers 1), then the frame.  hdr is what the sender's
+ * transmit() got; it must ask for no offload (flags and gso_type 0).  The
+ * caller holds the lock of d (the receiver's device).  Returns 0; -EINVAL
+ * for a bad frame or header (nothing done); -EAGAIN when the device is not
+ * running or no receive chain is posted (nothing written; the caller drops
+ * the frame or keeps it); -ENOSPC when the posted chain was too small
+ * (the frame is dropped and the chain given back empty, as the guest asked
+ * for it by posting less than VIRTIO_NET_HDR_SIZE + VIRTIO_NET_MAX_FRAME
+ * bytes, 5.1.6.3.1); -EIO when the guest broke a rule on the receive queue
+ * (the device now needs a reset).
+ */
+int virtio_net_receive(struct virtio_dev *d, const struct virtio_net_hdr *hdr, const uint8_t *frame,
+		       size_t len);
 
 #endif
