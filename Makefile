@@ -83,18 +83,26 @@ $(B)/host/%.o: %.c
 	$(Q)$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # ---------------------------------------------------------------- fuzzing
-# libFuzzer over the virtio transport and queues (clang; `make fuzz` builds and runs it for a
-# bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).
+# libFuzzer over the virtio transport and queues, and over the network model and switch (clang;
+# `make fuzz` builds and runs each for a bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to
+# change that).
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
+NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
+	drivers/virtio/switch.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. $(WARN) -fsanitize=fuzzer,address,undefined \
 	-fno-sanitize-recover=undefined
 
-fuzz-bin: $(B)/fuzz/virtq_fuzz
+fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/net_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_C)
+
+$(B)/fuzz/net_fuzz: $(NET_FUZZ_C) drivers/virtio/virtio.h drivers/virtio/devices.h drivers/virtio/switch.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(NET_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh
