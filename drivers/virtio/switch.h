@@ -5,8 +5,10 @@
  * the point-to-point link the configuration names, nowhere else).
  *
  * What a port may send:
- *   - Ethernet II with its own source MAC, 14..SWITCH_MAX_FRAME bytes; no
- *     802.1Q / 802.1ad tag (a sandbox has no VLANs).
+ *   - Ethernet II with its own source MAC, 14..SWITCH_MAX_FRAME bytes (a
+ *     TCP segmentation offload frame may be that long; the virtio-net
+ *     model holds other frames to the MTU); no 802.1Q / 802.1ad tag (a
+ *     sandbox has no VLANs).
  *   - A port with no address configured ("open") may send any other
  *     ethertype.  A port with any address ("locked") sends only the
  *     families it has addresses for: IPv4 and ARP with IPv4 addresses, IPv6
@@ -34,7 +36,7 @@
 #include "lib/base.h"
 
 #define SWITCH_ADDRS_MAX 4u
-#define SWITCH_MAX_FRAME 1514u   /* Ethernet header + MTU 1500; no tag */
+#define SWITCH_MAX_FRAME (14u + 65535u)   /* Ethernet header + the largest IP packet; no tag */
 #define SWITCH_IPV6_EXT_MAX 8u
 
 /* Why a frame was not carried; counted per sending port. */

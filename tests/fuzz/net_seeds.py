@@ -21,9 +21,9 @@ F_NEXT, F_WRITE = 1, 2
 QUEUE_16 = 4                # 1 << 4 entries
 
 
-def config(how_tx=QUEUE_16, how_rx=QUEUE_16):
+def config(how_tx=QUEUE_16, how_rx=QUEUE_16, feat_a=0, feat_b=0):
     cfg = bytes([1, 1]) + MAC_A + MAC_B + IP_A + bytes(12) + IP6_A + bytes(48)
-    return cfg + bytes([how_tx, how_rx, 1])
+    return cfg + bytes([how_tx, how_rx, 1, feat_a, feat_b])
 
 
 def eth(dst, ethertype):
@@ -49,12 +49,19 @@ def nd(t, target, opt):
     return body + (bytes([opt, 1]) + MAC_A if opt else b"")
 
 
-def ram(frame):
+def tcp4(payload):
+    length = 20 + 20 + payload
+    ip = struct.pack(">BBHHHBBH", 0x45, 0, length, 0x1234, 0x4000, 64, 6, 0) + IP_A + IP_B
+    return eth(MAC_B, 0x0800) + ip + struct.pack(">HHIIBBHHH", 40000, 80, 1000, 0, 0x50, 0x18, 0, 0, 0) + bytes(payload)
+
+
+def ram(frame, hdr=bytes(12), rx_len=12 + 1514, rx_addr=0x1800):
     mem = bytearray(0x2000)
     struct.pack_into("<QIHH", mem, 0x000, 0x1000, 12 + len(frame), 0, 0)   # TX desc 0
     struct.pack_into("<HHH", mem, 0x100, 0, 1, 0)                          # TX avail: idx 1, ring[0] 0
-    struct.pack_into("<QIHH", mem, 0x200, 0x1800, 12 + 1514, F_WRITE, 0)   # RX desc 0
+    struct.pack_into("<QIHH", mem, 0x200, rx_addr, rx_len, F_WRITE, 0)     # RX desc 0
     struct.pack_into("<HHH", mem, 0x300, 0, 1, 0)
+    mem[0x1000:0x100c] = hdr
     mem[0x100c:0x100c + len(frame)] = frame
     return bytes(mem[:0x100c + len(frame)])
 
@@ -75,6 +82,12 @@ def main(out):
     for name, frame in frames.items():
         with open(os.path.join(out, "net-" + name), "wb") as f:
             f.write(config() + ram(frame))
+    # A TCP segmentation frame (checksum partial, 1448-byte segments): passed whole to a receiver
+    # that took GUEST_CSUM and GUEST_TSO4, segmented for one that did not.
+    tso = struct.pack("<BBHHHHH", 1, 1, 54, 1448, 34, 16, 0)
+    for name, feat_b in (("tso-pass", 0x3f), ("tso-segment", 0x01)):
+        with open(os.path.join(out, "net-" + name), "wb") as f:
+            f.write(config(feat_a=0x0f, feat_b=feat_b) + ram(tcp4(3000), tso, 12 + 65549, 0x8000))
 
 
 if __name__ == "__main__":

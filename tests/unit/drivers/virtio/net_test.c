@@ -21,7 +21,13 @@
 #define F_MTU (1ULL << 3)
 #define F_MAC (1ULL << 5)
 #define F_GUEST_TSO4 (1ULL << 7)
+#define F_GUEST_TSO6 (1ULL << 8)
+#define F_GUEST_ECN (1ULL << 9)
+#define F_GUEST_UFO (1ULL << 10)
 #define F_HOST_TSO4 (1ULL << 11)
+#define F_HOST_TSO6 (1ULL << 12)
+#define F_HOST_ECN (1ULL << 13)
+#define F_HOST_UFO (1ULL << 14)
 #define F_MRG_RXBUF (1ULL << 15)
 #define F_STATUS (1ULL << 16)
 #define F_CTRL_VQ (1ULL << 17)
@@ -33,6 +39,7 @@ static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
 static struct {
 	unsigned frames;
 	size_t len[512];
+	struct virtio_net_hdr hdr[512];
 	uint8_t data[256 * 1024];
 	size_t used;
 } sent;
@@ -40,8 +47,8 @@ static struct {
 static void transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint8_t *frame, size_t len)
 {
 	cr_assert_eq(ctx, &sent);
-	cr_assert(hdr->flags == 0 && hdr->gso_type == 0, "no offload reaches the backend");
 	cr_assert(sent.frames < 512 && sent.used + len <= sizeof(sent.data));
+	sent.hdr[sent.frames] = *hdr;
 	sent.len[sent.frames++] = len;
 	memcpy(sent.data + sent.used, frame, len);
 	sent.used += len;
@@ -104,7 +111,9 @@ Test(virtio_net, features_offered)
 	cr_assert_eq(virtio_net_ops.device_id, 1);
 	cr_assert_eq(virtio_net_ops.nr_queues, 2, "receiveq and transmitq only");
 	cr_assert(f & F_MAC && f & F_MTU && f & F_STATUS);
-	cr_assert(!(f & (F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_HOST_TSO4)), "no offload offered");
+	cr_assert_eq(f & (F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4 | F_HOST_TSO6),
+		     F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4 | F_HOST_TSO6);
+	cr_assert(!(f & (F_GUEST_ECN | F_GUEST_UFO | F_HOST_ECN | F_HOST_UFO)), "no ECN or UFO");
 	cr_assert(!(f & (F_MRG_RXBUF | F_CTRL_VQ | F_MQ)));
 }
 
@@ -142,7 +151,9 @@ Test(virtio_net, negotiation_and_config_space, .init = setup)
 	wreg(0x014, 0);
 	cr_assert_eq(reg(0x010) & (F_MAC | F_MTU | F_STATUS), F_MAC | F_MTU | F_STATUS);
 	cr_assert(negotiate(VIRTIO_F_VERSION_1 | F_MAC | F_MTU | F_STATUS));
-	cr_assert(!negotiate(VIRTIO_F_VERSION_1 | F_MAC | F_CSUM), "an offload was never offered");
+	cr_assert(negotiate(VIRTIO_F_VERSION_1 | F_MAC | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 |
+			    F_HOST_TSO6 | F_GUEST_TSO4 | F_GUEST_TSO6));
+	cr_assert(!negotiate(VIRTIO_F_VERSION_1 | F_MAC | F_HOST_UFO), "UFO was never offered");
 	cr_assert(!negotiate(VIRTIO_F_VERSION_1 | F_MRG_RXBUF));
 	cr_assert(negotiate(VIRTIO_F_VERSION_1), "a driver may take nothing");
 	for (unsigned i = 0; i < 6; i++) {
@@ -267,15 +278,15 @@ Test(virtio_net, transmit_chain_shorter_than_the_header, .init = setup)
 
 Test(virtio_net, transmit_chain_longer_than_any_frame, .init = setup)
 {
-	set_desc(TX_DESC, 0, BUFS, HDR + 65535 + 1, 0, 0);
+	set_desc(TX_DESC, 0, BUFS, HDR + VIRTIO_NET_MAX_GSO_FRAME + 1, 0, 0);
 	ring_add(&tx, 0);
 	notify(1);
-	expect_broken("of 65548 bytes");
+	expect_broken("of 65562 bytes");
 }
 
 Test(virtio_net, transmit_chain_of_the_largest_frame_is_dropped_not_fatal, .init = setup)
 {
-	set_desc(TX_DESC, 0, BUFS, HDR + 65535, 0, 0);
+	set_desc(TX_DESC, 0, BUFS, HDR + VIRTIO_NET_MAX_GSO_FRAME, 0, 0);
 	ring_add(&tx, 0);
 	notify(1);
 	cr_assert(!broken());
@@ -296,12 +307,19 @@ Test(virtio_net, transmit_header_asking_for_offload, .init = setup)
 	tx_frame(0, BUFS, 0, 60);
 	g.ram[BUFS] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 	notify(1);
-	expect_broken("flags 0x1");
+	expect_broken("flags 0x1 gso_type 0x0, not negotiated");
 	setup();
 	tx_frame(0, BUFS, 0, 60);
 	g.ram[BUFS + 1] = 1;   /* GSO_TCPV4 */
 	notify(1);
-	expect_broken("gso_type 1");
+	expect_broken("gso_type 0x1, not negotiated");
+	setup();
+	dev.driver_features = F_CSUM | F_HOST_TSO4;
+	tx_frame(0, BUFS, 0, 60);
+	g.ram[BUFS] = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	g.ram[BUFS + 1] = 0x81;   /* TCPV4 with ECN: HOST_ECN was not offered */
+	notify(1);
+	expect_broken("gso_type 0x81");
 }
 
 Test(virtio_net, transmit_buffer_outside_ram, .init = setup)
@@ -394,16 +412,20 @@ Test(virtio_net, receive_without_a_buffer_writes_nothing, .init = setup)
 
 Test(virtio_net, receive_refuses_bad_frames, .init = setup)
 {
-	struct virtio_net_hdr csum = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM };
-	struct virtio_net_hdr gso = { .gso_type = 1 };
+	struct virtio_net_hdr csum = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 50, .csum_offset = 9 };
+	struct virtio_net_hdr gso = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = 1, .gso_size = 100 };
+	struct virtio_net_hdr udp = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .gso_type = 3, .gso_size = 100 };
+	struct virtio_net_hdr rx_only = { .flags = 2 };
 
 	fill_in();
 	set_desc(RX_DESC, 0, BUFS, 4096, VIRTQ_DESC_F_WRITE, 0);
 	ring_add(&rx, 0);
 	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 13), -EINVAL);
 	cr_assert_eq(virtio_net_receive(&dev, &plain, in, VIRTIO_NET_MAX_FRAME + 1), -EINVAL);
-	cr_assert_eq(virtio_net_receive(&dev, &csum, in, 60), -EINVAL, "GUEST_CSUM not offered");
-	cr_assert_eq(virtio_net_receive(&dev, &gso, in, 60), -EINVAL, "GUEST_TSO not offered");
+	cr_assert_eq(virtio_net_receive(&dev, &csum, in, 60), -EINVAL, "checksum past the frame");
+	cr_assert_eq(virtio_net_receive(&dev, &gso, in, 60), -EINVAL, "no TCP frame");
+	cr_assert_eq(virtio_net_receive(&dev, &udp, in, 60), -EINVAL, "UFO");
+	cr_assert_eq(virtio_net_receive(&dev, &rx_only, in, 60), -EINVAL, "DATA_VALID is no sender's");
 	cr_assert_eq(used_idx(&rx), 0, "the buffer is still there");
 	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 14), 0);
 }
@@ -444,4 +466,325 @@ Test(virtio_net, receive_buffer_outside_ram, .init = setup)
 	ring_add(&rx, 0);
 	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 60), -EIO);
 	cr_assert(broken());
+}
+
+/* ---------------------------------------------------------------- offloads */
+
+static uint8_t pkt[VIRTIO_NET_MAX_GSO_FRAME];
+
+static void be16_at(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+static unsigned at16(const uint8_t *p)
+{
+	return (unsigned)p[0] << 8 | p[1];
+}
+
+static uint32_t at32(const uint8_t *p)
+{
+	return (uint32_t)at16(p) << 16 | at16(p + 2);
+}
+
+/* Plain 16-bit ones' complement sum, written apart from net.c. */
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		sum += i % 2 ? p[i] : (uint32_t)p[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/* The pseudo-header sum of the L4 segment at l4 (len bytes) of frame f, IPv4 or IPv6. */
+static uint32_t pseudo(const uint8_t *f, bool v6, unsigned proto, size_t len)
+{
+	uint32_t sum = sum16(0, f + (v6 ? 22 : 26), v6 ? 32 : 8);
+
+	return sum16(sum + proto + (uint32_t)len, NULL, 0);
+}
+
+/* True when the L4 checksum of frame f (l4 at off, len bytes) verifies. */
+static bool l4_ok(const uint8_t *f, bool v6, unsigned proto, size_t off, size_t len)
+{
+	return sum16(pseudo(f, v6, proto, len), f + off, len) == 0xffff;
+}
+
+/*
+ * A TCP frame as Linux hands a TSO / checksum-offload one to its device:
+ * Ethernet, IPv4 (ID 0x1234, DF) or IPv6, TCP (20 bytes, seq 1000, flags)
+ * with the folded pseudo-header sum in its checksum field, payload bytes.
+ */
+static size_t tcp_frame(bool v6, size_t payload, uint8_t flags)
+{
+	size_t l4 = v6 ? 54 : 34, len = l4 + 20 + payload;
+
+	memset(pkt, 0, l4 + 20);
+	memcpy(pkt, (uint8_t[6]){ 0x52, 0x54, 0, 0, 0, 2 }, 6);
+	memcpy(pkt + 6, mac, 6);
+	if (v6) {
+		be16_at(pkt + 12, 0x86dd);
+		pkt[14] = 0x60;
+		be16_at(pkt + 18, (unsigned)(len - 54));
+		pkt[20] = 6;
+		pkt[21] = 64;
+		pkt[22] = 0xfd;
+		pkt[37] = 1;
+		pkt[38] = 0xfd;
+		pkt[53] = 2;
+	} else {
+		be16_at(pkt + 12, 0x0800);
+		pkt[14] = 0x45;
+		be16_at(pkt + 16, (unsigned)(len - 14));
+		be16_at(pkt + 18, 0x1234);
+		be16_at(pkt + 20, 0x4000);
+		pkt[22] = 64;
+		pkt[23] = 6;
+		memcpy(pkt + 26, (uint8_t[8]){ 10, 0, 0, 1, 10, 0, 0, 2 }, 8);
+		be16_at(pkt + 24, 0xffff ^ sum16(0, pkt + 14, 20));
+	}
+	be16_at(pkt + l4, 40000);
+	be16_at(pkt + l4 + 2, 80);
+	be16_at(pkt + l4 + 4, 0);
+	be16_at(pkt + l4 + 6, 1000);
+	pkt[l4 + 12] = 0x50;
+	pkt[l4 + 13] = flags;
+	for (size_t i = 0; i < payload; i++)
+		pkt[l4 + 20 + i] = frame_byte(5, i);
+	be16_at(pkt + l4 + 16, pseudo(pkt, v6, 6, len - l4));
+	return len;
+}
+
+static struct virtio_net_hdr tso_hdr(bool v6, unsigned mss)
+{
+	return (struct virtio_net_hdr){ .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					.gso_type = v6 ? VIRTIO_NET_HDR_GSO_TCPV6 : VIRTIO_NET_HDR_GSO_TCPV4,
+					.gso_size = (uint16_t)mss, .csum_start = v6 ? 54 : 34,
+					.csum_offset = 16 };
+}
+
+/* Queues pkt[0, len) with header h for transmit at BUFS. */
+static void tx_pkt(uint16_t d, const struct virtio_net_hdr *h, size_t len)
+{
+	memcpy(g.ram + BUFS, h, HDR);
+	memcpy(g.ram + BUFS + HDR, pkt, len);
+	set_desc(TX_DESC, d, BUFS, (uint32_t)(HDR + len), 0, 0);
+	ring_add(&tx, d);
+}
+
+Test(virtio_net, transmit_with_checksum_offload, .init = setup)
+{
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM | 2, .hdr_len = 7,
+				    .csum_start = 34, .csum_offset = 16 };
+	size_t len = tcp_frame(false, 100, 0x18);
+
+	dev.driver_features = F_CSUM;
+	tx_pkt(0, &h, len);
+	cr_assert(!notify(1));
+	cr_assert_eq(sent.frames, 1);
+	cr_assert_eq(sent.hdr[0].flags, VIRTIO_NET_HDR_F_NEEDS_CSUM, "DATA_VALID is ignored (5.1.6.2.2)");
+	cr_assert(sent.hdr[0].csum_start == 34 && sent.hdr[0].csum_offset == 16);
+	cr_assert(sent.hdr[0].hdr_len == 0 && sent.hdr[0].gso_type == 0);
+	cr_assert(memcmp(sent.data, pkt, len) == 0, "the frame as it was, checksum still partial");
+	h.csum_start = (uint16_t)(len - 17);   /* the checksum would end one byte past the frame */
+	tx_pkt(1, &h, len);
+	notify(1);
+	cr_assert_eq(sent.frames, 1);
+	cr_assert_eq(net.stats.tx_bad_offload, 1);
+	cr_assert(!broken(), "one frame dropped, nothing more");
+}
+
+Test(virtio_net, transmit_tcp_segmentation_frame, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1448);
+	size_t len = tcp_frame(false, 60000, 0x18);
+
+	dev.driver_features = F_CSUM | F_HOST_TSO4;
+	h.hdr_len = 3;   /* only a hint (5.1.6.2.2) */
+	tx_pkt(0, &h, len);
+	cr_assert(!notify(1));
+	cr_assert_eq(sent.frames, 1);
+	cr_assert_eq(sent.len[0], len);
+	cr_assert_eq(sent.hdr[0].gso_type, VIRTIO_NET_HDR_GSO_TCPV4);
+	cr_assert_eq(sent.hdr[0].gso_size, 1448);
+	cr_assert_eq(sent.hdr[0].hdr_len, 54, "computed from the frame");
+	cr_assert(memcmp(sent.data, pkt, len) == 0);
+}
+
+Test(virtio_net, transmit_tcp_segmentation_frames_that_do_not_fit, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1461);   /* 54 + 1461 > 1514 */
+	size_t len = tcp_frame(false, 5000, 0x18);
+	uint16_t d = 0;
+
+	dev.driver_features = F_CSUM | F_HOST_TSO4 | F_HOST_TSO6;
+	tx_pkt(d++, &h, len);
+	h = tso_hdr(false, 1448);
+	h.flags = 0;   /* segmentation needs the partial checksum */
+	tx_pkt(d++, &h, len);
+	h = tso_hdr(false, 1448);
+	h.csum_start = 35;
+	tx_pkt(d++, &h, len);
+	h = tso_hdr(true, 1400);   /* an IPv4 frame called IPv6 */
+	tx_pkt(d++, &h, len);
+	h = tso_hdr(false, 1448);
+	pkt[23] = 17;   /* UDP */
+	tx_pkt(d++, &h, len);
+	tcp_frame(false, 5000, 0x18);
+	be16_at(pkt + 16, 5000);   /* IPv4 total length short of the frame */
+	tx_pkt(d++, &h, len);
+	tcp_frame(false, 5000, 0x18);
+	be16_at(pkt + 20, 0x2000);   /* a fragment */
+	tx_pkt(d++, &h, len);
+	h = tso_hdr(false, 0);
+	tcp_frame(false, 5000, 0x18);
+	tx_pkt(d++, &h, len);
+	cr_assert(!notify(1));
+	cr_assert_eq(sent.frames, 0);
+	cr_assert_eq(net.stats.tx_bad_offload, d);
+	cr_assert(!broken());
+	h = tso_hdr(false, 1460);   /* the largest that fits */
+	tx_pkt(d, &h, len);
+	notify(1);
+	cr_assert_eq(sent.frames, 1);
+}
+
+/* Posts n receive buffers of size bytes each at BUFS + 0x10000 * i. */
+static void post(unsigned n, uint32_t size)
+{
+	for (uint16_t i = 0; i < n; i++) {
+		set_desc(RX_DESC, i, BUFS + 0x10000u * i, size, VIRTQ_DESC_F_WRITE, 0);
+		ring_add(&rx, i);
+	}
+}
+
+static const uint8_t *rx_buf(unsigned i)
+{
+	return g.ram + BUFS + 0x10000u * i;
+}
+
+Test(virtio_net, receive_offloads_the_guest_took_pass_through, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1448), got;
+	size_t len = tcp_frame(false, 40000, 0x18);
+
+	dev.driver_features = F_GUEST_CSUM | F_GUEST_TSO4;
+	h.hdr_len = 54;
+	set_desc(RX_DESC, 0, BUFS, HDR + (uint32_t)len, VIRTQ_DESC_F_WRITE, 0);
+	ring_add(&rx, 0);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	cr_assert_eq(used_len(&rx, 0), HDR + len);
+	memcpy(&got, g.ram + BUFS, HDR);
+	cr_assert(got.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && got.gso_type == VIRTIO_NET_HDR_GSO_TCPV4);
+	cr_assert(got.gso_size == 1448 && got.hdr_len == 54 && got.csum_start == 34 && got.csum_offset == 16);
+	cr_assert_eq(got.num_buffers, 1);
+	cr_assert(memcmp(g.ram + BUFS + HDR, pkt, len) == 0, "unchanged");
+	cr_assert_eq(net.stats.rx_segmented, 0);
+}
+
+Test(virtio_net, receive_completes_a_checksum_for_a_guest_without_guest_csum, .init = setup)
+{
+	/* A UDP datagram: the pseudo-header sum in its checksum field, as Linux leaves it. */
+	struct virtio_net_hdr h = { .flags = VIRTIO_NET_HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 6 };
+	size_t len = tcp_frame(false, 0, 0);
+	struct virtio_net_hdr got;
+
+	pkt[23] = 17;
+	len = 34 + 8 + 301;
+	be16_at(pkt + 16, (unsigned)(len - 14));
+	be16_at(pkt + 24, 0);
+	be16_at(pkt + 24, 0xffff ^ sum16(0, pkt + 14, 20));
+	be16_at(pkt + 38, 8 + 301);
+	for (size_t i = 42; i < len; i++)
+		pkt[i] = frame_byte(3, i);
+	be16_at(pkt + 40, pseudo(pkt, false, 17, len - 34));
+	cr_assert(!l4_ok(pkt, false, 17, 34, len - 34), "partial before");
+	post(2, 1526);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	memcpy(&got, rx_buf(0), HDR);
+	cr_assert_eq(got.flags, 0, "the guest did not take GUEST_CSUM");
+	cr_assert(l4_ok(rx_buf(0) + HDR, false, 17, 34, len - 34), "complete in the guest");
+	cr_assert(memcmp(rx_buf(0) + HDR, pkt, 40) == 0 && memcmp(rx_buf(0) + HDR + 42, pkt + 42, len - 42) == 0,
+		  "nothing else changed");
+	dev.driver_features = F_GUEST_CSUM;
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	memcpy(&got, rx_buf(1), HDR);
+	cr_assert(got.flags == VIRTIO_NET_HDR_F_NEEDS_CSUM && got.csum_start == 34 && got.csum_offset == 6);
+	cr_assert(memcmp(rx_buf(1) + HDR, pkt, len) == 0, "left partial for a guest that took GUEST_CSUM");
+}
+
+/* Checks the n segments in receive buffers 0..n-1 against the frame in pkt (payload bytes, mss). */
+static void check_segments(bool v6, size_t payload, unsigned mss, unsigned n)
+{
+	unsigned flags = pkt[(v6 ? 54 : 34) + 13];
+
+	size_t l4 = v6 ? 54 : 34, done = 0;
+
+	cr_assert_eq(n, (payload + mss - 1) / mss);
+	for (unsigned i = 0; i < n; i++) {
+		const uint8_t *s = rx_buf(i) + HDR;
+		size_t take = MIN((size_t)mss, payload - done), slen = l4 + 20 + take;
+		struct virtio_net_hdr got;
+
+		memcpy(&got, rx_buf(i), HDR);
+		cr_assert(got.flags == 0 && got.gso_type == 0 && got.num_buffers == 1, "segment %u", i);
+		cr_assert_eq(used_len(&rx, (uint16_t)i), HDR + slen, "segment %u", i);
+		cr_assert(memcmp(s, pkt, 14) == 0);
+		if (v6) {
+			cr_assert_eq(at16(s + 18), slen - 54);
+			cr_assert(memcmp(s + 20, pkt + 20, 34) == 0, "next header, hops, addresses");
+		} else {
+			cr_assert_eq(at16(s + 16), slen - 14, "segment %u total length", i);
+			cr_assert_eq(at16(s + 18), 0x1234 + i, "IPv4 ID");
+			cr_assert_eq(sum16(0, s + 14, 20), 0xffff, "IPv4 header checksum of segment %u", i);
+			cr_assert(memcmp(s + 20, pkt + 20, 4) == 0 && memcmp(s + 26, pkt + 26, 8) == 0);
+		}
+		cr_assert_eq(at32(s + l4 + 4), 1000 + done, "sequence of segment %u", i);
+		cr_assert_eq(s[l4 + 13], flags & (i + 1 < n ? ~0x09u : ~0u) & (i ? ~0x80u : ~0u),
+			     "FIN and PSH on the last only, CWR on the first only (%u)", i);
+		cr_assert(l4_ok(s, v6, 6, l4, slen - l4), "TCP checksum of segment %u", i);
+		cr_assert(memcmp(s + l4 + 20, pkt + l4 + 20 + done, take) == 0, "payload of segment %u", i);
+		done += take;
+	}
+	cr_assert_eq(net.stats.rx_frames, n);
+}
+
+Test(virtio_net, receive_segments_tcpv4_for_a_guest_without_guest_tso, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1448);
+	size_t len = tcp_frame(false, 4000, 0x19);   /* ACK PSH FIN */
+
+	dev.driver_features = F_GUEST_CSUM;   /* but not GUEST_TSO4 */
+	post(4, 1526);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	cr_assert_eq(used_idx(&rx), 3);
+	check_segments(false, 4000, 1448, 3);
+	cr_assert_eq(net.stats.rx_segmented, 1);
+	cr_assert_eq(g.irqs, 1, "one interrupt for the three");
+}
+
+Test(virtio_net, receive_segments_tcpv6, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(true, 1440);
+	size_t len = tcp_frame(true, 2881, 0x98);   /* CWR ACK PSH */
+
+	dev.driver_features = F_GUEST_CSUM | F_GUEST_TSO4;   /* TSO4 is not TSO6 */
+	post(3, 1526);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	check_segments(true, 2881, 1440, 3);
+}
+
+Test(virtio_net, receive_segments_until_the_buffers_run_out, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1000);
+	size_t len = tcp_frame(false, 5000, 0x10);
+
+	post(2, 1526);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), -EAGAIN);
+	cr_assert_eq(used_idx(&rx), 2);
+	cr_assert_eq(net.stats.rx_frames, 2);
+	cr_assert_eq(at32(rx_buf(1) + HDR + 34 + 4), 2000, "the second segment");
+	cr_assert_eq(g.irqs, 1, "what was delivered is signalled");
 }

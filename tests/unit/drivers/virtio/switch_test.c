@@ -17,7 +17,7 @@ static const uint8_t all_nodes[16] = { 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
 static const uint8_t ll_a[16] = { 0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x56 };
 
 static struct switch_port a, b;
-static uint8_t f[2048];
+static uint8_t f[SWITCH_MAX_FRAME + 1];
 static char why[128];
 
 static void setup(void)
@@ -150,7 +150,7 @@ Test(switch, sizes, .init = setup)
 	size_t n = eth(mac_b, mac_a, 0x0800);
 
 	refused(13, -EINVAL, "frame of 13 bytes");
-	refused(1515, -EINVAL, "frame of 1515 bytes");
+	refused(SWITCH_MAX_FRAME + 1, -EINVAL, "frame of 65550 bytes");
 	refused(n, -EINVAL, "IPv4 header does not fit 0 bytes");
 }
 
