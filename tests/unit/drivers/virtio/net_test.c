@@ -333,6 +333,10 @@ Test(virtio_net, transmit_buffer_outside_ram, .init = setup)
 
 /* ---------------------------------------------------------------- receive */
 
+static uint8_t pkt[VIRTIO_NET_MAX_GSO_FRAME];
+static size_t tcp_frame(bool v6, size_t payload, uint8_t flags);
+static struct virtio_net_hdr tso_hdr(bool v6, unsigned mss);
+
 static const struct virtio_net_hdr plain = { 0 };
 static uint8_t in[VIRTIO_NET_MAX_FRAME + 1];
 
@@ -426,6 +430,10 @@ Test(virtio_net, receive_refuses_bad_frames, .init = setup)
 	cr_assert_eq(virtio_net_receive(&dev, &gso, in, 60), -EINVAL, "no TCP frame");
 	cr_assert_eq(virtio_net_receive(&dev, &udp, in, 60), -EINVAL, "UFO");
 	cr_assert_eq(virtio_net_receive(&dev, &rx_only, in, 60), -EINVAL, "DATA_VALID is no sender's");
+	gso = tso_hdr(false, 1448);
+	gso.flags = 0;
+	cr_assert_eq(virtio_net_receive(&dev, &gso, pkt, tcp_frame(false, 3000, 0x10)), -EINVAL,
+		     "segmentation without the partial checksum");
 	cr_assert_eq(used_idx(&rx), 0, "the buffer is still there");
 	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 14), 0);
 }
@@ -469,8 +477,6 @@ Test(virtio_net, receive_buffer_outside_ram, .init = setup)
 }
 
 /* ---------------------------------------------------------------- offloads */
-
-static uint8_t pkt[VIRTIO_NET_MAX_GSO_FRAME];
 
 static void be16_at(uint8_t *p, unsigned v)
 {
@@ -565,12 +571,15 @@ static struct virtio_net_hdr tso_hdr(bool v6, unsigned mss)
 					.csum_offset = 16 };
 }
 
-/* Queues pkt[0, len) with header h for transmit at BUFS. */
+/* Queues pkt[0, len) with header h for transmit as descriptor d, at its own place (8 KiB apart). */
 static void tx_pkt(uint16_t d, const struct virtio_net_hdr *h, size_t len)
 {
-	memcpy(g.ram + BUFS, h, HDR);
-	memcpy(g.ram + BUFS + HDR, pkt, len);
-	set_desc(TX_DESC, d, BUFS, (uint32_t)(HDR + len), 0, 0);
+	gpa_t at = BUFS + 0x2000u * d;
+
+	cr_assert(d == 0 || HDR + len <= 0x2000, "a large frame only as descriptor 0");
+	memcpy(g.ram + at, h, HDR);
+	memcpy(g.ram + at + HDR, pkt, len);
+	set_desc(TX_DESC, d, at, (uint32_t)(HDR + len), 0, 0);
 	ring_add(&tx, d);
 }
 
@@ -616,7 +625,7 @@ Test(virtio_net, transmit_tcp_segmentation_frame, .init = setup)
 Test(virtio_net, transmit_tcp_segmentation_frames_that_do_not_fit, .init = setup)
 {
 	struct virtio_net_hdr h = tso_hdr(false, 1461);   /* 54 + 1461 > 1514 */
-	size_t len = tcp_frame(false, 5000, 0x18);
+	size_t len = tcp_frame(false, 5000, 0x18), len6;
 	uint16_t d = 0;
 
 	dev.driver_features = F_CSUM | F_HOST_TSO4 | F_HOST_TSO6;
@@ -641,14 +650,30 @@ Test(virtio_net, transmit_tcp_segmentation_frames_that_do_not_fit, .init = setup
 	h = tso_hdr(false, 0);
 	tcp_frame(false, 5000, 0x18);
 	tx_pkt(d++, &h, len);
+	h = tso_hdr(false, 1448);
+	be16_at(pkt + 12, 0x86dd);   /* IPv4 inside, the ethertype says IPv6 */
+	tx_pkt(d++, &h, len);
+	h = tso_hdr(true, 1440);
+	len6 = tcp_frame(true, 5000, 0x18);
+	be16_at(pkt + 18, 5000);   /* IPv6 payload length short of the frame */
+	tx_pkt(d++, &h, len6);
+	tcp_frame(true, 5000, 0x18);
+	be16_at(pkt + 12, 0x0800);
+	tx_pkt(d++, &h, len6);
 	cr_assert(!notify(1));
 	cr_assert_eq(sent.frames, 0);
 	cr_assert_eq(net.stats.tx_bad_offload, d);
 	cr_assert(!broken());
-	h = tso_hdr(false, 1460);   /* the largest that fits */
-	tx_pkt(d, &h, len);
+	h = tso_hdr(false, 1460);   /* the largest that fit */
+	tcp_frame(false, 5000, 0x18);
+	tx_pkt(d++, &h, len);
 	notify(1);
-	cr_assert_eq(sent.frames, 1);
+	h = tso_hdr(true, 1440);
+	tcp_frame(true, 5000, 0x18);
+	tx_pkt(d++, &h, len6);
+	notify(1);
+	cr_assert_eq(sent.frames, 2);
+	cr_assert_eq(sent.hdr[1].hdr_len, 74);
 }
 
 /* Posts n receive buffers of size bytes each at BUFS + 0x10000 * i. */
