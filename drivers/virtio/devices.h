@@ -72,9 +72,10 @@ extern const struct virtio_dev_ops virtio_blk_ro_ops;
 
 /*
  * virtio-net (device 1, virtio 1.2 5.1): one receive queue (0) and one
- * transmit queue (1), no control queue, no multiqueue, no MRG_RXBUF (a
- * received frame fills one receive chain).  Offered: MAC (mac below), MTU
- * (1500), STATUS (link always up), and the offloads that pay between two
+ * transmit queue (1), no control queue, no multiqueue.  Offered: MAC (mac
+ * below), MTU (1500), STATUS (link always up), MRG_RXBUF (a received frame
+ * may span several receive chains, so a guest need not post 64 KiB ones
+ * for segmentation frames), and the offloads that pay between two
  * guests on one host: CSUM and HOST_TSO4/6 (the guest sends TCP frames of
  * up to 64 KiB with the checksum left partial), GUEST_CSUM and
  * GUEST_TSO4/6 (it takes them).  virtio_net_receive() passes such a frame
@@ -96,6 +97,7 @@ extern const struct virtio_dev_ops virtio_blk_ro_ops;
  * around virtio_mmio_access() / virtio_dev_kick().
  */
 #define VIRTIO_NET_MTU 1500u
+#define VIRTIO_NET_QUEUE_MAX 256u
 #define VIRTIO_NET_MAX_FRAME (14u + 4u + VIRTIO_NET_MTU)  /* Ethernet header, one 802.1Q tag, payload */
 #define VIRTIO_NET_MAX_GSO_FRAME (14u + 65535u)          /* Ethernet header and the largest IP packet */
 #define VIRTIO_NET_HDR_SIZE 12u                        /* struct virtio_net_hdr with VERSION_1 */
@@ -134,6 +136,10 @@ struct virtio_net {
 	struct virtio_net_stats stats;
 	uint8_t frame[VIRTIO_NET_MAX_GSO_FRAME];   /* the frame being sent */
 	uint8_t seg[VIRTIO_NET_MAX_FRAME];         /* a segment being received */
+	struct {
+		uint16_t head;
+		uint32_t len;
+	} rx_used[VIRTIO_NET_QUEUE_MAX];           /* the chains a merged frame took */
 };
 
 extern const struct virtio_dev_ops virtio_net_ops;
@@ -144,14 +150,16 @@ extern const struct virtio_dev_ops virtio_net_ops;
  * guest that took the matching GUEST_ features gets them as they are,
  * header fields included; otherwise a partial checksum is completed and a
  * TCP segmentation frame cut into MTU-sized segments (each with its IPv4
- * header checksum, IPv4 ID, sequence number, flags and TCP checksum), one
- * receive chain each.  num_buffers is 1.  The caller holds the lock of d
+ * header checksum, IPv4 ID, sequence number, flags and TCP checksum).
+ * Each frame or segment takes one receive chain, or with MRG_RXBUF as many
+ * as it needs (num_buffers says how many).  The caller holds the lock of d
  * (the receiver's device).  Returns 0; -EINVAL for a bad frame or header
  * (nothing done); -EAGAIN when the device is not running or no receive
- * chain is posted (nothing more written: the segments so far were
- * delivered, the rest dropped or kept by the caller); -ENOSPC when a
- * posted chain was too small (the frame or segment dropped and the chain
- * given back empty: the guest posted less than 5.1.6.3.1 asks); -EIO when
+ * chain is posted, or with MRG_RXBUF not enough for the frame (nothing
+ * more written: the segments so far were delivered, the rest dropped or
+ * kept by the caller); -ENOSPC when, without MRG_RXBUF, a posted chain was
+ * too small (the frame or segment dropped and the chain given back empty:
+ * the guest posted less than 5.1.6.3.1 asks); -EIO when
  * the guest broke a rule on the receive queue (the device now needs a
  * reset).
  */

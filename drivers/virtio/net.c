@@ -8,7 +8,6 @@
 
 #define RXQ 0
 #define TXQ 1
-#define NET_QUEUE_MAX 256u
 #define ETH_HEADER 14u
 
 /* Feature bits (5.1.3). */
@@ -20,6 +19,7 @@
 #define F_GUEST_TSO6 (1ULL << 8)
 #define F_HOST_TSO4 (1ULL << 11)
 #define F_HOST_TSO6 (1ULL << 12)
+#define F_MRG_RXBUF (1ULL << 15)
 #define F_STATUS (1ULL << 16)
 
 #define ETHERTYPE_IPV4 0x0800u
@@ -269,30 +269,111 @@ static bool notify(struct virtio_dev *d, unsigned qi)
 	return chains == VIRTIO_BUDGET_CHAINS || bytes >= VIRTIO_BUDGET_BYTES;
 }
 
-/* One frame with its header into the next receive chain (the caller raises the interrupt). */
+/* The next receive chain: 1, 0 when there is none, or -EIO after failing the device. */
+static int pop_rx(struct virtio_dev *d, struct virtq_chain *ch)
+{
+	char err[96];
+	int rc = virtq_pop(&d->vq[RXQ], d->env, ch, err, sizeof(err));
+
+	if (rc < 0) {
+		virtio_dev_fail(d, RXQ, err);
+		return -EIO;
+	}
+	if (rc && ch->read_len) {
+		snprintf(err, sizeof(err), "receive chain %u has %llu device-readable bytes", ch->head,
+			 (unsigned long long)ch->read_len);
+		virtio_dev_fail(d, RXQ, err);
+		return -EIO;
+	}
+	return rc;
+}
+
+static int rx_fault(struct virtio_dev *d, const struct virtq_chain *ch)
+{
+	char err[64];
+
+	snprintf(err, sizeof(err), "receive chain %u left guest RAM", ch->head);
+	virtio_dev_fail(d, RXQ, err);
+	return -EIO;
+}
+
+/*
+ * With MRG_RXBUF (5.1.6.4.2): the frame spread over as many chains as it
+ * takes, the header (num_buffers: how many) at the start of the first.
+ * When the chains run out first, the ones taken are given back unused --
+ * nothing was pushed, and last_avail is the device's own index -- to be
+ * popped (and checked) afresh with the next frame.
+ */
+static int deliver_merged(struct virtio_dev *d, const struct virtio_net_hdr *h, const uint8_t *f,
+			  size_t len)
+{
+	struct virtio_net *n = d->priv;
+	struct virtq *q = &d->vq[RXQ];
+	struct virtq_chain first, ch;
+	struct virtio_net_hdr out = *h;
+	size_t done = 0;
+	unsigned k = 0;
+	int rc;
+
+	while (k == 0 || done < len) {
+		struct virtq_chain *c = k ? &ch : &first;
+		size_t at = k ? 0 : VIRTIO_NET_HDR_SIZE, take;
+
+		rc = k < VIRTIO_NET_QUEUE_MAX ? pop_rx(d, c) : 0;
+		if (rc < 0)
+			return rc;
+		if (rc == 0) {
+			q->last_avail = (uint16_t)(q->last_avail - k);
+			n->stats.rx_no_buffer++;
+			return -EAGAIN;
+		}
+		if (c->write_len < at) {
+			char err[96];
+
+			snprintf(err, sizeof(err), "receive chain %u of %llu bytes cannot hold the header",
+				 c->head, (unsigned long long)c->write_len);
+			virtio_dev_fail(d, RXQ, err);
+			return -EIO;
+		}
+		take = (size_t)MIN(c->write_len - at, (uint64_t)(len - done));
+		if (virtq_chain_write(c, d->env, at, f + done, take))
+			return rx_fault(d, c);
+		n->rx_used[k].head = c->head;
+		n->rx_used[k].len = (uint32_t)(at + take);
+		done += take;
+		k++;
+	}
+	out.num_buffers = (uint16_t)k;
+	if (virtq_chain_write(&first, d->env, 0, &out, sizeof(out)))
+		return rx_fault(d, &first);
+	for (unsigned i = 0; i < k; i++) {
+		if (virtq_push(q, d->env, n->rx_used[i].head, n->rx_used[i].len)) {
+			virtio_dev_fail(d, RXQ, "used ring outside guest RAM");
+			return -EIO;
+		}
+	}
+	n->stats.rx_frames++;
+	n->stats.rx_bytes += len;
+	return 0;
+}
+
+/* One frame with its header into the next receive chain(s) (the caller raises the interrupt). */
 static int deliver(struct virtio_dev *d, const struct virtio_net_hdr *h, const uint8_t *f, size_t len)
 {
 	struct virtio_net *n = d->priv;
 	struct virtq *q = &d->vq[RXQ];
 	struct virtq_chain ch;
 	uint32_t used = 0;
-	char err[96];
 	int rc;
 
-	rc = virtq_pop(q, d->env, &ch, err, sizeof(err));
-	if (rc < 0) {
-		virtio_dev_fail(d, RXQ, err);
-		return -EIO;
-	}
+	if (d->driver_features & F_MRG_RXBUF)
+		return deliver_merged(d, h, f, len);
+	rc = pop_rx(d, &ch);
+	if (rc < 0)
+		return rc;
 	if (rc == 0) {
 		n->stats.rx_no_buffer++;
 		return -EAGAIN;
-	}
-	if (ch.read_len) {
-		snprintf(err, sizeof(err), "receive chain %u has %llu device-readable bytes", ch.head,
-			 (unsigned long long)ch.read_len);
-		virtio_dev_fail(d, RXQ, err);
-		return -EIO;
 	}
 	rc = 0;
 	if (ch.write_len < VIRTIO_NET_HDR_SIZE + len) {
@@ -300,9 +381,7 @@ static int deliver(struct virtio_dev *d, const struct virtio_net_hdr *h, const u
 		rc = -ENOSPC;
 	} else if (virtq_chain_write(&ch, d->env, 0, h, sizeof(*h)) ||
 		   virtq_chain_write(&ch, d->env, VIRTIO_NET_HDR_SIZE, f, len)) {
-		snprintf(err, sizeof(err), "receive chain %u left guest RAM", ch.head);
-		virtio_dev_fail(d, RXQ, err);
-		return -EIO;
+		return rx_fault(d, &ch);
 	} else {
 		n->stats.rx_frames++;
 		n->stats.rx_bytes += len;
@@ -426,10 +505,10 @@ static void reset(struct virtio_dev *d)
 
 const struct virtio_dev_ops virtio_net_ops = {
 	.device_id = VIRTIO_ID_NET,
-	.features = F_MAC | F_MTU | F_STATUS | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 | F_HOST_TSO6 |
-		    F_GUEST_TSO4 | F_GUEST_TSO6,
+	.features = F_MAC | F_MTU | F_STATUS | F_MRG_RXBUF | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 |
+		    F_HOST_TSO6 | F_GUEST_TSO4 | F_GUEST_TSO6,
 	.nr_queues = 2,
-	.queue_max = NET_QUEUE_MAX,
+	.queue_max = VIRTIO_NET_QUEUE_MAX,
 	.config_size = CFG_SIZE,
 	.config_read = config_read,
 	.config_write = config_write,

@@ -216,13 +216,13 @@ static void port_from(struct switch_port *p, const uint8_t *c)
 	}
 }
 
-/* The offloads a driver took: bits 0..5 pick CSUM, GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6. */
+/* What a driver took: bits 0..6 pick CSUM, GUEST_CSUM, HOST_TSO4/6, GUEST_TSO4/6, MRG_RXBUF. */
 static uint64_t features(uint8_t pick)
 {
-	static const unsigned bit[6] = { 0, 1, 11, 12, 7, 8 };
+	static const unsigned bit[7] = { 0, 1, 11, 12, 7, 8, 15 };
 	uint64_t f = VIRTIO_F_VERSION_1 | (1ULL << 5) | (1ULL << 3) | (1ULL << 16);
 
-	for (unsigned i = 0; i < 6; i++)
+	for (unsigned i = 0; i < 7; i++)
 		if (pick & (1u << i))
 			f |= 1ULL << bit[i];
 	CHECK((f & ~VIRTIO_F_VERSION_1 & ~virtio_net_ops.features) == 0);

@@ -85,7 +85,7 @@ def main(out):
     # A TCP segmentation frame (checksum partial, 1448-byte segments): passed whole to a receiver
     # that took GUEST_CSUM and GUEST_TSO4, segmented for one that did not.
     tso = struct.pack("<BBHHHHH", 1, 1, 54, 1448, 34, 16, 0)
-    for name, feat_b in (("tso-pass", 0x3f), ("tso-segment", 0x01)):
+    for name, feat_b in (("tso-pass", 0x3f), ("tso-segment", 0x01), ("tso-merged", 0x7f)):
         with open(os.path.join(out, "net-" + name), "wb") as f:
             f.write(config(feat_a=0x0f, feat_b=feat_b) + ram(tcp4(3000), tso, 12 + 65549, 0x8000))
 

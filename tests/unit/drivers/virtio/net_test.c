@@ -114,7 +114,8 @@ Test(virtio_net, features_offered)
 	cr_assert_eq(f & (F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4 | F_HOST_TSO6),
 		     F_CSUM | F_GUEST_CSUM | F_GUEST_TSO4 | F_GUEST_TSO6 | F_HOST_TSO4 | F_HOST_TSO6);
 	cr_assert(!(f & (F_GUEST_ECN | F_GUEST_UFO | F_HOST_ECN | F_HOST_UFO)), "no ECN or UFO");
-	cr_assert(!(f & (F_MRG_RXBUF | F_CTRL_VQ | F_MQ)));
+	cr_assert(f & F_MRG_RXBUF);
+	cr_assert(!(f & (F_CTRL_VQ | F_MQ)), "no control queue, one queue pair");
 }
 
 static uint64_t reg(uint64_t off)
@@ -154,7 +155,7 @@ Test(virtio_net, negotiation_and_config_space, .init = setup)
 	cr_assert(negotiate(VIRTIO_F_VERSION_1 | F_MAC | F_CSUM | F_GUEST_CSUM | F_HOST_TSO4 |
 			    F_HOST_TSO6 | F_GUEST_TSO4 | F_GUEST_TSO6));
 	cr_assert(!negotiate(VIRTIO_F_VERSION_1 | F_MAC | F_HOST_UFO), "UFO was never offered");
-	cr_assert(!negotiate(VIRTIO_F_VERSION_1 | F_MRG_RXBUF));
+	cr_assert(!negotiate(VIRTIO_F_VERSION_1 | F_MRG_RXBUF | F_CTRL_VQ));
 	cr_assert(negotiate(VIRTIO_F_VERSION_1), "a driver may take nothing");
 	for (unsigned i = 0; i < 6; i++) {
 		virtio_mmio_access(&dev, 0x100 + i, false, 1, &v);
@@ -812,4 +813,94 @@ Test(virtio_net, receive_segments_until_the_buffers_run_out, .init = setup)
 	cr_assert_eq(net.stats.rx_frames, 2);
 	cr_assert_eq(at32(rx_buf(1) + HDR + 34 + 4), 2000, "the second segment");
 	cr_assert_eq(g.irqs, 1, "what was delivered is signalled");
+}
+
+/* ---------------------------------------------------------------- merged receive buffers */
+
+Test(virtio_net, merged_buffers_take_as_many_chains_as_the_frame_needs, .init = setup)
+{
+	struct virtio_net_hdr got;
+
+	dev.driver_features = F_MRG_RXBUF;
+	fill_in();
+	post(4, 1024);
+	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 60), 0);
+	memcpy(&got, rx_buf(0), HDR);
+	cr_assert_eq(got.num_buffers, 1);
+	cr_assert_eq(used_len(&rx, 0), HDR + 60);
+	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 1514), 0);
+	cr_assert_eq(used_idx(&rx), 3, "1514 + 12 bytes in two 1024-byte chains");
+	memcpy(&got, rx_buf(1), HDR);
+	cr_assert_eq(got.num_buffers, 2);
+	cr_assert_eq(used_id(&rx, 1), 1);
+	cr_assert_eq(used_len(&rx, 1), 1024);
+	cr_assert_eq(used_id(&rx, 2), 2);
+	cr_assert_eq(used_len(&rx, 2), HDR + 1514 - 1024);
+	cr_assert(memcmp(rx_buf(1) + HDR, in, 1024 - HDR) == 0);
+	cr_assert(memcmp(rx_buf(2), in + 1024 - HDR, 1514 - (1024 - HDR)) == 0);
+	cr_assert_eq(net.stats.rx_frames, 2);
+	cr_assert_eq(g.irqs, 2);
+}
+
+Test(virtio_net, merged_buffers_carry_a_segmentation_frame_whole, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1448), got;
+	size_t len = tcp_frame(false, 20000, 0x18), done = 0;
+	unsigned k = (unsigned)((HDR + len + 4095) / 4096);
+
+	dev.driver_features = F_MRG_RXBUF | F_GUEST_CSUM | F_GUEST_TSO4;
+	post(k, 4096);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	cr_assert_eq(used_idx(&rx), k);
+	memcpy(&got, rx_buf(0), HDR);
+	cr_assert(got.num_buffers == k && got.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && got.hdr_len == 54);
+	for (unsigned i = 0; i < k; i++) {
+		size_t at = i ? 0 : HDR, take = MIN(4096 - at, len - done);
+
+		cr_assert_eq(used_len(&rx, (uint16_t)i), at + take, "chain %u", i);
+		cr_assert(memcmp(rx_buf(i) + at, pkt + done, take) == 0, "chain %u", i);
+		done += take;
+	}
+	cr_assert_eq(done, len);
+}
+
+Test(virtio_net, merged_buffers_too_few_are_given_back_untouched, .init = setup)
+{
+	struct virtio_net_hdr got;
+
+	dev.driver_features = F_MRG_RXBUF;
+	fill_in();
+	post(1, 1024);
+	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 1514), -EAGAIN);
+	cr_assert_eq(used_idx(&rx), 0, "nothing used");
+	cr_assert_eq(g.irqs, 0);
+	cr_assert_eq(net.stats.rx_no_buffer, 1);
+	set_desc(RX_DESC, 1, BUFS + 0x10000, 1024, VIRTQ_DESC_F_WRITE, 0);
+	ring_add(&rx, 1);
+	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 1514), 0, "the first chain again, and the new one");
+	cr_assert_eq(used_id(&rx, 0), 0);
+	cr_assert_eq(used_id(&rx, 1), 1);
+	memcpy(&got, rx_buf(0), HDR);
+	cr_assert_eq(got.num_buffers, 2);
+}
+
+Test(virtio_net, merged_buffers_first_chain_must_hold_the_header, .init = setup)
+{
+	dev.driver_features = F_MRG_RXBUF;
+	fill_in();
+	post(2, HDR - 1);
+	cr_assert_eq(virtio_net_receive(&dev, &plain, in, 60), -EIO);
+	cr_assert(broken());
+	cr_assert(strstr(g.last_log, "receive chain 0 of 11 bytes cannot hold the header"), "%s", g.last_log);
+}
+
+Test(virtio_net, merged_buffers_segments_for_a_guest_without_guest_tso, .init = setup)
+{
+	struct virtio_net_hdr h = tso_hdr(false, 1448);
+	size_t len = tcp_frame(false, 4000, 0x19);
+
+	dev.driver_features = F_MRG_RXBUF;
+	post(4, 1526);
+	cr_assert_eq(virtio_net_receive(&dev, &h, pkt, len), 0);
+	check_segments(false, 4000, 1448, 3);
 }
