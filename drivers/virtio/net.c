@@ -409,7 +409,7 @@ static int segment(struct virtio_dev *d, const struct virtio_net_hdr *h, const s
 	uint8_t *s = n->seg, *tcp = s + g->l4;
 	size_t payload = len - g->hdr_len, mss = h->gso_size, nseg = (payload + mss - 1) / mss;
 	uint32_t seq = be32(f + g->l4 + 4);
-	unsigned id = be16(f + 18);
+	unsigned id = be16(f + 18);   /* the IPv4 ID (unused for IPv6) */
 	int rc = 0;
 
 	n->stats.rx_segmented++;
