@@ -37,7 +37,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c \
 	pvh/summary.c pvh/vlapic.c pvh/vioapic.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
-	drivers/virtio/vsock_router.c
+	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -63,7 +63,7 @@ PURE_C := lib/format.c lib/pagealloc.c arch/x86/pagetable.c arch/x86/decode.c ar
 	pvh/elf.c pvh/bootinfo.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
-	drivers/virtio/vsock_router.c
+	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
@@ -85,16 +85,18 @@ $(B)/host/%.o: %.c
 	$(Q)$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # ---------------------------------------------------------------- fuzzing
-# libFuzzer over the virtio transport and queues (clang; `make fuzz` builds and runs it for a
-# bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).
-# vsock_fuzz: three hostile guests' vsock devices on the router (tests/fuzz/vsock_fuzz.c).
+# libFuzzer over the virtio transport and queues, the vsock router, and the network model and
+# switch (clang; `make fuzz` builds and runs each for a bounded time via tests/fuzz/run.sh,
+# FUZZ_SECONDS to change that).  vsock_fuzz: three hostile guests' vsock devices on the router.
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c
+NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
+	drivers/virtio/switch.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz
+fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -106,6 +108,11 @@ $(B)/fuzz/vsock_fuzz: $(FUZZ_VSOCK_C) drivers/virtio/vsock.h drivers/virtio/devi
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_C)
+
+$(B)/fuzz/net_fuzz: $(NET_FUZZ_C) drivers/virtio/virtio.h drivers/virtio/devices.h drivers/virtio/switch.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(NET_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh

@@ -44,6 +44,7 @@ typedef uint64_t hpa_t;
 #define EPERM 1
 #define ENOENT 2
 #define EIO 5
+#define EAGAIN 11
 #define E2BIG 7
 #define ENOEXEC 8
 #define EAGAIN 11

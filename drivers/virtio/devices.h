@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * devices.h: the virtio device models pvhv serves (pure, like the rest of
- * drivers/virtio/): console, entropy and block.  Each reaches the host through a
- * small backend struct of callbacks given at set-up.
+ * drivers/virtio/): console, entropy, block and network.  Each reaches the host through a
+ * small backend struct of callbacks given at set-up.  The network switch's
+ * policy is apart, in switch.h.
  */
 #ifndef PVHV_DRIVERS_VIRTIO_DEVICES_H
 #define PVHV_DRIVERS_VIRTIO_DEVICES_H
@@ -68,5 +69,101 @@ struct virtio_blk {
 
 extern const struct virtio_dev_ops virtio_blk_ops;
 extern const struct virtio_dev_ops virtio_blk_ro_ops;
+
+/*
+ * virtio-net (device 1, virtio 1.2 5.1): one receive queue (0) and one
+ * transmit queue (1), no control queue, no multiqueue.  Offered: MAC (mac
+ * below), MTU (1500), STATUS (link always up), MRG_RXBUF (a received frame
+ * may span several receive chains, so a guest need not post 64 KiB ones
+ * for segmentation frames), and the offloads that pay between two
+ * guests on one host: CSUM and HOST_TSO4/6 (the guest sends TCP frames of
+ * up to 64 KiB with the checksum left partial), GUEST_CSUM and
+ * GUEST_TSO4/6 (it takes them).  virtio_net_receive() passes such a frame
+ * on unchanged to a guest that took the matching GUEST_ features, and
+ * otherwise completes the checksum / segments the frame in software first,
+ * so every receiver gets what it negotiated.  No ECN, UFO or USO.
+ *
+ * The owner fills mac, transmit and ctx, then hands the struct to
+ * virtio_dev_init() as priv; the rest is the model's (zeroed by the owner
+ * once, kept across device resets).  transmit() gets each frame the guest
+ * sends, copied once into frame[] (the pointer is valid during the call
+ * only), with its header checked and rewritten: flags is 0 or NEEDS_CSUM
+ * (then csum_start + csum_offset + 2 <= len), gso_type is NONE (then len
+ * <= VIRTIO_NET_MAX_FRAME) or TCPV4 / TCPV6 (then the frame is one TCP
+ * segment over IPv4 / IPv6 without options headers, hdr_len is its header
+ * length, and every gso_size piece fits the MTU).  At most
+ * VIRTIO_BUDGET_CHAINS frames / VIRTIO_BUDGET_BYTES per notification; it
+ * is called from ops->notify, so under whatever lock the owner holds
+ * around virtio_mmio_access() / virtio_dev_kick().
+ */
+#define VIRTIO_NET_MTU 1500u
+#define VIRTIO_NET_QUEUE_MAX 256u
+#define VIRTIO_NET_MAX_FRAME (14u + 4u + VIRTIO_NET_MTU)  /* Ethernet header, one 802.1Q tag, payload */
+#define VIRTIO_NET_MAX_GSO_FRAME (14u + 65535u)          /* Ethernet header and the largest IP packet */
+#define VIRTIO_NET_HDR_SIZE 12u                        /* struct virtio_net_hdr with VERSION_1 */
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_GSO_NONE 0u
+#define VIRTIO_NET_HDR_GSO_TCPV4 1u
+#define VIRTIO_NET_HDR_GSO_TCPV6 4u
+
+/* The header in front of every frame on both queues (5.1.6), little-endian. */
+struct virtio_net_hdr {
+	uint8_t flags;
+	uint8_t gso_type;
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers;
+} PACKED;
+
+/* What the model did, for the owner's statistics: frames and bytes, and drops by reason. */
+struct virtio_net_stats {
+	uint64_t tx_frames, tx_bytes;   /* handed to transmit() */
+	uint64_t rx_frames, rx_bytes;   /* written into the guest (each segment counts) */
+	uint64_t tx_runt;               /* dropped: shorter than an Ethernet header */
+	uint64_t tx_oversize;           /* dropped: longer than VIRTIO_NET_MAX_FRAME / _GSO_FRAME */
+	uint64_t tx_bad_offload;        /* dropped: checksum or segmentation request that does not fit the frame */
+	uint64_t rx_no_buffer;          /* virtio_net_receive() said -EAGAIN */
+	uint64_t rx_small_buffer;       /* dropped: the posted chain could not hold the frame */
+	uint64_t rx_segmented;          /* frames segmented in software for this guest */
+};
+
+struct virtio_net {
+	uint8_t mac[6];
+	void (*transmit)(void *ctx, const struct virtio_net_hdr *hdr, const uint8_t *frame, size_t len);
+	void *ctx;
+	struct virtio_net_stats stats;
+	uint8_t frame[VIRTIO_NET_MAX_GSO_FRAME];   /* the frame being sent */
+	uint8_t seg[VIRTIO_NET_MAX_FRAME];         /* a segment being received */
+	struct {
+		uint16_t head;
+		uint32_t len;
+	} rx_used[VIRTIO_NET_QUEUE_MAX];           /* the chains a merged frame took */
+};
+
+extern const struct virtio_dev_ops virtio_net_ops;
+
+/*
+ * Puts one frame into the guest's receive chains.  hdr and frame are what
+ * the sender's transmit() got (they are checked again the same way).  A
+ * guest that took the matching GUEST_ features gets them as they are,
+ * header fields included; otherwise a partial checksum is completed and a
+ * TCP segmentation frame cut into MTU-sized segments (each with its IPv4
+ * header checksum, IPv4 ID, sequence number, flags and TCP checksum).
+ * Each frame or segment takes one receive chain, or with MRG_RXBUF as many
+ * as it needs (num_buffers says how many).  The caller holds the lock of d
+ * (the receiver's device).  Returns 0; -EINVAL for a bad frame or header
+ * (nothing done); -EAGAIN when the device is not running or no receive
+ * chain is posted, or with MRG_RXBUF not enough for the frame (nothing
+ * more written: the segments so far were delivered, the rest dropped or
+ * kept by the caller); -ENOSPC when, without MRG_RXBUF, a posted chain was
+ * too small (the frame or segment dropped and the chain given back empty:
+ * the guest posted less than 5.1.6.3.1 asks); -EIO when
+ * the guest broke a rule on the receive queue (the device now needs a
+ * reset).
+ */
+int virtio_net_receive(struct virtio_dev *d, const struct virtio_net_hdr *hdr, const uint8_t *frame,
+		       size_t len);
 
 #endif

@@ -2,51 +2,61 @@
 # SPDX-License-Identifier: Apache-2.0
 # run.sh: builds the virtio fuzzers (clang + libFuzzer) and runs each for a bounded time:
 # FUZZ_SECONDS (default 60) and at most FUZZ_RUNS inputs (default 20 million) per target.
-#   virtq_fuzz  the virtio-mmio transport and split virtqueues
-#   vsock_fuzz  three guests' vsock devices on pvhv's stream router
-# Corpora grow in build/fuzz/corpus (virtq) and build/fuzz/vsock_corpus; a crashing input lands
-# in build/fuzz/artifacts/ (virtq) or build/fuzz/vsock_artifacts/.
+#   virtq  the virtio-mmio transport and split virtqueues (build/fuzz/virtq_fuzz)
+#   vsock  three guests' vsock devices on pvhv's stream router (build/fuzz/vsock_fuzz)
+#   net    a hostile transmit ring through the net model, the switch and a peer's receive ring
+# FUZZ_TARGETS picks some (default: all three).  Each corpus grows in build/fuzz/<target>-corpus
+# (virtq: build/fuzz/corpus); a crashing input lands in build/fuzz/artifacts/<target>-*.
 # Last line: "N passed, M failed" over the targets (exit status 0 when none failed).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
 secs=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:-20000000}
+targets=${FUZZ_TARGETS:-virtq vsock net}
 out=build/fuzz
 passed=0
 failed=0
 
 if ! make --no-print-directory fuzz-bin; then
 	echo "fuzz: build failed (needs clang and libclang-rt-14-dev)"
-	echo "0 passed, 2 failed"
+	echo "0 passed, $(echo $targets | wc -w) failed"
 	exit 1
 fi
+mkdir -p "$out/artifacts"
 
-# run_one NAME CORPUS ARTIFACTS SEEDS_SCRIPT
-run_one() {
-	local name=$1 corpus=$2 artifacts=$3 seeds=$4 log="$out/$1.log" rc
-	mkdir -p "$corpus" "$out/$name-seeds" "$artifacts"
+# run NAME SEEDS-SCRIPT CORPUS MAX-LEN
+run() {
+	local name=$1 seeds=$2 corpus=$3 max_len=$4 log="$out/$1-fuzz.log" rc
+
+	mkdir -p "$corpus" "$out/$name-seeds"
 	if ! python3 "$seeds" "$out/$name-seeds"; then
-		echo "$name: cannot write seeds"
+		echo "${name}_fuzz: cannot write seeds"
 		failed=$((failed + 1))
 		return
 	fi
-	echo "$name: ${secs}s, at most $runs inputs (log: $log)"
-	"$out/$name" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=1024 \
-		-max_len=4096 -artifact_prefix="$artifacts/" -print_final_stats=1 \
+	echo "${name}_fuzz: ${secs}s, at most $runs inputs (log: $log)"
+	"$out/${name}_fuzz" -max_total_time="$secs" -runs="$runs" -timeout=10 -rss_limit_mb=1024 \
+		-max_len="$max_len" -artifact_prefix="$out/artifacts/$name-" -print_final_stats=1 \
 		"$corpus" "$out/$name-seeds" >"$log" 2>&1
 	rc=$?
 	grep -E '^(#[0-9]+ +DONE|stat::number_of_executed_units|stat::peak_rss_mb)' "$log"
 	if [ "$rc" != 0 ]; then
 		tail -n 40 "$log"
-		echo "$name: libFuzzer exit status $rc; the input is in $artifacts/"
+		echo "${name}_fuzz: libFuzzer exit status $rc; the input is in $out/artifacts/"
 		failed=$((failed + 1))
 		return
 	fi
 	passed=$((passed + 1))
 }
 
-run_one virtq_fuzz "$out/corpus" "$out/artifacts" tests/fuzz/seeds.py
-run_one vsock_fuzz "$out/vsock_corpus" "$out/vsock_artifacts" tests/fuzz/vsock_seeds.py
+for t in $targets; do
+	case $t in
+	virtq) run virtq tests/fuzz/seeds.py "$out/corpus" 4096 ;;
+	vsock) run vsock tests/fuzz/vsock_seeds.py "$out/vsock-corpus" 4096 ;;
+	net) run net tests/fuzz/net_seeds.py "$out/net-corpus" 8192 ;;
+	*) echo "fuzz: no target $t"; failed=$((failed + 1)) ;;
+	esac
+done
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]
