@@ -19,6 +19,7 @@
 #include "pvh/acpi_tables.h"
 #include "drivers/virtio/devices.h"
 #include "drivers/virtio/vsock.h"
+#include "drivers/virtio/switch.h"
 #include "pvh/images.h"
 #include "pvhv/vsock.h"
 
@@ -60,9 +61,32 @@ static uint64_t vsock_checked_us;
 #define VSOCK_STALL_US 2000000   /* a receiver that posts no buffers for this long loses the stream */
 #define VSOCK_CHECK_US 100000
 
+/*
+ * net: a frame goes from the sender's transmit straight into its peer's
+ * receive queue, so both ends of a link share one lock (the lock of the
+ * lower domain index of the pair).  Ports live as long as pvhv (a peer's
+ * port is there when its domain is not); net_vdev says which domains have
+ * a working device now, changed under the link's lock.  The model's state
+ * is large (a 64 KiB frame buffer) and sits in pages of its own.
+ */
+static struct spinlock link_lock[MAX_DOMAINS];
+static struct switch_port ports[MAX_DOMAINS];
+static struct vdev *net_vdev[MAX_DOMAINS];
+
+static struct spinlock *net_lock(const struct domain *d)
+{
+	int p = d->cfg->net.peer;
+
+	return &link_lock[p >= 0 && (unsigned)p < d->id ? (unsigned)p : d->id];
+}
+
 static struct spinlock *vdev_lock(struct vdev *v)
 {
-	return v->kind == CONFIG_VIRTIO_VSOCK ? &vsock_lock : &v->lock;
+	if (v->kind == CONFIG_VIRTIO_VSOCK)
+		return &vsock_lock;
+	if (v->kind == CONFIG_VIRTIO_NET)
+		return net_lock(v->dom);
+	return &v->lock;
 }
 
 /* ------------------------------------------------------------ the registry */
@@ -168,6 +192,83 @@ static int vdev_mmio(struct domain *d, void *opaque, uint64_t off, bool write, u
 	}
 	spin_unlock(l);
 	return 0; /* a bad register access is the transport's to ignore, never fatal */
+}
+
+/* ------------------------------------------------------------ net glue */
+
+/* Called by the sender's model under the link's lock: the switch decides, the peer's model takes it. */
+static void net_transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint8_t *frame, size_t len)
+{
+	struct vdev *v = ctx;
+	struct switch_port *port = &ports[v->dom->id], *to;
+	struct domain *peer;
+	char why[96];
+	int rc;
+
+	to = switch_route(port, frame, len, why, sizeof(why));
+	if (!to)
+		return;   /* counted in port->drops */
+	peer = &domains[to - ports];
+	rc = -EAGAIN;
+	if (dom_get(peer)) {
+		if (net_vdev[peer->id])
+			rc = virtio_net_receive(&net_vdev[peer->id]->dev, hdr, frame, len);
+		dom_put(peer);
+	}
+	if (rc == -EAGAIN || rc == -ENOSPC || rc == -EIO)
+		port->drops[SWITCH_DROP_PEER_FULL]++;
+}
+
+static int net_open(struct vdev *v, struct virtio_net **out, char *err, size_t errlen)
+{
+	const struct config_net *c = &v->dom->cfg->net;
+	struct switch_port *p = &ports[v->dom->id];
+	struct virtio_net *n;
+	hpa_t pa;
+
+	if (page_alloc(pages_for(sizeof(*n)), 1, &pa))
+		return errorf(-ENOMEM, err, errlen, "out of memory for the net device");
+	n = hpa_to_ptr(pa);
+	memset(n, 0, sizeof(*n));
+	memcpy(n->mac, c->mac, 6);
+	n->transmit = net_transmit;
+	n->ctx = v;
+	/* The port keeps its counters over reboots; its addresses come from the configuration. */
+	memcpy(p->mac, c->mac, 6);
+	p->nr_ipv4 = c->nr_ipv4;
+	p->nr_ipv6 = c->nr_ipv6;
+	memcpy(p->ipv4, c->ipv4, sizeof(p->ipv4));
+	memcpy(p->ipv6, c->ipv6, sizeof(p->ipv6));
+	p->peer = c->peer >= 0 ? &ports[c->peer] : NULL;
+	*out = n;
+	return 0;
+}
+
+static void net_close(struct vdev *v)
+{
+	struct spinlock *l = net_lock(v->dom);
+
+	spin_lock(l);
+	net_vdev[v->dom->id] = NULL;
+	spin_unlock(l);
+	page_free(ptr_to_hpa(v->dev.priv), pages_for(sizeof(struct virtio_net)));
+}
+
+/* One summary line for a domain with a port: what it sent and received, and what the switch dropped. */
+void devices_net_summary(const struct domain *d)
+{
+	const struct switch_port *p = &ports[d->id];
+	char buf[320];
+	int n;
+
+	if (!d->cfg->net.present)
+		return;
+	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s net tx_frames=%lu tx_bytes=%lu", d->name,
+		     p->tx_frames, p->tx_bytes);
+	for (unsigned r = 0; r < SWITCH_DROP_NR && n > 0 && (size_t)n < sizeof(buf); r++)
+		if (p->drops[r])
+			n += snprintf(buf + n, sizeof(buf) - n, " drop_%s=%lu", switch_drop_name(r), p->drops[r]);
+	kprintf("%s\n", buf);
 }
 
 /* ------------------------------------------------------------ vsock glue */
@@ -474,8 +575,6 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 	nr = config_nr_devices(c);
 	if (!nr)
 		return 0;
-	if (c->net.present)
-		return errorf(-EINVAL, err, errlen, "net-mac: this build has no such device model");
 	for (unsigned i = 0; i < c->nr_virtio; i++)
 		if (c->virtio[i] == CONFIG_VIRTIO_RNG && !arch_has_random())
 			return errorf(-EINVAL, err, errlen,
@@ -507,6 +606,14 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 			v->be.rng = (struct virtio_rng){ rng_fill, v };
 			ops = &virtio_rng_ops;
 			be = &v->be.rng;
+		} else if (v->kind == CONFIG_VIRTIO_NET) {
+			struct virtio_net *n = NULL;
+
+			rc = net_open(v, &n, err, errlen);
+			if (rc)
+				return rc;
+			ops = &virtio_net_ops;
+			be = n;
 		} else if (v->kind == CONFIG_VIRTIO_BLK) {
 			ops = c->disk[k].read_only ? &virtio_blk_ro_ops : &virtio_blk_ops;
 			be = &d->disk[k].blk;
@@ -521,6 +628,11 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 			if (rc)
 				return rc;
 		}
+		if (v->kind == CONFIG_VIRTIO_NET) {
+			spin_lock(net_lock(d));
+			net_vdev[d->id] = v;
+			spin_unlock(net_lock(d));
+		}
 		rc = add_mmio(d, PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
 			      VIRTIO_MMIO_SIZE, vdev_mmio, v);
 		if (rc)
@@ -532,9 +644,12 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 
 void devices_teardown(struct domain *d)
 {
-	for (unsigned i = 0; i < d->nr_vdev; i++)
+	for (unsigned i = 0; i < d->nr_vdev; i++) {
 		if (d->vdev[i].kind == CONFIG_VIRTIO_VSOCK)
 			vsock_detach(&d->vdev[i]);   /* its peers' streams get RST */
+		if (d->vdev[i].kind == CONFIG_VIRTIO_NET)
+			net_close(&d->vdev[i]);      /* its peer stops delivering first */
+	}
 	if (d->vdev)
 		page_free(d->vdev_pa, d->vdev_pages);
 	d->vdev = NULL;

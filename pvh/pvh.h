@@ -287,6 +287,8 @@ void devices_release(struct domain *d);
 void devices_acpi(const struct domain_config *c, struct acpi_params *ap);
 const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);
 const struct port_dev *dom_find_port(const struct domain *d, uint16_t port);
+/* The summary line of a domain's network port (none without one). */
+void devices_net_summary(const struct domain *d);
 /* Periodic device checks (a vsock sender stalled by a receiver with no buffers). */
 void devices_housekeeping(uint64_t now_us);
 /* Continues device work a notification left (called before a vCPU of d enters). */

@@ -23,6 +23,7 @@ static void print_domain(const struct domain *d)
 		if (d->exits[r])
 			n += snprintf(buf + n, sizeof(buf) - n, " %s=%lu", exit_reason_name(r), d->exits[r]);
 	kprintf("%s\n", buf);
+	devices_net_summary(d);
 	if (d->end == END_STOPPED || d->end == END_NOT_STARTED || d->end == END_CRASH) {
 		if (d->reason[0])
 			kprintf("pvhv: summary dom=%s reason: %s\n", d->name, d->reason);

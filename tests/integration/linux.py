@@ -224,6 +224,36 @@ def cases(dom, probe):
                             "[rb] PVHV-ROOT-BOOTS=1", "pvhv: dom rb rebooting (1 of at most 8)",
                             "[rb] PVHV-ROOT-BOOTS=2", "[full] PVHV-ROOT-FILL-FAILED",
                             "pvhv: summary dom=full end=poweroff status=0 cpu_us=1 overlay_peak_kib=2040 exits=9")),
+        # net: a point-to-point link between two Linux domains through pvhv's
+        # switch, with Debian's virtio_net (offloads negotiated), busybox and
+        # iperf3; the client then tries a foreign source IP and a foreign MAC,
+        # which the switch drops (without it both pass: checked against two
+        # plain QEMUs on a socket netdev).
+        case("linux-net", "a network link between two Linux domains; spoofed IP and MAC dropped",
+             [linux_root("ns", "netserve", extra=" pvhv.ip=10.0.0.1/24", net_mac="02:00:00:00:00:01",
+                         net_ipv4=["10.0.0.1"], net_link="nc"),
+              linux_root("nc", "netclient", extra=" pvhv.ip=10.0.0.2/24 pvhv.peer=10.0.0.1 pvhv.iperf-s=2",
+                         net_mac="02:00:00:00:00:02", net_ipv4=["10.0.0.2"], net_link="ns")], code=1,
+             must=[r"^\[ns\] PVHV-NET-UP mac=02:00:00:00:00:01 mtu=1500$",
+                   r"^\[nc\] PVHV-NET-UP mac=02:00:00:00:00:02 mtu=1500$",
+                   r"^\[ns\] PVHV-NET-SERVING$", r"^\[ns\] PVHV-NET-SERVED$",
+                   r"^\[nc\] PVHV-NET-PING-OK$", r"^\[nc\] PVHV-NET-HTTP-OK bytes=\d+$",
+                   r"^\[nc\] PVHV-NET-IPERF .*sender",
+                   r"^\[nc\] PVHV-NET-SPOOF-IP-BLOCKED$", r"^\[nc\] PVHV-NET-SPOOF-MAC-BLOCKED$",
+                   r"^pvhv: summary dom=nc net tx_frames=\d+ tx_bytes=\d+ .*drop_src-mac=[1-9]",
+                   r"^pvhv: summary dom=nc net .*drop_(ipv4-src|arp)=[1-9]"],
+             must_not=[r"PVHV-NET-(FAIL|PING-FAIL|HTTP-BAD|SPOOF-IP-PASSED|SPOOF-MAC-PASSED)",
+                       r"^pvhv: dom n[sc] virtio"],
+             fake=fake_plus("[ns] PVHV-ROOT-MOUNTED dev=vda", "[nc] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ns] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[nc] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ns] PVHV-NET-UP mac=02:00:00:00:00:01 mtu=1500",
+                            "[nc] PVHV-NET-UP mac=02:00:00:00:00:02 mtu=1500",
+                            "[ns] PVHV-NET-SERVING", "[ns] PVHV-NET-SERVED", "[nc] PVHV-NET-PING-OK",
+                            "[nc] PVHV-NET-HTTP-OK bytes=411624",
+                            "[nc] PVHV-NET-IPERF [ 5] 0.00-2.00 sec 81.1 MBytes 340 Mbits/sec 1 sender;",
+                            "[nc] PVHV-NET-SPOOF-IP-BLOCKED", "[nc] PVHV-NET-SPOOF-MAC-BLOCKED",
+                            "pvhv: summary dom=nc net tx_frames=90 tx_bytes=9000 drop_src-mac=2 drop_ipv4-src=2")),
         # vsock: streams routed by pvhv between domains whose configuration
         # allows it (vc may connect to vs; vx may not), credit-checked, with
         # Debian's vmw_vsock_virtio_transport and socat on both ends.
