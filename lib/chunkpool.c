@@ -116,6 +116,15 @@ int cp_scrub_end(struct chunkpool *p, uint32_t idx)
 	return 0;
 }
 
+int cp_scrub_abort(struct chunkpool *p, uint32_t idx)
+{
+	if (idx >= p->cap || p->state[idx] != CP_SCRUBBING)
+		return -EINVAL;
+	p->nscrubbing--;
+	push(p, idx, false);
+	return 0;
+}
+
 int cp_release(struct chunkpool *p, uint32_t *idx)
 {
 	if (!cp_available(p))

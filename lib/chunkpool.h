@@ -71,6 +71,9 @@ int cp_scrub_begin(struct chunkpool *p, uint32_t *idx);
 /* The chunk popped by cp_scrub_begin() is zero now.  -EINVAL if it was not being scrubbed. */
 int cp_scrub_end(struct chunkpool *p, uint32_t idx);
 
+/* Gives up zeroing it: the chunk popped by cp_scrub_begin() is dirty again.  -EINVAL as above. */
+int cp_scrub_abort(struct chunkpool *p, uint32_t idx);
+
 /*
  * Removes a free chunk no account needs (dirty first: it needs no
  * scrubbing to be useful elsewhere) so the host can use its memory.

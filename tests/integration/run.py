@@ -63,7 +63,7 @@ MIB = 1 << 20
 # A domain: name, guest (build/guests/<guest>.elf) or gen (a kernel the
 # harness makes, see GENERATORS) or kernel (a path, e.g. build/linux/vmlinux)
 # with an optional initrd (a path), cmdline, memory (MiB, default 16), vcpus
-# (default 1), max_runtime_ms, and what it must end with:
+# (default 1), max_runtime_ms, reboot_limit, and what it must end with:
 #   end="poweroff" [status=N]: "ended: poweroff, status N" and, for guests
 #       that report (all but exitstatus), "[NAME] PASS <guest>".
 #   Every domain with an end must never print "[NAME] FAIL" (may_fail=True
@@ -732,6 +732,8 @@ def write_dts(path, domains, kernels, initrds=None):
         lines.append("\t\t\tvcpus = <%d>;" % d.get("vcpus", 1))
         if d.get("max_runtime_ms"):
             lines.append("\t\t\tmax-runtime-ms = <%d>;" % d["max_runtime_ms"])
+        if d.get("reboot_limit") is not None:
+            lines.append("\t\t\treboot-limit = <%d>;" % d["reboot_limit"])
         if d.get("virtio"):
             lines.append("\t\t\tvirtio = %s;" % ", ".join(dts_string(v) for v in d["virtio"]))
         if d.get("disks"):
@@ -849,7 +851,8 @@ def build_bundle(case, cdir):
         src = os.path.join(CASES_DIR, case["dts"])
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
-    elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") for d in domains) or \
+    elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or
+             d.get("reboot_limit") is not None for d in domains) or \
             case.get("via") == "dts":
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)

@@ -151,6 +151,25 @@ Test(chunkpool, freed_chunks_are_dirty_until_scrubbed, .init = setup, .fini = fi
 	check_consistent();
 }
 
+Test(chunkpool, scrub_abort_leaves_it_dirty, .init = setup, .fini = fini)
+{
+	struct cp_account a = { 0 };
+	uint32_t idx, s;
+	bool dirty;
+
+	cp_add(&p, 5, false);
+	cr_assert_eq(cp_reserve(&p, &a, 1), 0);
+	cr_assert_eq(cp_scrub_begin(&p, &s), 0);
+	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), -EBUSY);
+	cr_assert_eq(cp_scrub_abort(&p, s), 0);
+	cr_assert_eq(cp_scrub_abort(&p, s), -EINVAL);
+	cr_assert_eq(cp_scrub_end(&p, s), -EINVAL);
+	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
+	cr_assert_eq(idx, 5);
+	cr_assert(dirty, "a half-zeroed chunk handed out as clean");
+	check_consistent();
+}
+
 Test(chunkpool, free_rejects_what_is_not_taken, .init = setup, .fini = fini)
 {
 	struct cp_account a = { 0 }, none = { 0 };
@@ -236,7 +255,10 @@ Test(chunkpool, random_cycles_return_to_start, .init = setup, .fini = fini)
 		} else if (op == 4) {
 			if (cp_scrub_begin(&p, &idx) == 0) {
 				check_consistent();
-				cr_assert_eq(cp_scrub_end(&p, idx), 0);
+				if (rand_r(&seed) % 3)
+					cr_assert_eq(cp_scrub_end(&p, idx), 0);
+				else
+					cr_assert_eq(cp_scrub_abort(&p, idx), 0);
 			}
 		} else if (op == 5 && (unsigned)rand_r(&seed) % 8 == 0) {
 			/* The domain ends: frees all it holds, then its reservation. */
