@@ -4,7 +4,7 @@
 
 size_t cp_storage_bytes(uint32_t cap)
 {
-	return (size_t)cap * (2 * sizeof(uint32_t) + 1);
+	return (size_t)cap * (3 * sizeof(uint32_t) + 1);
 }
 
 void cp_init(struct chunkpool *p, uint32_t cap, void *storage)
@@ -13,33 +13,34 @@ void cp_init(struct chunkpool *p, uint32_t cap, void *storage)
 
 	*p = (struct chunkpool){ .cap = cap };
 	p->clean = (uint32_t *)s;
-	p->dirty = (uint32_t *)(s + (size_t)cap * sizeof(uint32_t));
-	p->state = s + (size_t)cap * 2 * sizeof(uint32_t);
+	p->fresh = (uint32_t *)(s + (size_t)cap * sizeof(uint32_t));
+	p->dirty = (uint32_t *)(s + (size_t)cap * 2 * sizeof(uint32_t));
+	p->state = s + (size_t)cap * 3 * sizeof(uint32_t);
 	memset(p->state, CP_ABSENT, cap);
 }
 
-static void push(struct chunkpool *p, uint32_t idx, bool clean)
+static void push(struct chunkpool *p, uint32_t idx, enum cp_state st)
 {
-	if (clean) {
+	if (st == CP_CLEAN)
 		p->clean[p->nclean++] = idx;
-		p->state[idx] = CP_CLEAN;
-	} else {
+	else if (st == CP_FRESH)
+		p->fresh[p->nfresh++] = idx;
+	else
 		p->dirty[p->ndirty++] = idx;
-		p->state[idx] = CP_DIRTY;
-	}
+	p->state[idx] = (uint8_t)st;
 }
 
 int cp_add(struct chunkpool *p, uint32_t idx, bool clean)
 {
 	if (idx >= p->cap || p->state[idx] != CP_ABSENT)
 		return -EINVAL;
-	push(p, idx, clean);
+	push(p, idx, clean ? CP_CLEAN : CP_FRESH);
 	return 0;
 }
 
 uint64_t cp_free_count(const struct chunkpool *p)
 {
-	return (uint64_t)p->nclean + p->ndirty + p->nscrubbing;
+	return (uint64_t)p->nclean + p->nfresh + p->ndirty + p->nscrubbing;
 }
 
 uint64_t cp_available(const struct chunkpool *p)
@@ -75,6 +76,9 @@ int cp_take(struct chunkpool *p, struct cp_account *a, uint32_t *idx, bool *dirt
 	} else if (p->ndirty) {
 		i = p->dirty[--p->ndirty];
 		*dirty = true;
+	} else if (p->nfresh) {
+		i = p->fresh[--p->nfresh];
+		*dirty = true;
 	} else {
 		return p->nscrubbing ? -EBUSY : -ENOMEM;
 	}
@@ -90,7 +94,7 @@ int cp_free(struct chunkpool *p, struct cp_account *a, uint32_t idx)
 {
 	if (idx >= p->cap || p->state[idx] != CP_TAKEN || !a->taken)
 		return -EINVAL;
-	push(p, idx, false);
+	push(p, idx, CP_DIRTY);
 	p->ntaken--;
 	p->reserved++; /* back under a's reservation until cp_unreserve() */
 	a->taken--;
@@ -112,7 +116,7 @@ int cp_scrub_end(struct chunkpool *p, uint32_t idx)
 	if (idx >= p->cap || p->state[idx] != CP_SCRUBBING)
 		return -EINVAL;
 	p->nscrubbing--;
-	push(p, idx, true);
+	push(p, idx, CP_CLEAN);
 	return 0;
 }
 
@@ -121,7 +125,7 @@ int cp_scrub_abort(struct chunkpool *p, uint32_t idx)
 	if (idx >= p->cap || p->state[idx] != CP_SCRUBBING)
 		return -EINVAL;
 	p->nscrubbing--;
-	push(p, idx, false);
+	push(p, idx, CP_DIRTY);
 	return 0;
 }
 
@@ -129,7 +133,9 @@ int cp_release(struct chunkpool *p, uint32_t *idx)
 {
 	if (!cp_available(p))
 		return -ENOMEM;
-	if (p->ndirty)
+	if (p->nfresh)
+		*idx = p->fresh[--p->nfresh];
+	else if (p->ndirty)
 		*idx = p->dirty[--p->ndirty];
 	else if (p->nclean)
 		*idx = p->clean[--p->nclean];

@@ -3,9 +3,10 @@
  * chunkpool.h: the pool of 2 MiB chunks guest RAM comes from, as pure
  * bookkeeping.  A chunk is named by its index (hpa / 2 MiB); the pool never
  * touches chunk memory.  Each chunk is in one state: absent (not the pool's),
- * clean (known zero), dirty (content unknown: freed by a domain or fresh from
- * the host), scrubbing (being zeroed by someone who popped it) or taken (a
- * domain holds it).  Domains reserve chunks up front (struct cp_account) and
+ * clean (known zero), fresh (from the host, content unknown, no domain had
+ * it: zeroed when taken), dirty (freed by a domain: zeroed ahead of time,
+ * or when taken), scrubbing (being zeroed by someone who popped it) or
+ * taken (a domain holds it).  Domains reserve chunks up front (struct cp_account) and
  * take them one by one later, never more than they reserved; the free chunks
  * always cover every outstanding reservation.  The caller provides locking.
  */
@@ -14,14 +15,15 @@
 
 #include "lib/base.h"
 
-enum cp_state { CP_ABSENT, CP_CLEAN, CP_DIRTY, CP_SCRUBBING, CP_TAKEN };
+enum cp_state { CP_ABSENT, CP_CLEAN, CP_FRESH, CP_DIRTY, CP_SCRUBBING, CP_TAKEN };
 
 struct chunkpool {
 	uint32_t cap;           /* chunk indexes 0 .. cap - 1 */
 	uint8_t *state;         /* enum cp_state per index */
 	uint32_t *clean;        /* stack of clean indexes */
+	uint32_t *fresh;        /* stack of fresh indexes */
 	uint32_t *dirty;        /* stack of dirty indexes */
-	uint32_t nclean, ndirty, nscrubbing, ntaken;
+	uint32_t nclean, nfresh, ndirty, nscrubbing, ntaken;
 	uint64_t reserved;      /* promised to accounts and not taken yet */
 };
 
@@ -36,10 +38,10 @@ size_t cp_storage_bytes(uint32_t cap);
 /* An empty pool (every chunk absent) over storage of cp_storage_bytes(cap) bytes. */
 void cp_init(struct chunkpool *p, uint32_t cap, void *storage);
 
-/* Adds chunk idx, clean or dirty.  -EINVAL if idx >= cap or it is in the pool already. */
+/* Adds chunk idx, clean or fresh.  -EINVAL if idx >= cap or it is in the pool already. */
 int cp_add(struct chunkpool *p, uint32_t idx, bool clean);
 
-/* Chunks in the pool and not taken (clean, dirty, scrubbing). */
+/* Chunks in the pool and not taken (clean, fresh, dirty, scrubbing). */
 uint64_t cp_free_count(const struct chunkpool *p);
 /* Of those, the ones no account has reserved. */
 uint64_t cp_available(const struct chunkpool *p);
@@ -54,7 +56,8 @@ void cp_unreserve(struct chunkpool *p, struct cp_account *a);
 
 /*
  * Takes a chunk for a out of its reservation: a clean one if any, else a
- * dirty one with *dirty set (the caller zeroes it before anyone sees it).
+ * dirty one, else a fresh one, with *dirty set for those two (the caller
+ * zeroes it before anyone sees it).
  * -ENOSPC when a holds all it reserved, -EBUSY when the only free chunks
  * are being scrubbed (retry), -ENOMEM if the reservation is not covered
  * (a broken invariant).  Nothing changes on failure.
@@ -75,8 +78,9 @@ int cp_scrub_end(struct chunkpool *p, uint32_t idx);
 int cp_scrub_abort(struct chunkpool *p, uint32_t idx);
 
 /*
- * Removes a free chunk no account needs (dirty first: it needs no
- * scrubbing to be useful elsewhere) so the host can use its memory.
+ * Removes a free chunk no account needs (fresh first, then dirty: neither
+ * needs scrubbing to be useful to the host, which zeroes what it hands
+ * out) so the host can use its memory.
  * -ENOMEM when none is available, -EBUSY when the only ones are being scrubbed.
  */
 int cp_release(struct chunkpool *p, uint32_t *idx);

@@ -21,9 +21,11 @@ static hpa_t chunk_hpa(uint32_t idx)
 
 /*
  * Every 2 MiB-aligned run the host allocator has free goes into the pool,
- * dirty: what firmware, a loader or a previous boot left there is not
- * known to be zero.  The rest (the partial chunks around the image and
- * modules) stays with the host allocator.
+ * fresh: what firmware, a loader or a previous boot left there is not
+ * known to be zero, so it is zeroed when a domain takes it (not ahead of
+ * time: that would touch all of the host's memory at every boot).  The
+ * rest (the partial chunks around the image and modules) stays with the
+ * host allocator.
  */
 void mempool_init(void)
 {

@@ -32,12 +32,17 @@ static void check_consistent(void)
 	for (uint32_t i = 0; i < CAP; i++)
 		n[p.state[i]]++;
 	cr_assert_eq(n[CP_CLEAN], p.nclean);
+	cr_assert_eq(n[CP_FRESH], p.nfresh);
 	cr_assert_eq(n[CP_DIRTY], p.ndirty);
 	cr_assert_eq(n[CP_SCRUBBING], p.nscrubbing);
 	cr_assert_eq(n[CP_TAKEN], p.ntaken);
 	for (uint32_t i = 0; i < p.nclean; i++) {
 		cr_assert_eq(p.state[p.clean[i]], CP_CLEAN);
 		cr_assert_eq(seen[p.clean[i]]++, 0, "chunk %u twice on the clean stack", p.clean[i]);
+	}
+	for (uint32_t i = 0; i < p.nfresh; i++) {
+		cr_assert_eq(p.state[p.fresh[i]], CP_FRESH);
+		cr_assert_eq(seen[p.fresh[i]]++, 0, "chunk %u twice in the stacks", p.fresh[i]);
 	}
 	for (uint32_t i = 0; i < p.ndirty; i++) {
 		cr_assert_eq(p.state[p.dirty[i]], CP_DIRTY);
@@ -102,22 +107,44 @@ Test(chunkpool, take_never_exceeds_reservation, .init = setup, .fini = fini)
 	check_consistent();
 }
 
-Test(chunkpool, clean_first_then_dirty_to_scrub, .init = setup, .fini = fini)
+Test(chunkpool, clean_first_then_dirty_then_fresh, .init = setup, .fini = fini)
 {
-	struct cp_account a = { 0 };
-	uint32_t idx;
+	struct cp_account a = { 0 }, b = { 0 };
+	uint32_t idx, d;
 	bool dirty;
 
 	cp_add(&p, 7, false);
 	cp_add(&p, 9, true);
-	cr_assert_eq(cp_reserve(&p, &a, 2), 0);
+	cp_add(&p, 11, false);
+	cr_assert_eq(p.state[7], CP_FRESH, "chunks from the host are not known zero");
+	/* Make chunk 11 dirty: a domain had it. */
+	cr_assert_eq(cp_reserve(&p, &b, 1), 0);
+	cr_assert_eq(cp_take(&p, &b, &d, &dirty), 0);
+	cr_assert_eq(d, 9);
+	cr_assert_eq(cp_take(&p, &b, &d, &dirty), -ENOSPC);
+	cr_assert_eq(cp_free(&p, &b, 9), 0);
+	cp_unreserve(&p, &b);
+	cr_assert_eq(p.state[9], CP_DIRTY);
+	cr_assert_eq(cp_reserve(&p, &a, 3), 0);
 	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
-	cr_assert_eq(idx, 9);
-	cr_assert(!dirty);
+	cr_assert_eq(idx, 9, "a freed chunk waits less in memory");
+	cr_assert(dirty, "a dirty chunk handed out as clean");
+	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
+	cr_assert_eq(idx, 11);
+	cr_assert(dirty, "a fresh chunk handed out as clean");
 	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
 	cr_assert_eq(idx, 7);
-	cr_assert(dirty, "a dirty chunk handed out as clean");
+	cr_assert(dirty);
 	check_consistent();
+}
+
+Test(chunkpool, fresh_chunks_are_not_scrubbed_ahead, .init = setup, .fini = fini)
+{
+	uint32_t idx;
+
+	add_range(0, 4, false);
+	cr_assert_eq(cp_scrub_begin(&p, &idx), -ENOENT);
+	cr_assert_eq(cp_free_count(&p), 4);
 }
 
 Test(chunkpool, freed_chunks_are_dirty_until_scrubbed, .init = setup, .fini = fini)
@@ -129,6 +156,7 @@ Test(chunkpool, freed_chunks_are_dirty_until_scrubbed, .init = setup, .fini = fi
 	cp_add(&p, 4, true);
 	cr_assert_eq(cp_reserve(&p, &a, 1), 0);
 	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
+	cr_assert(!dirty);
 	cr_assert_eq(cp_free(&p, &a, idx), 0);
 	cr_assert_eq(p.state[4], CP_DIRTY);
 	cp_unreserve(&p, &a);
@@ -157,8 +185,10 @@ Test(chunkpool, scrub_abort_leaves_it_dirty, .init = setup, .fini = fini)
 	uint32_t idx, s;
 	bool dirty;
 
-	cp_add(&p, 5, false);
+	cp_add(&p, 5, true);
 	cr_assert_eq(cp_reserve(&p, &a, 1), 0);
+	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
+	cr_assert_eq(cp_free(&p, &a, idx), 0);
 	cr_assert_eq(cp_scrub_begin(&p, &s), 0);
 	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), -EBUSY);
 	cr_assert_eq(cp_scrub_abort(&p, s), 0);
@@ -196,7 +226,7 @@ Test(chunkpool, release_keeps_reservations_covered, .init = setup, .fini = fini)
 	cp_add(&p, 10, false);
 	cr_assert_eq(cp_reserve(&p, &a, 2), 0);
 	cr_assert_eq(cp_release(&p, &idx), 0);
-	cr_assert_eq(idx, 10, "released a clean chunk before the dirty one");
+	cr_assert_eq(idx, 10, "released a clean chunk before the fresh one");
 	cr_assert_eq(p.state[10], CP_ABSENT);
 	cr_assert_eq(cp_release(&p, &idx), 0);
 	cr_assert_eq(cp_release(&p, &idx), -ENOMEM, "released a reserved chunk");
