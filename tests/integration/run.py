@@ -235,6 +235,39 @@ CASES = [
                   hello()], code=3,
          counts=[(r"^pvhv: dom rb ended: reboot\b", 2), (r"^\[rb\] booting$", 2)],
          must=[r"^pvhv: summary dom=rb end=stopped\b"], timeout=90),
+    # ---- the guest RAM pool (issue 9): reservations, lazy RAM, scrubbing
+    dict(name="mem-cycles", what="1000 reboots (each a teardown and a build) leave free memory exactly as it was",
+         domains=[dom("cy", "exitstatus", "reason=reboot", end="stopped", reason=r"reboot limit \(1000\) reached",
+                      reboot_limit=1000)], code=3, timeout=400,
+         must=[r"^pvhv: bench dom=cy build_us=\d+ rebuild_us_max=\d+ reboots=1000 ",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         counts=[(r"^\[cy\] booting$", 1001)], fake=lambda c: mem_cycles_fake(c)),
+    dict(name="mem-scrub", what="RAM a domain dirtied reads zero in the next one (host RAM small: chunks are reused)",
+         domains=[dom("ms", "memcheck", "mem=96 rounds=1 zero=1 reboot=1", memory=96, end="stopped",
+                      reason=r"reboot limit \(3\) reached", reboot_limit=3)],
+         env={"PVHV_MEM": "160"}, code=3, timeout=240,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$",
+               r"^pvhv: bench dom=ms build_us=\d+ rebuild_us_max=\d+ reboots=3 ram_touched_peak_kib=98304$"],
+         must_not=[r"^\[ms\] not zero at", r"^\[ms\] mismatch"],
+         counts=[(r"^\[ms\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 4)],
+         fake=lambda c: mem_scrub_fake(c)),
+    dict(name="mem-lazy", what="a 3 GiB domain costs pvhv what a 64 MiB one does: RAM is taken at first touch",
+         domains=[dom("small", "hello", "name=small", memory=64), dom("big", "hello", "name=big", memory=3072)],
+         env={"PVHV_MEM": "3584"}, code=1, timeout=120,
+         must=[r"^pvhv: bench dom=big build_us=\d+ rebuild_us_max=0 reboots=0 ram_touched_peak_kib=(?:2048|4096)$",
+               r"^pvhv: bench dom=small build_us=\d+ rebuild_us_max=0 reboots=0 ram_touched_peak_kib=(?:2048|4096)$",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         fake=fake_plus("pvhv: bench dom=big build_us=300 rebuild_us_max=0 reboots=0 ram_touched_peak_kib=2048",
+                        "pvhv: bench dom=small build_us=280 rebuild_us_max=0 reboots=0 ram_touched_peak_kib=2048",
+                        "pvhv: bench mem_free_kib boot=3600000 end=3600000")),
+    dict(name="mem-admission", what="a domain the pool cannot cover is refused, naming what is free; the rest start",
+         domains=[dom("fits", "memcheck", "mem=600 rounds=2", memory=600),
+                  dom("over", "hello", "name=over", memory=600, end="not-started",
+                      reason=r"needs \d+ MiB \(RAM and tables\), only \d+ MiB free",
+                      fake_reason="needs 601 MiB (RAM and tables), only 360 MiB free")],
+         code=3, timeout=120,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         fake=fake_plus("pvhv: bench mem_free_kib boot=3600000 end=3600000")),
     dict(name="cpuid", what="CPUID leaves: hypervisor bit, pvhv signature, vCPU count",
          domains=[dom("cpuid", "cpuid", "vcpus=1")], code=1),
     dict(name="cpuid-2vcpus", what="a 2-vCPU domain sees its vCPU count",
@@ -1101,6 +1134,22 @@ def main_run(opts):
 # --------------------------------------------------------------------------
 # --self-test: the harness's own logic, on fake logs (no QEMU, no pvhv)
 # --------------------------------------------------------------------------
+
+def mem_cycles_fake(case):
+    log = fake_log(dict(case, fake=None))
+    return log + "".join("[cy] booting\n" for _ in range(993)) + \
+        "pvhv: dom cy stopped: reboot limit (1000) reached\n" \
+        "pvhv: bench dom=cy build_us=200 rebuild_us_max=300 reboots=1000 ram_touched_peak_kib=2048\n" \
+        "pvhv: bench mem_free_kib boot=1000000 end=1000000\n"
+
+
+def mem_scrub_fake(case):
+    log = fake_log(dict(case, fake=None))
+    return log + "".join("[ms] ok - free RAM reads zero (12000 words, 0 not zero)\n" for _ in range(4)) + \
+        "pvhv: dom ms stopped: reboot limit (3) reached\n" \
+        "pvhv: bench dom=ms build_us=200 rebuild_us_max=300 reboots=3 ram_touched_peak_kib=98304\n" \
+        "pvhv: bench mem_free_kib boot=100000 end=100000\n"
+
 
 def fake_log(case):
     """A log that meets every expectation of case, built from its data."""
