@@ -27,8 +27,10 @@ static int map_chunk(struct domain *dom, uint64_t i, hpa_t base);
  * stage 2 on first use.  Every vCPU and device of the domain may get here
  * at once: ram_lock makes one of them take the chunk and the others find
  * it.  A chunk is published (chunk[i] set) only once it is zero.  If the
- * mapping fails half way, the chunk stays the domain's so that teardown
- * frees it after the tables that may point at it are gone.
+ * mapping fails half way (no page for a table), the chunk stays the
+ * domain's so that teardown frees it after the tables that may point at
+ * it are gone, and ram_failed makes every later fault fail: the chunk is
+ * there but not wholly mapped.
  */
 static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 {
@@ -45,6 +47,8 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 		err = mempool_take(&dom->mem, &c);
 		if (!err) {
 			err = map_chunk(dom, i, c);
+			if (err)
+				dom->ram_failed = true;
 			__atomic_store_n(&dom->chunk[i], c, __ATOMIC_RELEASE);
 			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
 		}
@@ -70,10 +74,12 @@ void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
 int dom_ram_fault(struct domain *dom, gpa_t gpa)
 {
 	hpa_t c;
+	int err;
 
 	if (gpa >= dom->ram_size || !dom->chunk)
 		return -EFAULT;
-	return populate(dom, gpa / CHUNK_SIZE, &c);
+	err = populate(dom, gpa / CHUNK_SIZE, &c);
+	return err ? err : __atomic_load_n(&dom->ram_failed, __ATOMIC_ACQUIRE) ? -ENOMEM : 0;
 }
 
 static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool to_guest)
@@ -316,6 +322,7 @@ int domain_build(struct domain *dom)
 	}
 
 	dom->ram_size = c->memory;
+	dom->ram_failed = false;
 	rc = alloc_ram(dom);
 	if (rc) {
 		domain_teardown(dom);

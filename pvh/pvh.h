@@ -132,6 +132,7 @@ struct domain {
 	struct cp_account mem;
 	struct spinlock ram_lock;
 	uint64_t populated_peak; /* the most chunks it held (any boot) */
+	bool ram_failed;         /* a chunk could not be wholly mapped: RAM faults fail */
 	hpa_t *chunk;
 	uint64_t nr_chunks;
 	hpa_t chunk_array_pa;
