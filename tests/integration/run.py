@@ -242,14 +242,17 @@ CASES = [
          must=[r"^pvhv: bench dom=cy build_us=\d+ rebuild_us_max=\d+ reboots=1000 ",
                r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
          counts=[(r"^\[cy\] booting$", 1001)], fake=lambda c: mem_cycles_fake(c)),
-    dict(name="mem-scrub", what="RAM a domain dirtied reads zero in the next one (host RAM small: chunks are reused)",
-         domains=[dom("ms", "memcheck", "mem=96 rounds=1 zero=1 reboot=1", memory=96, end="stopped",
-                      reason=r"reboot limit \(3\) reached", reboot_limit=3)],
+    dict(name="mem-scrub", what="RAM other boots and domains dirtied reads zero (host RAM small: chunks are reused)",
+         domains=[dom(n, "memcheck", "mem=48 rounds=1 zero=1 reboot=1 seed=%d" % i, memory=48, end="stopped",
+                      reason=r"reboot limit \(3\) reached", reboot_limit=3)
+                  for i, n in ((1, "ms1"), (2, "ms2"))],
          env={"PVHV_MEM": "160"}, code=3, timeout=240,
          must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$",
-               r"^pvhv: bench dom=ms build_us=\d+ rebuild_us_max=\d+ reboots=3 ram_touched_peak_kib=98304$"],
-         must_not=[r"^\[ms\] not zero at", r"^\[ms\] mismatch"],
-         counts=[(r"^\[ms\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 4)],
+               r"^pvhv: bench dom=ms1 build_us=\d+ rebuild_us_max=\d+ reboots=3 ram_touched_peak_kib=49152$",
+               r"^pvhv: bench dom=ms2 build_us=\d+ rebuild_us_max=\d+ reboots=3 ram_touched_peak_kib=49152$"],
+         must_not=[r"^\[ms\d\] not zero at", r"^\[ms\d\] mismatch"],
+         counts=[(r"^\[ms1\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 4),
+                 (r"^\[ms2\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 4)],
          fake=lambda c: mem_scrub_fake(c)),
     dict(name="mem-lazy", what="a 3 GiB domain costs pvhv what a 64 MiB one does: RAM is taken at first touch",
          domains=[dom("big", "exitstatus", "reason=reboot", memory=3072, end="stopped",
@@ -1150,10 +1153,11 @@ def mem_cycles_fake(case):
 
 def mem_scrub_fake(case):
     log = fake_log(dict(case, fake=None))
-    return log + "".join("[ms] ok - free RAM reads zero (12000 words, 0 not zero)\n" for _ in range(4)) + \
-        "pvhv: dom ms stopped: reboot limit (3) reached\n" \
-        "pvhv: bench dom=ms build_us=200 rebuild_us_max=300 reboots=3 ram_touched_peak_kib=98304\n" \
-        "pvhv: bench mem_free_kib boot=100000 end=100000\n"
+    for n in ("ms1", "ms2"):
+        log += "".join("[%s] ok - free RAM reads zero (6000000 words, 0 not zero)\n" % n for _ in range(4))
+        log += "pvhv: dom %s stopped: reboot limit (3) reached\n" % n
+        log += "pvhv: bench dom=%s build_us=200 rebuild_us_max=300 reboots=3 ram_touched_peak_kib=49152\n" % n
+    return log + "pvhv: bench mem_free_kib boot=100000 end=100000\n"
 
 
 def fake_log(case):
