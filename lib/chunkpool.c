@@ -144,3 +144,16 @@ int cp_release(struct chunkpool *p, uint32_t *idx)
 	p->state[*idx] = CP_ABSENT;
 	return 0;
 }
+
+uint64_t cp_reclaim(struct chunkpool *p, uint64_t n, bool (*claim)(void *ctx, uint32_t idx),
+		    void *ctx)
+{
+	uint64_t got = 0;
+
+	for (uint32_t i = 0; i < p->cap && got < n; i++)
+		if (p->state[i] == CP_ABSENT && claim(ctx, i)) {
+			push(p, i, CP_FRESH);
+			got++;
+		}
+	return got;
+}

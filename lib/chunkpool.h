@@ -85,4 +85,13 @@ int cp_scrub_abort(struct chunkpool *p, uint32_t idx);
  */
 int cp_release(struct chunkpool *p, uint32_t *idx);
 
+/*
+ * Takes back chunks the host no longer uses: for each absent index, lowest
+ * first, until n were added, claim(ctx, idx) says whether the host gave
+ * that chunk up (it must then be the pool's); those become fresh.
+ * Returns how many were added.  Cost is linear in the pool's capacity.
+ */
+uint64_t cp_reclaim(struct chunkpool *p, uint64_t n, bool (*claim)(void *ctx, uint32_t idx),
+		    void *ctx);
+
 #endif

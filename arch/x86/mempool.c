@@ -61,12 +61,26 @@ int mempool_give_back(void)
 	return err;
 }
 
+static bool claim_from_host(void *ctx, uint32_t idx)
+{
+	return page_claim(chunk_hpa(idx), CHUNK_PAGES) == 0;
+}
+
+/*
+ * Chunks given back to the host allocator (tables, vCPU state, overlays)
+ * stay there when it frees them: when the pool is short, it claims back
+ * every whole 2 MiB the host has free before refusing.
+ */
 int mempool_reserve(struct cp_account *a, uint64_t chunks)
 {
 	int err;
 
 	spin_lock(&lock);
 	err = cp_reserve(&pool, a, chunks);
+	if (err) {
+		cp_reclaim(&pool, chunks - cp_available(&pool), claim_from_host, NULL);
+		err = cp_reserve(&pool, a, chunks);
+	}
 	spin_unlock(&lock);
 	return err;
 }

@@ -236,6 +236,52 @@ Test(chunkpool, release_keeps_reservations_covered, .init = setup, .fini = fini)
 	cr_assert_eq(cp_add(&p, 10, false), 0);
 }
 
+/* A fake host allocator for cp_reclaim(): chunks it has wholly free. */
+static bool host_free[CAP];
+static unsigned claims;
+
+static bool fake_claim(void *ctx, uint32_t idx)
+{
+	claims++;
+	cr_assert_eq(ctx, &claims);
+	if (!host_free[idx])
+		return false;
+	host_free[idx] = false;
+	return true;
+}
+
+Test(chunkpool, reclaim_takes_back_what_the_host_freed, .init = setup, .fini = fini)
+{
+	struct cp_account a = { 0 };
+	uint32_t idx;
+
+	add_range(0, 4, true);
+	/* The host took two chunks and later freed one of them and another it had. */
+	cr_assert_eq(cp_release(&p, &idx), 0);
+	cr_assert_eq(cp_release(&p, &idx), 0);
+	cr_assert_eq(cp_free_count(&p), 2);
+	memset(host_free, 0, sizeof(host_free));
+	host_free[idx] = true;
+	host_free[40] = true;
+	host_free[1] = true; /* in the pool already: never offered to claim */
+	cr_assert_eq(cp_reserve(&p, &a, 4), -ENOMEM);
+	claims = 0;
+	cr_assert_eq(cp_reclaim(&p, 4, fake_claim, &claims), 2);
+	cr_assert(host_free[1], "asked the host for a chunk the pool holds");
+	cr_assert_eq(claims, CAP - 2);
+	cr_assert_eq(p.state[idx], CP_FRESH);
+	cr_assert_eq(p.state[40], CP_FRESH);
+	cr_assert_eq(cp_reserve(&p, &a, 4), 0);
+	check_consistent();
+	/* Stops as soon as it has enough. */
+	host_free[50] = host_free[60] = true;
+	claims = 0;
+	cr_assert_eq(cp_reclaim(&p, 1, fake_claim, &claims), 1);
+	cr_assert_eq(p.state[50], CP_FRESH);
+	cr_assert(host_free[60]);
+	check_consistent();
+}
+
 /*
  * Many domains reserving, taking, freeing and ending, with scrubbing in
  * between: no chunk is lost or held twice, and the pool ends where it began.
