@@ -5,7 +5,9 @@
 # Boots the hello-only bundle 5 times (median of pvhv's
 # "bench entry_to_first_guest_us"), once more under TCG with
 # "-icount shift=0" (exact virtual time: 1 instruction = 1 ns), and once
-# with hello domains of 16, 64 and 256 MiB for the overhead per domain.
+# with hello domains of 16, 64 and 256 MiB for the overhead per domain, and
+# once (icount) with a 64 MiB and a 3 GiB domain that reboot 4 times, for
+# pvhv's own build time of each (guest RAM is taken at first touch).
 # Then (f) bench/linux-boot.py: the Debian cloud kernel (scripts/fetch-linux.sh)
 # booted to init directly under QEMU and inside pvhv (see bench/README.md).
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
@@ -21,7 +23,7 @@ G=build/guests
 mkdir -p "$OUT"
 
 have_image=1
-for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf; do
+for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf $G/exitstatus.elf; do
 	[ -e "$f" ] || { echo "bench: $f is missing (make all); boot figures skipped" >&2; have_image=0; }
 done
 
@@ -62,6 +64,16 @@ if [ "$have_image" = 1 ]; then
 		--domain m16 --kernel $G/hello.elf --cmdline "name=m16" --memory 16 --vcpus 1 \
 		--domain m64 --kernel $G/hello.elf --cmdline "name=m64" --memory 64 --vcpus 1 \
 		--domain m256 --kernel $G/hello.elf --cmdline "name=m256" --memory 256 --vcpus 1
+	mkdir -p "$OUT/build-files"
+	cp $G/exitstatus.elf "$OUT/build-files/"
+	{
+		echo '/dts-v1/; / { compatible = "pvhv,config-1"; domains {'
+		for m in 64 3072; do
+			echo "m$m { kernel = \"exitstatus.elf\"; cmdline = \"reason=reboot\"; memory-mib = <$m>; reboot-limit = <4>; };"
+		done
+		echo '}; };'
+	} >"$OUT/build.dts"
+	build/tools/pvhv-bundle -o "$OUT/build.cpio" --config "$OUT/build.dts" -C "$OUT/build-files"
 
 	# (a) boot latency
 	vals=()
@@ -93,6 +105,18 @@ if [ "$have_image" = 1 ]; then
 			done
 	done
 	[ "$rc" = 1 ] || echo "  (sizes run: QEMU exit status $rc, $(pvhv_exit_meaning "$rc"))"
+	echo
+
+	# (b2) build time against RAM size
+	echo "(b2) pvhv's work to build a domain (TSC; TCG -icount shift=0), 64 MiB vs 3 GiB, 4 reboots each"
+	rc=$(boot "$OUT/build.log" "$OUT/build.cpio" PVHV_ICOUNT=0 PVHV_MEM=3584)
+	printf '  %-10s %10s %16s %22s\n' domain build_us rebuild_us_max ram_touched_peak_kib
+	tr -d '\r' <"$OUT/build.log" 2>/dev/null |
+		sed -nE 's/^pvhv: bench dom=([^ ]+) build_us=([0-9]+) rebuild_us_max=([0-9]+) reboots=[0-9]+ ram_touched_peak_kib=([0-9]+)$/\1 \2 \3 \4/p' |
+		while read -r d b r t; do printf '  %-10s %10s %16s %22s\n' "$d" "$b" "$r" "$t"; done
+	row "free memory before the first build / after the last teardown" \
+		"$(field "$OUT/build.log" '^pvhv: bench mem_free_kib (boot=[0-9]+ end=[0-9]+)$')"
+	[ "$rc" = 3 ] || echo "  (build run: QEMU exit status $rc, $(pvhv_exit_meaning "$rc"))"
 	echo
 
 	# (c) VM exits of the hello guest

@@ -225,6 +225,24 @@ int pa_free(struct page_alloc *pa, hpa_t start, uint64_t npages)
 	return 0;
 }
 
+int pa_claim(struct page_alloc *pa, hpa_t start, uint64_t npages)
+{
+	uint64_t si;
+
+	if (npages == 0 || !IS_ALIGNED(start, PAGE_SIZE) || start < pa->base)
+		return -EINVAL;
+	si = (start - pa->base) >> PAGE_SHIFT;
+	if (si >= pa->npages || npages > pa->npages - si)
+		return -EINVAL;
+	if (find_used(pa, si, si + npages) < si + npages)
+		return -EBUSY;
+	set_bits(pa, si, si + npages, true);
+	pa->nfree -= npages;
+	if (si == pa->hint)
+		pa->hint = find_free(pa, si + npages);
+	return 0;
+}
+
 uint64_t pa_nfree(const struct page_alloc *pa)
 {
 	return pa->nfree;

@@ -59,6 +59,13 @@ int pa_alloc(struct page_alloc *pa, uint64_t npages, uint64_t align_pages,
  */
 int pa_free(struct page_alloc *pa, hpa_t start, uint64_t npages);
 
+/*
+ * Take the npages pages at start, which must all be free: 0, -EBUSY when
+ * one is used, -EINVAL (changing nothing) for a run that is not page
+ * aligned, empty or wholly inside the span.  Cost is linear in npages / 64.
+ */
+int pa_claim(struct page_alloc *pa, hpa_t start, uint64_t npages);
+
 /* Pages currently free. */
 uint64_t pa_nfree(const struct page_alloc *pa);
 

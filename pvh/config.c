@@ -13,6 +13,7 @@ enum {
 	PROP_MEMORY,
 	PROP_VCPUS,
 	PROP_MAX_RUNTIME,
+	PROP_REBOOT_LIMIT,
 	PROP_VIRTIO,
 	PROP_DISKS,
 	PROP_OVERLAY,
@@ -32,6 +33,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_MEMORY] = "memory-mib",
 	[PROP_VCPUS] = "vcpus",
 	[PROP_MAX_RUNTIME] = "max-runtime-ms",
+	[PROP_REBOOT_LIMIT] = "reboot-limit",
 	[PROP_VIRTIO] = "virtio",
 	[PROP_DISKS] = "disks",
 	[PROP_OVERLAY] = "overlay-mib",
@@ -503,6 +505,14 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "max-runtime-ms %u is below 1", v);
 		d->max_runtime_ms = v;
 		return 0;
+	case PROP_REBOOT_LIMIT:
+		rc = get_cell(d, name, val, len, &v);
+		if (rc)
+			return rc;
+		if (v > CONFIG_REBOOT_LIMIT_MAX)
+			return dom_error(d, "reboot-limit %u exceeds %u", v, CONFIG_REBOOT_LIMIT_MAX);
+		d->reboot_limit = v;
+		return 0;
 	}
 	return dom_error(d, "internal: property %u", which);
 }
@@ -634,6 +644,7 @@ static void parse_domain(const void *fdt, int node, struct pvh_config *cfg)
 	int child;
 
 	d->vcpus = 1;
+	d->reboot_limit = CONFIG_REBOOT_LIMIT_DEFAULT;
 	d->valid = true;
 	if (check_name(fdt, node, d, cfg->dom, cfg->nr_domains))
 		return;

@@ -12,6 +12,7 @@
  *               memory-mib = <16>;
  *               vcpus = <1>;            // optional, default 1
  *               max-runtime-ms = <5000>; // optional, >= 1; absent: no limit
+ *               reboot-limit = <8>;     // optional: reboots before pvhv stops it (0-100000, default 8)
  *               virtio = "console", "rng"; // optional: virtio-mmio devices, in slot order
  *               disks = "root.ext4", "ro:data.img"; // optional: virtio-blk, slots after virtio's
  *               overlay-mib = <64>;     // optional: copy-on-write budget of the writable disks
@@ -53,6 +54,8 @@ enum config_virtio {
 };
 #define CONFIG_MAX_VIRTIO 8 /* PVHV_VIRTIO_MAX_DEVICES: virtio, disks, net, vsock together */
 #define CONFIG_OVERLAY_DEFAULT_MIB 64
+#define CONFIG_REBOOT_LIMIT_DEFAULT 8
+#define CONFIG_REBOOT_LIMIT_MAX 100000
 #define CONFIG_OVERLAY_MAX_MIB 65536
 
 /* A domain's virtio-net port (slot after the disks). */
@@ -93,6 +96,7 @@ struct domain_config {
 	uint64_t memory;            /* bytes */
 	unsigned vcpus;
 	uint32_t max_runtime_ms;    /* 0: no limit; else stopped after this long */
+	uint32_t reboot_limit;      /* reboots it may make; the next one stops it */
 	unsigned nr_virtio;         /* devices, slot i at PVHV_VIRTIO_MMIO_GPA + i * stride */
 	enum config_virtio virtio[CONFIG_MAX_VIRTIO];
 	unsigned nr_disks;          /* virtio-blk, slot nr_virtio + i */

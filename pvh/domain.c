@@ -5,6 +5,7 @@
 #include "pvh/bootinfo.h"
 #include "pvh/elf.h"
 #include "pvhv/abi.h"
+#include "arch/x86/x86.h"
 
 #define CHUNK_SIZE LARGE_PAGE_SIZE
 #define CHUNK_PAGES (CHUNK_SIZE / PAGE_SIZE)
@@ -19,13 +20,66 @@ uint64_t pages_for(uint64_t bytes)
 
 /* ------------------------------------------------------------ guest memory */
 
+static int map_chunk(struct domain *dom, uint64_t i, hpa_t base);
+
+/*
+ * Chunk i of the domain's RAM, taken from its reservation and mapped in
+ * stage 2 on first use.  Every vCPU and device of the domain may get here
+ * at once: ram_lock makes one of them take the chunk and the others find
+ * it.  A chunk is published (chunk[i] set) only once it is zero.  If the
+ * mapping fails half way (no page for a table), the chunk stays the
+ * domain's so that teardown frees it after the tables that may point at
+ * it are gone, and ram_failed makes every later fault fail: the chunk is
+ * there but not wholly mapped.
+ */
+static int populate(struct domain *dom, uint64_t i, hpa_t *out)
+{
+	hpa_t c = __atomic_load_n(&dom->chunk[i], __ATOMIC_ACQUIRE);
+	int err = 0;
+
+	if (c) {
+		*out = c;
+		return 0;
+	}
+	spin_lock(&dom->ram_lock);
+	c = dom->chunk[i];
+	if (!c) {
+		err = mempool_take(&dom->mem, &c);
+		if (!err) {
+			err = map_chunk(dom, i, c);
+			if (err)
+				dom->ram_failed = true;
+			__atomic_store_n(&dom->chunk[i], c, __ATOMIC_RELEASE);
+			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
+		}
+	}
+	spin_unlock(&dom->ram_lock);
+	*out = c;
+	return err;
+}
+
 void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
 {
+	hpa_t c;
+
 	if (!range_within(gpa, len, 0, dom->ram_size) || !dom->chunk)
 		return NULL;
 	if (len && gpa / CHUNK_SIZE != (gpa + len - 1) / CHUNK_SIZE)
 		return NULL;
-	return hpa_to_ptr(dom->chunk[gpa / CHUNK_SIZE] + gpa % CHUNK_SIZE);
+	if (populate(dom, gpa / CHUNK_SIZE, &c))
+		return NULL;
+	return hpa_to_ptr(c + gpa % CHUNK_SIZE);
+}
+
+int dom_ram_fault(struct domain *dom, gpa_t gpa)
+{
+	hpa_t c;
+	int err;
+
+	if (gpa >= dom->ram_size || !dom->chunk)
+		return -EFAULT;
+	err = populate(dom, gpa / CHUNK_SIZE, &c);
+	return err ? err : __atomic_load_n(&dom->ram_failed, __ATOMIC_ACQUIRE) ? -ENOMEM : 0;
 }
 
 static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool to_guest)
@@ -34,12 +88,17 @@ static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool
 		return -EFAULT;
 	while (len) {
 		size_t n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
-		uint8_t *host = hpa_to_ptr(dom->chunk[gpa / CHUNK_SIZE] + gpa % CHUNK_SIZE);
+		hpa_t c = __atomic_load_n(&dom->chunk[gpa / CHUNK_SIZE], __ATOMIC_ACQUIRE);
 
-		if (to_guest)
-			memcpy(host, buf, n);
-		else
-			memcpy(buf, host, n);
+		if (to_guest) {
+			if (!c && populate(dom, gpa / CHUNK_SIZE, &c))
+				return -ENOMEM;
+			memcpy(hpa_to_ptr(c + gpa % CHUNK_SIZE), buf, n);
+		} else if (c) {
+			memcpy(buf, hpa_to_ptr(c + gpa % CHUNK_SIZE), n);
+		} else {
+			memset(buf, 0, n); /* not touched yet: what it will hold when it is */
+		}
 		buf = (uint8_t *)buf + n;
 		gpa += n;
 		len -= n;
@@ -83,15 +142,19 @@ static uint64_t overhead_estimate(const struct domain_config *c)
 }
 
 /*
- * The first 2 MiB, with the page of the legacy reset vector (0xFFFF0) not
- * executable: Linux's BIOS reboot path (and any guest that jumps to the
- * reset vector) then faults there, which pvhv treats as a reset.
+ * Chunk i at its place in stage 2.  The first 2 MiB have the page of the
+ * legacy reset vector (0xFFFF0) not executable: Linux's BIOS reboot path
+ * (and any guest that jumps to the reset vector) then faults there, which
+ * pvhv treats as a reset.  Adding a mapping needs no TLB flush: neither
+ * NPT nor EPT caches a translation that was not present (APM vol. 2
+ * 15.25.5; SDM vol. 3 28.4.2).  Called under ram_lock.
  */
-static int map_first_chunk(struct domain *dom)
+static int map_chunk(struct domain *dom, uint64_t i, hpa_t base)
 {
-	hpa_t base = dom->chunk[0];
 	int err;
 
+	if (i)
+		return stage2_map(dom->stage2_root, i * CHUNK_SIZE, base, CHUNK_SIZE);
 	err = stage2_map(dom->stage2_root, 0, base, PVHV_RESET_PAGE_GPA);
 	if (!err)
 		err = stage2_map_noexec(dom->stage2_root, PVHV_RESET_PAGE_GPA,
@@ -103,32 +166,19 @@ static int map_first_chunk(struct domain *dom)
 	return err;
 }
 
+/*
+ * The RAM's bookkeeping and an empty stage-2 root; chunks come at first
+ * touch, out of the reservation the caller made.  Nothing here grows with
+ * the RAM but the chunk array (8 bytes per 2 MiB).
+ */
 static int alloc_ram(struct domain *dom)
 {
-	int err;
-
 	dom->nr_chunks = dom->ram_size / CHUNK_SIZE;
 	dom->chunk_array_pages = pages_for(dom->nr_chunks * sizeof(hpa_t));
 	if (page_alloc(dom->chunk_array_pages, 1, &dom->chunk_array_pa))
 		return -ENOMEM;
 	dom->chunk = hpa_to_ptr(dom->chunk_array_pa);
-	err = stage2_create(&dom->stage2_root);
-	if (err)
-		return err;
-	for (uint64_t i = 0; i < dom->nr_chunks; i++) {
-		err = page_alloc(CHUNK_PAGES, CHUNK_PAGES, &dom->chunk[i]);
-		if (err) {
-			dom->chunk[i] = 0;
-			return err;
-		}
-		if (i == 0)
-			err = map_first_chunk(dom);
-		else
-			err = stage2_map(dom->stage2_root, i * CHUNK_SIZE, dom->chunk[i], CHUNK_SIZE);
-		if (err)
-			return err;
-	}
-	return 0;
+	return stage2_create(&dom->stage2_root);
 }
 
 static int load_kernel(struct domain *dom, const struct elf_image *im)
@@ -199,6 +249,21 @@ static int build_acpi(struct domain *dom, struct bootinfo_params *bp)
 	return 0;
 }
 
+/*
+ * What the domain costs pvhv beyond its RAM, at its largest: stage-2
+ * tables grow as the guest touches its RAM, so this is looked at again
+ * at teardown.
+ */
+static void note_overhead(struct domain *dom)
+{
+	uint64_t b = (stage2_count_tables(dom->stage2_root) + dom->chunk_array_pages +
+		      dom->vcpu_array_pages + dom->vdev_pages +
+		      dom->nr_vcpus * (1 + dom->vcpu[0].hw.fpu_pages)) * PAGE_SIZE +
+		     sizeof(struct domain);
+
+	dom->overhead_bytes = MAX(dom->overhead_bytes, b);
+}
+
 int domain_build(struct domain *dom)
 {
 	const struct domain_config *c = dom->cfg;
@@ -206,7 +271,7 @@ int domain_build(struct domain *dom)
 	struct elf_image im;
 	char err[160];
 	uint64_t need, have;
-	uint64_t initrd_gpa = 0;
+	uint64_t initrd_gpa = 0, t0 = rdtsc();
 	int rc, place_rc = 0;
 
 	/* Check everything that can be checked before taking any memory. */
@@ -234,19 +299,30 @@ int domain_build(struct domain *dom)
 	if (place_rc)
 		return fail(dom, place_rc, "initrd \"%s\" (%zu bytes) does not fit in RAM above the kernel",
 			    c->initrd, dom->initrd_size);
-	need = c->memory / PAGE_SIZE + overhead_estimate(c);
-	/* The writable disks' overlay budget must fit too (less what they hold over a reboot). */
+	/*
+	 * Tables, vCPU state and the writable disks' overlay budget (less
+	 * what they hold over a reboot) come from the host allocator, which
+	 * may take unreserved chunks: count them first, then reserve the RAM
+	 * itself, all of it or nothing, under the pool's lock.
+	 */
+	need = overhead_estimate(c);
 	for (unsigned i = 0; i < c->nr_disks; i++)
 		if (!c->disk[i].read_only) {
 			need += c->overlay / PAGE_SIZE - MIN(dom->overlay_pages, c->overlay / PAGE_SIZE);
 			break;
 		}
-	have = page_free_count();
-	if (need > have)
+	have = page_free_count() + mempool_available() * CHUNK_PAGES;
+	if (c->memory / PAGE_SIZE + need > have)
 		return fail(dom, -ENOMEM, "needs %lu MiB (RAM and tables), only %lu MiB free",
-			    (need + 255) / 256, have / 256);
+			    (c->memory / PAGE_SIZE + need + 255) / 256, have / 256);
+	if (mempool_reserve(&dom->mem, c->memory / CHUNK_SIZE)) {
+		have = mempool_available();
+		return fail(dom, -ENOMEM, "needs %lu MiB of RAM, only %lu MiB of the RAM pool unreserved",
+			    c->memory >> 20, have * 2);
+	}
 
 	dom->ram_size = c->memory;
+	dom->ram_failed = false;
 	rc = alloc_ram(dom);
 	if (rc) {
 		domain_teardown(dom);
@@ -285,16 +361,19 @@ int domain_build(struct domain *dom)
 		domain_teardown(dom);
 		return fail(dom, rc, "out of memory for vCPU state");
 	}
-	dom->overhead_bytes = (stage2_count_tables(dom->stage2_root) + dom->chunk_array_pages +
-			       dom->vcpu_array_pages + dom->vdev_pages +
-			       dom->nr_vcpus * (1 + dom->vcpu[0].hw.fpu_pages)) *
-				      PAGE_SIZE +
-			      sizeof(struct domain);
+	note_overhead(dom);
+	t0 = tsc_to_us(rdtsc() - t0);
+	if (!dom->reboots)
+		dom->build_us = t0;
+	else
+		dom->rebuild_us_max = MAX(dom->rebuild_us_max, t0);
 	return 0;
 }
 
 void domain_teardown(struct domain *dom)
 {
+	if (dom->vcpu && dom->stage2_root)
+		note_overhead(dom);
 	devices_teardown(dom);
 	if (dom->vcpu) {
 		for (unsigned i = 0; i < dom->nr_vcpus; i++) {
@@ -305,17 +384,19 @@ void domain_teardown(struct domain *dom)
 		dom->vcpu = NULL;
 		dom->nr_vcpus = 0;
 	}
-	if (dom->chunk) {
-		for (uint64_t i = 0; i < dom->nr_chunks; i++)
-			if (dom->chunk[i])
-				page_free(dom->chunk[i], CHUNK_PAGES);
-		page_free(dom->chunk_array_pa, dom->chunk_array_pages);
-		dom->chunk = NULL;
-	}
+	/* The tables first: no chunk goes back while a table still maps it. */
 	if (dom->stage2_root) {
 		stage2_destroy(dom->stage2_root);
 		dom->stage2_root = 0;
 	}
+	if (dom->chunk) {
+		for (uint64_t i = 0; i < dom->nr_chunks; i++)
+			if (dom->chunk[i])
+				mempool_free(&dom->mem, dom->chunk[i]);
+		page_free(dom->chunk_array_pa, dom->chunk_array_pages);
+		dom->chunk = NULL;
+	}
+	mempool_unreserve(&dom->mem);
 }
 
 /* ------------------------------------------------------------ ending */

@@ -3,6 +3,7 @@
 #include "pvh/pvh.h"
 
 static struct pvh_config cfg;
+uint64_t mem_free_boot_pages;
 
 NORETURN void pvh_main(void)
 {
@@ -21,6 +22,7 @@ NORETURN void pvh_main(void)
 		machine_poweroff(PVHV_EXIT_NO_DOMAIN);
 	}
 	nr_domains = cfg.nr_domains;
+	mem_free_boot_pages = mem_free_pages(); /* before any domain: the summary compares */
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = &domains[i];
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mmio.c: stage-2 faults.  A fault in one of the domain's emulated device
+ * mmio.c: stage-2 faults.  A fault in the domain's RAM is its first touch
+ * of a 2 MiB chunk (taken and mapped then, see dom_ram_fault()).  A fault in one of the domain's emulated device
  * windows (its registry in devices.c: the I/O APIC, virtio-mmio) is emulated: the faulting instruction is fetched at CS.base +
  * RIP through the guest's page tables, decoded and carried out against
  * the device, since not every CPU reports the instruction (TCG has no
@@ -72,6 +73,24 @@ static enum exit_action emulate(struct vcpu *v, struct vcpu_exit *e, const struc
 
 enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e)
 {
+	/*
+	 * RAM the domain has not touched yet: its chunk is taken from the
+	 * domain's reservation and mapped, and the guest retries the access
+	 * (an event whose delivery faulted is delivered again by the
+	 * backend).  A RAM chunk that is mapped faults only for a fetch from
+	 * the reset vector's page, or for a vCPU that raced another one to
+	 * the same new chunk: that one just retries too.
+	 */
+	if (e->npf.gpa < v->dom->ram_size &&
+	    !(e->npf.fetch && range_within(e->npf.gpa, 1, PVHV_RESET_PAGE_GPA, PAGE_SIZE))) {
+		int rc = dom_ram_fault(v->dom, e->npf.gpa);
+
+		if (!rc)
+			return ACT_CONTINUE;
+		domain_end(v->dom, END_STOPPED, 0, "no memory to map its RAM at gpa 0x%lx (error %d)",
+			   e->npf.gpa, rc);
+		return ACT_DEAD;
+	}
 	/*
 	 * The CPU faulted while delivering an event (the IDT, GDT or stack
 	 * in a device window): RIP is the interrupted instruction, not an

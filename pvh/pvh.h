@@ -14,7 +14,6 @@
 #include "pvh/vioapic.h"
 
 #define MAX_DOMAINS CONFIG_MAX_DOMAINS
-#define REBOOT_LIMIT 8
 #define SLICE_US 10000
 
 enum vcpu_state {
@@ -124,8 +123,16 @@ struct domain {
 	const void *initrd;
 	size_t initrd_size;
 
-	/* Guest RAM: [0, ram_size) in 2 MiB host chunks. */
+	/*
+	 * Guest RAM: [0, ram_size) in 2 MiB host chunks, reserved in the pool
+	 * at build and taken at first touch (chunk[i] 0 until then; set once,
+	 * under ram_lock, read without it).
+	 */
 	uint64_t ram_size;
+	struct cp_account mem;
+	struct spinlock ram_lock;
+	uint64_t populated_peak; /* the most chunks it held (any boot) */
+	bool ram_failed;         /* a chunk could not be wholly mapped: RAM faults fail */
 	hpa_t *chunk;
 	uint64_t nr_chunks;
 	hpa_t chunk_array_pa;
@@ -152,6 +159,8 @@ struct domain {
 	struct spinlock ioapic_lock;
 	unsigned reboots;
 	uint64_t overhead_bytes;
+	uint64_t build_us;       /* pvhv's work to build it: the first build ... */
+	uint64_t rebuild_us_max; /* ... and the longest rebuild for a reboot */
 	struct uart uart;
 	struct console console;
 
@@ -177,6 +186,7 @@ struct domain {
 extern struct domain domains[MAX_DOMAINS];
 extern unsigned nr_domains;
 extern uint64_t first_guest_entry_tsc;
+extern uint64_t mem_free_boot_pages; /* main.c: free host memory before the first build */
 
 /* bundle.c: the boot module(s) and the files in them. */
 int bundle_open(char *err, size_t errlen);
@@ -201,8 +211,21 @@ const char *domain_end_name(enum dom_end e);
  */
 int dom_copy_from_guest(struct domain *dom, void *dst, gpa_t gpa, size_t len);
 int dom_copy_to_guest(struct domain *dom, gpa_t gpa, const void *src, size_t len);
-/* Host pointer to [gpa, gpa + len) when it lies in RAM and in one 2 MiB chunk, else NULL. */
+/*
+ * Host pointer to [gpa, gpa + len) when it lies in RAM and in one 2 MiB
+ * chunk, else NULL.  The caller may write through it: the chunk is taken
+ * from the domain's reservation if the domain has not touched it yet (NULL
+ * if that fails).  dom_copy_to_guest() does the same; dom_copy_from_guest()
+ * reads zeros from a chunk not taken yet, without taking it (a read must
+ * not cost the domain memory, and a fresh chunk reads zero anyway).
+ */
 void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len);
+/*
+ * A stage-2 fault at gpa inside the domain's RAM: makes sure its chunk is
+ * there and mapped.  0 (the guest may retry the access), or -errno with
+ * the domain's RAM unchanged when no chunk could be mapped.
+ */
+int dom_ram_fault(struct domain *dom, gpa_t gpa);
 
 /* sched.c */
 /* One lock for the run queue, vCPU states and domain states. */

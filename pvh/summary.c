@@ -64,9 +64,19 @@ NORETURN void summary_and_poweroff(void)
 		kprintf("pvhv: bench entry_to_first_guest_us=%lu\n",
 			tsc_to_us(first_guest_entry_tsc - boot_tsc));
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].end != END_NOT_STARTED)
-			kprintf("pvhv: bench dom=%s ram_bytes=%lu overhead_bytes=%lu\n", domains[i].name,
-				domains[i].ram_size, domains[i].overhead_bytes);
+		if (domains[i].end != END_NOT_STARTED) {
+			const struct domain *d = &domains[i];
+
+			kprintf("pvhv: bench dom=%s ram_bytes=%lu overhead_bytes=%lu\n", d->name,
+				d->ram_size, d->overhead_bytes);
+			/* pvhv's own work to build it (TSC), and the RAM it ever touched. */
+			kprintf("pvhv: bench dom=%s build_us=%lu rebuild_us_max=%lu reboots=%u "
+				"ram_touched_peak_kib=%lu\n", d->name, d->build_us, d->rebuild_us_max,
+				d->reboots, d->populated_peak * (LARGE_PAGE_SIZE >> 10));
+		}
+	/* Every domain is gone: what they took must all be back (tests compare the two). */
+	kprintf("pvhv: bench mem_free_kib boot=%lu end=%lu\n", mem_free_boot_pages * 4,
+		mem_free_pages() * 4);
 	if (!ran)
 		status = PVHV_EXIT_NO_DOMAIN;
 	machine_poweroff(status);

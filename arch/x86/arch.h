@@ -7,6 +7,7 @@
 #ifndef PVHV_ARCH_H
 #define PVHV_ARCH_H
 
+#include "lib/chunkpool.h"
 #include "lib/base.h"
 #include "arch/x86/pagetable.h"
 
@@ -104,6 +105,37 @@ static inline hpa_t ptr_to_hpa(const void *p) { return (hpa_t)(uintptr_t)p; }
 int page_alloc(uint64_t npages, uint64_t align_pages, hpa_t *out);
 void page_free(hpa_t pa, uint64_t npages);
 uint64_t page_free_count(void);
+/*
+ * The guest RAM pool (mempool.c, on lib/chunkpool.c): every free 2 MiB
+ * host chunk, carved at boot.  A domain reserves its RAM when it is built
+ * (all or nothing, under one lock: two builds cannot both count the same
+ * memory) and takes chunks as its RAM is first touched.  Freed chunks are
+ * dirty until zeroed, ahead of time by mempool_scrub_step() or at the
+ * latest by the mempool_take() that hands them out.  The host allocator
+ * gets unreserved chunks back when it runs dry.
+ */
+int mempool_reserve(struct cp_account *a, uint64_t chunks);
+/* Gives back a's reservation; a must hold no chunks any more. */
+void mempool_unreserve(struct cp_account *a);
+/*
+ * A zeroed chunk for a, out of its reservation: 0 and *chunk, or -ENOSPC
+ * when a holds all it reserved.
+ */
+int mempool_take(struct cp_account *a, hpa_t *chunk);
+/* a gives chunk back (dirty: it is zeroed before anyone else sees it). */
+void mempool_free(struct cp_account *a, hpa_t chunk);
+/*
+ * Zeroes at most one dirty chunk (2 MiB of work), in pieces: between two
+ * it gives up (the chunk stays dirty) when a take waits for it or
+ * give_up (may be NULL) says the CPU has better things to do.  True when
+ * it zeroed a chunk.
+ */
+bool mempool_scrub_step(bool (*give_up)(void));
+/* Free chunks nobody reserved, and dirty chunks waiting to be zeroed. */
+uint64_t mempool_available(void);
+uint64_t mempool_dirty(void);
+/* Free host memory in pages: the host allocator's and the pool's free chunks. */
+uint64_t mem_free_pages(void);
 /* Page-table callbacks for pt_*() on host memory; ctx is a uint64_t counter of tables. */
 extern const struct pt_ops host_pt_ops;
 

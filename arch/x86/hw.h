@@ -39,6 +39,14 @@ void serial_init(void);
 void idt_init(void);
 void cpu_tables_load(unsigned idx);
 void mm_init(void);
+/* mm.c for mempool.c: takes the npages free pages at p (0, or -EBUSY if one is used). */
+int page_claim(hpa_t p, uint64_t npages);
+/* One past the highest usable host RAM address pvhv manages. */
+hpa_t mm_ram_top(void);
+/* mempool.c: carves the free 2 MiB chunks into the guest RAM pool (after mm_init). */
+void mempool_init(void);
+/* mempool.c for page_alloc(): hands one unreserved chunk back to the host allocator. */
+int mempool_give_back(void);
 void time_init(void);
 
 /* ACPI: CPUs from the MADT, and poweroff/reset registers from the FADT. */

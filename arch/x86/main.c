@@ -192,6 +192,7 @@ void boot_main(uint32_t kind, uint64_t info)
 		panic("%s: cannot enable virtualization on cpu 0 (%d)", vcpu_ops->name, err);
 	kprintf("pvhv: loader %s, %lu MiB free, tsc %lu kHz, backend %s\n", boot_info.loader,
 		page_free_count() >> 8, tsc_khz(), vcpu_ops->name);
+	mempool_init();
 	smp_boot();
 	pvh_main();
 }

@@ -13,16 +13,25 @@ static uint64_t bitmap[MM_NPAGES / 64];
 bool host_has_nx;
 static struct page_alloc pa;
 static struct spinlock pa_lock;
+static hpa_t ram_top;
 extern char __image_start[], __image_end[];
 extern uint64_t boot_pml4[];
 
+/*
+ * When the host allocator runs dry, the guest RAM pool gives back free
+ * chunks it does not owe any domain, one at a time (mempool.c).
+ */
 int page_alloc(uint64_t npages, uint64_t align_pages, hpa_t *out)
 {
 	int err;
 
-	spin_lock(&pa_lock);
-	err = pa_alloc(&pa, npages, align_pages, out);
-	spin_unlock(&pa_lock);
+	for (;;) {
+		spin_lock(&pa_lock);
+		err = pa_alloc(&pa, npages, align_pages, out);
+		spin_unlock(&pa_lock);
+		if (err != -ENOMEM || mempool_give_back())
+			break;
+	}
 	if (!err)
 		memset(hpa_to_ptr(*out), 0, npages * PAGE_SIZE);
 	return err;
@@ -37,6 +46,21 @@ void page_free(hpa_t p, uint64_t npages)
 	spin_unlock(&pa_lock);
 	if (err)
 		panic("page_free(0x%lx, %lu): not allocated", p, npages);
+}
+
+int page_claim(hpa_t p, uint64_t npages)
+{
+	int err;
+
+	spin_lock(&pa_lock);
+	err = pa_claim(&pa, p, npages);
+	spin_unlock(&pa_lock);
+	return err;
+}
+
+hpa_t mm_ram_top(void)
+{
+	return ram_top;
 }
 
 uint64_t page_free_count(void)
@@ -95,6 +119,7 @@ void mm_init(void)
 	pa_reserve_range(&pa, ptr_to_hpa(__image_start), __image_end - __image_start);
 	for (unsigned i = 0; i < nr_boot_modules; i++)
 		pa_reserve_range(&pa, boot_modules[i].start, boot_modules[i].size);
+	ram_top = MIN(top, MM_MAX_PHYS);
 	if (top > MM_MAX_PHYS)
 		kprintf("pvhv: mm: ignoring RAM above %lu GiB\n", MM_MAX_PHYS >> 30);
 

@@ -55,6 +55,17 @@ CASES = [
                NPF_STOP % ("above4g", "write", 0x100000000),
                NPF_STOP % ("lapic", "write", 0xfee00000)],
          must_not=[r"FAIL probe survived"]),
+    # The guest RAM pool (issue 9): each boot takes its chunks at first touch
+    # (EPT violations / NPT faults) and must find the ones its previous boot
+    # dirtied zeroed; a rebuild gives back all it took.
+    dict(name="mem-scrub", what="RAM taken at first touch; what the last boot dirtied reads zero",
+         domains=[dom("ms", "memcheck", "mem=16 rounds=1 zero=1 reboot=1", end="stopped",
+                      reason=r"reboot limit \(2\) reached", reboot_limit=2),
+                  dom("h4k", "hello", "name=h4k")], code=3,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$",
+               r"^pvhv: bench dom=ms build_us=\d+ rebuild_us_max=\d+ reboots=2 ram_touched_peak_kib=16384$"],
+         must_not=[r"^\[ms\] not zero at", r"^\[ms\] mismatch"],
+         counts=[(r"^\[ms\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 3)]),
     # Bochs 2.7's SVM turns a guest triple fault into a Bochs panic (the 3rd
     # exception) before it looks at the SHUTDOWN intercept: no triple fault
     # on AMD models.

@@ -63,7 +63,7 @@ MIB = 1 << 20
 # A domain: name, guest (build/guests/<guest>.elf) or gen (a kernel the
 # harness makes, see GENERATORS) or kernel (a path, e.g. build/linux/vmlinux)
 # with an optional initrd (a path), cmdline, memory (MiB, default 16), vcpus
-# (default 1), max_runtime_ms, and what it must end with:
+# (default 1), max_runtime_ms, reboot_limit, and what it must end with:
 #   end="poweroff" [status=N]: "ended: poweroff, status N" and, for guests
 #       that report (all but exitstatus), "[NAME] PASS <guest>".
 #   Every domain with an end must never print "[NAME] FAIL" (may_fail=True
@@ -235,6 +235,47 @@ CASES = [
                   hello()], code=3,
          counts=[(r"^pvhv: dom rb ended: reboot\b", 2), (r"^\[rb\] booting$", 2)],
          must=[r"^pvhv: summary dom=rb end=stopped\b"], timeout=90),
+    # ---- the guest RAM pool (issue 9): reservations, lazy RAM, scrubbing
+    dict(name="mem-cycles", what="1000 reboots (each a teardown and a build) leave free memory exactly as it was",
+         domains=[dom("cy", "exitstatus", "reason=reboot", end="stopped", reason=r"reboot limit \(1000\) reached",
+                      reboot_limit=1000)], code=3, timeout=400,
+         must=[r"^pvhv: bench dom=cy build_us=\d+ rebuild_us_max=\d+ reboots=1000 ",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         counts=[(r"^\[cy\] booting$", 1001)], fake=lambda c: mem_cycles_fake(c)),
+    dict(name="mem-scrub", what="RAM other boots and domains dirtied reads zero (host RAM small: chunks are reused)",
+         domains=[dom(n, "memcheck", "mem=48 rounds=1 zero=1 reboot=1 seed=%d" % i, memory=48, end="stopped",
+                      reason=r"reboot limit \(3\) reached", reboot_limit=3)
+                  for i, n in ((1, "ms1"), (2, "ms2"))],
+         env={"PVHV_MEM": "160"}, code=3, timeout=240,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$",
+               r"^pvhv: bench dom=ms1 build_us=\d+ rebuild_us_max=\d+ reboots=3 ram_touched_peak_kib=49152$",
+               r"^pvhv: bench dom=ms2 build_us=\d+ rebuild_us_max=\d+ reboots=3 ram_touched_peak_kib=49152$"],
+         must_not=[r"^\[ms\d\] not zero at", r"^\[ms\d\] mismatch"],
+         counts=[(r"^\[ms1\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 4),
+                 (r"^\[ms2\] ok - free RAM reads zero \(\d+ words, 0 not zero\)$", 4)],
+         fake=lambda c: mem_scrub_fake(c)),
+    dict(name="mem-lazy", what="a 3 GiB domain costs pvhv what a 64 MiB one does: RAM is taken at first touch",
+         domains=[dom("big", "exitstatus", "reason=reboot", memory=3072, end="stopped",
+                      reason=r"reboot limit \(4\) reached", reboot_limit=4),
+                  dom("small", "exitstatus", "reason=reboot", memory=64, end="stopped",
+                      reason=r"reboot limit \(4\) reached", reboot_limit=4)],
+         env={"PVHV_MEM": "3584"}, code=3, timeout=120,
+         must=[r"^pvhv: bench dom=big build_us=\d+ rebuild_us_max=\d+ reboots=4 ram_touched_peak_kib=(?:2048|4096)$",
+               r"^pvhv: bench dom=small build_us=\d+ rebuild_us_max=\d+ reboots=4 ram_touched_peak_kib=(?:2048|4096)$",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         fake=fake_plus("pvhv: dom big stopped: reboot limit (4) reached",
+                        "pvhv: dom small stopped: reboot limit (4) reached",
+                        "pvhv: bench dom=big build_us=300 rebuild_us_max=250 reboots=4 ram_touched_peak_kib=2048",
+                        "pvhv: bench dom=small build_us=280 rebuild_us_max=240 reboots=4 ram_touched_peak_kib=2048",
+                        "pvhv: bench mem_free_kib boot=3600000 end=3600000")),
+    dict(name="mem-admission", what="a domain the pool cannot cover is refused, naming what is free; the rest start",
+         domains=[dom("fits", "memcheck", "mem=600 rounds=2", memory=600),
+                  dom("over", "hello", "name=over", memory=600, end="not-started",
+                      reason=r"needs \d+ MiB \(RAM and tables\), only \d+ MiB free",
+                      fake_reason="needs 601 MiB (RAM and tables), only 360 MiB free")],
+         code=3, timeout=120,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         fake=fake_plus("pvhv: bench mem_free_kib boot=3600000 end=3600000")),
     dict(name="cpuid", what="CPUID leaves: hypervisor bit, pvhv signature, vCPU count",
          domains=[dom("cpuid", "cpuid", "vcpus=1")], code=1),
     dict(name="cpuid-2vcpus", what="a 2-vCPU domain sees its vCPU count",
@@ -732,6 +773,8 @@ def write_dts(path, domains, kernels, initrds=None):
         lines.append("\t\t\tvcpus = <%d>;" % d.get("vcpus", 1))
         if d.get("max_runtime_ms"):
             lines.append("\t\t\tmax-runtime-ms = <%d>;" % d["max_runtime_ms"])
+        if d.get("reboot_limit") is not None:
+            lines.append("\t\t\treboot-limit = <%d>;" % d["reboot_limit"])
         if d.get("virtio"):
             lines.append("\t\t\tvirtio = %s;" % ", ".join(dts_string(v) for v in d["virtio"]))
         if d.get("disks"):
@@ -858,7 +901,7 @@ def build_bundle(case, cdir):
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or d.get("net_mac") or
-             d.get("vsock_cid") for d in domains) or \
+             d.get("vsock_cid") or d.get("reboot_limit") is not None for d in domains) or \
             case.get("via") == "dts":
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
@@ -1107,6 +1150,23 @@ def main_run(opts):
 # --------------------------------------------------------------------------
 # --self-test: the harness's own logic, on fake logs (no QEMU, no pvhv)
 # --------------------------------------------------------------------------
+
+def mem_cycles_fake(case):
+    log = fake_log(dict(case, fake=None))
+    return log + "".join("[cy] booting\n" for _ in range(993)) + \
+        "pvhv: dom cy stopped: reboot limit (1000) reached\n" \
+        "pvhv: bench dom=cy build_us=200 rebuild_us_max=300 reboots=1000 ram_touched_peak_kib=2048\n" \
+        "pvhv: bench mem_free_kib boot=1000000 end=1000000\n"
+
+
+def mem_scrub_fake(case):
+    log = fake_log(dict(case, fake=None))
+    for n in ("ms1", "ms2"):
+        log += "".join("[%s] ok - free RAM reads zero (6000000 words, 0 not zero)\n" % n for _ in range(4))
+        log += "pvhv: dom %s stopped: reboot limit (3) reached\n" % n
+        log += "pvhv: bench dom=%s build_us=200 rebuild_us_max=300 reboots=3 ram_touched_peak_kib=49152\n" % n
+    return log + "pvhv: bench mem_free_kib boot=100000 end=100000\n"
+
 
 def fake_log(case):
     """A log that meets every expectation of case, built from its data."""

@@ -5,7 +5,10 @@
  * pvhv) never touches this one's memory.
  *
  * cmdline: mem=MIB (domain size; default: the memmap), rounds=N (default
- * 200), seed=N (pattern seed, default 1).
+ * 200), seed=N (pattern seed, default 1), zero=1 (first check that all of
+ * its free RAM reads zero: nothing a previous tenant wrote shows through),
+ * reboot=1 (end with a reboot instead of a poweroff when every check
+ * passed, so that the next boot checks the RAM this one dirtied).
  */
 #include "guest.h"
 
@@ -48,6 +51,18 @@ int main(const struct pvhv_start_info *si)
 		finish();
 	hi -= 64u << 10;
 	hi &= ~(uint64_t)(PAGE - 1);
+	if (cmdline_u64("zero", 0)) {
+		uint64_t nonzero = 0;
+
+		for (uint64_t a = lo; a < hi; a += 8) {
+			uint64_t v = *(volatile uint64_t *)(uintptr_t)a;
+
+			if (v && nonzero++ < MAX_REPORTS)
+				gprintf("not zero at 0x%lx: 0x%016lx\n", a, v);
+		}
+		check(nonzero == 0, "free RAM reads zero (%lu words, %lu not zero)", (hi - lo) / 8,
+		      nonzero);
+	}
 	gprintf("filling 0x%lx-0x%lx (%lu KiB)\n", lo, hi, (hi - lo) >> 10);
 	for (uint64_t a = lo; a < hi; a += 8)
 		*(volatile uint64_t *)(uintptr_t)a = pattern(a);
@@ -69,5 +84,9 @@ int main(const struct pvhv_start_info *si)
 	for (uint64_t a = lo; a < hi; a += 8)
 		bad += !word_ok(a, "in the full verify");
 	check(bad == 0, "full verify of %lu words (%lu bad)", (hi - lo) / 8, bad);
+	if (cmdline_u64("reboot", 0) && !guest_failures) {
+		gprintf("rebooting\n");
+		guest_shutdown(PVHV_SHUTDOWN_REBOOT, 0);
+	}
 	finish();
 }

@@ -356,3 +356,51 @@ Test(pagealloc, randomized_consistency)
 			cr_assert(page_used(BASE + n * PAGE_SIZE));
 	}
 }
+
+/* pa_claim: takes exactly a free run, refuses a run with any used page. */
+Test(pagealloc, claim_exact_run, .fini = teardown)
+{
+	hpa_t p;
+
+	setup_span(0, 2048);
+	pa_release_range(&pa, 0, 2048 * PAGE_SIZE);
+	cr_assert_eq(pa_claim(&pa, 512 * PAGE_SIZE, 512), 0);
+	cr_assert_eq(pa_nfree(&pa), 1536);
+	cr_assert_eq(count_free(), 1536);
+	cr_assert(page_used(512 * PAGE_SIZE) && page_used(1023 * PAGE_SIZE));
+	cr_assert(!page_used(511 * PAGE_SIZE) && !page_used(1024 * PAGE_SIZE));
+	/* Claimed again, or overlapping: busy, nothing changes. */
+	cr_assert_eq(pa_claim(&pa, 512 * PAGE_SIZE, 512), -EBUSY);
+	cr_assert_eq(pa_claim(&pa, 1000 * PAGE_SIZE, 100), -EBUSY);
+	cr_assert_eq(pa_nfree(&pa), 1536);
+	/* The hint still lets pa_alloc find the lowest free page. */
+	cr_assert_eq(pa_alloc(&pa, 1, 1, &p), 0);
+	cr_assert_eq(p, 0);
+	cr_assert_eq(pa_free(&pa, 512 * PAGE_SIZE, 512), 0);
+	cr_assert_eq(pa_nfree(&pa), 2047);
+}
+
+Test(pagealloc, claim_at_hint_moves_it, .fini = teardown)
+{
+	hpa_t p;
+
+	setup_span(0, 1024);
+	pa_release_range(&pa, 0, 1024 * PAGE_SIZE);
+	cr_assert_eq(pa_claim(&pa, 0, 512), 0);
+	cr_assert_eq(pa_alloc(&pa, 1, 1, &p), 0);
+	cr_assert_eq(p, 512 * PAGE_SIZE);
+	cr_assert_eq(count_free(), pa_nfree(&pa));
+}
+
+Test(pagealloc, claim_rejects_bad_runs, .fini = teardown)
+{
+	setup_span(BASE, 64);
+	pa_release_range(&pa, BASE, 64 * PAGE_SIZE);
+	cr_assert_eq(pa_claim(&pa, BASE + 1, 1), -EINVAL);
+	cr_assert_eq(pa_claim(&pa, BASE, 0), -EINVAL);
+	cr_assert_eq(pa_claim(&pa, BASE - PAGE_SIZE, 2), -EINVAL);
+	cr_assert_eq(pa_claim(&pa, BASE + 60 * PAGE_SIZE, 5), -EINVAL);
+	cr_assert_eq(pa_claim(&pa, BASE + 64 * PAGE_SIZE, 1), -EINVAL);
+	cr_assert_eq(pa_claim(&pa, BASE + PAGE_SIZE, UINT64_MAX), -EINVAL);
+	cr_assert_eq(pa_nfree(&pa), 64);
+}

@@ -756,6 +756,32 @@ Test(config, max_runtime_wrong_size)
 	expect_dom_fail("max-runtime-ms must be one 32-bit cell, not 3 bytes");
 }
 
+Test(config, reboot_limit)
+{
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("reboot-limit", 1000);
+	end();
+	domain("u", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].reboot_limit, 1000);
+	cr_assert_eq(cfg.dom[1].reboot_limit, 8, "the default");
+}
+
+Test(config, reboot_limit_too_high)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("reboot-limit", 100001);
+	finish_bad();
+	expect_dom_fail("reboot-limit 100001 exceeds 100000");
+}
+
 /* virtio = "console", "rng": a string list of known kinds, in slot order. */
 Test(config, virtio_list)
 {
