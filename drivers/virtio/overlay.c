@@ -129,10 +129,26 @@ static void block_read(const struct overlay *ov, uint64_t b, unsigned o, unsigne
 	}
 }
 
-/* True when base bytes [at, at + n) are all zero (bytes past base_size are). */
+/*
+ * True when base bytes [at, at + n) are all zero (bytes past base_size
+ * are).  Eight bytes a step where it can (DISCARD checks every block of
+ * the range, twice: a byte loop cost 11 instructions per discarded byte).
+ */
 static bool base_zero(const struct overlay *ov, uint64_t at, uint64_t n)
 {
-	for (uint64_t i = at; i < at + n && i < ov->base_size; i++)
+	uint64_t end = MIN(at + n, ov->base_size), i = at;
+
+	for (; i < end && (i & 7); i++)
+		if (ov->base[i])
+			return false;
+	for (; i + 8 <= end; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, ov->base + i, 8);
+		if (w)
+			return false;
+	}
+	for (; i < end; i++)
 		if (ov->base[i])
 			return false;
 	return true;

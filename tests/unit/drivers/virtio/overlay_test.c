@@ -300,3 +300,33 @@ Test(overlay, blocks_far_apart_use_separate_tables)
 	cr_assert_eq(r, 0);
 	teardown();
 }
+
+/*
+ * Whether zeroing needs a page depends on whether the base under the range
+ * is zero: one non-zero byte, at every offset around word boundaries of
+ * block 1 (otherwise zero), decides it for ranges that start and end off
+ * the 8-byte grid.
+ */
+Test(overlay, zeroing_sees_a_lone_nonzero_byte_anywhere)
+{
+	static const unsigned offs[] = { 0, 1, 7, 8, 9, 15, 100, 4087, 4088, 4094, 4095 };
+
+	for (unsigned k = 0; k < sizeof(offs) / sizeof(offs[0]); k++) {
+		setup(64);
+		base[BLK + offs[k]] = 0x40;
+		/* A partial zeroing that covers the byte must copy the block first; one beside it need not. */
+		uint64_t from = offs[k] > 3 ? offs[k] - 3 : 0, to = MIN(offs[k] + 5u, BLK);
+		cr_assert_geq(overlay_pages_needed(&ov, BLK + from, to - from, true), 1,
+			      "byte at %u inside [%lu, %lu)", offs[k], from, to);
+		if (offs[k] >= 8)
+			cr_assert_eq(overlay_pages_needed(&ov, BLK, offs[k] & ~7u, true), 0,
+				     "byte at %u outside [0, %u)", offs[k], offs[k] & ~7u);
+		/* The whole block: a marker (no data page), so at most the tables. */
+		cr_assert_eq(overlay_zero(&ov, BLK, BLK), 0);
+		uint8_t got[BLK];
+		cr_assert_eq(overlay_read(&ov, BLK, got, BLK), 0);
+		for (unsigned i = 0; i < BLK; i++)
+			cr_assert_eq(got[i], 0, "byte %u after zeroing (lone byte at %u)", i, offs[k]);
+		teardown();
+	}
+}
