@@ -127,11 +127,11 @@ def fmt(v):
 
 
 def exits_of(r):
-    """(total, npf) from pvhv's summary line, or None."""
+    """(total, npf, {reason: count}) from pvhv's summary line, or None."""
     if not r["summary"]:
         return None
     kv, reasons = lb.parse_exits(r["summary"])
-    return int(kv.get("exits", 0)), reasons.get("npf", 0)
+    return int(kv.get("exits", 0)), reasons.get("npf", 0), reasons
 
 
 def report_timed(ra, rb):
@@ -164,7 +164,7 @@ def report_exits(hv):
         ROW("pvhv VM exits", "no summary line (see %s)" % os.path.relpath(base["log"], ROOT))
         return
     print("  pvhv VM exits per measurement (a boot running only it, less a boot measuring nothing: %d exits, "
-          "%d npf)" % b0)
+          "%d npf)" % b0[:2])
     for name, unit, _ in MEASURES:
         r = boot("exits-" + name, hv(name))
         e, v = exits_of(r), r["m"].get(name)
@@ -176,8 +176,10 @@ def report_exits(hv):
             per, per_what = v[1], "request"
         else:
             per, per_what = v[0] / 1048576.0, "MiB"
-        ROW("%s (%d reqs, %.1f MiB)" % (name, v[1], v[0] / 1048576.0),
+        ROW("%s (%d %s, %.1f MiB)" % (name, v[1], "calls" if name == "trim" else "dd blocks", v[0] / 1048576.0),
             "%d exits (%d npf): %.1f exits, %.1f npf per %s" % (dt, dn, dt / per, dn / per, per_what))
+        delta = sorted(((k, n - b0[2].get(k, 0)) for k, n in e[2].items()), key=lambda kv: -kv[1])
+        ROW("", "per %s: %s" % (per_what, ", ".join("%s %.1f" % (k, n / per) for k, n in delta[:5] if n > 0)))
     print("  (npf includes the virtio-mmio notifications; the deltas also hold the timer and idle exits")
     print("   of the time each measurement took, so they vary by a few percent)")
 
@@ -195,7 +197,7 @@ def report_icount():
             (fmt(a), fmt(b), "%.3f" % (b / a) if a and b else "n/a"))
     e = exits_of(ib)
     if e:
-        ROW("(b) pvhv VM exits, whole icount boot", "%d (npf %d)" % e)
+        ROW("(b) pvhv VM exits, whole icount boot", "%d (npf %d)" % e[:2])
     print("  (a)'s I/O is done by QEMU's threads while its vCPU waits; idle time under -icount")
     print("  passes at the host's real-time rate (sleep=on), so (a) is not instruction-exact.")
 
