@@ -20,7 +20,8 @@ and prints "PVHV-BENCH-DISK name=N bytes=N reqs=N ns=N" per measurement.
 with the same accelerator, CPU model, guest memory and vCPUs as linux-boot.py,
 alternating a and b.  Reported: per measurement the medians for (a) and (b)
 (MB/s, IOPS for read4k), the ratio b/a; pvhv's VM exits per MiB or request
-(one extra pvhv boot per measurement against a boot that measures nothing);
+(one extra pvhv boot per measurement against a boot that measures nothing,
+under TCG with -icount and 1 vCPU so that the boot's own exits cancel out);
 then under TCG one -icount pair (1 vCPU), where the guest's clock counts
 executed instructions.
 
