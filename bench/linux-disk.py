@@ -39,6 +39,7 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True   # no bench/__pycache__ from loading linux-boot.py
 _spec = importlib.util.spec_from_file_location("linux_boot", os.path.join(HERE, "linux-boot.py"))
 lb = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(lb)
