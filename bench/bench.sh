@@ -9,7 +9,8 @@
 # once (icount) with a 64 MiB and a 3 GiB domain that reboot 4 times, for
 # pvhv's own build time of each (guest RAM is taken at first touch).
 # Then (f) bench/linux-boot.py: the Debian cloud kernel (scripts/fetch-linux.sh)
-# booted to init directly under QEMU and inside pvhv (see bench/README.md).
+# booted to init directly under QEMU and inside pvhv, and (g) bench/linux-disk.py:
+# that kernel's disk I/O over virtio-blk, the same two ways (see bench/README.md).
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
 # PVHV_BENCH_TIMEOUT (seconds per run, default 60) tune it.
 set -euo pipefail
@@ -175,3 +176,7 @@ echo
 
 # (f) Linux boot to init: directly under QEMU vs inside pvhv
 python3 bench/linux-boot.py || echo "bench: bench/linux-boot.py failed (status $?)" >&2
+
+# (g) Linux disk I/O over virtio-blk: directly under QEMU vs inside pvhv
+echo
+python3 bench/linux-disk.py || echo "bench: bench/linux-disk.py failed (status $?)" >&2

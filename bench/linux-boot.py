@@ -130,10 +130,12 @@ def host_tsc_khz():
     return None, "unknown"
 
 
-def boot(name, argv):
-    """Run QEMU with the serial console on its stdout pipe; timestamp every line."""
-    log = os.path.join(OUT, name + ".log")
-    err = open(os.path.join(OUT, name + ".qemu"), "wb")
+def boot(name, argv, out=OUT, mark=MARK, who="linux-boot"):
+    """Run QEMU with the serial console on its stdout pipe; timestamp every line.
+    init_ms is the arrival of the first line holding MARK (bench/linux-disk.py
+    imports this with its own directory and mark)."""
+    log = os.path.join(out, name + ".log")
+    err = open(os.path.join(out, name + ".qemu"), "wb")
     lines = []  # (ms since start, text)
     init_ms = None
     buf = b""
@@ -158,7 +160,7 @@ def boot(name, argv):
         while b"\n" in buf:
             line, buf = buf.split(b"\n", 1)
             lines.append((now, line.rstrip(b"\r").decode("utf-8", "replace")))
-            if init_ms is None and MARK in line:
+            if init_ms is None and mark in line:
                 init_ms = now
     if timed_out:
         os.killpg(p.pid, signal.SIGKILL)
@@ -186,9 +188,10 @@ def boot(name, argv):
                powerdown=field(r"\[ *([0-9]+\.[0-9]+)\] reboot: Power down"),
                hv_ms=next((ms for ms, t in lines if t.startswith("pvhv: booting")), None))
     if init_ms is None:
-        print("linux-boot: %s: no %s line (QEMU exit %s%s), log %s" %
-              (name, MARK.decode(), rc, ", timed out" if timed_out else "", os.path.relpath(log, ROOT)),
+        print("%s: %s: no %s line (QEMU exit %s%s), log %s" %
+              (who, name, mark.decode(), rc, ", timed out" if timed_out else "", os.path.relpath(log, ROOT)),
               file=sys.stderr)
+    res["text"] = text
     return res
 
 

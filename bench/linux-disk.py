@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""linux-disk.py: Linux disk I/O over virtio-blk, directly under QEMU (a) and inside pvhv (b).
+
+The kernel and initramfs of bench/linux-boot.py switch into build/linux/root.ext4
+on /dev/vda, whose /sbin/init (scripts/rootfs/init, step "bench") times with
+busybox's dd and fstrim, O_DIRECT:
+
+  seqread  all of /dev/vda in 1 MiB reads      write  8 MiB to a file in 1 MiB writes + fsync
+  read4k   2048 4 KiB reads of /dev/vda         trim   rm that file, fstrim / (virtio DISCARD)
+
+and prints "PVHV-BENCH-DISK name=N bytes=N reqs=N ns=N" per measurement.
+
+  (a) directly: QEMU -M microvm,acpi=on, the image as a virtio-mmio
+                virtio-blk-device (-drive snapshot=on,discard=unmap);
+  (b) in pvhv:  QEMU -M q35 running build/pvhv.elf with a bundle holding one
+                domain with the same kernel, initrd, command line and
+                disks = "root.ext4" (overlay-mib = 32);
+
+with the same accelerator, CPU model, guest memory and vCPUs as linux-boot.py,
+alternating a and b.  Reported: per measurement the medians for (a) and (b)
+(MB/s, IOPS for read4k), the ratio b/a; pvhv's VM exits per MiB or request
+(one extra pvhv boot per measurement against a boot that measures nothing,
+under TCG with -icount and 1 vCPU so that the boot's own exits cancel out);
+then under TCG one -icount pair (1 vCPU), where the guest's clock counts
+executed instructions.
+
+Environment: PVHV_BENCH_RUNS (default 5), PVHV_BENCH_MEM, PVHV_BENCH_VCPUS,
+PVHV_BENCH_TIMEOUT, PVHV_BENCH_CPU, PVHV_BENCH_TSC_KHZ, PVHV_QEMU as
+linux-boot.py; PVHV_BENCH_ICOUNT=0 skips the icount pair,
+PVHV_BENCH_EXITS=0 the exit boots, PVHV_BENCH_DISK_CPU=N pins the
+measurements to guest vCPU N.  Logs go to build/bench/disk/.
+"""
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True   # no bench/__pycache__ from loading linux-boot.py
+_spec = importlib.util.spec_from_file_location("linux_boot", os.path.join(HERE, "linux-boot.py"))
+lb = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(lb)
+
+ROOT = lb.ROOT
+OUT = os.path.join(ROOT, "build", "bench", "disk")
+LINUX_DIR = os.path.join(ROOT, "build", "linux")
+ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")
+MARK = b"PVHV-END="
+OVERLAY_MIB = 32
+# (name, unit, what the unit counts): MB/s = 10^6 bytes per second.
+MEASURES = [("seqread", "MB/s", "all of vda, 1 MiB reads"), ("read4k", "IOPS", "4 KiB reads of vda"),
+            ("write", "MB/s", "1 MiB writes to a file + fsync"), ("trim", "MB/s", "fstrim / after rm")]
+RUNS = max(1, lb.env_int("PVHV_BENCH_RUNS", 5))
+CPU_PIN = os.environ.get("PVHV_BENCH_DISK_CPU", "")
+CMDLINE = "console=ttyS0 quiet pvhv.end=poweroff pvhv.test=root pvhv.root=bench"
+if CPU_PIN.isdigit():
+    CMDLINE += " pvhv.bench-cpu=" + CPU_PIN
+ROW = lb.row
+NOT_EXITS = ("overlay_peak_kib", "console_dropped")   # summary fields that count no exit
+LINE = re.compile(r"^(?:\[linux\] )?PVHV-BENCH-DISK name=(\w+) bytes=(\d+) reqs=(\d+) ns=(\d+)$", re.M)
+
+
+def dts_str(s):
+    return '"%s"' % s.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def make_bundle(path, cmdline, vcpus):
+    """A bundle with one domain "linux" and root.ext4 as its disk (pvhv-bundle --config)."""
+    dts = path[:-len(".cpio")] + ".dts"
+    with open(dts, "w") as f:
+        f.write("/dts-v1/;\n\n/ {\n\tcompatible = \"pvhv,config-1\";\n\tdomains {\n\t\tlinux {\n"
+                "\t\t\tkernel = \"vmlinux\";\n\t\t\tinitrd = \"initramfs.cpio\";\n"
+                "\t\t\tcmdline = %s;\n\t\t\tmemory-mib = <%d>;\n\t\t\tvcpus = <%d>;\n"
+                "\t\t\tdisks = \"root.ext4\";\n\t\t\toverlay-mib = <%d>;\n\t\t};\n\t};\n};\n"
+                % (dts_str(cmdline), lb.MEM, vcpus, OVERLAY_MIB))
+    subprocess.run([lb.BUNDLE_TOOL, "-o", path, "--config", dts, "-C", LINUX_DIR], check=True,
+                   stdout=subprocess.DEVNULL)
+
+
+def argv_pair(icount, cmdline=CMDLINE, tag=""):
+    vcpus = lb.ICOUNT_VCPUS if icount else lb.VCPUS
+    bundle = os.path.join(OUT, "disk%s-%dvcpu.cpio" % (tag, vcpus))
+    make_bundle(bundle, cmdline, vcpus)
+    hv = lb.pvhv_qemu_args(icount, vcpus)
+    accel, cpu = lb.opt(hv, "-accel"), lb.opt(hv, "-cpu")
+    append, note = cmdline, "none (KVM: kvmclock)"
+    if accel == "tcg":
+        # As linux-boot.py: no HPET/PM timer on microvm, so the TSC rate comes
+        # from the command line.  tsc=reliable: with 2 vCPUs the kernel finds
+        # TCG's TSCs "unsynchronized" (qemu64 has no invariant TSC), falls back
+        # to jiffies (4 ms steps) and every figure here would be quantised.
+        khz, src = (1000000, "-icount: 1 GHz virtual") if icount else lb.host_tsc_khz()
+        if khz:
+            append += " tsc_early_khz=%d tsc=reliable" % khz
+            note = "tsc_early_khz=%d (%s) tsc=reliable" % (khz, src)
+    direct = [lb.QEMU, "-M", "microvm,acpi=on", "-m", str(lb.MEM), "-smp", str(vcpus),
+              "-display", "none", "-no-reboot", "-nodefaults", "-accel", accel, "-cpu", cpu]
+    if icount:
+        direct += ["-icount", lb.opt(hv, "-icount")]
+    direct += ["-serial", "stdio", "-kernel", lb.VMLINUX, "-initrd", lb.INITRD, "-append", append,
+               "-drive", "if=none,id=d0,file=%s,format=raw,snapshot=on,discard=unmap" % ROOT_EXT4,
+               "-device", "virtio-blk-device,drive=d0"]
+    pvhv = [lb.QEMU] + hv + ["-serial", "stdio", "-kernel", lb.HV_ELF, "-initrd", bundle]
+    return direct, pvhv, accel, cpu, note, hv
+
+
+def boot(name, argv):
+    r = lb.boot(name, argv, out=OUT, mark=MARK, who="linux-disk")
+    r["m"] = {m.group(1): tuple(int(x) for x in m.group(2, 3, 4)) for m in LINE.finditer(r["text"])}
+    r["irqs"] = next(iter(re.findall(r"PVHV-BENCH-DISK-IRQS (.*)$", r["text"], re.M)), None)
+    for bad in re.findall(r"PVHV-(?:BENCH-DISK-FAIL|UNKNOWN-STEP|ROOT-FAIL)\S*.*$", r["text"], re.M):
+        print("linux-disk: %s: %s (log %s)" % (name, bad, os.path.relpath(r["log"], ROOT)), file=sys.stderr)
+    return r
+
+
+def rate(r, name):
+    """MB/s, or IOPS for read4k, from the guest's own line; None if missing."""
+    v = r["m"].get(name)
+    if not v or v[2] <= 0:
+        return None
+    nbytes, reqs, ns = v
+    return reqs * 1e9 / ns if name == "read4k" else nbytes * 1e3 / ns
+
+
+def fmt(v):
+    return "n/a" if v is None else ("%.0f" % v if v >= 100 else "%.1f" % v)
+
+
+def exits_of(r):
+    """(total, npf, {reason: count}) from pvhv's summary line, or None."""
+    if not r["summary"]:
+        return None
+    kv, reasons = lb.parse_exits(r["summary"])
+    reasons = {k: n for k, n in reasons.items() if k not in NOT_EXITS}
+    return int(kv.get("exits", 0)), reasons.get("npf", 0), reasons
+
+
+def report_timed(ra, rb):
+    print()
+    names = [m for m, _, _ in MEASURES]
+    print("  per run      |%s|  |%s|" % (" (a) direct ".center(10 * len(names) - 2, "-"),
+                                        " (b) pvhv ".center(10 * len(names) - 2, "-")))
+    print("  run   " + "".join("%10s" % n for n in names) + "  " + "".join("%10s" % n for n in names))
+    for i in range(RUNS):
+        print("  %3d   %s  %s" % (i + 1, "".join("%10s" % fmt(rate(ra[i], n)) for n in names),
+                                   "".join("%10s" % fmt(rate(rb[i], n)) for n in names)))
+    print("  (MB/s = 10^6 bytes/s; read4k in IOPS; the guest's own clock, dd's or fstrim's start included)")
+    print()
+    for name, unit, what in MEASURES:
+        a = lb.median([rate(r, name) for r in ra])
+        b = lb.median([rate(r, name) for r in rb])
+        ratio = "%.3f" % (b / a) if a and b else "n/a"
+        ROW("%s (%s)" % (name, what), "(a) %s  (b) %s %s  b/a %s" % (fmt(a), fmt(b), unit, ratio))
+    irq = next((r["irqs"] for r in rb if r["irqs"]), None)
+    if irq:
+        ROW("(b) the disk's interrupts per vCPU (run 1)", irq)
+
+
+def report_exits(hv, how):
+    """pvhv's exits per measurement: one boot each, less a boot that measures nothing."""
+    print()
+    base = boot("exits-none", hv(""))
+    b0 = exits_of(base)
+    if not b0:
+        ROW("pvhv VM exits", "no summary line (see %s)" % os.path.relpath(base["log"], ROOT))
+        return
+    print("  pvhv VM exits per measurement, %s:" % how)
+    print("  a boot running only it, less a boot measuring nothing (%d exits, %d npf)" % b0[:2])
+    for name, unit, _ in MEASURES:
+        r = boot("exits-" + name, hv(name))
+        e, v = exits_of(r), r["m"].get(name)
+        if not e or not v:
+            ROW(name, "n/a (see %s)" % os.path.relpath(r["log"], ROOT))
+            continue
+        dt, dn = e[0] - b0[0], e[1] - b0[1]
+        if name == "read4k":
+            per, per_what = v[1], "request"
+        else:
+            per, per_what = v[0] / 1048576.0, "MiB"
+        ROW("%s (%d %s, %.1f MiB)" % (name, v[1], "calls" if name == "trim" else "dd blocks", v[0] / 1048576.0),
+            "%d exits (%d npf): %.1f exits, %.1f npf per %s" % (dt, dn, dt / per, dn / per, per_what))
+        delta = sorted(((k, n - b0[2].get(k, 0)) for k, n in e[2].items()), key=lambda kv: -kv[1])
+        ROW("", "per %s: %s" % (per_what, ", ".join("%s %.1f" % (k, n / per) for k, n in delta[:5] if n > 0)))
+    print("  (npf holds the virtio-mmio register accesses; a difference also holds printing the result")
+    print("   line and the timer and idle exits of the time the measurement took)")
+
+
+def report_icount():
+    idirect, ipvhv, _, icpu, inote, ihv = argv_pair(True, tag="-icount")
+    ia = boot("icount-a", idirect)
+    ib = boot("icount-b", ipvhv)
+    print()
+    print("  TCG -icount %s (guest time = executed instructions), -cpu %s, %d vCPU (guest and pvhv's host), %s" %
+          (lb.opt(ihv, "-icount"), icpu, lb.ICOUNT_VCPUS, inote))
+    for name, unit, _ in MEASURES:
+        a, b = rate(ia, name), rate(ib, name)
+        ROW("%s (%s)" % (name, unit), "(a) %s  (b) %s  b/a %s" %
+            (fmt(a), fmt(b), "%.3f" % (b / a) if a and b else "n/a"))
+    e = exits_of(ib)
+    if e:
+        ROW("(b) pvhv VM exits, whole icount boot", "%d (npf %d)" % e[:2])
+    print("  (a)'s I/O is done by QEMU's threads while its vCPU waits; idle time under -icount")
+    print("  passes at the host's real-time rate (sleep=on), so (a) is not instruction-exact.")
+
+
+def main():
+    print("(g) Linux disk I/O over virtio-blk: directly under QEMU (a) vs inside pvhv (b)")
+    missing = [f for f in (lb.VMLINUX, lb.INITRD, ROOT_EXT4, lb.HV_ELF, lb.BUNDLE_TOOL) if not os.path.exists(f)]
+    if missing:
+        ROW("skipped, missing", " ".join(os.path.relpath(f, ROOT) for f in missing))
+        print("  (scripts/fetch-linux.sh builds build/linux/; make all the rest)")
+        return 0
+    os.makedirs(OUT, exist_ok=True)
+    for f in os.listdir(OUT):
+        if f.endswith((".log", ".qemu")):
+            os.unlink(os.path.join(OUT, f))
+    direct, pvhv, accel, cpu, note, hv = argv_pair(False)
+    version = open(os.path.join(LINUX_DIR, "VERSION")).read().strip()
+    ROW("kernel", "%s, initramfs.cpio, root.ext4 %d KiB" % (version, os.path.getsize(ROOT_EXT4) >> 10))
+    ROW("guest", "%d MiB, %d vCPUs, cmdline \"%s\"" % (lb.MEM, lb.VCPUS, CMDLINE))
+    ROW("accelerator, CPU model (both)", "%s, -cpu %s" % (accel, cpu))
+    ROW("(a) direct", "microvm, virtio-blk-device, -drive snapshot=on,discard=unmap, + %s" % note)
+    ROW("(b) pvhv", "-M q35 -smp %s, disks = \"root.ext4\", overlay-mib = %d" % (lb.opt(hv, "-smp"), OVERLAY_MIB))
+    ROW("runs", "%d each, alternating a, b after one untimed boot of each%s" %
+        (RUNS, "" if RUNS >= 5 else " (fewer than 5: rough medians)"))
+    sys.stdout.flush()
+
+    warm = boot("warmup-a", direct)
+    if "PVHV-UNKNOWN-STEP=bench" in warm["text"]:
+        ROW("failed", "root.ext4 predates the bench step: run scripts/fetch-linux.sh")
+        return 1
+    boot("warmup-b", pvhv)
+    ra, rb = [], []
+    for i in range(1, RUNS + 1):
+        ra.append(boot("a-%d" % i, direct))
+        rb.append(boot("b-%d" % i, pvhv))
+    report_timed(ra, rb)
+    complete = all(len(r["m"]) == len(MEASURES) for r in ra + rb)
+    if not complete:
+        ROW("runs without every measurement", " ".join(r["name"] for r in ra + rb if len(r["m"]) < len(MEASURES)))
+
+    if os.environ.get("PVHV_BENCH_EXITS", "1") != "0":
+        # Under TCG with -icount (1 vCPU): the boot's own timer and idle
+        # exits then repeat from boot to boot and cancel out; in real time
+        # they differ by more than some measurements cost.
+        exact = accel == "tcg" and os.environ.get("PVHV_BENCH_ICOUNT", "1") != "0"
+        only = lambda m: argv_pair(exact, "%s pvhv.bench=%s" % (CMDLINE, m), "-" + (m or "none"))[1]
+        report_exits(only, "TCG -icount, %d vCPU" % lb.ICOUNT_VCPUS if exact else
+                     "%s, %d vCPUs" % (accel, lb.VCPUS))
+    else:
+        print()
+        ROW("pvhv VM exits per measurement", "skipped (PVHV_BENCH_EXITS=0)")
+    if accel == "tcg" and os.environ.get("PVHV_BENCH_ICOUNT", "1") != "0":
+        report_icount()
+    elif accel == "tcg":
+        print()
+        ROW("TCG -icount pair", "skipped (PVHV_BENCH_ICOUNT=0)")
+    print("  Logs: %s/" % os.path.relpath(OUT, ROOT))
+    return 0 if complete else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
