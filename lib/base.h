@@ -58,6 +58,7 @@ typedef uint64_t hpa_t;
 #define EPIPE 32
 #define ERANGE 34
 #define ENOSYS 38
+#define EPROTO 71
 #define EOVERFLOW 75
 #define EMSGSIZE 90
 #define ECONNRESET 104

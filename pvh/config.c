@@ -23,6 +23,7 @@ enum {
 	PROP_NET_LINK,
 	PROP_VSOCK_CID,
 	PROP_VSOCK_CONNECT,
+	PROP_CONTROL,
 	NR_PROPS,
 };
 
@@ -43,6 +44,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_NET_LINK] = "net-link",
 	[PROP_VSOCK_CID] = "vsock-cid",
 	[PROP_VSOCK_CONNECT] = "vsock-connect",
+	[PROP_CONTROL] = "control",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
@@ -497,6 +499,14 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 		return 0;
 	case PROP_VSOCK_CONNECT:
 		return each_string(d, name, val, len, CONFIG_MAX_DOMAINS, one_connect);
+	case PROP_CONTROL:
+		rc = get_cell(d, name, val, len, &v);
+		if (rc)
+			return rc;
+		if (v > 1)
+			return dom_error(d, "control must be 0 or 1, not %u", v);
+		d->control = v == 1;
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -550,6 +560,8 @@ static int parse_props(const void *fdt, int node, struct domain_config *d)
 		return dom_error(d, "net-ipv4, net-ipv6 or net-link without net-mac");
 	if ((seen & (1u << PROP_VSOCK_CONNECT)) && !d->vsock.cid)
 		return dom_error(d, "vsock-connect without vsock-cid");
+	if (d->control && !d->vsock.cid)
+		return dom_error(d, "control without vsock-cid (the management port is a vsock stream)");
 	if (config_nr_devices(d) > CONFIG_MAX_VIRTIO)
 		return dom_error(d, "%u virtio devices, %u disks%s%s: more than %d devices",
 				 d->nr_virtio, d->nr_disks, d->net.present ? ", net" : "",
@@ -622,6 +634,13 @@ static void check_cross(struct pvh_config *cfg)
 			}
 			d->net.peer = p;
 		}
+		for (unsigned j = 0; j < i && d->control; j++)
+			if (cfg->dom[j].control && cfg->dom[j].valid) {
+				dom_error(d, "control: domain %s is the control domain already", cfg->dom[j].name);
+				break;
+			}
+		if (!d->valid)
+			continue;
 		for (unsigned j = 0; j < i && d->vsock.cid; j++)
 			if (cfg->dom[j].vsock.cid == d->vsock.cid) {
 				dom_error(d, "vsock-cid %u is domain %s's already", d->vsock.cid, cfg->dom[j].name);

@@ -22,6 +22,7 @@
  *               net-link = "other";     // optional: the domain at the other end (it must link back)
  *               vsock-cid = <3>;        // optional: a virtio-vsock device with this CID (>= 3, unique)
  *               vsock-connect = "other"; // optional: domains it may open streams to
+ *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
 
  *           };
  *       };
@@ -104,6 +105,7 @@ struct domain_config {
 	uint64_t overlay;           /* bytes: the writable disks' copy-on-write pages, together */
 	struct config_net net;
 	struct config_vsock vsock;
+	bool control;               /* the control domain: the only one that may reach the management port */
 	bool valid;
 	char error[160];            /* why not valid */
 };

@@ -21,6 +21,7 @@
 #include "drivers/virtio/vsock.h"
 #include "drivers/virtio/switch.h"
 #include "pvh/images.h"
+#include "pvh/mgmt_svc.h"
 #include "pvhv/vsock.h"
 
 struct dom_disk {
@@ -273,7 +274,7 @@ void devices_net_summary(const struct domain *d)
 
 /* ------------------------------------------------------------ vsock glue */
 
-static struct domain *domain_by_cid(uint64_t cid)
+struct domain *domain_by_cid(uint64_t cid)
 {
 	for (unsigned i = 0; i < nr_domains; i++)
 		if (domains[i].cfg->vsock.cid && domains[i].cfg->vsock.cid == cid)
@@ -286,8 +287,11 @@ static bool vsock_allow(void *ctx, uint64_t src_cid, uint64_t dst_cid, uint32_t 
 {
 	struct domain *s = domain_by_cid(src_cid), *t = domain_by_cid(dst_cid);
 
-	(void)ctx, (void)dst_port;
+	(void)ctx;
 	if (s && t && (s->cfg->vsock.connect_mask & (1u << t->id)))
+		return true;
+	/* pvhv's own ports: the management port, for the control domain only. */
+	if (s && dst_cid == PVHV_VSOCK_CID_HOST && dst_port == PVHV_VSOCK_MGMT_PORT && s->cfg->control)
 		return true;
 	if (s)
 		s->vsock_refused++;   /* under vsock_lock */
@@ -325,6 +329,7 @@ static void vsock_router_once(void)
 	if (arch_random(&vrouter.hash_key, sizeof(vrouter.hash_key)))
 		vrouter.hash_key = time_us() * 0x9e3779b97f4a7c15ull;
 	vsock_router_init(&vrouter);
+	mgmt_service_start(&vrouter);
 	vrouter_ready = true;
 }
 

@@ -27,6 +27,7 @@ NORETURN void pvh_main(void)
 		struct domain *d = &domains[i];
 
 		d->id = i;
+		d->gen = 1;
 		d->cfg = &cfg.dom[i];
 		snprintf(d->name, sizeof(d->name), "%s", cfg.dom[i].name);
 		if (domain_build(d)) {

@@ -110,6 +110,7 @@ struct port_dev {
 
 struct domain {
 	unsigned id;
+	uint32_t gen;         /* generation of the slot: a handle names (id, gen) */
 	char name[CONFIG_NAME_MAX];
 	const struct domain_config *cfg;
 	enum dom_state state; /* changes under sched_lock */
@@ -312,6 +313,8 @@ const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);
 const struct port_dev *dom_find_port(const struct domain *d, uint16_t port);
 /* The summary line of a domain's network port (none without one). */
 void devices_net_summary(const struct domain *d);
+/* The domain whose vsock device has this CID, or NULL. */
+struct domain *domain_by_cid(uint64_t cid);
 /* Periodic device checks (a vsock sender stalled by a receiver with no buffers). */
 void devices_housekeeping(uint64_t now_us);
 /* Continues device work a notification left (called before a vCPU of d enters). */

@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mgmt.h: pvhv's management protocol, version 1.  The control domain (the
+ * domain whose configuration says `control = <1>;`) opens a vsock stream
+ * to PVHV_VSOCK_CID_HOST port PVHV_MGMT_PORT; every other domain's connect
+ * is refused.  On the stream, each request is one frame:
+ *
+ *   struct pvhv_mgmt_hdr, then hdr.len payload bytes (<= PVHV_MGMT_MAX_PAYLOAD)
+ *
+ * and pvhv answers each in order with one frame of type
+ * (request type | PVHV_MGMT_REPLY), the same seq, whose payload starts with
+ * struct pvhv_mgmt_status; what follows it is the operation's result, only
+ * when status is 0.  Fields are little-endian and of fixed size; strings
+ * are NUL-padded and need not be NUL-terminated when they fill their field.
+ *
+ * pvhv checks every field.  A request with a bad payload gets status
+ * -PVHV_EINVAL (or the operation's error) and a message, and changes
+ * nothing.  A frame pvhv cannot delimit (bad magic, a version it does not
+ * speak, len above the maximum) gets one reply with -PVHV_EPROTO and the
+ * stream is closed.  Domains are named by id and generation: a handle whose
+ * generation is not the domain's current one gets -PVHV_ENOENT, so a stale
+ * handle never reaches a newer domain in the same slot.
+ */
+#ifndef PVHV_GUEST_ABI_MGMT_H
+#define PVHV_GUEST_ABI_MGMT_H
+
+#include <stdint.h>
+#include "pvhv/vsock.h"
+
+#define PVHV_MGMT_PORT PVHV_VSOCK_MGMT_PORT
+#define PVHV_MGMT_MAGIC 0x474d5650u /* "PVMG" */
+#define PVHV_MGMT_VERSION 1u
+#define PVHV_MGMT_MAX_PAYLOAD 4096u
+
+/* Errors (negated in status), Linux errno values. */
+#define PVHV_MGMT_EPERM 1
+#define PVHV_MGMT_ENOENT 2
+#define PVHV_MGMT_EINVAL 22
+#define PVHV_MGMT_ENOSYS 38
+#define PVHV_MGMT_EPROTO 71
+
+struct pvhv_mgmt_hdr {
+	uint32_t magic;    /* PVHV_MGMT_MAGIC */
+	uint16_t version;  /* PVHV_MGMT_VERSION */
+	uint16_t type;     /* PVHV_MGMT_* (| PVHV_MGMT_REPLY in replies) */
+	uint32_t seq;      /* chosen by the client, echoed in the reply */
+	uint32_t len;      /* payload bytes after the header */
+};
+
+#define PVHV_MGMT_REPLY 0x8000u
+
+/* Requests. */
+#define PVHV_MGMT_HELLO 1u          /* payload: none.  Result: struct pvhv_mgmt_hello */
+#define PVHV_MGMT_DOMAIN_LIST 2u    /* payload: none.  Result: uint32_t count, then count
+				       struct pvhv_mgmt_domain */
+#define PVHV_MGMT_DOMAIN_INFO 3u    /* payload: struct pvhv_mgmt_ref.  Result: struct pvhv_mgmt_domain */
+#define PVHV_MGMT_DOMAIN_DESTROY 4u /* payload: struct pvhv_mgmt_ref.  Result: none (the domain
+				       ends as "stopped"; the control domain cannot destroy itself) */
+#define PVHV_MGMT_CONSOLE_READ 5u   /* payload: struct pvhv_mgmt_ref.  Result: the domain's last
+				       console lines, each ending in '\n', at most the payload limit */
+
+/* At the head of every reply payload. */
+struct pvhv_mgmt_status {
+	int32_t status;    /* 0, or -PVHV_MGMT_E* */
+	char msg[92];      /* why, when status < 0 (e.g. "domain 7: generation 2 is stale, now 3") */
+};
+
+struct pvhv_mgmt_hello {
+	uint32_t version;          /* the protocol version pvhv speaks (PVHV_MGMT_VERSION) */
+	uint32_t abi_version;      /* PVHV_ABI_VERSION */
+	uint32_t host_cpus;        /* host CPUs pvhv runs vCPUs on */
+	uint32_t max_domains;      /* domains the table holds */
+	uint64_t host_mem_bytes;   /* memory pvhv manages */
+	uint64_t free_mem_bytes;   /* of which free now (pool and host allocator) */
+	uint32_t tsc_khz;
+	uint32_t vendor;           /* 1 AMD-V (SVM), 2 VT-x (VMX) */
+	char name[32];             /* "pvhv" and its version */
+};
+
+/* A domain: id is its slot, gen its generation (both from a list or info reply). */
+struct pvhv_mgmt_ref {
+	uint32_t id;
+	uint32_t gen;
+};
+
+/* Domain states and ends. */
+#define PVHV_MGMT_STATE_RUNNING 1u
+#define PVHV_MGMT_STATE_ENDING 2u    /* ending or rebuilding for a reboot */
+#define PVHV_MGMT_STATE_ENDED 3u
+#define PVHV_MGMT_END_NONE 0u
+#define PVHV_MGMT_END_POWEROFF 1u
+#define PVHV_MGMT_END_REBOOT 2u
+#define PVHV_MGMT_END_CRASH 3u
+#define PVHV_MGMT_END_STOPPED 4u
+#define PVHV_MGMT_END_NOT_STARTED 5u
+
+struct pvhv_mgmt_domain {
+	uint32_t id, gen;
+	char name[32];
+	uint32_t state;            /* PVHV_MGMT_STATE_* */
+	uint32_t end;              /* PVHV_MGMT_END_* (how it ended, once ended) */
+	uint32_t exit_status;
+	uint32_t vcpus;
+	uint64_t memory_bytes;
+	uint64_t runtime_us;       /* since its first start, reboots included */
+	uint64_t cpu_us;           /* CPU time charged to it */
+	uint64_t exits;            /* VM exits */
+	uint32_t reboots;
+	uint32_t flags;            /* PVHV_MGMT_DOM_CONTROL */
+};
+
+#define PVHV_MGMT_DOM_CONTROL 1u
+
+_Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_hello) == 72, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
+
+#endif

@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mgmt.c: delimits, checks and answers management protocol requests. */
+#include "pvh/mgmt.h"
+
+int64_t mgmt_frame(const uint8_t *buf, size_t n, char *err, size_t errlen)
+{
+	struct pvhv_mgmt_hdr h;
+
+	if (n < MGMT_HDR)
+		return 0;
+	memcpy(&h, buf, sizeof(h));
+	if (h.magic != PVHV_MGMT_MAGIC)
+		return errorf(-EPROTO, err, errlen, "bad magic 0x%08x", h.magic);
+	if (h.version != PVHV_MGMT_VERSION)
+		return errorf(-EPROTO, err, errlen, "version %u, pvhv speaks %u", h.version,
+			      PVHV_MGMT_VERSION);
+	if (h.len > PVHV_MGMT_MAX_PAYLOAD)
+		return errorf(-EPROTO, err, errlen, "payload of %u bytes, limit %u", h.len,
+			      PVHV_MGMT_MAX_PAYLOAD);
+	return n - MGMT_HDR < h.len ? 0 : (int64_t)(MGMT_HDR + h.len);
+}
+
+/* The reply header and status; returns where the result goes. */
+static uint8_t *begin(uint8_t *out, const struct pvhv_mgmt_hdr *req, int status, const char *msg)
+{
+	struct pvhv_mgmt_hdr h = {
+		.magic = PVHV_MGMT_MAGIC, .version = PVHV_MGMT_VERSION,
+		.type = (uint16_t)(req->type | PVHV_MGMT_REPLY), .seq = req->seq,
+		.len = sizeof(struct pvhv_mgmt_status),
+	};
+	struct pvhv_mgmt_status st = { .status = status };
+
+	snprintf(st.msg, sizeof(st.msg), "%s", msg ? msg : "");
+	memcpy(out, &h, sizeof(h));
+	memcpy(out + MGMT_HDR, &st, sizeof(st));
+	return out + MGMT_HDR + sizeof(st);
+}
+
+/* Closes a reply whose result ends at end. */
+static size_t finish(uint8_t *out, const uint8_t *end)
+{
+	uint32_t len = (uint32_t)(end - out - MGMT_HDR);
+
+	memcpy(out + offsetof(struct pvhv_mgmt_hdr, len), &len, sizeof(len));
+	return (size_t)(end - out);
+}
+
+PRINTF_LIKE(4, 5)
+static size_t fail(uint8_t *out, const struct pvhv_mgmt_hdr *req, int status, const char *fmt, ...)
+{
+	char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return finish(out, begin(out, req, status, msg));
+}
+
+/* The domain a ref names, checked: 0 and *d filled, or a reply already written (*reply_len). */
+static int resolve(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *req, const uint8_t *p,
+		   struct pvhv_mgmt_domain *d, uint8_t *out, size_t *reply_len)
+{
+	struct pvhv_mgmt_ref ref;
+
+	if (req->len != sizeof(ref)) {
+		*reply_len = fail(out, req, -PVHV_MGMT_EINVAL, "payload of %u bytes, want a %zu-byte ref",
+				  req->len, sizeof(ref));
+		return -1;
+	}
+	memcpy(&ref, p, sizeof(ref));
+	if (ref.id >= ops->slots(ops->ctx) || ops->domain(ops->ctx, ref.id, d)) {
+		*reply_len = fail(out, req, -PVHV_MGMT_ENOENT, "no domain %u", ref.id);
+		return -1;
+	}
+	if (d->gen != ref.gen) {
+		*reply_len = fail(out, req, -PVHV_MGMT_ENOENT, "domain %u: generation %u is stale, now %u",
+				  ref.id, ref.gen, d->gen);
+		return -1;
+	}
+	return 0;
+}
+
+size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len, uint8_t *out)
+{
+	struct pvhv_mgmt_hdr h;
+	struct pvhv_mgmt_domain d;
+	const uint8_t *p = frame + MGMT_HDR;
+	uint8_t *r;
+	size_t n;
+
+	memcpy(&h, frame, sizeof(h));
+	if (len != MGMT_HDR + h.len) /* the caller delimited it; kept as a check */
+		return fail(out, &h, -PVHV_MGMT_EPROTO, "frame of %zu bytes, header says %u", len,
+			    (unsigned)(MGMT_HDR + h.len));
+	if (h.type & PVHV_MGMT_REPLY)
+		return fail(out, &h, -PVHV_MGMT_EINVAL, "type 0x%x is a reply", h.type);
+	switch (h.type) {
+	case PVHV_MGMT_HELLO: {
+		struct pvhv_mgmt_hello hello = { 0 };
+
+		if (h.len)
+			return fail(out, &h, -PVHV_MGMT_EINVAL, "hello takes no payload (%u bytes)", h.len);
+		ops->hello(ops->ctx, &hello);
+		hello.version = PVHV_MGMT_VERSION;
+		r = begin(out, &h, 0, NULL);
+		memcpy(r, &hello, sizeof(hello));
+		return finish(out, r + sizeof(hello));
+	}
+	case PVHV_MGMT_DOMAIN_LIST: {
+		uint32_t count = 0;
+		uint8_t *at;
+
+		if (h.len)
+			return fail(out, &h, -PVHV_MGMT_EINVAL, "list takes no payload (%u bytes)", h.len);
+		r = begin(out, &h, 0, NULL);
+		at = r + sizeof(count);
+		for (unsigned i = 0; i < ops->slots(ops->ctx); i++) {
+			if (ops->domain(ops->ctx, i, &d))
+				continue;
+			if ((size_t)(at + sizeof(d) - r) > PVHV_MGMT_MAX_PAYLOAD)
+				break; /* more than a reply holds: the first ones (pages come with run-time domains) */
+			memcpy(at, &d, sizeof(d));
+			at += sizeof(d);
+			count++;
+		}
+		memcpy(r, &count, sizeof(count));
+		return finish(out, at);
+	}
+	case PVHV_MGMT_DOMAIN_INFO:
+		if (resolve(ops, &h, p, &d, out, &n))
+			return n;
+		r = begin(out, &h, 0, NULL);
+		memcpy(r, &d, sizeof(d));
+		return finish(out, r + sizeof(d));
+	case PVHV_MGMT_DOMAIN_DESTROY: {
+		char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
+		int rc;
+
+		if (resolve(ops, &h, p, &d, out, &n))
+			return n;
+		rc = ops->destroy(ops->ctx, d.id, msg, sizeof(msg));
+		return finish(out, begin(out, &h, rc, rc ? msg : NULL));
+	}
+	case PVHV_MGMT_CONSOLE_READ:
+		if (resolve(ops, &h, p, &d, out, &n))
+			return n;
+		r = begin(out, &h, 0, NULL);
+		n = ops->console(ops->ctx, d.id, (char *)r, PVHV_MGMT_MAX_PAYLOAD);
+		return finish(out, r + MIN(n, (size_t)PVHV_MGMT_MAX_PAYLOAD));
+	}
+	return fail(out, &h, -PVHV_MGMT_ENOSYS, "unknown request type %u", h.type);
+}
+
+size_t mgmt_proto_error(const uint8_t *buf, size_t n, const char *err, uint8_t *out)
+{
+	struct pvhv_mgmt_hdr h = { 0 };
+
+	memcpy(&h, buf, MIN(n, sizeof(h)));
+	h.type &= (uint16_t)~PVHV_MGMT_REPLY;
+	return fail(out, &h, -PVHV_MGMT_EPROTO, "%s", err);
+}

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mgmt.h: the management protocol's request handling (guest-abi/pvhv/mgmt.h),
+ * pure: frames are delimited and checked here, and answered through the
+ * callbacks of struct mgmt_ops, which the service glue (pvh/mgmt_svc.c)
+ * fills from pvhv's domain table.  Every byte of a request is hostile.
+ */
+#ifndef PVHV_PVH_MGMT_H
+#define PVHV_PVH_MGMT_H
+
+#include "lib/base.h"
+#include "pvhv/mgmt.h"
+
+#define MGMT_HDR sizeof(struct pvhv_mgmt_hdr)
+#define MGMT_FRAME_MAX (MGMT_HDR + PVHV_MGMT_MAX_PAYLOAD)
+#define MGMT_REPLY_MAX (MGMT_HDR + sizeof(struct pvhv_mgmt_status) + PVHV_MGMT_MAX_PAYLOAD)
+
+/*
+ * What the handler asks of pvhv.  domain: fills out for slot id (0..slots-1)
+ * and returns 0, or -ENOENT for an empty slot.  destroy: ends domain id;
+ * 0, or a negative errno with why in msg.  console: copies the domain's
+ * last console lines (each with '\n') into buf, returns the bytes.
+ */
+struct mgmt_ops {
+	void (*hello)(void *ctx, struct pvhv_mgmt_hello *out);
+	unsigned (*slots)(void *ctx);
+	int (*domain)(void *ctx, unsigned id, struct pvhv_mgmt_domain *out);
+	int (*destroy)(void *ctx, unsigned id, char *msg, size_t msglen);
+	size_t (*console)(void *ctx, unsigned id, char *buf, size_t cap);
+	void *ctx;
+};
+
+/*
+ * The first frame in buf[0, n): its length when it is complete (header and
+ * payload), 0 when more bytes are needed, or -EPROTO (message in err) when
+ * it cannot be delimited: bad magic, another version, len above
+ * PVHV_MGMT_MAX_PAYLOAD.  Checks the header as soon as it is in.
+ */
+int64_t mgmt_frame(const uint8_t *buf, size_t n, char *err, size_t errlen);
+
+/*
+ * Answers one complete frame (as mgmt_frame delimited it) into out (room
+ * for MGMT_REPLY_MAX bytes); returns the reply's length.
+ */
+size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len, uint8_t *out);
+
+/*
+ * The reply to a frame that could not be delimited: status -EPROTO with
+ * err, type and seq taken from the header bytes that are there (0 when not).
+ */
+size_t mgmt_proto_error(const uint8_t *buf, size_t n, const char *err, uint8_t *out);
+
+#endif

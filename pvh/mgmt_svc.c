@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mgmt_svc.c: the management service.  A local service of the vsock
+ * router at the host CID on PVHV_MGMT_PORT: the control domain's streams
+ * come here (the router's allow() lets no other domain reach the port, and
+ * accept() checks again).  Requests are answered one at a time in the
+ * control domain's own exit (its packet delivery); a request is taken out
+ * of the receive buffer, and credit given back, only once its reply is
+ * queued, so a client that does not read its replies stops being served
+ * instead of growing pvhv's buffers.  Everything here runs under the
+ * router's lock (pvh/devices.c's vsock lock).
+ */
+#include "pvh/pvh.h"
+#include "pvh/mgmt.h"
+#include "pvh/mgmt_svc.h"
+#include "drivers/virtio/vsock.h"
+#include "pvhv/abi.h"
+
+#define MGMT_CONNS 4
+
+struct mgmt_conn {
+	uint32_t handle;          /* 0: free */
+	size_t rx_len;
+	size_t tx_len, tx_off;    /* reply being sent */
+	bool closing;             /* a protocol error: close once the reply is out */
+	uint8_t rx[MGMT_FRAME_MAX];
+	uint8_t tx[MGMT_REPLY_MAX];
+};
+
+static struct vsock_router *router;
+static struct mgmt_conn conns[MGMT_CONNS];
+static uint64_t served, refused;
+
+static struct mgmt_conn *find(uint32_t handle)
+{
+	for (unsigned i = 0; i < MGMT_CONNS; i++)
+		if (conns[i].handle == handle)
+			return &conns[i];
+	return NULL;
+}
+
+/* ------------------------------------------------------------ what pvhv answers */
+
+static void op_hello(void *ctx, struct pvhv_mgmt_hello *out)
+{
+	(void)ctx;
+	out->abi_version = PVHV_ABI_VERSION;
+	out->host_cpus = nr_cpus;
+	out->max_domains = MAX_DOMAINS;
+	out->free_mem_bytes = mem_free_pages() * PAGE_SIZE;
+	out->host_mem_bytes = mem_free_boot_pages * PAGE_SIZE;
+	out->tsc_khz = (uint32_t)tsc_khz();
+	out->vendor = vcpu_ops->hypercall_flag ? 1 : 2;   /* VMMCALL: AMD-V */
+	snprintf(out->name, sizeof(out->name), "pvhv");
+}
+
+static unsigned op_slots(void *ctx)
+{
+	(void)ctx;
+	return nr_domains;
+}
+
+static const uint32_t end_codes[] = {
+	[END_NONE] = PVHV_MGMT_END_NONE, [END_POWEROFF] = PVHV_MGMT_END_POWEROFF,
+	[END_REBOOT] = PVHV_MGMT_END_REBOOT, [END_CRASH] = PVHV_MGMT_END_CRASH,
+	[END_STOPPED] = PVHV_MGMT_END_STOPPED, [END_NOT_STARTED] = PVHV_MGMT_END_NOT_STARTED,
+};
+
+static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
+{
+	const struct domain *d = &domains[id];
+	enum dom_state st = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
+
+	(void)ctx;
+	*out = (struct pvhv_mgmt_domain){
+		.id = id, .gen = d->gen, .exit_status = d->exit_status, .vcpus = d->cfg->vcpus,
+		.memory_bytes = d->cfg->memory, .cpu_us = tsc_to_us(d->cpu_tsc), .exits = d->exits_total,
+		.reboots = d->reboots, .flags = d->cfg->control ? PVHV_MGMT_DOM_CONTROL : 0,
+	};
+	memcpy(out->name, d->name, MIN(sizeof(out->name), strlen(d->name)));
+	out->state = st == DOM_RUNNING ? PVHV_MGMT_STATE_RUNNING
+		   : st == DOM_ENDED   ? PVHV_MGMT_STATE_ENDED
+				       : PVHV_MGMT_STATE_ENDING;
+	out->end = d->end < ARRAY_SIZE(end_codes) ? end_codes[d->end] : PVHV_MGMT_END_NONE;
+	if (d->born_us)
+		out->runtime_us = (st == DOM_ENDED && d->end_us ? d->end_us : time_us()) - d->born_us;
+	return 0;
+}
+
+static int op_destroy(void *ctx, unsigned id, char *msg, size_t msglen)
+{
+	struct domain *d = &domains[id];
+
+	(void)ctx;
+	if (d->cfg->control)
+		return errorf(-PVHV_MGMT_EPERM, msg, msglen, "%s is the control domain", d->name);
+	if (__atomic_load_n(&d->state, __ATOMIC_ACQUIRE) != DOM_RUNNING)
+		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "%s is not running", d->name);
+	domain_end(d, END_STOPPED, 0, "destroyed through the management port");
+	return 0;
+}
+
+static size_t op_console(void *ctx, unsigned id, char *buf, size_t cap)
+{
+	struct domain *d = &domains[id];
+	size_t n = 0;
+
+	(void)ctx;
+	spin_lock(&d->console.lock);
+	for (uint32_t i = 0; d->console.ready && i < d->console.buf.nkeep; i++) {
+		const char *line = conbuf_kept(&d->console.buf, i);
+		size_t l = line ? strlen(line) : 0;
+
+		if (!line || n + l + 1 > cap)
+			break;
+		memcpy(buf + n, line, l);
+		buf[n + l] = '\n';
+		n += l + 1;
+	}
+	spin_unlock(&d->console.lock);
+	return n;
+}
+
+static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, NULL };
+
+/* ------------------------------------------------------------ the stream */
+
+/* Sends what is left of the reply; true when it is all out. */
+static bool flush(struct mgmt_conn *c)
+{
+	while (c->tx_off < c->tx_len) {
+		int n = vsock_local_send(router, c->handle, c->tx + c->tx_off, c->tx_len - c->tx_off);
+
+		if (n <= 0)
+			return false;   /* 0: wait for wake; < 0: the stream is going away */
+		c->tx_off += (size_t)n;
+	}
+	c->tx_len = c->tx_off = 0;
+	return true;
+}
+
+/* Answers the complete requests in rx while replies go out. */
+static void serve(struct mgmt_conn *c)
+{
+	char err[80];
+
+	while (!c->closing && flush(c)) {
+		int64_t len = mgmt_frame(c->rx, c->rx_len, err, sizeof(err));
+
+		if (len == 0)
+			return;
+		if (len < 0) {
+			c->tx_len = mgmt_proto_error(c->rx, c->rx_len, err, c->tx);
+			c->closing = true;
+			break;
+		}
+		c->tx_len = mgmt_handle(&ops, c->rx, (size_t)len, c->tx);
+		c->tx_off = 0;
+		served++;
+		memmove(c->rx, c->rx + len, c->rx_len - (size_t)len);
+		c->rx_len -= (size_t)len;
+		vsock_local_consumed(router, c->handle, (uint32_t)len);
+	}
+	if (c->closing && flush(c)) {
+		uint32_t h = c->handle;
+
+		vsock_local_close(router, h, false);
+	}
+}
+
+static int svc_accept(void *ctx, uint32_t conn, uint64_t cid, uint32_t port)
+{
+	struct domain *d = domain_by_cid(cid);
+
+	(void)ctx, (void)port;
+	if (!d || !d->cfg->control) {
+		refused++;
+		return -EPERM;
+	}
+	for (unsigned i = 0; i < MGMT_CONNS; i++)
+		if (!conns[i].handle) {
+			conns[i].handle = conn;
+			conns[i].rx_len = conns[i].tx_len = conns[i].tx_off = 0;
+			conns[i].closing = false;
+			return 0;
+		}
+	refused++;
+	return -EBUSY;
+}
+
+static void svc_recv(void *ctx, uint32_t conn, const uint8_t *data, size_t n)
+{
+	struct mgmt_conn *c = find(conn);
+
+	(void)ctx;
+	if (!c)
+		return;
+	/* The router holds the client to our credit (the size of rx): this always fits. */
+	n = MIN(n, sizeof(c->rx) - c->rx_len);
+	memcpy(c->rx + c->rx_len, data, n);
+	c->rx_len += n;
+	serve(c);
+}
+
+static void svc_peer_shutdown(void *ctx, uint32_t conn, uint32_t flags)
+{
+	struct mgmt_conn *c = find(conn);
+
+	(void)ctx, (void)flags;
+	if (c && !c->tx_len)
+		vsock_local_close(router, conn, false);
+}
+
+static void svc_closed(void *ctx, uint32_t conn)
+{
+	struct mgmt_conn *c = find(conn);
+
+	(void)ctx;
+	if (c)
+		c->handle = 0;
+}
+
+static void svc_wake(void *ctx)
+{
+	(void)ctx;
+	for (unsigned i = 0; i < MGMT_CONNS; i++)
+		if (conns[i].handle)
+			serve(&conns[i]);
+}
+
+static const struct vsock_service service = {
+	.port = PVHV_MGMT_PORT,
+	.buf_alloc = MGMT_FRAME_MAX,
+	.accept = svc_accept,
+	.recv = svc_recv,
+	.peer_shutdown = svc_peer_shutdown,
+	.closed = svc_closed,
+	.wake = svc_wake,
+};
+
+void mgmt_service_start(struct vsock_router *r)
+{
+	router = r;
+	if (vsock_router_listen(r, &service))
+		kprintf("pvhv: management port %u: cannot listen\n", PVHV_MGMT_PORT);
+}
