@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, virtio fuzzing, integration (QEMU, console input, Bochs).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, sandbox agent, virtio fuzzing, integration (QEMU, console input, Bochs).
 # Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
@@ -81,6 +81,10 @@ suite() {
 
 # Bundle tool.
 suite tools bash tests/tools/test-bundle.sh
+
+# The sandbox agent and agent-run on the host (unix socket instead of vsock; as
+# root also as PID 1 of fresh PID and mount namespaces).
+suite userland python3 tests/userland/test-agent.py
 
 # The virtio transport and queues under libFuzzer, for a bounded time
 # (FUZZ_SECONDS, default 60): hostile rings and register writes.
