@@ -30,7 +30,7 @@
  * KILL signals the whole group.  When the command itself has exited, what is
  * left of its group is killed with SIGKILL, so nothing outlives the command's
  * connection; when the connection closes (or breaks) before EXIT, the group is
- * killed with SIGKILL too.  EXIT is sent after the last STDOUT/STDERR frame.
+ * killed with SIGKILL too (a half-close counts: end stdin with STDIN_EOF).  EXIT is sent after the last STDOUT/STDERR frame.
  *
  * Flow control.  The agent buffers at most PVHV_AGENT_OUTBUF bytes of
  * frames towards a client.  While that buffer cannot take another full

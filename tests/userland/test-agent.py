@@ -385,6 +385,45 @@ def init_checks(sock, p):
           f"frames {fr}, unshare status {rc}")
 
 
+def start_agent(spec, log):
+    """An agent listening on SPEC; it has said "ready" when this returns, or it died."""
+    start = log.tell()
+    p = subprocess.Popen([AGENT, "--listen", spec], stderr=log)
+    for _ in range(100):
+        log.flush()
+        with open(log.name) as f:
+            f.seek(start)
+            if "ready" in f.read() or p.poll() is not None:
+                break
+        time.sleep(0.05)
+    return p
+
+
+def test_tcp_and_vsock(log):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    p = start_agent(f"tcp:{port}", log)
+    try:
+        r = subprocess.run([RUN, f"tcp:127.0.0.1:{port}", "--", "sh", "-c", "echo over tcp; exit 4"],
+                           capture_output=True, timeout=30)
+        check("tcp loopback listener", r.returncode == 4 and r.stdout == b"over tcp\n", f"{r}")
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+    try:
+        socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).close()
+    except (OSError, AttributeError):
+        print("# no AF_VSOCK on this host: the vsock listener is not tried")
+        return
+    p = start_agent("vsock:52017", log)
+    alive = p.poll() is None
+    p.terminate()
+    p.wait(timeout=10)
+    check("vsock listener binds (no vsock loopback here to connect through)", alive, "agent exited")
+
+
 def main():
     for f in (AGENT, RUN):
         if not os.access(f, os.X_OK):
@@ -426,6 +465,7 @@ def main():
             agent.kill()
             rc = "still running"
         check("POWEROFF with --allow-poweroff ends the agent", rc == 0, f"status {rc}")
+        test_tcp_and_vsock(log)
         if os.geteuid() == 0:
             test_init(log)
         else:
