@@ -30,6 +30,7 @@ EXIT_TIMEOUT, EXIT_KILLED = 1, 2
 E_PROTO, E_EXEC, E_BUSY, E_DENIED = 1, 2, 3, 4
 
 passed = failed = 0
+agent_pid = 0  # the agent the main checks talk to
 
 
 def check(name, cond, why=""):
@@ -287,6 +288,38 @@ def proto_flood(sock):
     print(f"# flood: read {got >> 20} MiB in 3 s, session VmHWM {hwm} KiB")
 
 
+def sessions_of(agent_pid):
+    with open(f"/proc/{agent_pid}/task/{agent_pid}/children") as f:
+        return f.read().split()
+
+
+def busy(sock):
+    """64 sessions at once are served; the 65th connection is refused with ERROR BUSY."""
+    conns, pids = [], []
+    end = time.time() + 10
+    while sessions_of(agent_pid) and time.time() < end:  # the earlier tests' sessions end
+        time.sleep(0.05)
+    try:
+        for _ in range(64):
+            c = Conn(sock)
+            c.send(frame(EXEC, exec_payload(["sleep", "30"])))
+            conns.append(c)
+        for i, c in enumerate(conns):
+            f = c.frame()
+            assert f and f[0] == STARTED, f"connection {i + 1} of 64: {f}"
+            pids.append(struct.unpack("<I", f[1])[0])
+        extra = Conn(sock)
+        fr = extra.until_end()
+    finally:
+        for c in conns:
+            c.close()
+    check("64 sessions at once, the 65th gets ERROR BUSY",
+          all(pids) and len(fr) == 1 and fr[0][0] == ERROR and decode_error(fr[0][1])[0] == E_BUSY,
+          f"{sum(1 for x in pids if x)} started, then {fr}")
+    check("closing them kills all 64 commands", all(gone(x, 10) for x in pids if x), "some still run")
+    time.sleep(0.5)  # let the agent reap its sessions
+
+
 def expect_refused(sock, name, data, want_text, half_close=False):
     c = Conn(sock)
     c.send(data)
@@ -399,6 +432,23 @@ def start_agent(spec, log):
     return p
 
 
+def test_once(tmp, log):
+    sock = os.path.join(tmp, "once.sock")
+    p = subprocess.Popen([AGENT, "--listen", f"unix:{sock}", "--once"], stderr=log)
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    r = run(sock, "sh", "-c", "exit 6")
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = "still running"
+    check("--once: one command, then the agent exits 0", r.returncode == 6 and rc == 0,
+          f"command {r.returncode}, agent {rc}")
+
+
 def test_tcp_and_vsock(log):
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -434,13 +484,15 @@ def main():
         sock = os.path.join(tmp, "agent.sock")
         log = open(os.path.join(tmp, "agent.log"), "w+")
         agent = subprocess.Popen([AGENT, "--listen", f"unix:{sock}"], stderr=log)
+        global agent_pid
+        agent_pid = agent.pid
         for _ in range(100):
             if os.path.exists(sock):
                 break
             time.sleep(0.05)
         try:
             for group in (test_client, proto_missing_command, proto_exit, proto_cpu_time,
-                          proto_kill_group, proto_disconnect, proto_timeout, proto_flood, test_malformed):
+                          proto_kill_group, proto_disconnect, proto_timeout, proto_flood, busy, test_malformed):
                 try:
                     group(sock)
                 except Exception as e:  # a hung or broken answer fails this group only
@@ -466,6 +518,7 @@ def main():
             rc = "still running"
         check("POWEROFF with --allow-poweroff ends the agent", rc == 0, f"status {rc}")
         test_tcp_and_vsock(log)
+        test_once(tmp, log)
         if os.geteuid() == 0:
             test_init(log)
         else:
