@@ -293,6 +293,27 @@ def sessions_of(agent_pid):
         return f.read().split()
 
 
+def slow_reader_gets_everything(sock):
+    """Output still in the pipe when the command exits reaches a client that reads only later."""
+    # The command makes its stdout pipe 1 MiB (F_SETPIPE_SZ), fills it and exits at once.
+    fill = "import fcntl, sys; fcntl.fcntl(1, 1031, 1 << 20); sys.stdout.buffer.write(bytes(1000000))"
+    c = Conn(sock)
+    c.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    c.send(frame(EXEC, exec_payload([sys.executable, "-c", fill])))
+    time.sleep(3.5)
+    out, ex = 0, {}
+    while True:
+        f = c.frame()
+        if f is None:
+            break
+        if f[0] == STDOUT:
+            out += len(f[1])
+        if f[0] == EXIT:
+            ex = decode_exit(f[1])
+    check("a client that reads 3.5 s after the command exited gets all its output, then EXIT 0",
+          out == 1000000 and ex.get("how") == EXITED and ex.get("status") == 0, f"{out} bytes, exit {ex}")
+
+
 def busy(sock):
     """64 sessions at once are served; the 65th connection is refused with ERROR BUSY."""
     conns, pids = [], []
@@ -382,8 +403,8 @@ def test_init(log):
     # Not under /tmp: the agent mounts a tmpfs there in its namespace.
     with tempfile.TemporaryDirectory(prefix="pvhv-agent-init.", dir="/var/tmp") as tmp:
         sock = os.path.join(tmp, "init.sock")
-        p = subprocess.Popen(["unshare", "--pid", "--fork", "--mount", "--propagation", "private",
-                              AGENT, "--listen", f"unix:{sock}"], stdout=log, stderr=log)
+        p = start_agent([f"unix:{sock}"], log,
+                        prefix=("unshare", "--pid", "--fork", "--mount", "--propagation", "private"))
         try:
             init_checks(sock, p)
         finally:
@@ -393,10 +414,6 @@ def test_init(log):
 
 
 def init_checks(sock, p):
-    for _ in range(100):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.05)
     r = run(sock, "sh", "-c", "cat /proc/1/comm; stat -f -c %T /proc /sys /dev /tmp; "
             "sleep 0.2 & exit 0")
     check("init: PID 1 mounts proc, sysfs, devtmpfs, tmpfs",
@@ -418,10 +435,11 @@ def init_checks(sock, p):
           f"frames {fr}, unshare status {rc}")
 
 
-def start_agent(spec, log):
-    """An agent listening on SPEC; it has said "ready" when this returns, or it died."""
-    start = log.tell()
-    p = subprocess.Popen([AGENT, "--listen", spec], stderr=log)
+def start_agent(args, log, prefix=()):
+    """An agent started with --listen ARGS[0] ARGS[1:]; it has said "ready" when this returns, or died."""
+    log.flush()
+    start = os.path.getsize(log.name)
+    p = subprocess.Popen([*prefix, AGENT, "--listen", *args], stdout=log, stderr=log)
     for _ in range(100):
         log.flush()
         with open(log.name) as f:
@@ -434,11 +452,7 @@ def start_agent(spec, log):
 
 def test_once(tmp, log):
     sock = os.path.join(tmp, "once.sock")
-    p = subprocess.Popen([AGENT, "--listen", f"unix:{sock}", "--once"], stderr=log)
-    for _ in range(100):
-        if os.path.exists(sock):
-            break
-        time.sleep(0.05)
+    p = start_agent([f"unix:{sock}", "--once"], log)
     r = run(sock, "sh", "-c", "exit 6")
     try:
         rc = p.wait(timeout=10)
@@ -454,7 +468,7 @@ def test_tcp_and_vsock(log):
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
-    p = start_agent(f"tcp:{port}", log)
+    p = start_agent([f"tcp:{port}"], log)
     try:
         r = subprocess.run([RUN, f"tcp:127.0.0.1:{port}", "--", "sh", "-c", "echo over tcp; exit 4"],
                            capture_output=True, timeout=30)
@@ -467,7 +481,7 @@ def test_tcp_and_vsock(log):
     except (OSError, AttributeError):
         print("# no AF_VSOCK on this host: the vsock listener is not tried")
         return
-    p = start_agent("vsock:52017", log)
+    p = start_agent(["vsock:52017"], log)
     alive = p.poll() is None
     p.terminate()
     p.wait(timeout=10)
@@ -483,16 +497,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="pvhv-agent-test.") as tmp:
         sock = os.path.join(tmp, "agent.sock")
         log = open(os.path.join(tmp, "agent.log"), "w+")
-        agent = subprocess.Popen([AGENT, "--listen", f"unix:{sock}"], stderr=log)
+        agent = start_agent([f"unix:{sock}"], log)
         global agent_pid
         agent_pid = agent.pid
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
         try:
             for group in (test_client, proto_missing_command, proto_exit, proto_cpu_time,
-                          proto_kill_group, proto_disconnect, proto_timeout, proto_flood, busy, test_malformed):
+                          proto_kill_group, proto_disconnect, proto_timeout, proto_flood, slow_reader_gets_everything, busy, test_malformed):
                 try:
                     group(sock)
                 except Exception as e:  # a hung or broken answer fails this group only
@@ -503,11 +513,7 @@ def main():
             agent.wait(timeout=10)
         # POWEROFF with --allow-poweroff outside init: the agent exits 0.
         sock2 = os.path.join(tmp, "agent2.sock")
-        agent = subprocess.Popen([AGENT, "--listen", f"unix:{sock2}", "--allow-poweroff"], stderr=log)
-        for _ in range(100):
-            if os.path.exists(sock2):
-                break
-            time.sleep(0.05)
+        agent = start_agent([f"unix:{sock2}", "--allow-poweroff"], log)
         c = Conn(sock2)
         c.send(frame(POWEROFF))
         c.until_end()

@@ -17,7 +17,9 @@
 #include <sys/reboot.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <linux/vm_sockets.h>
@@ -157,6 +159,41 @@ static void init_mounts(void)
 	}
 }
 
+/*
+ * PID 1 on a distribution kernel: virtio, virtio-mmio, vsock and its virtio
+ * transport are modules (Debian's cloud kernel has them so), and with no
+ * udev and no modprobe in the image nothing else loads them.  Load them in
+ * dependency order from the usual place; one that is built in (no file) or
+ * already loaded is fine.
+ */
+static void load_vsock_modules(void)
+{
+	static const char *const mods[] = {
+		"drivers/virtio/virtio", "drivers/virtio/virtio_ring", "drivers/virtio/virtio_mmio",
+		"net/vmw_vsock/vsock", "net/vmw_vsock/vmw_vsock_virtio_transport_common",
+		"net/vmw_vsock/vmw_vsock_virtio_transport",
+	};
+	struct utsname u;
+	char path[320];
+
+	if (uname(&u))
+		return;
+	for (size_t i = 0; i < sizeof(mods) / sizeof(mods[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "/lib/modules/%s/kernel/%s.ko", u.release, mods[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0) {
+			if (errno != ENOENT)
+				agent_log("init: %s: %s", path, strerror(errno));
+			continue;
+		}
+		if (syscall(SYS_finit_module, fd, "", 0) && errno != EEXIST)
+			agent_log("init: load %s: %s", path, strerror(errno));
+		close(fd);
+	}
+}
+
 /* Make sure fds 0-2 are open, so no socket or pipe ever lands there. */
 static void std_fds(void)
 {
@@ -265,6 +302,8 @@ int main(int argc, char **argv)
 		setsid();
 	}
 	std_fds();
+	if (g.init)
+		load_vsock_modules();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);

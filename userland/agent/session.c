@@ -20,7 +20,10 @@
 #include "agent.h"
 #include "agentproto.h"
 
-/* After the command exits, how long its stdout/stderr may stay open (a daemon that escaped its group). */
+/*
+ * After the command exits, how long its stdout/stderr may stay open and idle
+ * (held by a process that escaped its group) while the agent has room to read them.
+ */
 #define DRAIN_MS 2000
 /* Output room kept free for the control frames that end a session (EXIT, ERROR). */
 #define CONTROL_RESERVE 512
@@ -339,6 +342,8 @@ static void read_pipe(int *fd, unsigned type)
 	}
 	agentproto_put_hdr(frame, type, n);
 	s.out_len += PVHV_AGENT_HDR_SIZE + n;
+	if (s.pid < 0)
+		s.drain_ms = now_ms() + DRAIN_MS;
 }
 
 static void write_stdin(void)
@@ -429,6 +434,9 @@ static void check_timers(void)
 		s.timed_out = true;
 		kill_group(SIGKILL);
 	}
+	/* Output the client has not taken yet is not idleness: the drain clock waits for it. */
+	if (s.pid < 0 && sizeof(s.out) - s.out_len < OUT_READ_ROOM)
+		s.drain_ms = now + DRAIN_MS;
 	if (s.pid < 0 && s.drain_ms && now >= s.drain_ms) {
 		close_fd(&s.out_fd);
 		close_fd(&s.err_fd);
