@@ -169,7 +169,7 @@ static void init_mounts(void)
 static void load_vsock_modules(void)
 {
 	static const char *const mods[] = {
-		"drivers/virtio/virtio", "drivers/virtio/virtio_ring", "drivers/virtio/virtio_mmio",
+		"drivers/virtio/virtio_ring", "drivers/virtio/virtio", "drivers/virtio/virtio_mmio",
 		"net/vmw_vsock/vsock", "net/vmw_vsock/vmw_vsock_virtio_transport_common",
 		"net/vmw_vsock/vmw_vsock_virtio_transport",
 	};
