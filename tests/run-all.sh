@@ -82,10 +82,6 @@ suite() {
 # Bundle tool.
 suite tools bash tests/tools/test-bundle.sh
 
-# The sandbox agent and agent-run on the host (unix socket instead of vsock; as
-# root also as PID 1 of fresh PID and mount namespaces).
-suite userland python3 tests/userland/test-agent.py
-
 # The virtio transport and queues under libFuzzer, for a bounded time
 # (FUZZ_SECONDS, default 60): hostile rings and register writes.
 suite fuzz bash tests/fuzz/run.sh
@@ -95,6 +91,11 @@ suite fuzz bash tests/fuzz/run.sh
 # If it fails, those cases fail and say the files are missing.
 echo "=== linux: scripts/fetch-linux.sh"
 bash scripts/fetch-linux.sh || echo "scripts/fetch-linux.sh failed (status $?): the linux-* cases will fail"
+
+# The sandbox agent and agent-run on the host (unix socket instead of vsock; as
+# root also as PID 1 of fresh PID and mount namespaces), then as /init of
+# Debian's kernel under plain QEMU (vsock modules loaded, listening).
+suite userland python3 tests/userland/test-agent.py
 
 # QEMU: test guests, hostile guests, bad bundles, Linux.
 suite integration python3 tests/integration/run.py "$@"

@@ -488,6 +488,49 @@ def test_tcp_and_vsock(log):
     check("vsock listener binds (no vsock loopback here to connect through)", alive, "agent exited")
 
 
+def test_linux_init(tmp):
+    """Debian's kernel (build/linux, scripts/fetch-linux.sh) under plain QEMU with the agent as
+    /init: it mounts, loads the virtio and vsock modules from the image and listens on vsock."""
+    linux = os.path.join(ROOT, "build/linux")
+    debs = [f for f in os.listdir(os.path.join(linux, "deb")) if f.startswith("linux-image-")] \
+        if os.path.isdir(os.path.join(linux, "deb")) else []
+    vmlinux = os.path.join(linux, "vmlinux")
+    if not debs or not os.path.exists(vmlinux):
+        print("# no build/linux (scripts/fetch-linux.sh): the agent is not tried as a Linux init")
+        return
+    root = os.path.join(tmp, "initrd")
+    os.makedirs(root)
+    mods = ["kernel/drivers/virtio/virtio_ring.ko", "kernel/drivers/virtio/virtio.ko",
+            "kernel/drivers/virtio/virtio_mmio.ko", "kernel/net/vmw_vsock/vsock.ko",
+            "kernel/net/vmw_vsock/vmw_vsock_virtio_transport_common.ko",
+            "kernel/net/vmw_vsock/vmw_vsock_virtio_transport.ko"]
+    fs = subprocess.run(f"dpkg-deb --fsys-tarfile {os.path.join(linux, 'deb', debs[0])} | "
+                        f"tar -x -C {root} --wildcards " + " ".join(f"'./lib/modules/*/{m}'" for m in mods),
+                        shell=True, capture_output=True)
+    subprocess.run(["cp", AGENT, os.path.join(root, "init")], check=True)
+    cpio = os.path.join(tmp, "initrd.cpio")
+    subprocess.run(f"cd {root} && find . | cpio -o -H newc --quiet > {cpio}", shell=True, check=True)
+    serial = os.path.join(tmp, "serial.log")
+    p = subprocess.Popen(["qemu-system-x86_64", "-M", "q35", "-m", "512", "-display", "none", "-no-reboot",
+                          "-serial", f"file:{serial}", "-kernel", vmlinux, "-initrd", cpio,
+                          "-append", "console=ttyS0 rdinit=/init panic=-1 quiet"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log, end = "", time.time() + 120
+    try:
+        while time.time() < end and p.poll() is None and "ready (" not in log:
+            time.sleep(0.5)
+            if os.path.exists(serial):
+                with open(serial, errors="replace") as f:
+                    log = f.read()
+    finally:
+        p.kill()
+        p.wait()
+    lines = [x for x in log.splitlines() if "pvhv-agent" in x or "Unknown symbol" in x]
+    check("Linux init: mounts, loads virtio and vsock modules, listens on vsock",
+          fs.returncode == 0 and lines == ["pvhv-agent[1]: ready (1 listener, init)"],
+          f"tar {fs.returncode} {fs.stderr[-200:]!r}; agent lines {lines}; log tail {log[-600:]!r}")
+
+
 def main():
     for f in (AGENT, RUN):
         if not os.access(f, os.X_OK):
@@ -529,6 +572,7 @@ def main():
             test_init(log)
         else:
             print("# not root: the PID 1 checks need unshare --pid --mount")
+        test_linux_init(tmp)
         log.seek(0)
         print("# agent log:\n" + "".join("#   " + line for line in log.readlines()[-20:]))
     print(f"{passed} passed, {failed} failed")
