@@ -206,6 +206,15 @@ def proto_missing_command(sock):
           f"{fr}")
 
 
+def proto_hostile_name(sock):
+    c = Conn(sock)
+    c.send(frame(EXEC, exec_payload(["evil\x1b[2J\x07name"])))
+    fr = c.until_end()
+    text = decode_error(fr[0][1])[2] if fr and fr[0][0] == ERROR else ""
+    check("control characters in argv[0] come back as '?'",
+          text == "exec evil?[2J?name: No such file or directory", f"{fr}")
+
+
 def proto_exit(sock):
     c = Conn(sock)
     c.send(frame(EXEC, exec_payload(["sh", "-c", "exit 3"])))
@@ -544,7 +553,7 @@ def main():
         global agent_pid
         agent_pid = agent.pid
         try:
-            for group in (test_client, proto_missing_command, proto_exit, proto_cpu_time,
+            for group in (test_client, proto_missing_command, proto_hostile_name, proto_exit, proto_cpu_time,
                           proto_kill_group, proto_disconnect, proto_timeout, proto_flood, slow_reader_gets_everything, busy, test_malformed):
                 try:
                     group(sock)
@@ -573,6 +582,11 @@ def main():
         else:
             print("# not root: the PID 1 checks need unshare --pid --mount")
         test_linux_init(tmp)
+        log.seek(0)
+        logtext = log.read()
+        check("the agent's log has no control characters (it quotes what clients sent)",
+              "evil?[2J?name" in logtext and not any(ord(ch) < 32 and ch != "\n" for ch in logtext),
+              "escape or bell in the log")
         log.seek(0)
         print("# agent log:\n" + "".join("#   " + line for line in log.readlines()[-20:]))
     print(f"{passed} passed, {failed} failed")

@@ -52,6 +52,10 @@ void agent_log(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	va_end(ap);
+	/* Messages quote what clients sent (argv[0], cwd): no control characters reach the console. */
+	for (char *c = line; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = '?';
 	fprintf(stderr, "%s\n", line);
 }
 

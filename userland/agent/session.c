@@ -386,7 +386,16 @@ static void reap(void)
 	struct rusage ru;
 	int st;
 
-	if (s.pid <= 0 || wait4(s.pid, &st, WNOHANG, &ru) != s.pid)
+	siginfo_t si = { .si_pid = 0 };
+
+	if (s.pid <= 0 || waitid(P_PID, s.pid, &si, WEXITED | WNOHANG | WNOWAIT) || si.si_pid != s.pid)
+		return;
+	/*
+	 * Nothing outlives the command: the rest of its group goes too, while the
+	 * unreaped leader still holds its pid (so the group id cannot be reused).
+	 */
+	kill(-s.pid, SIGKILL);
+	if (wait4(s.pid, &st, WNOHANG, &ru) != s.pid)
 		return;
 	s.exit.wall_us = (now_ms() - s.start_ms) * 1000;
 	s.exit.user_us = tv_us(ru.ru_utime);
@@ -405,8 +414,6 @@ static void reap(void)
 		s.exit.flags |= PVHV_AGENT_EXIT_KILLED;
 	if (s.timed_out)
 		s.exit.flags |= PVHV_AGENT_EXIT_TIMEOUT;
-	/* Nothing outlives the command: the rest of its group goes too. */
-	kill(-s.pid, SIGKILL);
 	s.pid = -1;
 	s.drain_ms = now_ms() + DRAIN_MS;
 	s.stdin_len = 0;
