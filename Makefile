@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # pvhv: one Makefile.  `make run` and `make test` are the ways in; both
 # install what is missing first (scripts/deps.sh, apt-get on Debian 12).
-all: image unit-bin guests tools
+all: image unit-bin guests tools userland
 
 V ?= 0
 Q := $(if $(filter 1,$(V)),,@)
@@ -67,7 +67,9 @@ PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/pagetable.c arch
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
-UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_C:%.c=$(B)/host/%.o)
+# Guest-side protocol code (userland/) is hosted C already: its unit tests link it as is.
+UNIT_USERLAND_C := userland/lib/agentproto.c
+UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) $(UNIT_C:%.c=$(B)/host/%.o)
 
 unit-bin: $(B)/unit/unit-tests
 
@@ -120,6 +122,7 @@ fuzz:
 # ---------------------------------------------------------------- guests, tools
 include tests/guests/guests.mk
 include tools/tools.mk
+include userland/userland.mk
 
 # ---------------------------------------------------------------- entry points
 deps:
@@ -144,7 +147,7 @@ bench: deps
 	$(Q)bash bench/bench.sh
 
 clean:
-	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/fuzz $(B)/pvhv.elf
+	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/userland $(B)/fuzz $(B)/pvhv.elf
 
 # 4-vCPU Linux domains rebooting in a loop under QEMU (not in `test`: see
 # "Known problems" in docs/ARCHITECTURE.md).
@@ -154,6 +157,6 @@ test-teardown: deps
 	$(Q)python3 tests/integration/run.py -k linux-teardown
 	$(Q)python3 tests/integration/console.py -k linux-reboot-input
 
-.PHONY: all image unit-bin guests tools deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean
+.PHONY: all image unit-bin guests tools userland deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, virtio fuzzing, integration (QEMU, console input, Bochs).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, sandbox agent, virtio fuzzing, integration (QEMU, console input, Bochs).
 # Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
@@ -92,6 +92,11 @@ suite fuzz bash tests/fuzz/run.sh
 # If it fails, those cases fail and say the files are missing.
 echo "=== linux: scripts/fetch-linux.sh"
 bash scripts/fetch-linux.sh || echo "scripts/fetch-linux.sh failed (status $?): the linux-* cases will fail"
+
+# The sandbox agent and agent-run on the host (unix socket instead of vsock; as
+# root also as PID 1 of fresh PID and mount namespaces), then as /init of
+# Debian's kernel under plain QEMU (vsock modules loaded, listening).
+suite userland python3 tests/userland/test-agent.py
 
 # QEMU: test guests, hostile guests, bad bundles, Linux.
 suite integration python3 tests/integration/run.py "$@"

@@ -1,0 +1,25 @@
+# SPDX-License-Identifier: Apache-2.0
+# userland.mk: programs that run inside guests (userland/), ordinary hosted C built static
+# with Debian's glibc.  They share only guest-abi/ with pvhv.  Included by the top-level
+# Makefile (uses B, CC, WARN, Q, DEPFLAGS).
+
+USERLAND_CFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -Iguest-abi -Iuserland/lib $(WARN)
+USERLAND_LDFLAGS := -static
+USERLAND_LIB_C := userland/lib/agentproto.c
+AGENT_C := userland/agent/agent.c userland/agent/session.c
+AGENT_RUN_C := userland/agent/agent-run.c
+
+userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run
+
+$(B)/userland/pvhv-agent: $(AGENT_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
+
+$(B)/userland/agent-run: $(AGENT_RUN_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
+
+$(B)/userland/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	@echo "  CC      $<"
+	$(Q)$(CC) $(USERLAND_CFLAGS) $(DEPFLAGS) -c $< -o $@
