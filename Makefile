@@ -93,12 +93,13 @@ $(B)/host/%.o: %.c
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c
+MGMT_FUZZ_C := tests/fuzz/mgmt_fuzz.c pvh/mgmt.c lib/format.c
 NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
 	drivers/virtio/switch.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz
+fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -110,6 +111,11 @@ $(B)/fuzz/vsock_fuzz: $(FUZZ_VSOCK_C) drivers/virtio/vsock.h drivers/virtio/devi
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(FUZZ_VSOCK_C)
+
+$(B)/fuzz/mgmt_fuzz: $(MGMT_FUZZ_C) pvh/mgmt.h guest-abi/pvhv/mgmt.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(MGMT_FUZZ_C)
 
 $(B)/fuzz/net_fuzz: $(NET_FUZZ_C) drivers/virtio/virtio.h drivers/virtio/devices.h drivers/virtio/switch.h lib/base.h
 	@mkdir -p $(dir $@)

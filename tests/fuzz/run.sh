@@ -5,7 +5,8 @@
 #   virtq  the virtio-mmio transport and split virtqueues (build/fuzz/virtq_fuzz)
 #   vsock  three guests' vsock devices on pvhv's stream router (build/fuzz/vsock_fuzz)
 #   net    a hostile transmit ring through the net model, the switch and a peer's receive ring
-# FUZZ_TARGETS picks some (default: all three).  Each corpus grows in build/fuzz/<target>-corpus
+#   mgmt   a hostile client's byte stream through the management protocol's handler
+# FUZZ_TARGETS picks some (default: all four).  Each corpus grows in build/fuzz/<target>-corpus
 # (virtq: build/fuzz/corpus); a crashing input lands in build/fuzz/artifacts/<target>-*.
 # Last line: "N passed, M failed" over the targets (exit status 0 when none failed).
 set -uo pipefail
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/../.."
 
 secs=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:-20000000}
-targets=${FUZZ_TARGETS:-virtq vsock net}
+targets=${FUZZ_TARGETS:-virtq vsock net mgmt}
 out=build/fuzz
 passed=0
 failed=0
@@ -55,6 +56,7 @@ for t in $targets; do
 	virtq) run virtq tests/fuzz/seeds.py "$out/corpus" 4096 ;;
 	vsock) run vsock tests/fuzz/vsock_seeds.py "$out/vsock-corpus" 4096 ;;
 	net) run net tests/fuzz/net_seeds.py "$out/net-corpus" 8192 ;;
+	mgmt) run mgmt tests/fuzz/mgmt_seeds.py "$out/mgmt-corpus" 16384 ;;
 	*) echo "fuzz: no target $t"; failed=$((failed + 1)) ;;
 	esac
 done

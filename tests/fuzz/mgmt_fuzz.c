@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * mgmt_fuzz.c: libFuzzer over pvh/mgmt.c.  The input is a byte stream from
+ * a hostile client, cut into pieces of the sizes the first bytes say (as
+ * vsock would hand them over); each piece is appended to a receive buffer
+ * of the service's size and every complete frame answered, as
+ * pvh/mgmt_svc.c does.  Checks: every reply is a well-formed frame within
+ * MGMT_REPLY_MAX with the request's seq, a status of 0 or a known negative
+ * errno, and a result only when the status is 0; a stale or unknown handle
+ * never reaches destroy.
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/base.h"
+#include "pvh/mgmt.h"
+
+static unsigned destroys;
+
+static void hello(void *ctx, struct pvhv_mgmt_hello *out)
+{
+	(void)ctx;
+	out->host_cpus = 2;
+}
+
+static unsigned slots(void *ctx)
+{
+	(void)ctx;
+	return 4;
+}
+
+static int domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
+{
+	(void)ctx;
+	if (id >= 4)
+		abort(); /* the handler asked beyond slots() */
+	if (id == 3)
+		return -ENOENT;
+	*out = (struct pvhv_mgmt_domain){ .id = id, .gen = id + 1 };
+	snprintf(out->name, sizeof(out->name), "d%u", id);
+	return 0;
+}
+
+static int destroy(void *ctx, unsigned id, char *msg, size_t len)
+{
+	(void)ctx, (void)msg, (void)len;
+	if (id >= 3)
+		abort();
+	destroys++;
+	return 0;
+}
+
+static size_t console(void *ctx, unsigned id, char *buf, size_t cap)
+{
+	(void)ctx, (void)id;
+	memset(buf, 'x', cap);   /* as much as the handler allows */
+	return cap;
+}
+
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, NULL };
+static uint8_t rx[MGMT_FRAME_MAX], out[MGMT_REPLY_MAX];
+
+static void check_reply(const uint8_t *req, size_t n)
+{
+	struct pvhv_mgmt_hdr q, h;
+	struct pvhv_mgmt_status st;
+
+	memcpy(&q, req, sizeof(q));
+	if (n < sizeof(h) + sizeof(st) || n > MGMT_REPLY_MAX)
+		abort();
+	memcpy(&h, out, sizeof(h));
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	if (h.magic != PVHV_MGMT_MAGIC || h.version != PVHV_MGMT_VERSION || h.len + sizeof(h) != n ||
+	    !(h.type & PVHV_MGMT_REPLY) || h.seq != q.seq)
+		abort();
+	if (st.status > 0 || (st.status && n != sizeof(h) + sizeof(st)))
+		abort();
+	if (st.status && st.status != -PVHV_MGMT_EINVAL && st.status != -PVHV_MGMT_ENOENT &&
+	    st.status != -PVHV_MGMT_ENOSYS && st.status != -PVHV_MGMT_EPROTO && st.status != -PVHV_MGMT_EPERM)
+		abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	size_t rx_len = 0, at = 0;
+	char err[80];
+
+	destroys = 0;
+	while (at < size) {
+		/* One byte: the size of the next piece (1..256). */
+		size_t piece = (size_t)data[at++] + 1;
+
+		piece = MIN(piece, size - at);
+		piece = MIN(piece, sizeof(rx) - rx_len);
+		memcpy(rx + rx_len, data + at, piece);
+		rx_len += piece;
+		at += piece;
+		for (;;) {
+			int64_t len = mgmt_frame(rx, rx_len, err, sizeof(err));
+
+			if (len < 0) {
+				check_reply(rx, mgmt_proto_error(rx, rx_len, err, out));
+				return 0; /* the stream is closed */
+			}
+			if (len == 0)
+				break;
+			check_reply(rx, mgmt_handle(&ops, rx, (size_t)len, out));
+			memmove(rx, rx + len, rx_len - (size_t)len);
+			rx_len -= (size_t)len;
+		}
+		if (rx_len == sizeof(rx) && !piece)
+			abort(); /* a full buffer always holds a complete frame */
+	}
+	return 0;
+}

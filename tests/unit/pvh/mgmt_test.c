@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* mgmt_test.c: unit tests for pvh/mgmt.c: delimiting, each request, stale handles, hostile frames. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/base.h"
+#include "pvh/mgmt.h"
+
+/* Three slots: 0 "ctl" (control), 1 empty, 2 "job" at generation 5. */
+static unsigned destroyed = 99;
+
+static void hello(void *ctx, struct pvhv_mgmt_hello *out)
+{
+	(void)ctx;
+	out->host_cpus = 2;
+	snprintf(out->name, sizeof(out->name), "pvhv");
+}
+
+static unsigned slots(void *ctx)
+{
+	(void)ctx;
+	return 3;
+}
+
+static int domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
+{
+	(void)ctx;
+	if (id == 1)
+		return -ENOENT;
+	*out = (struct pvhv_mgmt_domain){ .id = id, .gen = id == 2 ? 5 : 1, .state = PVHV_MGMT_STATE_RUNNING };
+	snprintf(out->name, sizeof(out->name), "%s", id ? "job" : "ctl");
+	return 0;
+}
+
+static int destroy(void *ctx, unsigned id, char *msg, size_t len)
+{
+	(void)ctx;
+	if (id == 0)
+		return errorf(-PVHV_MGMT_EPERM, msg, len, "ctl is the control domain");
+	destroyed = id;
+	return 0;
+}
+
+static size_t console(void *ctx, unsigned id, char *buf, size_t cap)
+{
+	(void)ctx, (void)id;
+	snprintf(buf, cap, "line one\nline two\n");
+	return strlen(buf);
+}
+
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, NULL };
+static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
+static struct pvhv_mgmt_status st;
+
+static size_t frame(uint16_t type, const void *payload, uint32_t len)
+{
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, 77, len };
+
+	memcpy(req, &h, sizeof(h));
+	if (len)
+		memcpy(req + sizeof(h), payload, len);
+	return sizeof(h) + len;
+}
+
+/* Sends one request through mgmt_frame + mgmt_handle; returns the result's bytes (after the status). */
+static const uint8_t *ask(uint16_t type, const void *payload, uint32_t len, size_t *rlen)
+{
+	struct pvhv_mgmt_hdr h;
+	char err[80];
+	size_t n = frame(type, payload, len);
+
+	cr_assert_eq(mgmt_frame(req, n, err, sizeof(err)), (int64_t)n);
+	cr_assert_eq(mgmt_frame(req, n - 1, err, sizeof(err)), 0, "one byte short is incomplete");
+	size_t r = mgmt_handle(&ops, req, n, out);
+	memcpy(&h, out, sizeof(h));
+	cr_assert_eq(h.magic, PVHV_MGMT_MAGIC);
+	cr_assert_eq(h.type, type | PVHV_MGMT_REPLY);
+	cr_assert_eq(h.seq, 77);
+	cr_assert_eq(h.len + sizeof(h), r);
+	cr_assert_geq(h.len, sizeof(st));
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	*rlen = h.len - sizeof(st);
+	return out + sizeof(h) + sizeof(st);
+}
+
+Test(mgmt, hello)
+{
+	struct pvhv_mgmt_hello hi;
+	size_t n;
+	const uint8_t *r = ask(PVHV_MGMT_HELLO, NULL, 0, &n);
+
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(n, sizeof(hi));
+	memcpy(&hi, r, sizeof(hi));
+	cr_assert_eq(hi.version, PVHV_MGMT_VERSION);
+	cr_assert_eq(hi.host_cpus, 2);
+	cr_assert_str_eq(hi.name, "pvhv");
+	ask(PVHV_MGMT_HELLO, "x", 1, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "hello takes no payload (1 bytes)");
+}
+
+Test(mgmt, list_skips_empty_slots)
+{
+	struct pvhv_mgmt_domain d[2];
+	uint32_t count;
+	size_t n;
+	const uint8_t *r = ask(PVHV_MGMT_DOMAIN_LIST, NULL, 0, &n);
+
+	cr_assert_eq(st.status, 0);
+	memcpy(&count, r, 4);
+	cr_assert_eq(count, 2);
+	cr_assert_eq(n, 4 + 2 * sizeof(d[0]));
+	memcpy(d, r + 4, sizeof(d));
+	cr_assert_str_eq(d[0].name, "ctl");
+	cr_assert_eq(d[1].id, 2);
+	cr_assert_eq(d[1].gen, 5);
+}
+
+Test(mgmt, info_destroy_console_check_the_handle)
+{
+	struct pvhv_mgmt_ref good = { 2, 5 }, stale = { 2, 4 }, empty = { 1, 1 }, far = { 3, 1 },
+			     ctl = { 0, 1 };
+	struct pvhv_mgmt_domain d;
+	size_t n;
+	const uint8_t *r = ask(PVHV_MGMT_DOMAIN_INFO, &good, sizeof(good), &n);
+
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(n, sizeof(d));
+	memcpy(&d, r, sizeof(d));
+	cr_assert_str_eq(d.name, "job");
+
+	ask(PVHV_MGMT_DOMAIN_INFO, &stale, sizeof(stale), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOENT);
+	cr_assert_str_eq(st.msg, "domain 2: generation 4 is stale, now 5");
+	cr_assert_eq(n, 0);
+	ask(PVHV_MGMT_DOMAIN_DESTROY, &stale, sizeof(stale), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOENT);
+	cr_assert_eq(destroyed, 99, "a stale handle destroyed nothing");
+	ask(PVHV_MGMT_DOMAIN_INFO, &empty, sizeof(empty), &n);
+	cr_assert_str_eq(st.msg, "no domain 1");
+	ask(PVHV_MGMT_DOMAIN_INFO, &far, sizeof(far), &n);
+	cr_assert_str_eq(st.msg, "no domain 3");
+	ask(PVHV_MGMT_DOMAIN_INFO, &good, 4, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "payload of 4 bytes, want a 8-byte ref");
+
+	ask(PVHV_MGMT_DOMAIN_DESTROY, &ctl, sizeof(ctl), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EPERM);
+	cr_assert_str_eq(st.msg, "ctl is the control domain");
+	ask(PVHV_MGMT_DOMAIN_DESTROY, &good, sizeof(good), &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(destroyed, 2);
+
+	r = ask(PVHV_MGMT_CONSOLE_READ, &good, sizeof(good), &n);
+	cr_assert_eq(n, strlen("line one\nline two\n"));
+	cr_assert(!memcmp(r, "line one\nline two\n", n));
+}
+
+Test(mgmt, unknown_and_reply_types)
+{
+	size_t n;
+
+	ask(99, NULL, 0, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
+	cr_assert_str_eq(st.msg, "unknown request type 99");
+	ask(PVHV_MGMT_HELLO | PVHV_MGMT_REPLY, NULL, 0, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+}
+
+Test(mgmt, frames_that_cannot_be_delimited)
+{
+	char err[80];
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, 1, 9, PVHV_MGMT_MAX_PAYLOAD + 1 };
+
+	memcpy(req, &h, sizeof(h));
+	cr_assert_eq(mgmt_frame(req, sizeof(h), err, sizeof(err)), -EPROTO);
+	cr_assert_str_eq(err, "payload of 4097 bytes, limit 4096");
+	h.len = 0;
+	h.version = 2;
+	memcpy(req, &h, sizeof(h));
+	cr_assert_eq(mgmt_frame(req, sizeof(h), err, sizeof(err)), -EPROTO);
+	cr_assert_str_eq(err, "version 2, pvhv speaks 1");
+	h.version = 1;
+	h.magic = 0x12345678;
+	memcpy(req, &h, sizeof(h));
+	cr_assert_eq(mgmt_frame(req, sizeof(h), err, sizeof(err)), -EPROTO);
+	cr_assert_eq(mgmt_frame(req, sizeof(h) - 1, err, sizeof(err)), 0, "a partial header waits");
+
+	size_t r = mgmt_proto_error(req, sizeof(h), "bad magic 0x12345678", out);
+	struct pvhv_mgmt_hdr rh;
+	memcpy(&rh, out, sizeof(rh));
+	memcpy(&st, out + sizeof(rh), sizeof(st));
+	cr_assert_eq(r, sizeof(rh) + sizeof(st));
+	cr_assert_eq(rh.seq, 9);
+	cr_assert_eq(rh.type, 1 | PVHV_MGMT_REPLY);
+	cr_assert_eq(st.status, -PVHV_MGMT_EPROTO);
+	cr_assert_str_eq(st.msg, "bad magic 0x12345678");
+}
