@@ -139,6 +139,17 @@ static bool flush(struct mgmt_conn *c)
 	return true;
 }
 
+/*
+ * Ends our side.  The router frees a stream without calling closed() when
+ * the guest had shut down both ways already: the slot is then free now.
+ */
+static void close_conn(struct mgmt_conn *c)
+{
+	vsock_local_close(router, c->handle, false);
+	if (c->handle && !vsock_router_conn(router, c->handle))
+		c->handle = 0;
+}
+
 /* Answers the complete requests in rx while replies go out. */
 static void serve(struct mgmt_conn *c)
 {
@@ -161,11 +172,8 @@ static void serve(struct mgmt_conn *c)
 		c->rx_len -= (size_t)len;
 		vsock_local_consumed(router, c->handle, (uint32_t)len);
 	}
-	if (c->closing && flush(c)) {
-		uint32_t h = c->handle;
-
-		vsock_local_close(router, h, false);
-	}
+	if (c->closing && flush(c))
+		close_conn(c);
 }
 
 static int svc_accept(void *ctx, uint32_t conn, uint64_t cid, uint32_t port)
@@ -208,7 +216,7 @@ static void svc_peer_shutdown(void *ctx, uint32_t conn, uint32_t flags)
 
 	(void)ctx, (void)flags;
 	if (c && !c->tx_len)
-		vsock_local_close(router, conn, false);
+		close_conn(c);
 }
 
 static void svc_closed(void *ctx, uint32_t conn)

@@ -8,14 +8,19 @@ USERLAND_LDFLAGS := -static
 USERLAND_LIB_C := userland/lib/agentproto.c
 AGENT_C := userland/agent/agent.c userland/agent/session.c
 AGENT_RUN_C := userland/agent/agent-run.c
+PVHCTL_C := userland/pvhctl/pvhctl.c
 
-userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run
+userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run $(B)/userland/pvhctl
 
 $(B)/userland/pvhv-agent: $(AGENT_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 
 $(B)/userland/agent-run: $(AGENT_RUN_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
+
+$(B)/userland/pvhctl: $(PVHCTL_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 

@@ -292,6 +292,43 @@ def cases(dom, probe):
                             "[vc] PVHV-VSOCK-ECHO-OK", "[vc] PVHV-VSOCK-BULK-OK bytes=1048576",
                             "[vx] PVHV-VSOCK-DENIED",
                             "pvhv: summary dom=vx end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9")),
+        # The control plane, as far as it goes: the control domain speaks
+        # pvhv's management protocol over vsock (pvhctl), runs a command in a
+        # sandbox through its agent (exit status, stdout and stderr apart),
+        # destroys a spinning domain, and may not destroy itself; the sandbox
+        # may not reach the management port.
+        case("linux-ctl", "pvhctl in the control domain; a command through a sandbox's agent",
+             [linux_root("ctl", "ctl", disks=(ROOT_EXT4, "ro:gen:userland"),
+                         extra=" pvhv.agent=4 pvhv.victim=spin", vsock_cid=3, vsock_connect=["sb"],
+                         control=True),
+              linux_root("sb", "agent", disks=(ROOT_EXT4, "ro:gen:userland"), vsock_cid=4),
+              dom("spin", "busyloop", end="stopped",
+                  reason=r"destroyed through the management port")], code=3,
+             must=[r"^\[ctl\] PVHV-CTL-HELLO pvhv protocol 1, ABI \d+\.\d+, 2 CPUs \(AMD-V\)",
+                   r"^\[ctl\] PVHV-CTL-PS 0 +1 +ctl +running .* control$",
+                   r"^\[ctl\] PVHV-CTL-PS 2 +1 +spin +running ",
+                   r"^\[ctl\] PVHV-CTL-AGENT-EXIT=3 out=out-line err=err-line $",
+                   r"^\[ctl\] PVHV-CTL-DESTROY destroyed 2:1$",
+                   r"^\[ctl\] PVHV-CTL-DESTROY-SELF pvhctl: ctl is the control domain \(error 1\)$",
+                   r'^\[ctl\] PVHV-CTL-JSON \[\{"id":0,"gen":1,"name":"ctl","state":"running"',
+                   r"^\[sb\] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: ",
+                   r"^\[sb\] PVHV-AGENT-DONE$",
+                   r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=1 "],
+             must_not=[r"PVHV-AGENT-MGMT-PASSED", r"PVHV-OPT-FAIL"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda", "[sb] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[sb] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ctl] PVHV-CTL-HELLO pvhv protocol 1, ABI 1.0, 2 CPUs (AMD-V), 16 domains at most",
+                            "[ctl] PVHV-CTL-PS 0    1    ctl              running  -               1      256        3.1        2.0 control",
+                            "[ctl] PVHV-CTL-PS 2    1    spin             running  -               1       16        3.1        2.0",
+                            "[ctl] PVHV-CTL-AGENT-EXIT=3 out=out-line err=err-line ",
+                            "[ctl] PVHV-CTL-DESTROY destroyed 2:1",
+                            "[ctl] PVHV-CTL-DESTROY-SELF pvhctl: ctl is the control domain (error 1)",
+                            '[ctl] PVHV-CTL-JSON [{"id":0,"gen":1,"name":"ctl","state":"running"}]',
+                            "[sb] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: Connection reset by peer",
+                            "[sb] PVHV-AGENT-DONE",
+                            "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9",
+                            "pvhv: dom spin stopped: destroyed through the management port")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

@@ -757,7 +757,24 @@ def gen_pattern(path):
         f.write(bytes((i * 131 + (i >> 9)) & 0xff for i in range(64 * 1024)))
 
 
-DISK_GENERATORS = {"pattern": gen_pattern}
+def gen_userland(path):
+    """An ext4 image of build/userland's programs (pvhv-agent, agent-run, pvhctl), mkfs.ext4 -d."""
+    src = os.path.join(ROOT, "build", "userland")
+    stage = path + "-files"   # (not *.d: the Makefile reads build/**/*.d as dependencies)
+    shutil.rmtree(stage, ignore_errors=True)
+    os.makedirs(stage)
+    for prog in ("pvhv-agent", "agent-run", "pvhctl"):
+        if not os.path.exists(os.path.join(src, prog)):
+            raise Fail("harness: build/userland/%s not built" % prog)
+        shutil.copy2(os.path.join(src, prog), stage)
+    p = subprocess.run(["mkfs.ext4", "-q", "-F", "-d", stage, "-E", "root_owner=0:0", path, "16M"],
+                       capture_output=True, text=True)
+    shutil.rmtree(stage, ignore_errors=True)
+    if p.returncode != 0:
+        raise Fail("harness: mkfs.ext4 failed: %s" % p.stderr.strip())
+
+
+DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland}
 
 
 def write_dts(path, domains, kernels, initrds=None):
@@ -789,6 +806,8 @@ def write_dts(path, domains, kernels, initrds=None):
                 lines.append("\t\t\t%s = %s;" % (prop, ", ".join(dts_string(v) for v in d[key])))
         if d.get("vsock_cid"):
             lines.append("\t\t\tvsock-cid = <%d>;" % d["vsock_cid"])
+        if d.get("control"):
+            lines.append("\t\t\tcontrol = <1>;")
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:

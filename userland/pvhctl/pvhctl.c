@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pvhctl: the command line for pvhv's management protocol
+ * (guest-abi/pvhv/mgmt.h), run in the control domain.
+ *
+ *   pvhctl [--json] hello            host facts
+ *   pvhctl [--json] ps               every domain: id, generation, name, state, ...
+ *   pvhctl [--json] info DOMAIN      one domain (DOMAIN: a name, ID or ID:GEN)
+ *   pvhctl destroy DOMAIN            stop it
+ *   pvhctl logs DOMAIN               its last console lines
+ *
+ * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
+ * change).  A name or a bare ID is looked up with a list first and then
+ * named by ID and generation, so the request cannot reach another domain
+ * that took the slot meanwhile.  Exit status 0, or 1 with pvhv's message.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/vm_sockets.h>
+
+#include "pvhv/mgmt.h"
+
+static unsigned to_cid = PVHV_VSOCK_CID_HOST, to_port = PVHV_MGMT_PORT;
+static bool json;
+static int sock = -1;
+static uint32_t next_seq = 1;
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pvhctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static void connect_pvhv(void)
+{
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = to_cid, .svm_port = to_port };
+
+	sock = socket(AF_VSOCK, SOCK_STREAM, 0);
+	if (sock < 0)
+		die("vsock socket: %s (is vmw_vsock_virtio_transport loaded?)", strerror(errno));
+	if (connect(sock, (struct sockaddr *)&a, sizeof(a)))
+		die("connect to vsock %u:%u: %s (only the control domain may)", to_cid, to_port,
+		    strerror(errno));
+}
+
+static void write_all(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t w = write(sock, b, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			die("write: %s", w < 0 ? strerror(errno) : "closed");
+		b += w;
+		n -= (size_t)w;
+	}
+}
+
+static void read_all(void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = read(sock, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("read: %s", r < 0 ? strerror(errno) : "pvhv closed the stream");
+		b += r;
+		n -= (size_t)r;
+	}
+}
+
+/* One request; the result (after the status) into res, its length returned.  Dies on an error status. */
+static size_t call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap)
+{
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, next_seq++, len };
+	struct pvhv_mgmt_status st;
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(struct pvhv_mgmt_status)];
+	size_t n;
+
+	write_all(&h, sizeof(h));
+	if (len)
+		write_all(payload, len);
+	read_all(&h, sizeof(h));
+	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
+	    h.len > sizeof(buf))
+		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
+	read_all(buf, h.len);
+	memcpy(&st, buf, sizeof(st));
+	if (st.status)
+		die("%.*s (error %d)", (int)sizeof(st.msg), st.msg, -st.status);
+	n = h.len - sizeof(st);
+	if (n > cap)
+		die("a reply of %zu bytes, expected at most %zu", n, cap);
+	memcpy(res, buf + sizeof(st), n);
+	return n;
+}
+
+static const char *state_name(uint32_t s)
+{
+	return s == PVHV_MGMT_STATE_RUNNING ? "running" : s == PVHV_MGMT_STATE_ENDING ? "ending" :
+	       s == PVHV_MGMT_STATE_ENDED ? "ended" : "?";
+}
+
+static const char *end_name(uint32_t e)
+{
+	static const char *const names[] = { "-", "poweroff", "reboot", "crash", "stopped", "not-started" };
+
+	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
+}
+
+static unsigned list(struct pvhv_mgmt_domain *d, unsigned max)
+{
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+	size_t n = call(PVHV_MGMT_DOMAIN_LIST, NULL, 0, buf, sizeof(buf));
+	uint32_t count;
+
+	if (n < 4)
+		die("a short list reply");
+	memcpy(&count, buf, 4);
+	if (count > max || 4 + (size_t)count * sizeof(*d) != n)
+		die("a list reply of %zu bytes for %u domains", n, count);
+	memcpy(d, buf + 4, count * sizeof(*d));
+	return count;
+}
+
+/* NAME, ID or ID:GEN -> a ref (the current generation from a list unless given). */
+static struct pvhv_mgmt_ref resolve(const char *arg)
+{
+	struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
+	char *end;
+	unsigned long id = strtoul(arg, &end, 10), gen;
+	unsigned n;
+
+	if (end != arg && *end == ':') {
+		gen = strtoul(end + 1, &end, 10);
+		if (*end)
+			die("\"%s\": want NAME, ID or ID:GEN", arg);
+		return (struct pvhv_mgmt_ref){ (uint32_t)id, (uint32_t)gen };
+	}
+	n = list(d, sizeof(d) / sizeof(d[0]));
+	for (unsigned i = 0; i < n; i++)
+		if ((end != arg && !*end && d[i].id == id) ||
+		    !strncmp(d[i].name, arg, sizeof(d[i].name)))
+			return (struct pvhv_mgmt_ref){ d[i].id, d[i].gen };
+	die("no domain \"%s\"", arg);
+}
+
+static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
+{
+	if (json) {
+		printf("%s{\"id\":%u,\"gen\":%u,\"name\":\"%.*s\",\"state\":\"%s\",\"end\":\"%s\","
+		       "\"exit_status\":%u,\"vcpus\":%u,\"memory_mib\":%llu,\"runtime_us\":%llu,"
+		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s}",
+		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state_name(d->state),
+		       end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
+		       (unsigned long long)d->runtime_us, (unsigned long long)d->cpu_us,
+		       (unsigned long long)d->exits, d->reboots,
+		       d->flags & PVHV_MGMT_DOM_CONTROL ? "true" : "false");
+		return;
+	}
+	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f%s\n", d->id, d->gen,
+	       (int)sizeof(d->name), d->name, state_name(d->state), end_name(d->end), d->vcpus,
+	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6,
+	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|logs DOMAIN\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	int i = 1;
+
+	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
+		if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "--to") && i + 1 < argc &&
+			 sscanf(argv[i + 1], "vsock:%u:%u", &to_cid, &to_port) == 2)
+			i++;
+		else
+			usage();
+	}
+	if (i >= argc)
+		usage();
+	connect_pvhv();
+	if (!strcmp(argv[i], "hello") && i + 1 == argc) {
+		struct pvhv_mgmt_hello h;
+
+		if (call(PVHV_MGMT_HELLO, NULL, 0, &h, sizeof(h)) != sizeof(h))
+			die("a short hello reply");
+		if (json)
+			printf("{\"protocol\":%u,\"abi\":\"%u.%u\",\"cpus\":%u,\"max_domains\":%u,"
+			       "\"memory_mib\":%llu,\"free_mib\":%llu,\"tsc_khz\":%u,\"vendor\":\"%s\"}\n",
+			       h.version, h.abi_version >> 16, h.abi_version & 0xffff, h.host_cpus, h.max_domains,
+			       (unsigned long long)(h.host_mem_bytes >> 20), (unsigned long long)(h.free_mem_bytes >> 20),
+			       h.tsc_khz, h.vendor == 1 ? "svm" : "vmx");
+		else
+			printf("%.*s protocol %u, ABI %u.%u, %u CPUs (%s), %u domains at most, %llu MiB, %llu MiB free\n",
+			       (int)sizeof(h.name), h.name, h.version, h.abi_version >> 16, h.abi_version & 0xffff,
+			       h.host_cpus, h.vendor == 1 ? "AMD-V" : "VT-x", h.max_domains,
+			       (unsigned long long)(h.host_mem_bytes >> 20), (unsigned long long)(h.free_mem_bytes >> 20));
+	} else if (!strcmp(argv[i], "ps") && i + 1 == argc) {
+		struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
+		unsigned n = list(d, sizeof(d) / sizeof(d[0]));
+
+		if (json)
+			putchar('[');
+		else
+			printf("%-4s %-4s %-16s %-8s %-11s %5s %8s %10s %10s\n", "ID", "GEN", "NAME", "STATE",
+			       "END", "VCPUS", "MEM_MIB", "RUNTIME_S", "CPU_S");
+		for (unsigned k = 0; k < n; k++)
+			print_domain(&d[k], k == 0);
+		if (json)
+			puts("]");
+	} else if (!strcmp(argv[i], "info") && i + 2 == argc) {
+		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
+		struct pvhv_mgmt_domain d;
+
+		if (call(PVHV_MGMT_DOMAIN_INFO, &r, sizeof(r), &d, sizeof(d)) != sizeof(d))
+			die("a short info reply");
+		print_domain(&d, true);
+		if (json)
+			putchar('\n');
+	} else if (!strcmp(argv[i], "destroy") && i + 2 == argc) {
+		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
+		uint8_t none[1];
+
+		call(PVHV_MGMT_DOMAIN_DESTROY, &r, sizeof(r), none, 0);
+		printf("destroyed %u:%u\n", r.id, r.gen);
+	} else if (!strcmp(argv[i], "logs") && i + 2 == argc) {
+		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
+		static char buf[PVHV_MGMT_MAX_PAYLOAD];
+		size_t n = call(PVHV_MGMT_CONSOLE_READ, &r, sizeof(r), buf, sizeof(buf));
+
+		fwrite(buf, 1, n, stdout);
+	} else {
+		usage();
+	}
+	close(sock);
+	return 0;
+}
