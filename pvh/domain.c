@@ -411,6 +411,34 @@ const char *domain_end_name(enum dom_end e)
 	return e < ARRAY_SIZE(end_names) ? end_names[e] : "?";
 }
 
+/* ------------------------------------------------------------ the event log */
+
+static struct domain_event evlog[DOMAIN_EVENTS];
+static uint64_t ev_next = 1;   /* seq of the next event (under sched_lock) */
+
+static void log_event_locked(const struct domain *dom)
+{
+	struct domain_event *e = &evlog[ev_next % DOMAIN_EVENTS];
+
+	*e = (struct domain_event){ .seq = ev_next++, .id = dom->id, .gen = dom->gen, .end = dom->end,
+				    .status = dom->exit_status, .time_us = dom->end_us };
+	snprintf(e->reason, sizeof(e->reason), "%s", dom->reason);
+}
+
+unsigned domain_events(uint64_t after, struct domain_event *out, unsigned max, uint32_t *lost)
+{
+	unsigned n = 0;
+	uint64_t first;
+
+	sched_lock();
+	first = ev_next > DOMAIN_EVENTS ? ev_next - DOMAIN_EVENTS : 1;   /* the oldest still held */
+	*lost = after + 1 < first ? (uint32_t)MIN(first - after - 1, (uint64_t)UINT32_MAX) : 0;
+	for (uint64_t seq = MAX(after + 1, first); seq < ev_next && n < max; seq++)
+		out[n++] = evlog[seq % DOMAIN_EVENTS];
+	sched_unlock();
+	return n;
+}
+
 void domain_end(struct domain *dom, enum dom_end how, unsigned status, const char *fmt, ...)
 {
 	va_list ap;
@@ -430,6 +458,7 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 		va_end(ap);
 	}
 	dom->end_us = time_us();
+	log_event_locked(dom);
 	/* Kick every CPU running one of its vCPUs; the last to leave finishes it. */
 	for (unsigned i = 0; i < dom->nr_vcpus; i++)
 		if (dom->vcpu[i].state == VCPU_RUNNING && dom->vcpu[i].cpu >= 0)

@@ -142,6 +142,21 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 		rc = ops->destroy(ops->ctx, d.id, msg, sizeof(msg));
 		return finish(out, begin(out, &h, rc, rc ? msg : NULL));
 	}
+	case PVHV_MGMT_EVENTS: {
+		struct pvhv_mgmt_events ev = { 0 };
+		struct pvhv_mgmt_event e[(PVHV_MGMT_MAX_PAYLOAD - sizeof(ev)) / sizeof(struct pvhv_mgmt_event)];
+		uint64_t after;
+
+		if (h.len != sizeof(after))
+			return fail(out, &h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want an 8-byte seq", h.len);
+		memcpy(&after, p, sizeof(after));
+		ev.count = ops->events(ops->ctx, after, e, ARRAY_SIZE(e), &ev.lost);
+		ev.count = MIN(ev.count, (uint32_t)ARRAY_SIZE(e));
+		r = begin(out, &h, 0, NULL);
+		memcpy(r, &ev, sizeof(ev));
+		memcpy(r + sizeof(ev), e, ev.count * sizeof(e[0]));
+		return finish(out, r + sizeof(ev) + ev.count * sizeof(e[0]));
+	}
 	case PVHV_MGMT_CONSOLE_READ:
 		if (resolve(ops, &h, p, &d, out, &n))
 			return n;

@@ -20,6 +20,7 @@
  * and returns 0, or -ENOENT for an empty slot.  destroy: ends domain id;
  * 0, or a negative errno with why in msg.  console: copies the domain's
  * last console lines (each with '\n') into buf, returns the bytes.
+ * events: see below.
  */
 struct mgmt_ops {
 	void (*hello)(void *ctx, struct pvhv_mgmt_hello *out);
@@ -27,6 +28,9 @@ struct mgmt_ops {
 	int (*domain)(void *ctx, unsigned id, struct pvhv_mgmt_domain *out);
 	int (*destroy)(void *ctx, unsigned id, char *msg, size_t msglen);
 	size_t (*console)(void *ctx, unsigned id, char *buf, size_t cap);
+	/* Up to max events with seq > after, oldest first; *lost: those after `after` already gone. */
+	unsigned (*events)(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, unsigned max,
+			   uint32_t *lost);
 	void *ctx;
 };
 

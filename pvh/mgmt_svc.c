@@ -121,7 +121,26 @@ static size_t op_console(void *ctx, unsigned id, char *buf, size_t cap)
 	return n;
 }
 
-static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, NULL };
+static unsigned op_events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, unsigned max,
+			  uint32_t *lost)
+{
+	static struct domain_event ev[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_event)];
+	unsigned n = domain_events(after, ev, MIN(max, (unsigned)ARRAY_SIZE(ev)), lost);
+
+	(void)ctx;
+	for (unsigned i = 0; i < n; i++) {
+		out[i] = (struct pvhv_mgmt_event){
+			.seq = ev[i].seq, .id = ev[i].id, .gen = ev[i].gen, .exit_status = ev[i].status,
+			.time_us = ev[i].time_us,
+			.end = ev[i].end < ARRAY_SIZE(end_codes) ? end_codes[ev[i].end] : PVHV_MGMT_END_NONE,
+		};
+		memcpy(out[i].reason, ev[i].reason, sizeof(out[i].reason));
+	}
+	return n;
+}
+
+static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, op_events,
+				     NULL };
 
 /* ------------------------------------------------------------ the stream */
 

@@ -206,6 +206,19 @@ void domain_teardown(struct domain *dom);
 void domain_end(struct domain *dom, enum dom_end how, unsigned status, const char *fmt, ...)
 	PRINTF_LIKE(4, 5);
 const char *domain_end_name(enum dom_end e);
+/* Every end (a reboot's too) is logged; the last DOMAIN_EVENTS are kept. */
+#define DOMAIN_EVENTS 128
+struct domain_event {
+	uint64_t seq;        /* from 1 */
+	unsigned id;
+	uint32_t gen;
+	enum dom_end end;
+	unsigned status;
+	uint64_t time_us;
+	char reason[64];
+};
+/* Up to max events with seq > after, oldest first; *lost: those after `after` no longer kept. */
+unsigned domain_events(uint64_t after, struct domain_event *out, unsigned max, uint32_t *lost);
 /*
  * The one place a guest-physical range becomes host memory.  Copies fail
  * with -EFAULT unless [gpa, gpa + len) lies wholly in the domain's RAM.

@@ -58,6 +58,9 @@ struct pvhv_mgmt_hdr {
 				       ends as "stopped"; the control domain cannot destroy itself) */
 #define PVHV_MGMT_CONSOLE_READ 5u   /* payload: struct pvhv_mgmt_ref.  Result: the domain's last
 				       console lines, each ending in '\n', at most the payload limit */
+#define PVHV_MGMT_EVENTS 6u         /* payload: uint64_t after (a seq, 0 for all).  Result: struct
+				       pvhv_mgmt_events, then count struct pvhv_mgmt_event with
+				       seq > after, oldest first (ask again after the last one) */
 
 /* At the head of every reply payload. */
 struct pvhv_mgmt_status {
@@ -111,10 +114,27 @@ struct pvhv_mgmt_domain {
 
 #define PVHV_MGMT_DOM_CONTROL 1u
 
+/* Events: a domain ended (each end, a reboot's too), numbered from 1. */
+struct pvhv_mgmt_events {
+	uint32_t count;            /* events that follow */
+	uint32_t lost;             /* events after `after` that pvhv no longer holds (its log wrapped) */
+};
+
+struct pvhv_mgmt_event {
+	uint64_t seq;
+	uint32_t id, gen;          /* the domain */
+	uint32_t end;              /* PVHV_MGMT_END_* */
+	uint32_t exit_status;
+	uint64_t time_us;          /* pvhv's clock at the end */
+	char reason[64];           /* e.g. "triple fault (rip 0xfff0)"; empty for a plain poweroff */
+};
+
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_hello) == 72, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 
 #endif

@@ -59,7 +59,19 @@ static size_t console(void *ctx, unsigned id, char *buf, size_t cap)
 	return cap;
 }
 
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, NULL };
+/* Events 1..5 happened; the log holds 3..5 (1 and 2 are lost). */
+static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, unsigned max, uint32_t *lost)
+{
+	unsigned n = 0;
+
+	(void)ctx;
+	*lost = after < 2 ? (uint32_t)(2 - after) : 0;
+	for (uint64_t seq = after < 2 ? 3 : after + 1; seq <= 5 && n < max; seq++)
+		out[n++] = (struct pvhv_mgmt_event){ .seq = seq, .id = 2, .gen = 5, .end = PVHV_MGMT_END_CRASH };
+	return n;
+}
+
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, NULL };
 static uint8_t rx[MGMT_FRAME_MAX], out[MGMT_REPLY_MAX];
 
 static void check_reply(const uint8_t *req, size_t n)

@@ -313,6 +313,8 @@ def cases(dom, probe):
                    r'^\[ctl\] PVHV-CTL-JSON \[\{"id":0,"gen":1,"name":"ctl","state":"running"',
                    r"^\[sb\] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: ",
                    r"^\[sb\] PVHV-AGENT-DONE$",
+                   r"^\[ctl\] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port$",
+                   r"^\[ctl\] PVHV-CTL-LOGS spinning\|$",
                    r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=1 "],
              must_not=[r"PVHV-AGENT-MGMT-PASSED", r"PVHV-OPT-FAIL"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda", "[sb] PVHV-ROOT-MOUNTED dev=vda",
@@ -327,6 +329,8 @@ def cases(dom, probe):
                             '[ctl] PVHV-CTL-JSON [{"id":0,"gen":1,"name":"ctl","state":"running"}]',
                             "[sb] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: Connection reset by peer",
                             "[sb] PVHV-AGENT-DONE",
+                            "[ctl] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port",
+                            "[ctl] PVHV-CTL-LOGS spinning|",
                             "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9",
                             "pvhv: dom spin stopped: destroyed through the management port")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn

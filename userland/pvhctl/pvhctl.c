@@ -8,6 +8,7 @@
  *   pvhctl [--json] info DOMAIN      one domain (DOMAIN: a name, ID or ID:GEN)
  *   pvhctl destroy DOMAIN            stop it
  *   pvhctl logs DOMAIN               its last console lines
+ *   pvhctl [--json] events [AFTER]   domains' ends after event AFTER (0: all kept)
  *
  * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
  * change).  A name or a bare ID is looked up with a list first and then
@@ -186,7 +187,8 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|logs DOMAIN\n");
+	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
+		"logs DOMAIN|events [AFTER]\n");
 	exit(2);
 }
 
@@ -250,6 +252,37 @@ int main(int argc, char **argv)
 
 		call(PVHV_MGMT_DOMAIN_DESTROY, &r, sizeof(r), none, 0);
 		printf("destroyed %u:%u\n", r.id, r.gen);
+	} else if (!strcmp(argv[i], "events") && i + 2 >= argc) {
+		static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+		uint64_t after = i + 1 < argc ? strtoull(argv[i + 1], NULL, 10) : 0;
+		struct pvhv_mgmt_events ev;
+		size_t n = call(PVHV_MGMT_EVENTS, &after, sizeof(after), buf, sizeof(buf));
+
+		if (n < sizeof(ev))
+			die("a short events reply");
+		memcpy(&ev, buf, sizeof(ev));
+		if (n != sizeof(ev) + (size_t)ev.count * sizeof(struct pvhv_mgmt_event))
+			die("an events reply of %zu bytes for %u events", n, ev.count);
+		if (ev.lost)
+			fprintf(stderr, "pvhctl: %u events lost (pvhv's log wrapped)\n", ev.lost);
+		if (json)
+			putchar('[');
+		for (unsigned k = 0; k < ev.count; k++) {
+			struct pvhv_mgmt_event e;
+
+			memcpy(&e, buf + sizeof(ev) + k * sizeof(e), sizeof(e));
+			if (json)
+				printf("%s{\"seq\":%llu,\"id\":%u,\"gen\":%u,\"end\":\"%s\",\"exit_status\":%u,"
+				       "\"time_us\":%llu,\"reason\":\"%.*s\"}", k ? "," : "", (unsigned long long)e.seq,
+				       e.id, e.gen, end_name(e.end), e.exit_status, (unsigned long long)e.time_us,
+				       (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
+			else
+				printf("%llu %u:%u %s status %u%s%.*s\n", (unsigned long long)e.seq, e.id, e.gen,
+				       end_name(e.end), e.exit_status, e.reason[0] ? ": " : "",
+				       (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
+		}
+		if (json)
+			puts("]");
 	} else if (!strcmp(argv[i], "logs") && i + 2 == argc) {
 		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
 		static char buf[PVHV_MGMT_MAX_PAYLOAD];

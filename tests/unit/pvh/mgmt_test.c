@@ -49,7 +49,19 @@ static size_t console(void *ctx, unsigned id, char *buf, size_t cap)
 	return strlen(buf);
 }
 
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, NULL };
+/* Events 1..5 happened; the log holds 3..5 (1 and 2 are lost). */
+static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, unsigned max, uint32_t *lost)
+{
+	unsigned n = 0;
+
+	(void)ctx;
+	*lost = after < 2 ? (uint32_t)(2 - after) : 0;
+	for (uint64_t seq = after < 2 ? 3 : after + 1; seq <= 5 && n < max; seq++)
+		out[n++] = (struct pvhv_mgmt_event){ .seq = seq, .id = 2, .gen = 5, .end = PVHV_MGMT_END_CRASH };
+	return n;
+}
+
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, NULL };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
 static struct pvhv_mgmt_status st;
 
@@ -197,4 +209,29 @@ Test(mgmt, frames_that_cannot_be_delimited)
 	cr_assert_eq(rh.type, 1 | PVHV_MGMT_REPLY);
 	cr_assert_eq(st.status, -PVHV_MGMT_EPROTO);
 	cr_assert_str_eq(st.msg, "bad magic 0x12345678");
+}
+
+Test(mgmt, events_after_a_seq_and_what_was_lost)
+{
+	struct pvhv_mgmt_events ev;
+	struct pvhv_mgmt_event e[3];
+	uint64_t after = 0;
+	size_t n;
+	const uint8_t *r = ask(PVHV_MGMT_EVENTS, &after, sizeof(after), &n);
+
+	cr_assert_eq(st.status, 0);
+	memcpy(&ev, r, sizeof(ev));
+	cr_assert_eq(ev.count, 3);
+	cr_assert_eq(ev.lost, 2);
+	cr_assert_eq(n, sizeof(ev) + 3 * sizeof(e[0]));
+	memcpy(e, r + sizeof(ev), sizeof(e));
+	cr_assert_eq(e[0].seq, 3);
+	cr_assert_eq(e[2].seq, 5);
+	after = 4;
+	r = ask(PVHV_MGMT_EVENTS, &after, sizeof(after), &n);
+	memcpy(&ev, r, sizeof(ev));
+	cr_assert_eq(ev.count, 1);
+	cr_assert_eq(ev.lost, 0);
+	ask(PVHV_MGMT_EVENTS, &after, 4, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
 }
