@@ -78,9 +78,9 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 		.reboots = d->reboots, .flags = d->cfg->control ? PVHV_MGMT_DOM_CONTROL : 0,
 	};
 	memcpy(out->name, d->name, MIN(sizeof(out->name), strlen(d->name)));
-	out->state = st == DOM_RUNNING ? PVHV_MGMT_STATE_RUNNING
-		   : st == DOM_ENDED   ? PVHV_MGMT_STATE_ENDED
-				       : PVHV_MGMT_STATE_ENDING;
+	out->state = st == DOM_RUNNING			  ? PVHV_MGMT_STATE_RUNNING
+		   : st == DOM_ENDED && !d->restart_pending ? PVHV_MGMT_STATE_ENDED
+							   : PVHV_MGMT_STATE_ENDING;
 	out->end = d->end < ARRAY_SIZE(end_codes) ? end_codes[d->end] : PVHV_MGMT_END_NONE;
 	if (d->born_us)
 		out->runtime_us = (st == DOM_ENDED && d->end_us ? d->end_us : time_us()) - d->born_us;

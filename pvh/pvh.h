@@ -158,7 +158,9 @@ struct domain {
 	uint64_t start_tsc;
 	struct vioapic ioapic;
 	struct spinlock ioapic_lock;
-	unsigned reboots;
+	unsigned reboots;        /* reboots and control-domain restarts so far (reboot-limit caps them) */
+	bool restart_pending;    /* an ended control domain waits for restart_at_us (under sched_lock) */
+	uint64_t restart_at_us;
 	uint64_t overhead_bytes;
 	uint64_t build_us;       /* pvhv's work to build it: the first build ... */
 	uint64_t rebuild_us_max; /* ... and the longest rebuild for a reboot */

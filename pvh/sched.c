@@ -146,9 +146,12 @@ static bool work_waiting(void)
 }
 
 /* Top of the scheduling loop: the queued teardowns, each by one CPU, then some scrubbing. */
+static void restart_due(void);
+
 static void service(struct percpu *cpu)
 {
 	scrub_some(cpu);
+	restart_due();
 	while (__atomic_load_n(&teardowns_pending, __ATOMIC_ACQUIRE)) {
 		struct domain *d = NULL;
 
@@ -213,9 +216,74 @@ static void start_domain_locked(struct domain *d)
 static bool all_ended(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].state != DOM_ENDED)
+		if (domains[i].state != DOM_ENDED || domains[i].restart_pending)
 			return false;
 	return true;
+}
+
+/*
+ * The control domain is pvhv's way to be managed: when it ends other than
+ * by powering off (a crash, a triple fault, a time limit, destroyed), it
+ * is built again after a back-off (1 s, doubling up to 30 s), while the
+ * other domains keep running; its restarts share reboot-limit with its
+ * reboots.  Its disks stay as over a reboot.  True when a restart waits.
+ */
+#define RESTART_BACKOFF_US 1000000ull
+#define RESTART_BACKOFF_MAX_US 30000000ull
+
+static bool restart_control(struct domain *dom)
+{
+	uint64_t backoff;
+
+	if (!dom->cfg->control || dom->end == END_POWEROFF || dom->end == END_NOT_STARTED)
+		return false;
+	if (dom->reboots >= dom->cfg->reboot_limit) {
+		kprintf("pvhv: dom %s: the control domain is not restarted: reboot limit (%u) reached\n",
+			dom->name, dom->cfg->reboot_limit);
+		return false;
+	}
+	backoff = MIN(RESTART_BACKOFF_US << MIN(dom->reboots, 5u), RESTART_BACKOFF_MAX_US);
+	dom->reboots++;
+	kprintf("pvhv: dom %s: the control domain ended (%s); restarting in %lu ms (%u of at most %u)\n",
+		dom->name, domain_end_name(dom->end), backoff / 1000, dom->reboots, dom->cfg->reboot_limit);
+	sched_lock();
+	dom->restart_at_us = time_us() + backoff;
+	dom->restart_pending = true;
+	dom->state = DOM_ENDED;
+	sched_unlock();
+	return true;
+}
+
+/* A control domain whose back-off is over is built and started (service step). */
+static void restart_due(void)
+{
+	for (unsigned i = 0; i < nr_domains; i++) {
+		struct domain *d = &domains[i];
+		bool due, last;
+
+		sched_lock();
+		due = d->restart_pending && time_us() >= d->restart_at_us;
+		if (due)
+			d->restart_pending = false;
+		sched_unlock();
+		if (!due)
+			continue;
+		if (domain_build(d) == 0) {
+			kprintf("pvhv: dom %s: the control domain restarted\n", d->name);
+			sched_lock();
+			start_domain_locked(d);
+			sched_unlock();
+			continue;
+		}
+		d->end = END_STOPPED;
+		kprintf("pvhv: dom %s stopped: rebuilding the control domain failed: %s\n", d->name, d->reason);
+		devices_release(d);
+		sched_lock();
+		last = all_ended();
+		sched_unlock();
+		if (last)
+			summary_and_poweroff();
+	}
 }
 
 void sched_domain_quiesced(struct domain *dom)
@@ -248,6 +316,8 @@ void sched_domain_quiesced(struct domain *dom)
 		kprintf("pvhv: dom %s stopped: rebuilding for reboot failed: %s\n", dom->name,
 			dom->reason);
 	}
+	if (!reboot && restart_control(dom))
+		return;
 	devices_release(dom);
 	sched_lock();
 	dom->state = DOM_ENDED;

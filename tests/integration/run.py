@@ -397,6 +397,26 @@ CASES = [
     dict(name="virtio-batch", what="a full ring behind one notification completes (pvhv continues the work)",
          domains=[dom("vb", "virtio", "mode=batch qsize=256", virtio=["rng"])],
          env={"PVHV_CPU": "max"}, code=1, must_not=[r"^pvhv: dom vb virtio"]),
+    # The control domain is built again after it dies (back-off 1 s, then
+    # 2 s), while a sibling keeps running; its restarts share reboot-limit.
+    dict(name="control-restart", what="a crashing control domain is restarted with back-off; a sibling runs on",
+         domains=[dom("ctl", "triplefault", end="stopped", reason=r"triple fault \(rip 0x[0-9a-f]+\)",
+                      vsock_cid=3, control=True, reboot_limit=2),
+                  dom("mc", "memcheck", "mem=16 rounds=300")], code=3, timeout=120,
+         must=[r"(?s)^pvhv: dom ctl: the control domain ended \(stopped\); restarting in 1000 ms \(1 of at most 2\)$"
+               r".*^pvhv: dom ctl: the control domain restarted$"
+               r".*^pvhv: dom ctl: the control domain ended \(stopped\); restarting in 2000 ms \(2 of at most 2\)$"
+               r".*^pvhv: dom ctl: the control domain restarted$"
+               r".*^pvhv: dom ctl: the control domain is not restarted: reboot limit \(2\) reached$",
+               r"^pvhv: summary dom=mc end=poweroff status=0\b"],
+         counts=[(r"^pvhv: dom ctl stopped: triple fault", 3)],
+         fake=fake_plus("pvhv: dom ctl: the control domain ended (stopped); restarting in 1000 ms (1 of at most 2)",
+                        "pvhv: dom ctl: the control domain restarted",
+                        "pvhv: dom ctl: the control domain ended (stopped); restarting in 2000 ms (2 of at most 2)",
+                        "pvhv: dom ctl: the control domain restarted",
+                        "pvhv: dom ctl: the control domain is not restarted: reboot limit (2) reached",
+                        "pvhv: dom ctl stopped: triple fault (rip 0xfff0)",
+                        "pvhv: dom ctl stopped: triple fault (rip 0xfff0)")),
     dict(name="virtio-attack", what="every ring rule broken against pvhv's rng: NEEDS_RESET, recovery, a sibling unharmed",
          domains=[dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=120000),
                   memcheck("mc")],
