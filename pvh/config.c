@@ -96,18 +96,30 @@ static int unsafe_byte(const char *s, int len)
  * is not copied: the domain is called "#index" instead, which no valid
  * name can be ('#' is outside the allowed set).
  */
+static int check_name_str(const char *name, int len, struct domain_config *d,
+			  const struct domain_config *prev, unsigned nprev, unsigned idx);
+
 static int check_name(const void *fdt, int node, struct domain_config *d,
 		      const struct domain_config *prev, unsigned idx)
 {
 	const char *name;
-	int len, i;
-	unsigned j;
+	int len;
 
 	name = fdt_get_name(fdt, node, &len);
 	if (!name || len <= 0) {
 		snprintf(d->name, sizeof(d->name), "#%u", idx);
 		return dom_error(d, "node name unreadable");
 	}
+	return check_name_str(name, len, d, prev, idx, idx);
+}
+
+/* prev[0, nprev) are the other domains (slot idx excluded by the caller's choice of nprev). */
+static int check_name_str(const char *name, int len, struct domain_config *d,
+			  const struct domain_config *prev, unsigned nprev, unsigned idx)
+{
+	int i;
+	unsigned j;
+
 	i = unsafe_byte(name, len);
 	if (i >= 0) {
 		snprintf(d->name, sizeof(d->name), "#%u", idx);
@@ -122,8 +134,8 @@ static int check_name(const void *fdt, int node, struct domain_config *d,
 		if (!name_char_ok(name[i]))
 			return dom_error(d, "name \"%s\" has characters outside [A-Za-z0-9_-]",
 					 d->name);
-	for (j = 0; j < idx; j++)
-		if (strcmp(prev[j].name, d->name) == 0)
+	for (j = 0; j < nprev; j++)
+		if (prev[j].valid && strcmp(prev[j].name, d->name) == 0)
 			return dom_error(d, "duplicate domain name");
 	return 0;
 }
@@ -527,6 +539,8 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 	return dom_error(d, "internal: property %u", which);
 }
 
+static int finish_props(struct domain_config *d, unsigned seen);
+
 static int parse_props(const void *fdt, int node, struct domain_config *d)
 {
 	unsigned seen = 0, i;
@@ -552,6 +566,12 @@ static int parse_props(const void *fdt, int node, struct domain_config *d)
 		if (rc)
 			return rc;
 	}
+	return finish_props(d, seen);
+}
+
+/* The rules about what a domain must have, once every property is in. */
+static int finish_props(struct domain_config *d, unsigned seen)
+{
 	if (!(seen & (1u << PROP_KERNEL)))
 		return dom_error(d, "missing kernel");
 	if (!(seen & (1u << PROP_MEMORY)))
@@ -718,5 +738,55 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
 		cfg->nr_domains++;
 	}
 	check_cross(cfg);
+	return 0;
+}
+
+/*
+ * Properties a domain made at run time may have: no network port or
+ * control role yet (a link needs its other end to name it back; there is
+ * one control domain, from the boot bundle).
+ */
+static bool runtime_prop(unsigned i)
+{
+	return i != PROP_NET_MAC && i != PROP_NET_IPV4 && i != PROP_NET_IPV6 && i != PROP_NET_LINK &&
+	       i != PROP_CONTROL && i != PROP_VSOCK_CONNECT;
+}
+
+int config_domain_from_props(struct domain_config *d, const char *name, const struct config_prop *props,
+			     unsigned n, const struct domain_config *others, unsigned nothers)
+{
+	unsigned seen = 0, i;
+	size_t len = strnlen(name, CONFIG_NAME_MAX + 1);
+	int rc;
+
+	memset(d, 0, sizeof(*d));
+	d->vcpus = 1;
+	d->reboot_limit = CONFIG_REBOOT_LIMIT_DEFAULT;
+	d->valid = true;
+	d->net.peer = -1;
+	if (len == 0)
+		return dom_error(d, "the name is empty");
+	if (check_name_str(name, (int)MIN(len, (size_t)CONFIG_NAME_MAX), d, others, nothers, nothers))
+		return -EINVAL;
+	for (unsigned k = 0; k < n; k++) {
+		for (i = 0; i < NR_PROPS; i++)
+			if (strcmp(props[k].name, prop_names[i]) == 0)
+				break;
+		if (i == NR_PROPS || !runtime_prop(i))
+			return dom_error(d, "property \"%s\" is not for domains made at run time", props[k].name);
+		if (seen & (1u << i))
+			return dom_error(d, "duplicate property \"%s\"", props[k].name);
+		seen |= 1u << i;
+		rc = set_prop(d, i, props[k].val, props[k].len);
+		if (rc)
+			return rc;
+	}
+	rc = finish_props(d, seen);
+	if (rc)
+		return rc;
+	d->runtime = true;
+	for (unsigned j = 0; j < nothers && d->vsock.cid; j++)
+		if (others[j].valid && others[j].vsock.cid == d->vsock.cid)
+			return dom_error(d, "vsock-cid %u is domain %s's already", d->vsock.cid, others[j].name);
 	return 0;
 }

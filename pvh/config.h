@@ -106,6 +106,7 @@ struct domain_config {
 	struct config_net net;
 	struct config_vsock vsock;
 	bool control;               /* the control domain: the only one that may reach the management port */
+	bool runtime;               /* made through the management port (config_domain_from_props) */
 	bool valid;
 	char error[160];            /* why not valid */
 };
@@ -126,6 +127,25 @@ struct pvh_config {
  */
 int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
 		 char *err, size_t errlen);
+
+/* A property by name with its value as a configuration node would carry it. */
+struct config_prop {
+	const char *name;
+	const void *val;
+	int len;
+};
+
+/*
+ * Builds d for a domain made at run time from props (checked exactly as the
+ * properties of a configuration node; a network port, control and
+ * vsock-connect are refused), its name checked like a node name and
+ * unique among others[0, nothers) (the valid ones; the slot it replaces is
+ * the caller's to leave out), its vsock CID unique among them.  0, or
+ * -EINVAL with d->valid false and d->error set.  Strings point into the
+ * props' values: the caller keeps them.
+ */
+int config_domain_from_props(struct domain_config *d, const char *name, const struct config_prop *props,
+			     unsigned n, const struct domain_config *others, unsigned nothers);
 
 /* Virtio slots a domain has: virtio list, disks, net port, vsock device. */
 unsigned config_nr_devices(const struct domain_config *d);

@@ -290,6 +290,9 @@ static bool vsock_allow(void *ctx, uint64_t src_cid, uint64_t dst_cid, uint32_t 
 	(void)ctx;
 	if (s && t && (s->cfg->vsock.connect_mask & (1u << t->id)))
 		return true;
+	/* The control domain reaches every domain; one made at run time reaches the control domain. */
+	if (s && t && (s->cfg->control || (t->cfg->control && s->cfg->runtime)))
+		return true;
 	/* pvhv's own ports: the management port, for the control domain only. */
 	if (s && dst_cid == PVHV_VSOCK_CID_HOST && dst_port == PVHV_VSOCK_MGMT_PORT && s->cfg->control)
 		return true;

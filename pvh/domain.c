@@ -425,6 +425,14 @@ static void log_event_locked(const struct domain *dom)
 	snprintf(e->reason, sizeof(e->reason), "%s", dom->reason);
 }
 
+void domain_event_not_started(struct domain *dom)
+{
+	sched_lock();
+	dom->end_us = time_us();
+	log_event_locked(dom);
+	sched_unlock();
+}
+
 unsigned domain_events(uint64_t after, struct domain_event *out, unsigned max, uint32_t *lost)
 {
 	unsigned n = 0;

@@ -81,6 +81,96 @@ static int resolve(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *req, 
 	return 0;
 }
 
+/* A fixed string field: its length, or -1 when it has no NUL inside the field. */
+static int field_len(const char *f, size_t size)
+{
+	size_t n = strnlen(f, size);
+
+	return n == size ? -1 : (int)n;
+}
+
+static void be32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
+}
+
+/* DOMAIN_CREATE: the fields as configuration properties, each checked where config.c checks it. */
+static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, const uint8_t *p,
+		     uint8_t *out)
+{
+	static struct pvhv_mgmt_create c;
+	static const struct { const char *what; size_t off, size; } strs[] = {
+		{ "name", offsetof(struct pvhv_mgmt_create, name), sizeof(c.name) },
+		{ "kernel", offsetof(struct pvhv_mgmt_create, kernel), sizeof(c.kernel) },
+		{ "initrd", offsetof(struct pvhv_mgmt_create, initrd), sizeof(c.initrd) },
+		{ "cmdline", offsetof(struct pvhv_mgmt_create, cmdline), sizeof(c.cmdline) },
+	};
+	struct config_prop props[10];
+	uint8_t cells[5][4];
+	char disks[sizeof(c.disks)], virtio[16], msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
+	struct pvhv_mgmt_ref ref;
+	unsigned n = 0, nc = 0;
+	size_t dl = 0, vl = 0;
+	int rc;
+
+	if (h->len != sizeof(c))
+		return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want %zu", h->len, sizeof(c));
+	memcpy(&c, p, sizeof(c));
+	for (unsigned i = 0; i < ARRAY_SIZE(strs); i++)
+		if (field_len((const char *)&c + strs[i].off, strs[i].size) < 0)
+			return fail(out, h, -PVHV_MGMT_EINVAL, "%s is not NUL-terminated in its %zu bytes",
+				    strs[i].what, strs[i].size);
+	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG))
+		return fail(out, h, -PVHV_MGMT_EINVAL, "unknown flags 0x%x", c.flags);
+	props[n++] = (struct config_prop){ "kernel", c.kernel, (int)strlen(c.kernel) + 1 };
+	if (c.initrd[0])
+		props[n++] = (struct config_prop){ "initrd", c.initrd, (int)strlen(c.initrd) + 1 };
+	if (c.cmdline[0])
+		props[n++] = (struct config_prop){ "cmdline", c.cmdline, (int)strlen(c.cmdline) + 1 };
+#define CELL(prop, v)                                                              \
+	do {                                                                      \
+		be32(cells[nc], (v));                                             \
+		props[n++] = (struct config_prop){ (prop), cells[nc++], 4 };      \
+	} while (0)
+	CELL("memory-mib", c.memory_mib);
+	if (c.vcpus)
+		CELL("vcpus", c.vcpus);
+	if (c.vsock_cid)
+		CELL("vsock-cid", c.vsock_cid);
+	if (c.max_runtime_ms)
+		CELL("max-runtime-ms", c.max_runtime_ms);
+	if (c.overlay_mib)
+		CELL("overlay-mib", c.overlay_mib);
+#undef CELL
+	for (unsigned i = 0; i < ARRAY_SIZE(c.disks) && c.disks[i][0]; i++) {
+		int l = field_len(c.disks[i], sizeof(c.disks[i]));
+
+		if (l < 0)
+			return fail(out, h, -PVHV_MGMT_EINVAL, "disk %u is not NUL-terminated in its %zu bytes",
+				    i, sizeof(c.disks[i]));
+		memcpy(disks + dl, c.disks[i], (size_t)l + 1);
+		dl += (size_t)l + 1;
+	}
+	if (dl)
+		props[n++] = (struct config_prop){ "disks", disks, (int)dl };
+	if (c.flags & PVHV_MGMT_CREATE_CONSOLE) {
+		memcpy(virtio + vl, "console", 8);
+		vl += 8;
+	}
+	if (c.flags & PVHV_MGMT_CREATE_RNG) {
+		memcpy(virtio + vl, "rng", 4);
+		vl += 4;
+	}
+	if (vl)
+		props[n++] = (struct config_prop){ "virtio", virtio, (int)vl };
+	rc = ops->create(ops->ctx, c.name, props, n, &ref, msg, sizeof(msg));
+	if (rc)
+		return finish(out, begin(out, h, rc, msg));
+	uint8_t *r = begin(out, h, 0, NULL);
+	memcpy(r, &ref, sizeof(ref));
+	return finish(out, r + sizeof(ref));
+}
+
 size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len, uint8_t *out)
 {
 	struct pvhv_mgmt_hdr h;
@@ -157,6 +247,8 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 		memcpy(r + sizeof(ev), e, ev.count * sizeof(e[0]));
 		return finish(out, r + sizeof(ev) + ev.count * sizeof(e[0]));
 	}
+	case PVHV_MGMT_DOMAIN_CREATE:
+		return create(ops, &h, p, out);
 	case PVHV_MGMT_CONSOLE_READ:
 		if (resolve(ops, &h, p, &d, out, &n))
 			return n;

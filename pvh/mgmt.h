@@ -10,6 +10,7 @@
 
 #include "lib/base.h"
 #include "pvhv/mgmt.h"
+#include "pvh/config.h"
 
 #define MGMT_HDR sizeof(struct pvhv_mgmt_hdr)
 #define MGMT_FRAME_MAX (MGMT_HDR + PVHV_MGMT_MAX_PAYLOAD)
@@ -31,6 +32,12 @@ struct mgmt_ops {
 	/* Up to max events with seq > after, oldest first; *lost: those after `after` already gone. */
 	unsigned (*events)(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, unsigned max,
 			   uint32_t *lost);
+	/*
+	 * Makes and starts a domain named name from props (config_prop, checked
+	 * by pvh/config.c's rules): 0 and *ref, or a negative errno with why in msg.
+	 */
+	int (*create)(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+		      struct pvhv_mgmt_ref *ref, char *msg, size_t msglen);
 	void *ctx;
 };
 

@@ -78,7 +78,8 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 		.reboots = d->reboots, .flags = d->cfg->control ? PVHV_MGMT_DOM_CONTROL : 0,
 	};
 	memcpy(out->name, d->name, MIN(sizeof(out->name), strlen(d->name)));
-	out->state = st == DOM_RUNNING			  ? PVHV_MGMT_STATE_RUNNING
+	out->state = d->create_pending || st == DOM_EMPTY ? PVHV_MGMT_STATE_STARTING
+		   : st == DOM_RUNNING			  ? PVHV_MGMT_STATE_RUNNING
 		   : st == DOM_ENDED && !d->restart_pending ? PVHV_MGMT_STATE_ENDED
 							   : PVHV_MGMT_STATE_ENDING;
 	out->end = d->end < ARRAY_SIZE(end_codes) ? end_codes[d->end] : PVHV_MGMT_END_NONE;
@@ -139,8 +140,23 @@ static unsigned op_events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out
 	return n;
 }
 
+static int op_create(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+		     struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
+{
+	unsigned id;
+	uint32_t gen;
+	int rc;
+
+	(void)ctx;
+	rc = sched_create_domain(name, props, n, &id, &gen, msg, msglen);
+	if (rc)
+		return rc == -ENOSPC ? -PVHV_MGMT_EPERM : -PVHV_MGMT_EINVAL;
+	*ref = (struct pvhv_mgmt_ref){ id, gen };
+	return 0;
+}
+
 static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, op_events,
-				     NULL };
+				     op_create, NULL };
 
 /* ------------------------------------------------------------ the stream */
 

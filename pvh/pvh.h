@@ -160,6 +160,7 @@ struct domain {
 	struct spinlock ioapic_lock;
 	unsigned reboots;        /* reboots and control-domain restarts so far (reboot-limit caps them) */
 	bool restart_pending;    /* an ended control domain waits for restart_at_us (under sched_lock) */
+	bool create_pending;     /* made through the management port: built by a service step */
 	uint64_t restart_at_us;
 	uint64_t overhead_bytes;
 	uint64_t build_us;       /* pvhv's work to build it: the first build ... */
@@ -221,6 +222,17 @@ struct domain_event {
 };
 /* Up to max events with seq > after, oldest first; *lost: those after `after` no longer kept. */
 unsigned domain_events(uint64_t after, struct domain_event *out, unsigned max, uint32_t *lost);
+/* Logs the end of a domain that never ran (its build failed). */
+void domain_event_not_started(struct domain *dom);
+/*
+ * A domain made at run time (sched.c): checks the configuration (props as
+ * config_domain_from_props), takes a free slot or an ended domain's (the
+ * generation moves on), and leaves the build and start to a CPU's service
+ * step.  0 with *id and *gen, or a negative errno with why in msg (nothing
+ * changed).
+ */
+int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
+			uint32_t *gen, char *msg, size_t msglen);
 /*
  * The one place a guest-physical range becomes host memory.  Copies fail
  * with -EFAULT unless [gpa, gpa + len) lies wholly in the domain's RAM.

@@ -147,11 +147,13 @@ static bool work_waiting(void)
 
 /* Top of the scheduling loop: the queued teardowns, each by one CPU, then some scrubbing. */
 static void restart_due(void);
+static void create_due(void);
 
 static void service(struct percpu *cpu)
 {
 	scrub_some(cpu);
 	restart_due();
+	create_due();
 	while (__atomic_load_n(&teardowns_pending, __ATOMIC_ACQUIRE)) {
 		struct domain *d = NULL;
 
@@ -283,6 +285,136 @@ static void restart_due(void)
 		sched_unlock();
 		if (last)
 			summary_and_poweroff();
+	}
+}
+
+/* ------------------------------------------------------------ domains made at run time */
+
+#define RUNTIME_STRINGS 4096   /* a config's strings: names, cmdline, disks */
+
+static struct domain_config runtime_cfg[MAX_DOMAINS];
+static char runtime_str[MAX_DOMAINS][RUNTIME_STRINGS];
+static struct domain_config scratch_cfg, others[MAX_DOMAINS];
+static char scratch_str[RUNTIME_STRINGS];
+
+/* Moves a config's string pointers from one arena to another of the same layout. */
+static const char *moved(const char *p, const char *from, char *to)
+{
+	return p && p >= from && p < from + RUNTIME_STRINGS ? to + (p - from) : p;
+}
+
+static void relocate(struct domain_config *c, const char *from, char *to)
+{
+	c->kernel = moved(c->kernel, from, to);
+	c->initrd = moved(c->initrd, from, to);
+	c->cmdline = moved(c->cmdline, from, to);
+	for (unsigned i = 0; i < c->nr_disks; i++)
+		c->disk[i].image = moved(c->disk[i].image, from, to);
+	c->net.link = moved(c->net.link, from, to);
+	for (unsigned i = 0; i < c->vsock.nr_connect; i++)
+		c->vsock.connect[i] = moved(c->vsock.connect[i], from, to);
+}
+
+int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
+			uint32_t *gen, char *msg, size_t msglen)
+{
+	struct config_prop copy[16];
+	size_t used = 0;
+	unsigned slot = MAX_DOMAINS, nothers = 0;
+	struct domain *d;
+
+	if (n > ARRAY_SIZE(copy))
+		return errorf(-EINVAL, msg, msglen, "%u properties, at most %zu", n, ARRAY_SIZE(copy));
+	for (unsigned i = 0; i < n; i++) {
+		if (props[i].len < 0 || (size_t)props[i].len > RUNTIME_STRINGS - used)
+			return errorf(-EINVAL, msg, msglen, "the configuration is over %u bytes", RUNTIME_STRINGS);
+		memcpy(scratch_str + used, props[i].val, (size_t)props[i].len);
+		copy[i] = (struct config_prop){ props[i].name, scratch_str + used, props[i].len };
+		used += (size_t)props[i].len;
+	}
+	sched_lock();
+	/* A slot: a never used one, else the lowest ended one that waits for nothing. */
+	if (nr_domains < MAX_DOMAINS)
+		slot = nr_domains;
+	for (unsigned i = 0; i < nr_domains && slot == MAX_DOMAINS; i++)
+		if (domains[i].state == DOM_ENDED && !domains[i].restart_pending && !domains[i].cfg->control &&
+		    !domains[i].create_pending)
+			slot = i;
+	if (slot == MAX_DOMAINS) {
+		sched_unlock();
+		return errorf(-ENOSPC, msg, msglen, "all %d domain slots hold a live domain", MAX_DOMAINS);
+	}
+	for (unsigned i = 0; i < nr_domains; i++)
+		if (i != slot && (domains[i].state != DOM_ENDED || domains[i].restart_pending))
+			others[nothers++] = *domains[i].cfg;   /* live names and CIDs stay unique */
+	if (config_domain_from_props(&scratch_cfg, name, copy, n, others, nothers)) {
+		sched_unlock();
+		return errorf(-EINVAL, msg, msglen, "%s", scratch_cfg.error);
+	}
+	/* Every image must be there now: a missing one is the request's error, not a failed build. */
+	{
+		const struct domain_config *c = &scratch_cfg;
+		const char *names[2 + CONFIG_MAX_VIRTIO] = { c->kernel, c->initrd };
+		char why[96];
+		const void *data;
+		size_t size;
+
+		for (unsigned i = 0; i < c->nr_disks; i++)
+			names[2 + i] = c->disk[i].image;
+		for (unsigned i = 0; i < 2 + c->nr_disks; i++)
+			if (names[i] && bundle_file(names[i], &data, &size, why, sizeof(why))) {
+				sched_unlock();
+				return errorf(-EINVAL, msg, msglen, "%s: %s", i == 0 ? "kernel" : i == 1 ? "initrd" : "disk",
+					      why);
+			}
+	}
+	d = &domains[slot];
+	*gen = slot < nr_domains ? d->gen + 1 : 1;
+	memset(d, 0, sizeof(*d));
+	memcpy(runtime_str[slot], scratch_str, used);
+	runtime_cfg[slot] = scratch_cfg;
+	relocate(&runtime_cfg[slot], scratch_str, runtime_str[slot]);
+	d->id = slot;
+	d->gen = *gen;
+	d->cfg = &runtime_cfg[slot];
+	snprintf(d->name, sizeof(d->name), "%s", runtime_cfg[slot].name);
+	d->state = DOM_EMPTY;
+	d->create_pending = true;
+	if (slot == nr_domains)
+		__atomic_store_n(&nr_domains, nr_domains + 1, __ATOMIC_RELEASE);
+	sched_unlock();
+	*id = slot;
+	return 0;
+}
+
+/* Builds and starts the domains made at run time (service step: never inside an exit). */
+static void create_due(void)
+{
+	for (unsigned i = 0; i < __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE); i++) {
+		struct domain *d = &domains[i];
+		bool due;
+
+		sched_lock();
+		due = d->create_pending;
+		d->create_pending = false;
+		sched_unlock();
+		if (!due)
+			continue;
+		if (domain_build(d) == 0) {
+			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s\n", d->name,
+				d->id, d->gen, d->ram_size >> 20, d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s");
+			sched_lock();
+			start_domain_locked(d);
+			sched_unlock();
+			continue;
+		}
+		devices_release(d);
+		kprintf("pvhv: dom %s not started: %s\n", d->name, d->reason);
+		d->end = END_NOT_STARTED;
+		domain_event_not_started(d);
+		sched_lock();
+		d->state = DOM_ENDED;
+		sched_unlock();
 	}
 }
 

@@ -58,6 +58,8 @@ struct pvhv_mgmt_hdr {
 				       ends as "stopped"; the control domain cannot destroy itself) */
 #define PVHV_MGMT_CONSOLE_READ 5u   /* payload: struct pvhv_mgmt_ref.  Result: the domain's last
 				       console lines, each ending in '\n', at most the payload limit */
+#define PVHV_MGMT_DOMAIN_CREATE 7u  /* payload: struct pvhv_mgmt_create.  Result: struct
+				       pvhv_mgmt_ref of the new, running domain */
 #define PVHV_MGMT_EVENTS 6u         /* payload: uint64_t after (a seq, 0 for all).  Result: struct
 				       pvhv_mgmt_events, then count struct pvhv_mgmt_event with
 				       seq > after, oldest first (ask again after the last one) */
@@ -90,6 +92,7 @@ struct pvhv_mgmt_ref {
 #define PVHV_MGMT_STATE_RUNNING 1u
 #define PVHV_MGMT_STATE_ENDING 2u    /* ending or rebuilding for a reboot */
 #define PVHV_MGMT_STATE_ENDED 3u
+#define PVHV_MGMT_STATE_STARTING 4u  /* made through DOMAIN_CREATE, being built */
 #define PVHV_MGMT_END_NONE 0u
 #define PVHV_MGMT_END_POWEROFF 1u
 #define PVHV_MGMT_END_REBOOT 2u
@@ -114,6 +117,31 @@ struct pvhv_mgmt_domain {
 
 #define PVHV_MGMT_DOM_CONTROL 1u
 
+/*
+ * A domain made at run time, checked by the same rules as a domain of the
+ * boot configuration (README "Configuring domains"); every string is
+ * NUL-terminated inside its field.  Images are files of the boot bundle
+ * (run-time image upload comes later).  It gets a free slot, or the slot
+ * of an ended domain with the next generation.  It may reach the control
+ * domain over vsock, and the control domain it.
+ */
+struct pvhv_mgmt_create {
+	char name[32];
+	char kernel[64];           /* image name */
+	char initrd[64];           /* image name, "" for none */
+	char cmdline[1024];
+	char disks[4][68];         /* "[ro:]IMAGE" each, "" for none (the first empty one ends the list) */
+	uint32_t memory_mib;
+	uint32_t vcpus;            /* 0: 1 */
+	uint32_t vsock_cid;        /* 0: no vsock device */
+	uint32_t max_runtime_ms;   /* 0: no limit */
+	uint32_t overlay_mib;      /* 0: the default */
+	uint32_t flags;            /* PVHV_MGMT_CREATE_* */
+};
+
+#define PVHV_MGMT_CREATE_CONSOLE 1u  /* a virtio console */
+#define PVHV_MGMT_CREATE_RNG 2u      /* a virtio entropy device */
+
 /* Events: a domain ended (each end, a reboot's too), numbered from 1. */
 struct pvhv_mgmt_events {
 	uint32_t count;            /* events that follow */
@@ -135,6 +163,7 @@ _Static_assert(sizeof(struct pvhv_mgmt_hello) == 72, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_create) == 1480, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 
 #endif

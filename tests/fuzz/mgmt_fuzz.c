@@ -71,7 +71,24 @@ static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, u
 	return n;
 }
 
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, NULL };
+/* Creation: "bad" is refused with a message; anything else gets slot 3, generation 9. */
+static unsigned creates;
+
+static int create(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+		  struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
+{
+	(void)ctx;
+	if (!n || strcmp(props[0].name, "kernel") || props[0].len < 1 ||
+	    ((const char *)props[0].val)[props[0].len - 1])
+		abort(); /* the kernel comes first, NUL-terminated */
+	if (!strcmp(name, "bad"))
+		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "memory-mib %u is below 2", 1u);
+	creates++;
+	*ref = (struct pvhv_mgmt_ref){ 3, 9 };
+	return 0;
+}
+
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL };
 static uint8_t rx[MGMT_FRAME_MAX], out[MGMT_REPLY_MAX];
 
 static void check_reply(const uint8_t *req, size_t n)

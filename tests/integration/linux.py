@@ -333,6 +333,33 @@ def cases(dom, probe):
                             "[ctl] PVHV-CTL-LOGS spinning|",
                             "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9",
                             "pvhv: dom spin stopped: destroyed through the management port")),
+        # A domain made at run time: the control domain creates a sandbox
+        # from the bundle's images, runs a command in it through its agent
+        # and sees it end; bad creates are refused with pvhv's reason.
+        case("linux-create", "the control domain creates a sandbox at run time and runs a command in it",
+             [linux_root("ctl", "ctlcreate", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         vsock_cid=3, control=True)], code=1, timeout=180,
+             must=[r"^\[ctl\] PVHV-CTL-CREATED 1:1$",
+                   r"^pvhv: dom job created \(slot 1, generation 1\): 160 MiB RAM, 1 vcpu$",
+                   r"^\[job\] PVHV-AGENT-READY$",
+                   r"^\[ctl\] PVHV-CTL-JOB-EXIT=7 out=hello-from-pvhv-test-root-1$",
+                   r"^\[ctl\] PVHV-CTL-EVENT \d+ 1:1 poweroff status 0$",
+                   r"^\[ctl\] PVHV-CTL-BAD pvhctl: memory-mib 1 is below 2 \(error 22\)$",
+                   r"^\[ctl\] PVHV-CTL-DUP pvhctl: duplicate domain name \(error 22\)$",
+                   r'^\[ctl\] PVHV-CTL-NONET pvhctl: kernel: no file "nope\.elf" in bundle \(error 22\)$',
+                   r"^pvhv: summary dom=job end=poweroff status=0 "],
+             must_not=[r"PVHV-OPT-FAIL"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ctl] PVHV-CTL-CREATED 1:1",
+                            "pvhv: dom job created (slot 1, generation 1): 160 MiB RAM, 1 vcpu",
+                            "[job] PVHV-AGENT-READY",
+                            "[ctl] PVHV-CTL-JOB-EXIT=7 out=hello-from-pvhv-test-root-1",
+                            "[ctl] PVHV-CTL-EVENT 1 1:1 poweroff status 0",
+                            "[ctl] PVHV-CTL-BAD pvhctl: memory-mib 1 is below 2 (error 22)",
+                            "[ctl] PVHV-CTL-DUP pvhctl: duplicate domain name (error 22)",
+                            '[ctl] PVHV-CTL-NONET pvhctl: kernel: no file "nope.elf" in bundle (error 22)',
+                            "pvhv: summary dom=job end=poweroff status=0 runtime_us=1 exits=9")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

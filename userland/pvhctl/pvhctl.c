@@ -9,6 +9,10 @@
  *   pvhctl destroy DOMAIN            stop it
  *   pvhctl logs DOMAIN               its last console lines
  *   pvhctl [--json] events [AFTER]   domains' ends after event AFTER (0: all kept)
+ *   pvhctl create NAME --kernel IMAGE [--initrd IMAGE] [--cmdline TEXT] [--memory MIB]
+ *                 [--cpus N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS] [--rng] [--console]
+ *                                    a domain made now (images: files of the boot bundle);
+ *                                    prints ID:GEN; it starts in the background
  *
  * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
  * change).  A name or a bare ID is looked up with a list first and then
@@ -119,7 +123,7 @@ static size_t call(uint16_t type, const void *payload, uint32_t len, void *res, 
 static const char *state_name(uint32_t s)
 {
 	return s == PVHV_MGMT_STATE_RUNNING ? "running" : s == PVHV_MGMT_STATE_ENDING ? "ending" :
-	       s == PVHV_MGMT_STATE_ENDED ? "ended" : "?";
+	       s == PVHV_MGMT_STATE_ENDED ? "ended" : s == PVHV_MGMT_STATE_STARTING ? "starting" : "?";
 }
 
 static const char *end_name(uint32_t e)
@@ -188,7 +192,7 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
-		"logs DOMAIN|events [AFTER]\n");
+		"logs DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]\n");
 	exit(2);
 }
 
@@ -283,6 +287,56 @@ int main(int argc, char **argv)
 		}
 		if (json)
 			puts("]");
+	} else if (!strcmp(argv[i], "create") && i + 2 <= argc) {
+		static struct pvhv_mgmt_create c;
+		struct pvhv_mgmt_ref r;
+		unsigned nd = 0;
+
+#define STR(field, v)                                                               \
+	do {                                                                        \
+		if (strlen(v) >= sizeof(field))                                     \
+			die("%s: longer than %zu bytes", v, sizeof(field) - 1);     \
+		strcpy(field, v);                                                   \
+	} while (0)
+		STR(c.name, argv[i + 1]);
+		c.memory_mib = 64;
+		for (int k = i + 2; k < argc; k++) {
+			const char *o = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+
+			if (!strcmp(o, "--rng")) {
+				c.flags |= PVHV_MGMT_CREATE_RNG;
+				continue;
+			}
+			if (!strcmp(o, "--console")) {
+				c.flags |= PVHV_MGMT_CREATE_CONSOLE;
+				continue;
+			}
+			if (!v)
+				usage();
+			k++;
+			if (!strcmp(o, "--kernel"))
+				STR(c.kernel, v);
+			else if (!strcmp(o, "--initrd"))
+				STR(c.initrd, v);
+			else if (!strcmp(o, "--cmdline"))
+				STR(c.cmdline, v);
+			else if (!strcmp(o, "--memory"))
+				c.memory_mib = (uint32_t)strtoul(v, NULL, 0);
+			else if (!strcmp(o, "--cpus"))
+				c.vcpus = (uint32_t)strtoul(v, NULL, 0);
+			else if (!strcmp(o, "--vsock"))
+				c.vsock_cid = (uint32_t)strtoul(v, NULL, 0);
+			else if (!strcmp(o, "--timeout"))
+				c.max_runtime_ms = (uint32_t)strtoul(v, NULL, 0);
+			else if (!strcmp(o, "--disk") && nd < 4)
+				STR(c.disks[nd++], v);
+			else
+				usage();
+		}
+#undef STR
+		if (call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r)) != sizeof(r))
+			die("a short create reply");
+		printf("%u:%u\n", r.id, r.gen);
 	} else if (!strcmp(argv[i], "logs") && i + 2 == argc) {
 		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
 		static char buf[PVHV_MGMT_MAX_PAYLOAD];

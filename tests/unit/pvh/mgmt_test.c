@@ -2,6 +2,7 @@
 /* mgmt_test.c: unit tests for pvh/mgmt.c: delimiting, each request, stale handles, hostile frames. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/base.h"
@@ -61,7 +62,24 @@ static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, u
 	return n;
 }
 
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, NULL };
+/* Creation: "bad" is refused with a message; anything else gets slot 3, generation 9. */
+static unsigned creates;
+
+static int create(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+		  struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
+{
+	(void)ctx;
+	if (!n || strcmp(props[0].name, "kernel") || props[0].len < 1 ||
+	    ((const char *)props[0].val)[props[0].len - 1])
+		abort(); /* the kernel comes first, NUL-terminated */
+	if (!strcmp(name, "bad"))
+		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "memory-mib %u is below 2", 1u);
+	creates++;
+	*ref = (struct pvhv_mgmt_ref){ 3, 9 };
+	return 0;
+}
+
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
 static struct pvhv_mgmt_status st;
 
@@ -234,4 +252,43 @@ Test(mgmt, events_after_a_seq_and_what_was_lost)
 	cr_assert_eq(ev.lost, 0);
 	ask(PVHV_MGMT_EVENTS, &after, 4, &n);
 	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+}
+
+Test(mgmt, create_checks_its_fields)
+{
+	struct pvhv_mgmt_create c = { .memory_mib = 64, .vcpus = 2, .flags = PVHV_MGMT_CREATE_RNG };
+	struct pvhv_mgmt_ref ref;
+	size_t n;
+	const uint8_t *r;
+
+	strcpy(c.name, "job");
+	strcpy(c.kernel, "vmlinux");
+	strcpy(c.disks[0], "root.ext4");
+	strcpy(c.disks[1], "ro:tools.img");
+	r = ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(n, sizeof(ref));
+	memcpy(&ref, r, sizeof(ref));
+	cr_assert_eq(ref.id, 3);
+	cr_assert_eq(ref.gen, 9);
+
+	strcpy(c.name, "bad");
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "memory-mib 1 is below 2");
+
+	memset(c.kernel, 'k', sizeof(c.kernel));
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "kernel is not NUL-terminated in its 64 bytes");
+	strcpy(c.kernel, "vmlinux");
+	memset(c.disks[1], 'd', sizeof(c.disks[1]));
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "disk 1 is not NUL-terminated in its 68 bytes");
+	c.disks[1][0] = 0;
+	c.flags = 0x80;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "unknown flags 0x80");
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, 100, &n);
+	cr_assert_str_eq(st.msg, "payload of 100 bytes, want 1480");
+	cr_assert_eq(creates, 1);
 }
