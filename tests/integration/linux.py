@@ -336,9 +336,9 @@ def cases(dom, probe):
         # A domain made at run time: the control domain creates a sandbox
         # from the bundle's images, runs a command in it through its agent
         # and sees it end; bad creates are refused with pvhv's reason.
-        case("linux-create", "the control domain creates a sandbox at run time and runs a command in it",
+        case("linux-create", "the control domain creates sandboxes at run time; pvhctl run",
              [linux_root("ctl", "ctlcreate", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
-                         vsock_cid=3, control=True)], code=1, timeout=180,
+                         vsock_cid=3, control=True)], code=3, timeout=240,
              must=[r"^\[ctl\] PVHV-CTL-CREATED 1:1$",
                    r"^pvhv: dom job created \(slot 1, generation 1\): 160 MiB RAM, 1 vcpu$",
                    r"^\[job\] PVHV-AGENT-READY$",
@@ -347,7 +347,10 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-CTL-BAD pvhctl: memory-mib 1 is below 2 \(error 22\)$",
                    r"^\[ctl\] PVHV-CTL-DUP pvhctl: duplicate domain name \(error 22\)$",
                    r'^\[ctl\] PVHV-CTL-NONET pvhctl: kernel: no file "nope\.elf" in bundle \(error 22\)$',
-                   r"^pvhv: summary dom=job end=poweroff status=0 "],
+                   r"^pvhv: summary dom=job end=poweroff status=0 ",
+                   r"^\[job2\] PVHV-AGENTD$",
+                   r"^\[ctl\] PVHV-CTL-RUN-EXIT=5 out=from-run err=to-err $",
+                   r"^pvhv: dom job2 stopped: destroyed through the management port$"],
              must_not=[r"PVHV-OPT-FAIL"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
                             "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
@@ -359,7 +362,9 @@ def cases(dom, probe):
                             "[ctl] PVHV-CTL-BAD pvhctl: memory-mib 1 is below 2 (error 22)",
                             "[ctl] PVHV-CTL-DUP pvhctl: duplicate domain name (error 22)",
                             '[ctl] PVHV-CTL-NONET pvhctl: kernel: no file "nope.elf" in bundle (error 22)',
-                            "pvhv: summary dom=job end=poweroff status=0 runtime_us=1 exits=9")),
+                            "pvhv: summary dom=job end=poweroff status=0 runtime_us=1 exits=9",
+                            "[job2] PVHV-AGENTD", "[ctl] PVHV-CTL-RUN-EXIT=5 out=from-run err=to-err ",
+                            "pvhv: dom job2 stopped: destroyed through the management port")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

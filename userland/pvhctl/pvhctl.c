@@ -13,6 +13,11 @@
  *                 [--cpus N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS] [--rng] [--console]
  *                                    a domain made now (images: files of the boot bundle);
  *                                    prints ID:GEN; it starts in the background
+ *   pvhctl run NAME [create options] -- CMD [ARG]...
+ *                                    create NAME (it needs --vsock), wait until its agent
+ *                                    listens, run CMD there through agent-run (found beside
+ *                                    pvhctl): its stdin, stdout, stderr and exit status are
+ *                                    ours (128+N for signal N); then destroy NAME
  *
  * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
  * change).  A name or a bare ID is looked up with a list first and then
@@ -28,6 +33,9 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <libgen.h>
+#include <sys/wait.h>
+#include "pvhv/agent.h"
 #include <linux/vm_sockets.h>
 
 #include "pvhv/mgmt.h"
@@ -189,10 +197,74 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
 }
 
+/* True when something accepts a stream at vsock cid:port (the agent is up). */
+static bool listening(unsigned cid, unsigned port)
+{
+	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = cid, .svm_port = port };
+	int s = socket(AF_VSOCK, SOCK_STREAM, 0);
+	bool ok = s >= 0 && !connect(s, (struct sockaddr *)&a, sizeof(a));
+
+	if (s >= 0)
+		close(s);
+	return ok;
+}
+
+/* pvhctl run: wait for the agent, run the command through agent-run, destroy the domain. */
+static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int argc, char **argv)
+{
+	char path[4096], *dir, addr[32];
+	char **av = calloc((size_t)argc + 5, sizeof(*av));
+	int status = 125, st, k = 0;
+	pid_t pid;
+
+	snprintf(path, sizeof(path), "%s", self);
+	dir = dirname(path);
+	snprintf(addr, sizeof(addr), "vsock:%u", cid);
+	for (int i = 0; i < 600 && !listening(cid, PVHV_AGENT_PORT); i++)
+		usleep(100000);
+	if (!av)
+		die("out of memory");
+	av[k++] = "agent-run";
+	av[k++] = addr;
+	av[k++] = "--";
+	for (int i = 0; i < argc; i++)
+		av[k++] = argv[i];
+	pid = fork();
+	if (pid == 0) {
+		char prog[4200];
+
+		snprintf(prog, sizeof(prog), "%s/agent-run", dir);
+		execv(prog, av);
+		fprintf(stderr, "pvhctl: %s: %s\n", prog, strerror(errno));
+		_exit(125);
+	}
+	if (pid > 0 && waitpid(pid, &st, 0) == pid)
+		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	connect_pvhv();
+	{
+		uint8_t none[1];
+		struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_DOMAIN_DESTROY, next_seq++,
+					   sizeof(r) };
+		struct pvhv_mgmt_status rst;
+		static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(rst)];
+
+		/* Destroy it unless it ended already (its status then says so: not an error here). */
+		write_all(&h, sizeof(h));
+		write_all(&r, sizeof(r));
+		read_all(&h, sizeof(h));
+		if (h.len > sizeof(buf))
+			die("a malformed reply");
+		read_all(buf, h.len);
+		(void)none;
+	}
+	close(sock);
+	return status;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
-		"logs DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]\n");
+		"logs DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...\n");
 	exit(2);
 }
 
@@ -287,7 +359,9 @@ int main(int argc, char **argv)
 		}
 		if (json)
 			puts("]");
-	} else if (!strcmp(argv[i], "create") && i + 2 <= argc) {
+	} else if ((!strcmp(argv[i], "create") || !strcmp(argv[i], "run")) && i + 2 <= argc) {
+		bool run = !strcmp(argv[i], "run");
+		int cmd = 0;
 		static struct pvhv_mgmt_create c;
 		struct pvhv_mgmt_ref r;
 		unsigned nd = 0;
@@ -303,6 +377,10 @@ int main(int argc, char **argv)
 		for (int k = i + 2; k < argc; k++) {
 			const char *o = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
 
+			if (run && !strcmp(o, "--")) {
+				cmd = k + 1;
+				break;
+			}
 			if (!strcmp(o, "--rng")) {
 				c.flags |= PVHV_MGMT_CREATE_RNG;
 				continue;
@@ -334,9 +412,16 @@ int main(int argc, char **argv)
 				usage();
 		}
 #undef STR
+		if (run && (!cmd || cmd >= argc || !c.vsock_cid))
+			die("run needs --vsock CID and -- CMD");
 		if (call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r)) != sizeof(r))
 			die("a short create reply");
-		printf("%u:%u\n", r.id, r.gen);
+		if (!run) {
+			printf("%u:%u\n", r.id, r.gen);
+		} else {
+			close(sock);
+			return run_in(r, c.vsock_cid, argv[0], argc - cmd, argv + cmd);
+		}
 	} else if (!strcmp(argv[i], "logs") && i + 2 == argc) {
 		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
 		static char buf[PVHV_MGMT_MAX_PAYLOAD];
