@@ -10,7 +10,10 @@
 # pvhv's own build time of each (guest RAM is taken at first touch).
 # Then (f) bench/linux-boot.py: the Debian cloud kernel (scripts/fetch-linux.sh)
 # booted to init directly under QEMU and inside pvhv, and (g) bench/linux-disk.py:
-# that kernel's disk I/O over virtio-blk, the same two ways (see bench/README.md).
+# that kernel's disk I/O over virtio-blk, the same two ways, with busybox dd and
+# (h) with fio (bench/linux-disk.py --fio), and (i) bench/linux-net.py: iperf3
+# between two such guests, and a vsock stream inside pvhv (see bench/README.md).
+# (b3) and (b4): pvhv's bytes per device, and ten domains sharing one image.
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
 # PVHV_BENCH_TIMEOUT (seconds per run, default 60) tune it.
 set -euo pipefail
@@ -277,3 +280,11 @@ python3 bench/linux-boot.py || echo "bench: bench/linux-boot.py failed (status $
 # (g) Linux disk I/O over virtio-blk: directly under QEMU vs inside pvhv
 echo
 python3 bench/linux-disk.py || echo "bench: bench/linux-disk.py failed (status $?)" >&2
+
+# (h) the same with fio (libaio, direct=1) from build/linux/bench-root.ext4
+echo
+python3 bench/linux-disk.py --fio || echo "bench: bench/linux-disk.py --fio failed (status $?)" >&2
+
+# (i) iperf3 between two Linux guests: two QEMUs on a socket netdev vs a pvhv link; vsock in pvhv
+echo
+python3 bench/linux-net.py || echo "bench: bench/linux-net.py failed (status $?)" >&2
