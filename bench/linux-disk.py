@@ -314,7 +314,7 @@ def main():
         return 0
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
-        if f.endswith((".log", ".qemu")):
+        if f.endswith((".log", ".qemu", ".cpio", ".dts")):   # bundles hold the whole image: 200 MiB for fio
             os.unlink(os.path.join(OUT, f))
     direct, pvhv, accel, cpu, note, hv = argv_pair(False)
     version = open(os.path.join(LINUX_DIR, "VERSION")).read().strip()
