@@ -28,7 +28,7 @@ G=build/guests
 mkdir -p "$OUT"
 
 have_image=1
-for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf $G/exitstatus.elf; do
+for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf $G/exitstatus.elf $G/virtio.elf; do
 	[ -e "$f" ] || { echo "bench: $f is missing (make all); boot figures skipped" >&2; have_image=0; }
 done
 
