@@ -150,6 +150,7 @@ test-bochs-linux: deps
 bench: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/fetch-linux.sh || echo "bench: scripts/fetch-linux.sh failed; no Linux boot figures" >&2
+	$(Q)bash scripts/fetch-bench-root.sh || echo "bench: scripts/fetch-bench-root.sh failed; no fio figures" >&2
 	$(Q)bash bench/bench.sh
 
 clean:

@@ -10,7 +10,10 @@
 # pvhv's own build time of each (guest RAM is taken at first touch).
 # Then (f) bench/linux-boot.py: the Debian cloud kernel (scripts/fetch-linux.sh)
 # booted to init directly under QEMU and inside pvhv, and (g) bench/linux-disk.py:
-# that kernel's disk I/O over virtio-blk, the same two ways (see bench/README.md).
+# that kernel's disk I/O over virtio-blk, the same two ways, with busybox dd and
+# (h) with fio (bench/linux-disk.py --fio), and (i) bench/linux-net.py: iperf3
+# between two such guests, and a vsock stream inside pvhv (see bench/README.md).
+# (b3) and (b4): pvhv's bytes per device, and ten domains sharing one image.
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
 # PVHV_BENCH_TIMEOUT (seconds per run, default 60) tune it.
 set -euo pipefail
@@ -18,13 +21,14 @@ cd "$(dirname "$0")/.."
 . scripts/qemu-args.sh
 
 RUNS=${PVHV_BENCH_RUNS:-5}
+SHARED_MIB=${PVHV_BENCH_SHARED_MIB:-256}
 TMO=${PVHV_BENCH_TIMEOUT:-60}
 OUT=build/bench
 G=build/guests
 mkdir -p "$OUT"
 
 have_image=1
-for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf $G/exitstatus.elf; do
+for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf $G/exitstatus.elf $G/virtio.elf; do
 	[ -e "$f" ] || { echo "bench: $f is missing (make all); boot figures skipped" >&2; have_image=0; }
 done
 
@@ -53,6 +57,94 @@ median() {
 }
 
 row() { printf '  %-44s %s\n' "$1" "$2"; }
+
+# mem_devices: hello domains without and with each device, and what each adds to overhead_bytes.
+mem_devices() {
+	local d="$OUT/dev-files" log="$OUT/devices.log" rc
+	mkdir -p "$d"
+	cp $G/hello.elf "$d/"
+	python3 -c 'import sys; open(sys.argv[1], "wb").write(bytes((i * 131 + (i >> 9)) & 0xff for i in range(65536)))' \
+		"$d/small.img"
+	{
+		echo '/dts-v1/; / { compatible = "pvhv,config-1"; domains {'
+		echo 'none { kernel = "hello.elf"; memory-mib = <16>; };'
+		echo 'console { kernel = "hello.elf"; memory-mib = <16>; virtio = "console"; };'
+		echo 'disk { kernel = "hello.elf"; memory-mib = <16>; disks = "small.img"; overlay-mib = <1>; };'
+		echo 'net { kernel = "hello.elf"; memory-mib = <16>; net-mac = "02:00:00:00:00:01"; };'
+		echo 'vsock { kernel = "hello.elf"; memory-mib = <16>; vsock-cid = <3>; };'
+		echo 'all4 { kernel = "hello.elf"; memory-mib = <16>; virtio = "console"; disks = "small.img"; overlay-mib = <1>;'
+		echo '       net-mac = "02:00:00:00:00:02"; vsock-cid = <4>; };'
+		echo '}; };'
+	} >"$OUT/devices.dts"
+	build/tools/pvhv-bundle -o "$OUT/devices.cpio" --config "$OUT/devices.dts" -C "$d"
+	rc=$(boot "$log" "$OUT/devices.cpio")
+	local base
+	base=$(field "$log" '^pvhv: bench dom=none ram_bytes=[0-9]+ overhead_bytes=([0-9]+)$')
+	printf '  %-10s %16s %12s\n' domain overhead_bytes "more than none"
+	tr -d '\r' <"$log" 2>/dev/null | sed -nE 's/^pvhv: bench dom=([^ ]+) ram_bytes=[0-9]+ overhead_bytes=([0-9]+)$/\1 \2/p' |
+		while read -r dom o; do printf '  %-10s %16s %12s\n' "$dom" "$o" "$((o - ${base:-0}))"; done
+	[ "$rc" = 1 ] || echo "  (devices run: QEMU exit status $rc, $(pvhv_exit_meaning "$rc"))"
+	echo "  overhead_bytes counts stage-2 tables, chunk and vCPU arrays, struct domain and the"
+	echo "  array of virtio device states (console, rng and vsock state live there); not the net"
+	echo "  model (its own pages, opened with the device), the disk array nor overlay pages"
+	echo "  (those are overlay_peak_kib in the summary).  No rng: it needs RDRAND or RDSEED on"
+	echo "  the host CPU, which TCG's model lacks."
+}
+
+# mem_shared: host free memory at pvhv's start for ten hello domains (no image), one virtio
+# domain with a SHARED_MIB MiB image, and ten virtio domains on that one image.
+mem_shared() {
+	local d="$OUT/shared-files" n kind rc line
+	mkdir -p "$d"
+	cp $G/hello.elf $G/virtio.elf "$d/"
+	[ -s "$d/shared.img" ] && [ "$(stat -c %s "$d/shared.img")" = $((SHARED_MIB << 20)) ] ||
+		python3 - "$d/shared.img" "$SHARED_MIB" <<-'PY'
+			import sys
+			# tests/guests/virtio/blk.c PATTERN: byte i = (i * 131 + i / 512) mod 256; it repeats every 128 KiB.
+			block = bytes((i * 131 + (i >> 9)) & 0xff for i in range(128 * 1024))
+			with open(sys.argv[1], "wb") as f:
+			    for _ in range(int(sys.argv[2]) * 8):
+			        f.write(block)
+		PY
+	for kind in ten-hello one-disk ten-disk; do
+		n=10
+		[ "$kind" = one-disk ] && n=1
+		{
+			echo '/dts-v1/; / { compatible = "pvhv,config-1"; domains {'
+			for i in $(seq 1 "$n"); do
+				if [ "$kind" = ten-hello ]; then
+					echo "h$i { kernel = \"hello.elf\"; cmdline = \"name=h$i\"; memory-mib = <16>; };"
+				else
+					echo "v$i { kernel = \"virtio.elf\"; cmdline = \"mode=blk slot=0 name=shared.img\"; memory-mib = <16>; disks = \"shared.img\"; overlay-mib = <1>; };"
+				fi
+			done
+			echo '}; };'
+		} >"$OUT/shared-$kind.dts"
+		build/tools/pvhv-bundle -o "$OUT/shared-$kind.cpio" --config "$OUT/shared-$kind.dts" -C "$d"
+		rc=$(boot "$OUT/shared-$kind.log" "$OUT/shared-$kind.cpio" PVHV_MEM=1024)
+		line=$(field "$OUT/shared-$kind.log" '^pvhv: bench mem_free_kib (boot=[0-9]+ end=[0-9]+)$')
+		row "$kind: bundle $(( $(stat -c %s "$OUT/shared-$kind.cpio") >> 10 )) KiB, free KiB" \
+			"${line:-n/a}$( [ "$rc" = 1 ] || echo " (QEMU exit status $rc, $(pvhv_exit_meaning "$rc"))")"
+	done
+	local f0 f1 f10 loads users peak
+	f0=$(field "$OUT/shared-ten-hello.log" '^pvhv: bench mem_free_kib boot=([0-9]+) .*')
+	f1=$(field "$OUT/shared-one-disk.log" '^pvhv: bench mem_free_kib boot=([0-9]+) .*')
+	f10=$(field "$OUT/shared-ten-disk.log" '^pvhv: bench mem_free_kib boot=([0-9]+) .*')
+	loads=$(tr -d '\r' <"$OUT/shared-ten-disk.log" | grep -c '^pvhv: image shared.img: .* in the image store$' || true)
+	users=$(tr -d '\r' <"$OUT/shared-ten-disk.log" | sed -nE 's/^pvhv: dom [^ ]+ disk 0 .* ([0-9]+) users?$/\1/p' | sort -n | tail -n 1)
+	peak=$(tr -d '\r' <"$OUT/shared-ten-disk.log" | sed -nE 's/^pvhv: summary dom=[^ ]+ .*overlay_peak_kib=([0-9]+).*/\1/p' | sort -n | tail -n 1)
+	if [ -n "$f0" ] && [ -n "$f1" ] && [ -n "$f10" ]; then
+		row "image held: ten-hello - one-disk" "$((f0 - f1)) KiB"
+		row "image held: ten-hello - ten-disk" "$((f0 - f10)) KiB (once, not ten times)"
+	fi
+	row "\"in the image store\" lines, most users" "${loads:-0}, ${users:-n/a}"
+	row "largest overlay_peak_kib of the ten" "${peak:-n/a} KiB (each domain's own writes)"
+	row "guests passing their disk checks" "$(tr -d '\r' <"$OUT/shared-ten-disk.log" | grep -c '] PASS virtio$' || true) of 10 (virtio mode=blk)"
+	echo "  free KiB at boot = before the first domain is built, with the bundle (image included)"
+	echo "  already in RAM; pvhv prints no free figure while domains run.  The image is held once:"
+	echo "  the store serves it in place from the bundle (one load, ten users) and each domain"
+	echo "  adds only its overlay pages and a page of disk state."
+}
 
 accel=$(pvhv_qemu_accel)
 echo "pvhv benchmark ($(date -u +%Y-%m-%dT%H:%M:%SZ), accel $accel, $(nproc) host CPUs)"
@@ -106,6 +198,14 @@ if [ "$have_image" = 1 ]; then
 			done
 	done
 	[ "$rc" = 1 ] || echo "  (sizes run: QEMU exit status $rc, $(pvhv_exit_meaning "$rc"))"
+	echo
+
+	# (b3) bytes per device, and one image shared by ten domains
+	echo "(b3) pvhv's bytes per device (overhead_bytes of a hello domain with one device more than none)"
+	mem_devices
+	echo
+	echo "(b4) ten domains sharing one ${SHARED_MIB} MiB disk image (tests/guests/virtio mode=blk reads and writes it)"
+	mem_shared
 	echo
 
 	# (b2) build time against RAM size
@@ -180,3 +280,11 @@ python3 bench/linux-boot.py || echo "bench: bench/linux-boot.py failed (status $
 # (g) Linux disk I/O over virtio-blk: directly under QEMU vs inside pvhv
 echo
 python3 bench/linux-disk.py || echo "bench: bench/linux-disk.py failed (status $?)" >&2
+
+# (h) the same with fio (libaio, direct=1) from build/linux/bench-root.ext4
+echo
+python3 bench/linux-disk.py --fio || echo "bench: bench/linux-disk.py --fio failed (status $?)" >&2
+
+# (i) iperf3 between two Linux guests: two QEMUs on a socket netdev vs a pvhv link; vsock in pvhv
+echo
+python3 bench/linux-net.py || echo "bench: bench/linux-net.py failed (status $?)" >&2
