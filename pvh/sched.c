@@ -20,9 +20,32 @@ void sched_lock(void)
 	spin_lock(&lock);
 }
 
+/*
+ * CPUs each lock holder kicks once it has let go of sched_lock.  An IPI
+ * is not cheap to send: under emulation the ICR write can take
+ * milliseconds (the emulator's own lock, the sending thread preempted by
+ * the thread it just woke).  Sent under the lock, that whole time became
+ * the lock's, and the woken CPU spun on it before it could pick the vCPU
+ * it was woken for: 2-12 ms per wake-up, most of a disk request's time.
+ */
+static uint64_t kicks_due[MAX_CPUS];
+
+void sched_kick_locked(unsigned cpu)
+{
+	kicks_due[this_cpu()->index] |= 1ULL << cpu;
+}
+
 void sched_unlock(void)
 {
+	unsigned me = this_cpu()->index;
+	uint64_t due = kicks_due[me];
+
+	kicks_due[me] = 0;
 	spin_unlock(&lock);
+	while (due) {
+		cpu_kick((unsigned)__builtin_ctzll(due));
+		due &= due - 1;
+	}
 }
 
 void sched_enqueue_locked(struct vcpu *v)
@@ -38,7 +61,7 @@ void sched_enqueue_locked(struct vcpu *v)
 	for (unsigned i = 0; i < nr_cpus; i++) {
 		if (cpu_idle[i] && i != this_cpu()->index) {
 			cpu_idle[i] = false;
-			cpu_kick(i);
+			sched_kick_locked(i);
 			break;
 		}
 	}
