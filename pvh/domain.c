@@ -470,7 +470,7 @@ void domain_end(struct domain *dom, enum dom_end how, unsigned status, const cha
 	/* Kick every CPU running one of its vCPUs; the last to leave finishes it. */
 	for (unsigned i = 0; i < dom->nr_vcpus; i++)
 		if (dom->vcpu[i].state == VCPU_RUNNING && dom->vcpu[i].cpu >= 0)
-			cpu_kick((unsigned)dom->vcpu[i].cpu);
+			sched_kick_locked((unsigned)dom->vcpu[i].cpu);
 	dom_quiesce_locked(dom); /* teardown queued if no vCPU or walker holds it */
 	sched_unlock();
 

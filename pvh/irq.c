@@ -42,7 +42,7 @@ void vcpu_wake(struct vcpu *v)
 	if (v->state == VCPU_BLOCKED && v->dom->state == DOM_RUNNING && !v->halted_for_good)
 		sched_enqueue_locked(v);
 	else if (v->state == VCPU_RUNNING && v->cpu >= 0 && v->cpu != (int)this_cpu()->index)
-		cpu_kick((unsigned)v->cpu);
+		sched_kick_locked((unsigned)v->cpu);
 	sched_unlock();
 }
 

@@ -258,8 +258,14 @@ int dom_ram_fault(struct domain *dom, gpa_t gpa);
 /* sched.c */
 /* One lock for the run queue, vCPU states and domain states. */
 void sched_lock(void);
+/* Releases it, then sends the kicks sched_kick_locked() asked for. */
 void sched_unlock(void);
-/* Puts a vCPU on the run queue (caller holds sched_lock). */
+/*
+ * Under sched_lock: host CPU cpu is kicked (cpu_kick) right after this
+ * CPU's sched_unlock(), never while the lock is held.
+ */
+void sched_kick_locked(unsigned cpu);
+/* Puts a vCPU on the run queue and kicks an idle CPU to take it (caller holds sched_lock). */
 void sched_enqueue_locked(struct vcpu *v);
 /*
  * A walk over another domain's vCPUs (timers, console input, interrupt

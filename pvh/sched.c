@@ -13,6 +13,7 @@
 static struct spinlock lock;
 static struct vcpu *runq_head, *runq_tail;
 static volatile bool cpu_idle[MAX_CPUS];
+static bool cpu_busy[MAX_CPUS]; /* running a vCPU (from the pick to the end of its run), under sched_lock */
 uint64_t first_guest_entry_tsc;
 
 void sched_lock(void)
@@ -20,9 +21,32 @@ void sched_lock(void)
 	spin_lock(&lock);
 }
 
+/*
+ * CPUs each lock holder kicks once it has let go of sched_lock.  An IPI
+ * is not cheap to send: under emulation the ICR write can take
+ * milliseconds (the emulator's own lock, the sending thread preempted by
+ * the thread it just woke).  Sent under the lock, that whole time became
+ * the lock's, and the woken CPU spun on it before it could pick the vCPU
+ * it was woken for: 2-12 ms per wake-up, most of a disk request's time.
+ */
+static uint64_t kicks_due[MAX_CPUS];
+
+void sched_kick_locked(unsigned cpu)
+{
+	kicks_due[this_cpu()->index] |= 1ULL << cpu;
+}
+
 void sched_unlock(void)
 {
+	unsigned me = this_cpu()->index;
+	uint64_t due = kicks_due[me];
+
+	kicks_due[me] = 0;
 	spin_unlock(&lock);
+	while (due) {
+		cpu_kick((unsigned)__builtin_ctzll(due));
+		due &= due - 1;
+	}
 }
 
 void sched_enqueue_locked(struct vcpu *v)
@@ -34,11 +58,19 @@ void sched_enqueue_locked(struct vcpu *v)
 	else
 		runq_head = v;
 	runq_tail = v;
+	/*
+	 * A CPU between two vCPUs (or idle and awake: a timer it found due)
+	 * looks at the queue before it sleeps: alone there, v is this CPU's
+	 * next.  Kicking another CPU for it would cost an IPI and a host CPU
+	 * woken for nothing, or a migration.
+	 */
+	if (!cpu_busy[this_cpu()->index] && runq_head == v)
+		return;
 	/* Wake one idle CPU to take it. */
 	for (unsigned i = 0; i < nr_cpus; i++) {
 		if (cpu_idle[i] && i != this_cpu()->index) {
 			cpu_idle[i] = false;
-			cpu_kick(i);
+			sched_kick_locked(i);
 			break;
 		}
 	}
@@ -56,6 +88,7 @@ static struct vcpu *pick_next_locked(void)
 		if (v->dom->state == DOM_RUNNING && v->state == VCPU_RUNNABLE) {
 			v->state = VCPU_RUNNING;
 			v->cpu = (int)this_cpu()->index;
+			cpu_busy[v->cpu] = true;
 			v->dom->on_cpu++;
 			return v;
 		}
@@ -572,6 +605,7 @@ static void run_vcpu(struct vcpu *v)
 		vcpu_ops->vcpu_put(&v->hw);
 
 	sched_lock();
+	cpu_busy[cpu->index] = false;
 	d->on_cpu--;
 	v->cpu = -1;
 	if (d->state != DOM_RUNNING) {
@@ -597,8 +631,7 @@ NORETURN void sched_cpu_loop(void)
 		housekeeping(cpu);
 		sched_lock();
 		v = pick_next_locked();
-		if (!v)
-			cpu_idle[cpu->index] = true;
+		cpu_idle[cpu->index] = !v; /* also after a scrub step: a busy CPU is never "idle" */
 		sched_unlock();
 		if (v) {
 			run_vcpu(v);
@@ -612,6 +645,9 @@ NORETURN void sched_cpu_loop(void)
 			uint64_t dl = irq_wake_timers();
 			uint64_t cap = rdtsc() + SLICE_US * tsc_khz() / 1000;
 
+			/* A vCPU whose timer was just found due is this CPU's: nobody was kicked for it. */
+			if (__atomic_load_n(&runq_head, __ATOMIC_RELAXED))
+				continue;
 			timer_arm_tsc(dl && dl < cap ? dl : cap);
 		}
 		irq_enable_and_halt();

@@ -3,7 +3,7 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := acloop hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio
+GUESTS := acloop hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio pingpong
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm
@@ -12,6 +12,7 @@ GUEST_SRC_acloop := main.asm
 GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
 GUEST_SRC_virtio := main.c attack.c blk.c
+GUEST_SRC_pingpong := main.c ap.asm
 # Optional parts of lib/ a guest links besides entry and guest (lib/<name>.c).
 GUEST_LIBS_virtio := virtio
 
