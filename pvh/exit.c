@@ -198,28 +198,27 @@ static enum exit_action handle_hlt(struct vcpu *v, const struct vcpu_exit *e)
 }
 
 /*
- * An interrupt window that opened on a HLT.  QEMU's nested SVM (7.2, TCG)
- * takes the VINTR exit right after an STI, inside its one-instruction
- * shadow, and reports no shadow: the interrupt injected next ran before
- * the HLT of "sti; hlt", the HLT then halted the vCPU with nothing
- * pending, and the wake-up was lost until some later interrupt (Linux:
- * its next timer tick, 4 ms; a guest with no timer: for ever).  The HLT
- * completes here instead, and the interrupt returns past it: what a CPU
- * does when a pending interrupt ends a HLT, so right whichever way the
- * window opened.
+ * An interrupt about to be injected while the guest's next instruction is
+ * a HLT (with interrupts enabled: the caller only injects then).  QEMU's
+ * nested SVM (7.2, TCG) lets pvhv inject inside the one-instruction shadow
+ * of "sti; hlt" and reports no shadow (at an interrupt-window exit and at
+ * exits for other reasons between the two): the handler ran before the
+ * HLT, the HLT then halted the vCPU with nothing pending, and the wake-up
+ * was lost until some later interrupt (Linux: its next timer tick, 4 ms;
+ * a guest with no timer: for ever).  The HLT completes first instead, and
+ * the interrupt returns past it: what a CPU does when an interrupt arrives
+ * just after a HLT began, so right whichever way the guest got there.
  */
 #define X86_OP_HLT 0xf4
 
-static enum exit_action window_at_hlt(struct vcpu *v)
+void exit_complete_hlt(struct vcpu *v)
 {
 	struct vcpu_exit hlt = { .reason = EXIT_HLT, .insn_len = 1 };
 	uint8_t op;
 	unsigned mode;
 
-	if (!(vcpu_ops->get_reg(&v->hw, VREG_RFLAGS) & X86_RFLAGS_IF) || !irq_pending(v) ||
-	    insn_fetch(v, &op, 1, &mode) != 1 || op != X86_OP_HLT)
-		return ACT_CONTINUE;
-	return skip(v, &hlt);
+	if (insn_fetch(v, &op, 1, &mode) == 1 && op == X86_OP_HLT)
+		skip(v, &hlt);
 }
 
 #define X86_CR4_OSXSAVE (1UL << 18)
@@ -303,7 +302,7 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_IRQ_WINDOW:
 		v->irq_window = false;
 		vcpu_ops->irq_window(&v->hw, false);
-		return window_at_hlt(v);
+		return ACT_CONTINUE; /* irq_before_entry() injects (past a HLT: exit_complete_hlt) */
 	case EXIT_TRIPLE_FAULT:
 		domain_end(v->dom, END_STOPPED, 0, "triple fault (rip 0x%lx)", rip(v));
 		return ACT_DEAD;

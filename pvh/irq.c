@@ -227,6 +227,7 @@ void irq_before_entry(struct vcpu *v)
 	spin_lock(&v->lapic_lock);
 	vec = vlapic_pending_vector(&v->lapic);
 	if (vec >= 0 && vcpu_ops->irq_injectable(&v->hw)) {
+		exit_complete_hlt(v);
 		vcpu_ops->inject_irq(&v->hw, (uint8_t)vec);
 		vlapic_ack(&v->lapic, (uint8_t)vec);
 		vec = -1;

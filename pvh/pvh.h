@@ -331,6 +331,8 @@ void insn_unreadable(struct vcpu *v, const char *what);
  * ACT_DEAD when they cannot be read (the domain was ended).
  */
 bool insn_exit_len(struct vcpu *v, struct vcpu_exit *e, enum exit_action *act);
+/* exit.c: before an interrupt is injected: a HLT at RIP completes first (see there). */
+void exit_complete_hlt(struct vcpu *v);
 
 /* devices.c */
 struct acpi_params;

@@ -289,7 +289,7 @@ CASES = [
     # IPI may be taken inside the STI shadow before the HLT (QEMU's nested
     # SVM opens interrupt windows there, and the HLT then slept past it).
     dict(name="ipi-pingpong", what="two halted vCPUs bounce IPIs; no wake-up waits for the guest's timer",
-         domains=[dom("pp", "pingpong", "rounds=1000 cli_us=50 rescue_ms=20 max_rescues=20", vcpus=2)],
+         domains=[dom("pp", "pingpong", "rounds=1000 cli_us=50 rescue_ms=20 max_rescues=60", vcpus=2)],
          code=1, timeout=120, must=[r"pingpong: rounds=1000 .* shadow_hits=0 "],
          fake=fake_plus("[pp] pingpong: rounds=1000 median_us=110 max_us=900 over_1ms=3 shadow_hits=0 rescues=1")),
     dict(name="ipi-storm", what="IPIs at a vCPU in a sti; hlt loop are never taken inside the STI shadow",
