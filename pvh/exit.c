@@ -301,7 +301,8 @@ enum exit_action vcpu_handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		return inject(v, X86_EXC_UD, false, 0);
 	case EXIT_IRQ_WINDOW:
 		v->irq_window = false;
-		vcpu_ops->irq_window(&v->hw, false);
+		if (vcpu_ops->irq_window)
+			vcpu_ops->irq_window(&v->hw, false);
 		return ACT_CONTINUE; /* irq_before_entry() injects (past a HLT: exit_complete_hlt) */
 	case EXIT_TRIPLE_FAULT:
 		domain_end(v->dom, END_STOPPED, 0, "triple fault (rip 0x%lx)", rip(v));

@@ -216,8 +216,12 @@ bool irq_pending(struct vcpu *v)
 }
 
 /*
- * Before each entry: the highest-priority pending interrupt goes in if the
- * guest can take it, else the backend is asked for a window exit.
+ * Before each entry: the highest-priority pending interrupt is offered if
+ * the backend can take it, else the backend is asked for a window exit.
+ * A backend that delivers at entry has the vector acknowledged here; one
+ * whose offer waits for the guest (irq_taken) in irq_after_exit(), only if
+ * the guest took it: until then it stays requested, and the next entry
+ * offers whatever is highest then.
  */
 void irq_before_entry(struct vcpu *v)
 {
@@ -229,14 +233,34 @@ void irq_before_entry(struct vcpu *v)
 	if (vec >= 0 && vcpu_ops->irq_injectable(&v->hw)) {
 		exit_complete_hlt(v);
 		vcpu_ops->inject_irq(&v->hw, (uint8_t)vec);
-		vlapic_ack(&v->lapic, (uint8_t)vec);
+		if (!vcpu_ops->irq_taken)
+			vlapic_ack(&v->lapic, (uint8_t)vec);
 		vec = -1;
 	}
 	spin_unlock(&v->lapic_lock);
-	if ((vec >= 0) != v->irq_window) {
+	if (vcpu_ops->irq_window && (vec >= 0) != v->irq_window) {
 		v->irq_window = vec >= 0;
 		vcpu_ops->irq_window(&v->hw, v->irq_window);
 	}
+}
+
+/*
+ * After each run(), before its exit is handled (an EOI or HLT in the same
+ * exit must see the vector in service): acknowledges the vector the guest
+ * took.
+ */
+void irq_after_exit(struct vcpu *v)
+{
+	int vec;
+
+	if (!vcpu_ops->irq_taken)
+		return;
+	vec = vcpu_ops->irq_taken(&v->hw);
+	if (vec < 0)
+		return;
+	spin_lock(&v->lapic_lock);
+	vlapic_ack(&v->lapic, (uint8_t)vec);
+	spin_unlock(&v->lapic_lock);
 }
 
 /* Wakes halted vCPUs whose APIC timer is due; returns the earliest deadline still ahead (0: none). */

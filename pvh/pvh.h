@@ -310,6 +310,7 @@ bool irq_pending(struct vcpu *v);
 bool irq_timer_check(struct vcpu *v, uint64_t now);
 uint64_t irq_timer_deadline(struct vcpu *v);
 void irq_before_entry(struct vcpu *v);
+void irq_after_exit(struct vcpu *v);
 uint64_t irq_wake_timers(void);
 void vcpu_wake(struct vcpu *v);
 

@@ -573,6 +573,7 @@ static void run_vcpu(struct vcpu *v)
 		 */
 		v->hw.exit_deadline_tsc = ev;
 		vcpu_ops->run(&v->hw, &e);
+		irq_after_exit(v);
 		__atomic_fetch_add(&d->exits[e.reason], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->exits_total, 1, __ATOMIC_RELAXED);
 		if (e.reason == EXIT_INTR || e.reason == EXIT_PAUSE) {

@@ -293,6 +293,7 @@ struct vcpu_hw {
 	uint32_t asid;
 	uint64_t asid_gen;
 	int last_cpu;
+	int irq_taken;          /* SVM: the vector the guest took in the last run(), or -1 */
 	uint64_t guest_efer;    /* EFER as the guest sees it */
 	hpa_t fpu_pa;           /* XSAVE (or FXSAVE) area */
 	uint64_t fpu_pages;
@@ -388,11 +389,32 @@ struct vcpu_ops {
 	/* Completes the exiting instruction (moves RIP past it). */
 	void (*skip_insn)(struct vcpu_hw *v, const struct vcpu_exit *exit);
 	void (*inject_exception)(struct vcpu_hw *v, uint8_t vector, bool has_error, uint32_t error);
-	/* True when an external interrupt can be delivered at the next entry (IF set, no shadow, nothing pending). */
+	/*
+	 * True when inject_irq() may offer an external interrupt for the next
+	 * run() (for a backend without irq_taken: IF set, no interrupt shadow,
+	 * no event waiting to be injected).
+	 */
 	bool (*irq_injectable)(struct vcpu_hw *v);
-	/* Delivers external interrupt vector at the next entry; only after irq_injectable(). */
+	/*
+	 * Offers external interrupt vector for the next run() only; only after
+	 * irq_injectable().  Without irq_taken the vector is delivered at that
+	 * entry.  With it the CPU holds the offer during that run and the
+	 * guest takes it whenever its IF and interrupt shadow allow, or not at
+	 * all: irq_taken() says which.
+	 */
 	void (*inject_irq)(struct vcpu_hw *v, uint8_t vector);
-	/* Asks for EXIT_IRQ_WINDOW as soon as the guest can take an interrupt (or stops asking). */
+	/*
+	 * Called after every run(): the vector offered for it that the guest
+	 * took, or -1 (not taken, or its delivery cut short by the exit: offer
+	 * it again).  NULL when inject_irq() delivers at entry for sure, so the
+	 * vector counts as taken when it is offered.
+	 */
+	int (*irq_taken)(struct vcpu_hw *v);
+	/*
+	 * Asks for EXIT_IRQ_WINDOW as soon as the guest can take an interrupt
+	 * (or stops asking).  NULL for a backend whose offers wait in the CPU
+	 * (irq_taken set): it never needs a window.
+	 */
 	void (*irq_window)(struct vcpu_hw *v, bool on);
 };
 

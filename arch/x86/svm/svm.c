@@ -20,6 +20,7 @@
 #define VMCB_ASID 0x058
 #define VMCB_TLB_CONTROL 0x05c
 #define VMCB_INT_CTL 0x060
+#define VMCB_INT_VECTOR 0x064
 #define VMCB_INT_STATE 0x068
 #define VMCB_EXITCODE 0x070
 #define VMCB_EXITINFO1 0x078
@@ -120,10 +121,14 @@
 #define EVENTINJ_VALID (1ULL << 31)
 #define EVENTINJ_TYPE_INTR (0ULL << 8)
 #define EVENTINJ_TYPE_EXC (3ULL << 8)
+#define EVENTINJ_TYPE_MASK (7ULL << 8)
 #define INT_CTL_V_IRQ (1u << 8)
 #define INT_CTL_V_IGN_TPR (1u << 20)
 #define INT_CTL_V_INTR_MASKING (1u << 24)
 #define INT_CTL_V_PRIO_SHIFT 16
+#define INT_CTL_V_PRIO_MASK (0xfu << INT_CTL_V_PRIO_SHIFT)
+/* The fields of an offer made by svm_inject_irq(); V_IGN_TPR is set only while one stands. */
+#define INT_CTL_OFFER (INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR | INT_CTL_V_PRIO_MASK)
 #define EVENTINJ_EV (1ULL << 11)
 
 #define SVM_FEATURE_NP (1u << 0)
@@ -135,6 +140,8 @@ void svm_vmrun(uint64_t *regs, hpa_t guest_vmcb, hpa_t host_vmcb);
 static hpa_t iopm_pa, msrpm_pa;
 static uint32_t max_asid;
 static bool has_nrips, has_pause_filter;
+/* The CPU takes a pending V_IRQ before the first instruction of a guest entered with IF set. */
+static bool virq_at_entry = true;
 
 /*
  * PAUSEs a guest may execute per entry before it exits (KVM's default).  A
@@ -220,6 +227,8 @@ static int svm_global_init(void)
 	return 0;
 }
 
+static int probe_virq_at_entry(struct percpu *cpu);
+
 static int svm_cpu_init(struct percpu *cpu)
 {
 	static struct spinlock once_lock;
@@ -239,6 +248,8 @@ static int svm_cpu_init(struct percpu *cpu)
 	wrmsr(MSR_VM_HSAVE_PA, cpu->host_save_pa);
 	cpu->asid_next = 1;
 	cpu->asid_gen = 1;
+	if (cpu->index == 0)
+		return probe_virq_at_entry(cpu);
 	return 0;
 }
 
@@ -250,6 +261,7 @@ static int svm_vcpu_init(struct vcpu_hw *v)
 		return err;
 	v->ctl = hpa_to_ptr(v->ctl_pa);
 	v->last_cpu = -1;
+	v->irq_taken = -1;
 	return 0;
 }
 
@@ -327,6 +339,54 @@ static void svm_reset_pvh(struct vcpu_hw *v, uint32_t entry, uint32_t ebx)
 	v->asid_gen = 0; /* take a fresh ASID on next entry */
 }
 
+/*
+ * Bochs 2.7 computes its interrupt masks at VMRUN before it marks the CPU
+ * as in the guest, so a V_IRQ stays masked until the guest itself changes
+ * IF: entered with IF set, a guest would never take it (the same flaw that
+ * masks host interrupts, see run_vcpu() in pvh/sched.c).  A guest of one
+ * CPUID, entered once at boot with IF set and a V_IRQ requested under the
+ * VINTR intercept, finds out: a CPU that takes it at entry exits with VINTR
+ * before the CPUID (APM vol. 2, 15.21.4).  Paging and NPT are off: the code
+ * page is reached by its host address.  It runs under ASID 1 with every
+ * ASID flushed first, and ASID 1 is then left alone until the next flush.
+ */
+static int probe_virq_at_entry(struct percpu *cpu)
+{
+	static const uint8_t code[] = { 0x0f, 0xa2, 0xf4 }; /* CPUID; HLT */
+	struct vcpu_hw v = { 0 };
+	hpa_t code_pa;
+	uint64_t exit = SVM_EXIT_INTR;
+	int err;
+
+	if ((err = svm_vcpu_init(&v)))
+		return err;
+	if ((err = page_alloc(1, 1, &code_pa))) {
+		svm_vcpu_free(&v);
+		return err;
+	}
+	memcpy(hpa_to_ptr(code_pa), code, sizeof(code));
+	/* A host interrupt may end the run first: try again a few times. */
+	for (int tries = 0; tries < 8 && exit == SVM_EXIT_INTR; tries++) {
+		svm_reset_pvh(&v, (uint32_t)code_pa, 0);
+		F64(&v, VMCB_NP_ENABLE) = 0;
+		F32(&v, VMCB_INTERCEPT_MISC1) |= I1_VINTR;
+		F32(&v, VMCB_ASID) = 1;
+		F(&v, VMCB_TLB_CONTROL, uint8_t) = 1;
+		F64(&v, VMCB_RFLAGS) = 0x2 | X86_RFLAGS_IF;
+		F32(&v, VMCB_INT_VECTOR) = 0x20;
+		F32(&v, VMCB_INT_CTL) |= INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR | INT_CTL_V_PRIO_MASK;
+		svm_vmrun(v.regs, v.ctl_pa, cpu->host_vmcb_pa);
+		exit = F64(&v, VMCB_EXITCODE);
+	}
+	virq_at_entry = exit == SVM_EXIT_VINTR;
+	kprintf("svm: a V_IRQ is taken at entry: %s (probe exit 0x%lx)%s\n", virq_at_entry ? "yes" : "no",
+		(unsigned long)exit, virq_at_entry ? "" : "; interrupts a guest can take at entry go in through EVENTINJ");
+	cpu->asid_next = 2;
+	page_free(code_pa, 1);
+	svm_vcpu_free(&v);
+	return 0;
+}
+
 /* Gives the vCPU an ASID valid on this CPU, flushing the TLB when they run out. */
 static void assign_asid(struct vcpu_hw *v, struct percpu *cpu)
 {
@@ -362,9 +422,6 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 	case SVM_EXIT_NMI:
 	case SVM_EXIT_SMI:
 		e->reason = EXIT_INTR;
-		break;
-	case SVM_EXIT_VINTR:
-		e->reason = EXIT_IRQ_WINDOW;
 		break;
 	case SVM_EXIT_PAUSE:
 		e->reason = EXIT_PAUSE; /* RIP is still at the PAUSE: it runs again */
@@ -473,10 +530,36 @@ static void decode_exit(struct vcpu_hw *v, struct vcpu_exit *e)
 	}
 }
 
+/*
+ * What became of an interrupt offered for the run that just ended (inj:
+ * EVENTINJ as it was at VMRUN): the vector the guest took, or -1.  #VMEXIT
+ * writes V_IRQ back, and the CPU clears it when the guest takes the
+ * interrupt.  A delivery the exit cut short (EXITINTINFO of type INTR) is
+ * not taken: the vector stays pending in the vLAPIC and is offered again.
+ * The offer ends here either way, so none outlives the run it was made for.
+ */
+static int offer_outcome(struct vcpu_hw *v, uint64_t inj)
+{
+	uint32_t ctl = F32(v, VMCB_INT_CTL);
+	uint64_t intinfo = F64(v, VMCB_EXITINTINFO);
+	bool cut_short = (intinfo & EVENTINJ_VALID) && (intinfo & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_INTR;
+	int vector = (uint8_t)F32(v, VMCB_INT_VECTOR);
+
+	if ((inj & EVENTINJ_VALID) && (inj & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_INTR)
+		return cut_short ? -1 : (uint8_t)inj;
+	if (!(ctl & INT_CTL_V_IGN_TPR))
+		return -1; /* nothing offered */
+	F32(v, VMCB_INT_CTL) = ctl & ~INT_CTL_OFFER;
+	F32(v, VMCB_INT_VECTOR) = 0;
+	return (ctl & INT_CTL_V_IRQ) || cut_short ? -1 : vector;
+}
+
 static void svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
 {
 	struct percpu *cpu = this_cpu();
 	uint64_t intinfo;
+
+	uint64_t inj = F64(v, VMCB_EVENTINJ);
 
 	assign_asid(v, cpu);
 	F64(v, VMCB_RAX) = v->regs[GPR_RAX];
@@ -485,13 +568,17 @@ static void svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
 	svm_vmrun(v->regs, v->ctl_pa, cpu->host_vmcb_pa);
 	spec_guest_exit(v);
 	v->regs[GPR_RAX] = F64(v, VMCB_RAX);
+	v->irq_taken = offer_outcome(v, inj);
 	F64(v, VMCB_EVENTINJ) = 0;
 	/*
 	 * An event cut short by the exit (say an exception whose delivery hit
-	 * an NPF) is re-injected on the next entry (APM 15.7.2).
+	 * an NPF) is re-injected on the next entry (APM 15.7.2).  An external
+	 * interrupt is not: it can only be a V_IRQ offer, which the vLAPIC
+	 * still holds (svm_irq_taken() reports it not taken) and which is
+	 * offered again.
 	 */
 	intinfo = F64(v, VMCB_EXITINTINFO);
-	if (intinfo & EVENTINJ_VALID)
+	if ((intinfo & EVENTINJ_VALID) && (intinfo & EVENTINJ_TYPE_MASK) != EVENTINJ_TYPE_INTR)
 		F64(v, VMCB_EVENTINJ) = intinfo;
 	decode_exit(v, e);
 }
@@ -575,33 +662,51 @@ static void svm_reset_sipi(struct vcpu_hw *v, uint8_t vector)
 	v->regs[GPR_RDX] = 0; /* processor signature: unspecified, and nothing reads it */
 }
 
+/*
+ * External interrupts go in as a virtual interrupt request (V_IRQ), not
+ * through EVENTINJ: the CPU holds the request until the guest's IF and
+ * interrupt shadow let it in, so no window exit is needed, and the vLAPIC
+ * acknowledges the vector only once the guest has taken it (APM vol. 2,
+ * 15.21.4).  QEMU's TCG delivers an EVENTINJ interrupt a second time when
+ * an exit request reaches its vCPU thread soon after VMRUN
+ * (docs/ARCHITECTURE.md, "Emulator quirks"); a V_IRQ goes through its
+ * ordinary interrupt path.  Where the CPU does not take a V_IRQ at entry
+ * (virq_at_entry, probed at boot) an interrupt the guest can take at entry
+ * goes through EVENTINJ instead.  Exceptions in EVENTINJ come first; the
+ * request waits behind them.
+ */
 static bool svm_irq_injectable(struct vcpu_hw *v)
+{
+	(void)v;
+	return true;
+}
+
+static bool takes_irq_at_entry(struct vcpu_hw *v)
 {
 	return (F64(v, VMCB_RFLAGS) & X86_RFLAGS_IF) && !(F64(v, VMCB_INT_STATE) & 1) &&
 	       !(F64(v, VMCB_EVENTINJ) & EVENTINJ_VALID);
 }
 
+/* V_IGN_TPR: V_TPR (the guest's CR8 under V_INTR_MASKING) must not gate it; the vLAPIC's PPR did. */
 static void svm_inject_irq(struct vcpu_hw *v, uint8_t vector)
 {
-	F64(v, VMCB_EVENTINJ) = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | vector;
+	uint32_t ctl = F32(v, VMCB_INT_CTL) & ~INT_CTL_OFFER;
+
+	if (!virq_at_entry && takes_irq_at_entry(v)) {
+		F64(v, VMCB_EVENTINJ) = EVENTINJ_VALID | EVENTINJ_TYPE_INTR | vector;
+		return;
+	}
+	F32(v, VMCB_INT_VECTOR) = vector;
+	F32(v, VMCB_INT_CTL) = ctl | INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR |
+			       ((uint32_t)(vector >> 4) << INT_CTL_V_PRIO_SHIFT);
 }
 
-/*
- * A virtual interrupt request (V_IRQ) at top priority that the guest can
- * take exactly when an external one could be injected; its VINTR intercept
- * is the window exit (APM 15.21.4).
- */
-static void svm_irq_window(struct vcpu_hw *v, bool on)
+static int svm_irq_taken(struct vcpu_hw *v)
 {
-	uint32_t ctl = F32(v, VMCB_INT_CTL) & ~(INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR | (0xfu << INT_CTL_V_PRIO_SHIFT));
+	int vector = v->irq_taken;
 
-	if (on) {
-		F32(v, VMCB_INT_CTL) = ctl | INT_CTL_V_IRQ | INT_CTL_V_IGN_TPR | (0xfu << INT_CTL_V_PRIO_SHIFT);
-		F32(v, VMCB_INTERCEPT_MISC1) |= I1_VINTR;
-	} else {
-		F32(v, VMCB_INT_CTL) = ctl;
-		F32(v, VMCB_INTERCEPT_MISC1) &= ~I1_VINTR;
-	}
+	v->irq_taken = -1;
+	return vector;
 }
 
 const struct vcpu_ops svm_ops = {
@@ -623,5 +728,5 @@ const struct vcpu_ops svm_ops = {
 	.inject_exception = svm_inject_exception,
 	.irq_injectable = svm_irq_injectable,
 	.inject_irq = svm_inject_irq,
-	.irq_window = svm_irq_window,
+	.irq_taken = svm_irq_taken,
 };
