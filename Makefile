@@ -156,7 +156,8 @@ bench: deps
 clean:
 	rm -rf $(B)/hv $(B)/host $(B)/unit $(B)/guests $(B)/tools $(B)/userland $(B)/fuzz $(B)/pvhv.elf
 
-# Just the 4-vCPU Linux domains rebooting in a loop under QEMU (also part of `test`).
+# 4-vCPU Linux domains rebooting in a loop under multi-threaded TCG (not in
+# `test`: see "Known problems" in docs/ARCHITECTURE.md).
 test-teardown: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/fetch-linux.sh

@@ -305,8 +305,9 @@ CASES = [
          build=build_echo, drive=drive_echo),
     dict(name="linux-shell", what="busybox sh on Linux's ttyS0 runs a typed command and powers off",
          build=build_linux, drive=drive_linux),
+    # Opt-in (make test-teardown): see linux-teardown in linux.py.
     dict(name="linux-reboot-input", what="keys typed all the time while a 4-vCPU Linux domain reboots 8 times",
-         build=build_reboot_input, drive=drive_reboot_input),
+         build=build_reboot_input, drive=drive_reboot_input, optin=True),
 ]
 
 # --------------------------------------------------------------------------
