@@ -42,7 +42,7 @@ NORETURN void summary_and_poweroff(void)
 	console_drain_all();
 	kprintf("pvhv: summary\n");
 	for (unsigned i = 0; i < nr_domains; i++) {
-		const struct domain *d = &domains[i];
+		const struct domain *d = dom_at(i);
 
 		print_domain(d);
 		if (d->end != END_NOT_STARTED)
@@ -64,8 +64,8 @@ NORETURN void summary_and_poweroff(void)
 		kprintf("pvhv: bench entry_to_first_guest_us=%lu\n",
 			tsc_to_us(first_guest_entry_tsc - boot_tsc));
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].end != END_NOT_STARTED) {
-			const struct domain *d = &domains[i];
+		if (dom_at(i)->end != END_NOT_STARTED) {
+			const struct domain *d = dom_at(i);
 
 			kprintf("pvhv: bench dom=%s ram_bytes=%lu overhead_bytes=%lu\n", d->name,
 				d->ram_size, d->overhead_bytes);
