@@ -3,7 +3,10 @@
  * hello: greets over COM1 and the console hypercall, checks start_info.
  *
  * cmdline: name=STR (default "hello"), mem=MIB (domain size, checks the
- * memmap RAM total against it when given).
+ * memmap RAM total against it when given), hold=1 (once every check
+ * passed: prints "holding" and halts instead of powering off, with
+ * interrupts on but none set up, so the domain stays, costing no CPU,
+ * until its time limit: many domains alive at once).
  */
 #include "guest.h"
 
@@ -76,5 +79,10 @@ int main(const struct pvhv_start_info *si)
 
 	int64_t v = hc_version();
 	check(v == PVHV_ABI_VERSION, "hypercall version 0x%lx == 0x%x", v, PVHV_ABI_VERSION);
+	if (cmdline_u64("hold", 0) && !guest_failures) {
+		gprintf("holding (%u checks passed)\n", guest_checks);
+		for (;;)
+			__asm__ volatile("sti; hlt");
+	}
 	finish();
 }
