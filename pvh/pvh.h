@@ -148,6 +148,7 @@ struct domain {
 	unsigned refs;   /* dom_get() references from other CPUs' walks (atomic) */
 	bool quiescing;  /* the teardown of this ending was claimed (under sched_lock) */
 	bool teardown_pending; /* claimed, waiting for a CPU's service step (under sched_lock) */
+	bool live;             /* counted in sched_live_peak() (under sched_lock) */
 
 	uint64_t exits[EXIT_NR];
 	uint64_t exits_total;
@@ -317,6 +318,8 @@ bool dom_quiesce_locked(struct domain *dom);
 /* Called when a domain's last vCPU has left its CPU after domain_end(). */
 void sched_domain_quiesced(struct domain *dom);
 void sched_start(void);
+/* The most domains alive at once so far (first start to final end; reboots and restarts inside). */
+unsigned sched_live_peak(void);
 
 /* exit.c: every exit that is not a host interrupt. */
 enum exit_action {

@@ -233,8 +233,29 @@ static void check_deadlines(void)
 	}
 }
 
+/* Domains alive now (from their first start to their final end) and the most at once. */
+static unsigned live_now, live_peak;
+
+unsigned sched_live_peak(void)
+{
+	return __atomic_load_n(&live_peak, __ATOMIC_RELAXED);
+}
+
+static void live_end_locked(struct domain *d)
+{
+	if (d->live) {
+		d->live = false;
+		live_now--;
+	}
+}
+
 static void start_domain_locked(struct domain *d)
 {
+	if (!d->live) {
+		d->live = true;
+		live_now++;
+		live_peak = MAX(live_peak, live_now);
+	}
 	d->quiescing = false;
 	__atomic_store_n(&d->state, DOM_RUNNING, __ATOMIC_SEQ_CST);
 	d->end = END_NONE;
@@ -314,6 +335,7 @@ static void restart_due(void)
 		kprintf("pvhv: dom %s stopped: rebuilding the control domain failed: %s\n", d->name, d->reason);
 		devices_release(d);
 		sched_lock();
+		live_end_locked(d);
 		last = all_ended();
 		sched_unlock();
 		if (last)
@@ -532,6 +554,7 @@ void sched_domain_quiesced(struct domain *dom)
 	devices_release(dom);
 	sched_lock();
 	dom->state = DOM_ENDED;
+	live_end_locked(dom);
 	reboot = all_ended();
 	sched_unlock();
 	if (reboot)

@@ -35,35 +35,27 @@ static void print_domain(const struct domain *d)
 
 /*
  * The domains and pvhv's own memory for them: how many lived at once at
- * most (their lives, reboots included, overlapping), and the largest and
- * the mean overhead (memory beyond guest RAM and overlays: the slot,
- * vCPU state, stage-2 tables, device state) of those that were built.
+ * most, and the largest and the mean overhead (memory beyond guest RAM
+ * and overlays: the slot, vCPU state, stage-2 tables, device state) of
+ * those that were built.
  */
 static void print_domains_bench(void)
 {
-	unsigned peak = 0, built = 0;
+	unsigned built = 0;
 	uint64_t max = 0, sum = 0;
 
 	for (unsigned i = 0; i < nr_domains; i++) {
 		const struct domain *d = dom_at(i);
-		unsigned live = 0;
 
-		if (!d->born_us)
+		if (!d->overhead_bytes)
 			continue;
 		built++;
 		max = MAX(max, d->overhead_bytes);
 		sum += d->overhead_bytes;
-		for (unsigned j = 0; j < nr_domains; j++) {
-			const struct domain *e = dom_at(j);
-
-			if (e->born_us && e->born_us <= d->born_us && d->born_us < e->end_us)
-				live++;
-		}
-		peak = MAX(peak, live);
 	}
 	kprintf("pvhv: bench domains=%u slots=%u capacity=%u live_peak=%u overhead_bytes_max=%lu "
-		"overhead_bytes_mean=%lu\n", built, nr_domains, domain_table_capacity(), peak, max,
-		built ? sum / built : 0);
+		"overhead_bytes_mean=%lu\n", built, nr_domains, domain_table_capacity(), sched_live_peak(),
+		max, built ? sum / built : 0);
 }
 
 NORETURN void summary_and_poweroff(void)
