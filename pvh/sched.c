@@ -411,28 +411,32 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 		used += (size_t)props[i].len;
 	}
 	/*
-	 * Memory first, outside the lock: a new slot in case no ended one can
-	 * be reused (given back below if one can), and room for the others.
-	 * Only this function adds slots, one request at a time, so count
-	 * stays right until the lock is taken.
+	 * Memory first, outside the lock: a new slot while the table has room
+	 * (an ended domain keeps its slot, for the summary and the events,
+	 * while it can), and room for the others.  Only this function adds
+	 * slots, one request at a time, so count stays right until the lock
+	 * is taken.
 	 */
 	if (count < domain_table_capacity() && domain_slot_alloc(&fresh))
-		return errorf(-ENOMEM, msg, msglen, "no memory for a domain slot (%lu KiB)",
-			      domain_slot_pages() * PAGE_SIZE >> 10);
+		fresh = NULL;   /* an ended domain's slot may still do */
 	if (others_reserve(count)) {
 		domain_slot_free(fresh);
 		return errorf(-ENOMEM, msg, msglen, "no memory to check the name against %u domains", count);
 	}
 	sched_lock();
-	/* A slot: the lowest ended one that waits for nothing, else a new one. */
+	/* A slot: the new one, else the lowest ended one that waits for nothing. */
 	slot = count;
-	for (unsigned i = 0; i < count && slot == count; i++) {
+	for (unsigned i = 0; i < count && slot == count && !fresh; i++) {
 		d = dom_at(i);
 		if (d->state == DOM_ENDED && !d->restart_pending && !d->cfg->control && !d->create_pending)
 			slot = i;
 	}
 	if (slot == count && !fresh) {
 		sched_unlock();
+		if (count < domain_table_capacity())
+			return errorf(-ENOMEM, msg, msglen,
+				      "no memory for a new domain slot (%lu KiB) and no ended domain's to reuse",
+				      domain_slot_pages() * PAGE_SIZE >> 10);
 		return errorf(-ENOSPC, msg, msglen,
 			      "all %u domain slots hold a live domain: as many as host memory allows (one per %u MiB)",
 			      count, CONFIG_MEM_MIN_MIB);
