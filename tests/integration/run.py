@@ -155,7 +155,7 @@ def many_domains():
     """MANY 2 MiB hello guests that print, pass their checks and halt until their time limit, and a
     memcheck sibling that must pass meanwhile."""
     doms = [dom("h%03d" % i, "hello", "name=h%03d hold=1" % i, memory=2, end="stopped",
-                reason=r"timeout after \d+ ms", max_runtime_ms=15000) for i in range(MANY)]
+                reason=r"timeout after \d+ ms", max_runtime_ms=12000) for i in range(MANY)]
     return doms + [memcheck("sib", mem=16, rounds=3)]
 
 
