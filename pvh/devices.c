@@ -56,7 +56,8 @@ struct vdev {
 static struct vsock_router vrouter;
 static struct spinlock vsock_lock;
 static bool vrouter_ready;
-static struct vdev *vsock_vdevs[VSOCK_ROUTER_MAX_EPS];
+static struct vdev **vsock_vdevs;   /* as many as the router's endpoints (devices_boot_init) */
+static unsigned nr_vsock_vdevs;
 static uint64_t vsock_checked_us;
 
 #define VSOCK_STALL_US 2000000   /* a receiver that posts no buffers for this long loses the stream */
@@ -83,7 +84,18 @@ static unsigned nr_nets;   /* boot domains: slot i is domain i's */
 
 int devices_boot_init(const struct pvh_config *cfg)
 {
+	/* One vsock endpoint per domain the table may hold, and the host CID's. */
+	unsigned eps = (unsigned)MIN(domain_table_capacity() + 1ull, (uint64_t)VSOCK_ROUTER_EPS_LIMIT);
 	hpa_t pa;
+
+	if (page_alloc(pages_for(eps * sizeof(*vrouter.ep)), 1, &pa))
+		return -ENOMEM;
+	vrouter.ep = hpa_to_ptr(pa);
+	vrouter.max_eps = eps;
+	if (page_alloc(pages_for(eps * sizeof(*vsock_vdevs)), 1, &pa))
+		return -ENOMEM;
+	vsock_vdevs = hpa_to_ptr(pa);
+	nr_vsock_vdevs = eps;
 
 	for (unsigned i = 0; i < cfg->nr_domains; i++)
 		if (cfg->dom[i].valid && cfg->dom[i].net.present) {
@@ -379,15 +391,18 @@ static int vsock_attach(struct vdev *v, char *err, size_t errlen)
 	spin_lock(&vsock_lock);
 	vsock_router_once();
 	rc = vsock_router_attach(&vrouter, &v->dev, 0);
-	for (unsigned i = 0; !rc && i < ARRAY_SIZE(vsock_vdevs); i++)
+	for (unsigned i = 0; !rc && i < nr_vsock_vdevs; i++)
 		if (!vsock_vdevs[i]) {
 			vsock_vdevs[i] = v;
 			break;
 		}
 	spin_unlock(&vsock_lock);
+	if (rc == -ENOSPC)
+		return errorf(rc, err, errlen, "vsock cid %lu: the router is full (%u devices: one per domain "
+			      "host memory allows)", (unsigned long)v->be.vs.cid, vrouter.max_eps - 1);
 	if (rc)
 		return errorf(rc, err, errlen, "vsock cid %lu: %s", (unsigned long)v->be.vs.cid,
-			      rc == -EEXIST ? "in use" : "the router is full");
+			      rc == -EEXIST ? "in use" : "refused");
 	return 0;
 }
 
@@ -395,7 +410,7 @@ static void vsock_detach(struct vdev *v)
 {
 	spin_lock(&vsock_lock);
 	vsock_router_detach(&vrouter, &v->dev);
-	for (unsigned i = 0; i < ARRAY_SIZE(vsock_vdevs); i++)
+	for (unsigned i = 0; i < nr_vsock_vdevs; i++)
 		if (vsock_vdevs[i] == v)
 			vsock_vdevs[i] = NULL;
 	spin_unlock(&vsock_lock);
@@ -413,7 +428,7 @@ void devices_housekeeping(uint64_t now_us)
 		return;
 	spin_lock(&vsock_lock);
 	vsock_checked_us = now_us;
-	for (unsigned i = 0; i < ARRAY_SIZE(vsock_vdevs); i++) {
+	for (unsigned i = 0; i < nr_vsock_vdevs; i++) {
 		struct vdev *v = vsock_vdevs[i];
 
 		if (!v)

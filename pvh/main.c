@@ -41,7 +41,8 @@ static int boot_config(const void *fdt, size_t len, char *err, size_t errlen)
 		domain_slot_publish_locked(d); /* no other CPU walks the table yet */
 	}
 	if (devices_boot_init(&cfg))
-		return errorf(-ENOMEM, err, errlen, "no memory for the network ports of %u domains", count);
+		return errorf(-ENOMEM, err, errlen, "no memory for the vsock and network ports of %u domains",
+			      count);
 	return 0;
 }
 

@@ -387,7 +387,11 @@ const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);
 const struct port_dev *dom_find_port(const struct domain *d, uint16_t port);
 /* Bytes of pvhv's own memory the domain's devices hold now (registry, disks, net port). */
 uint64_t devices_overhead(const struct domain *d);
-/* Boot: the network ports of the boot domains (only they may have one).  0, or -ENOMEM. */
+/*
+ * Boot: the vsock router's endpoints (one per slot the domain table may
+ * hold) and the network ports of the boot domains (only they may have
+ * one).  0, or -ENOMEM.
+ */
 int devices_boot_init(const struct pvh_config *cfg);
 /* The summary line of a domain's network port (none without one). */
 void devices_net_summary(const struct domain *d);
