@@ -97,8 +97,9 @@ int devices_boot_init(const struct pvh_config *cfg)
 	vsock_vdevs = hpa_to_ptr(pa);
 	nr_vsock_vdevs = eps;
 
+	/* An invalid domain's port too: the summary prints its (empty) counters. */
 	for (unsigned i = 0; i < cfg->nr_domains; i++)
-		if (cfg->dom[i].valid && cfg->dom[i].net.present) {
+		if (cfg->dom[i].net.present) {
 			if (page_alloc(pages_for(cfg->nr_domains * sizeof(*nets)), 1, &pa))
 				return -ENOMEM;
 			nets = hpa_to_ptr(pa);
@@ -711,6 +712,8 @@ uint64_t devices_overhead(const struct domain *d)
 			b += pages_for(sizeof(struct virtio_net)) * PAGE_SIZE;
 	if (d->cfg->net.present)
 		b += sizeof(struct net_slot);
+	if (d->cfg->vsock.cid)
+		b += sizeof(struct vsock_ep) + sizeof(*vsock_vdevs);   /* its router endpoint */
 	return b;
 }
 

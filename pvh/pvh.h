@@ -209,7 +209,7 @@ static inline struct domain *dom_at(unsigned id)
 {
 	extern struct domain **dom_table;
 
-	return dom_table[id];
+	return __atomic_load_n(&dom_table[id], __ATOMIC_ACQUIRE);
 }
 /* Boot: sizes the table from free host memory.  0, or -ENOMEM with err set. */
 int domain_table_init(char *err, size_t errlen);

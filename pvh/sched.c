@@ -349,9 +349,9 @@ static void restart_due(void)
 
 /*
  * The creator's scratch (one request at a time: the management service
- * runs on one CPU): the request's strings, its configuration, and a copy
- * of every live domain's configuration for the uniqueness checks, grown
- * (never shrunk) as the domains grow in number.
+ * runs under the vsock router's lock): the request's strings, its
+ * configuration, and a copy of every live domain's configuration for the
+ * uniqueness checks, grown (never shrunk) as the domains grow in number.
  */
 static struct domain_config scratch_cfg, *others;
 static unsigned others_cap;

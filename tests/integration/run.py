@@ -326,6 +326,14 @@ CASES = [
          "per domain at most 128 KiB" % MANY,
          domains=many_domains(), code=3, timeout=90, check=many_domains_check,
          must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"], fake=many_domains_fake),
+    dict(name="domains-over-memory", what="a bundle with more domains than host memory can hold is refused, saying so",
+         domains=[dom("m%02d" % i, "hello", "name=m%02d" % i, memory=2, end=None) for i in range(40)],
+         env={"PVHV_MEM": "64"}, code=5, timeout=30,
+         must=[r"^pvhv: bundle: configuration: 40 domains, host memory allows at most \d+ "
+               r"\(2 MiB of RAM each at least\)$"],
+         must_not=[r"^\[m\d\d\] "],
+         fake=lambda c: "pvhv: bundle: configuration: 40 domains, host memory allows at most 19 "
+                        "(2 MiB of RAM each at least)\npvhv: exit status 2\n"),
     dict(name="cpuid", what="CPUID leaves: hypervisor bit, pvhv signature, vCPU count",
          domains=[dom("cpuid", "cpuid", "vcpus=1")], code=1),
     dict(name="cpuid-2vcpus", what="a 2-vCPU domain sees its vCPU count",
