@@ -407,9 +407,27 @@ static int one_ipv6(struct domain_config *d, unsigned i, const char *s)
 
 static int one_connect(struct domain_config *d, unsigned i, const char *s)
 {
-	d->vsock.connect[i] = s;
+	(void)s;
 	d->vsock.nr_connect = i + 1;
 	return 0;
+}
+
+/* Entry i of a list each_string() accepted (i < its count). */
+static const char *list_entry(const char *list, unsigned i)
+{
+	while (i--)
+		list += strlen(list) + 1;
+	return list;
+}
+
+bool config_vsock_may_connect(const struct domain_config *c, const char *name)
+{
+	const char *s = c->vsock.connect;
+
+	for (unsigned i = 0; i < c->vsock.nr_connect; i++, s += strlen(s) + 1)
+		if (strcmp(s, name) == 0)
+			return true;
+	return false;
 }
 
 static int get_cell(struct domain_config *d, const char *prop,
@@ -510,7 +528,13 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 		d->vsock.cid = v;
 		return 0;
 	case PROP_VSOCK_CONNECT:
-		return each_string(d, name, val, len, CONFIG_MAX_DOMAINS, one_connect);
+		/* As long as the domains are many: no limit but the blob's size. */
+		rc = each_string(d, name, val, len, UINT32_MAX, one_connect);
+		if (!rc) {
+			d->vsock.connect = val;
+			d->vsock.connect_len = len;
+		}
+		return rc;
 	case PROP_CONTROL:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -667,12 +691,12 @@ static void check_cross(struct pvh_config *cfg)
 				break;
 			}
 		for (unsigned k = 0; k < d->vsock.nr_connect && d->valid; k++) {
-			p = find_domain(cfg, d->vsock.connect[k]);
+			const char *to = list_entry(d->vsock.connect, k);
+
+			p = find_domain(cfg, to);
 			if (p < 0 || p == (int)i || !cfg->dom[p].vsock.cid)
-				dom_error(d, "vsock-connect: \"%.32s\" is %s", d->vsock.connect[k],
+				dom_error(d, "vsock-connect: \"%.32s\" is %s", to,
 					  p < 0 ? "no domain" : p == (int)i ? "this domain" : "a domain without vsock");
-			else
-				d->vsock.connect_mask |= 1u << p;
 		}
 	}
 }
@@ -695,13 +719,12 @@ static void parse_domain(const void *fdt, int node, struct pvh_config *cfg)
 			  fdt_get_name(fdt, child, NULL));
 }
 
-int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
-		 char *err, size_t errlen)
+/* The blob's checks; *domains is the /domains node's offset. */
+static int check_blob(const void *fdt, size_t len, int *domains, unsigned *count, char *err, size_t errlen)
 {
-	int rc, domains, node;
-	unsigned count = 0;
+	int rc, node;
 
-	memset(cfg, 0, sizeof(*cfg));
+	*count = 0;
 	if (!fdt || ((uintptr_t)fdt & 7))
 		return errorf(-EINVAL, err, errlen,
 			     "config: blob is not 8-byte aligned");
@@ -722,17 +745,36 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
 		return errorf(-EINVAL, err, errlen,
 			     "config: root node is not compatible with \"%s\"",
 			     CONFIG_COMPATIBLE);
-	domains = fdt_subnode_offset(fdt, 0, "domains");
-	if (domains < 0)
+	*domains = fdt_subnode_offset(fdt, 0, "domains");
+	if (*domains < 0)
 		return errorf(-EINVAL, err, errlen, "config: no /domains node");
-	fdt_for_each_subnode(node, fdt, domains)
-		count++;
-	if (count == 0)
+	fdt_for_each_subnode(node, fdt, *domains)
+		(*count)++;
+	if (*count == 0)
 		return errorf(-EINVAL, err, errlen, "config: /domains is empty");
-	if (count > CONFIG_MAX_DOMAINS)
-		return errorf(-EINVAL, err, errlen,
-			     "config: %u domains, limit %u", count,
-			     CONFIG_MAX_DOMAINS);
+	return 0;
+}
+
+int config_count_domains(const void *fdt, size_t len, unsigned *count, char *err, size_t errlen)
+{
+	int domains;
+
+	return check_blob(fdt, len, &domains, count, err, errlen);
+}
+
+int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned max,
+		 char *err, size_t errlen)
+{
+	int rc, domains, node;
+	unsigned count;
+
+	cfg->nr_domains = 0;
+	rc = check_blob(fdt, len, &domains, &count, err, errlen);
+	if (rc)
+		return rc;
+	if (count > max)
+		return errorf(-EINVAL, err, errlen, "config: %u domains, room for %u", count, max);
+	memset(cfg->dom, 0, count * sizeof(*cfg->dom));
 	fdt_for_each_subnode(node, fdt, domains) {
 		parse_domain(fdt, node, cfg);
 		cfg->nr_domains++;

@@ -36,7 +36,6 @@
 
 #include "lib/base.h"
 
-#define CONFIG_MAX_DOMAINS 16
 #define CONFIG_MAX_VCPUS 16
 #define CONFIG_NAME_MAX 32 /* including NUL */
 #define CONFIG_MEM_MIN_MIB 2
@@ -75,9 +74,10 @@ struct config_net {
 struct config_vsock {
 	uint32_t cid;               /* >= 3; 0: no vsock device */
 	unsigned nr_connect;
-	const char *connect[CONFIG_MAX_DOMAINS]; /* domains it may open streams to */
-	uint32_t connect_mask;      /* their indexes (config_parse) */
+	const char *connect;        /* domains it may open streams to: nr_connect NUL-terminated names */
+	int connect_len;            /* bytes of the list (points into the blob) */
 };
+
 
 /* One disk: a bundle file shared read-only by every domain using it. */
 struct config_disk {
@@ -111,21 +111,30 @@ struct domain_config {
 	char error[160];            /* why not valid */
 };
 
+/* The domains of a configuration: dom is the caller's array (no fixed limit here). */
 struct pvh_config {
 	unsigned nr_domains;
-	struct domain_config dom[CONFIG_MAX_DOMAINS];
+	struct domain_config *dom;
 };
 
 /*
- * Parse fdt[0, len).  The blob must be 8-byte aligned (libfdt's rule) and
- * its header's totalsize must equal len.  Returns -EINVAL with err set
- * when the blob itself is unusable (corrupt, wrong compatible, no
- * /domains, zero or more than CONFIG_MAX_DOMAINS domains).  Otherwise
- * returns 0 with every domain node listed in order: a domain that breaks a
- * rule has valid = false and its error set (the fields parsed before the
- * problem are still filled in); the others are valid.
+ * Checks the blob fdt[0, len) as config_parse() does and counts its
+ * domains, so that the caller can size the array: 0 with *count >= 1, or
+ * -EINVAL with err set (corrupt, wrong compatible, no /domains, no domain).
  */
-int config_parse(const void *fdt, size_t len, struct pvh_config *cfg,
+int config_count_domains(const void *fdt, size_t len, unsigned *count, char *err, size_t errlen);
+
+/*
+ * Parse fdt[0, len) into cfg->dom, an array of max entries the caller set.
+ * The blob must be 8-byte aligned (libfdt's rule) and its header's
+ * totalsize must equal len.  Returns -EINVAL with err set when the blob
+ * itself is unusable (as config_count_domains(), or more than max
+ * domains).  Otherwise returns 0 with every domain node listed in order: a
+ * domain that breaks a rule has valid = false and its error set (the
+ * fields parsed before the problem are still filled in); the others are
+ * valid.
+ */
+int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned max,
 		 char *err, size_t errlen);
 
 /* A property by name with its value as a configuration node would carry it. */
@@ -147,6 +156,8 @@ struct config_prop {
 int config_domain_from_props(struct domain_config *d, const char *name, const struct config_prop *props,
 			     unsigned n, const struct domain_config *others, unsigned nothers);
 
+/* True when c's vsock-connect names the domain called name. */
+bool config_vsock_may_connect(const struct domain_config *c, const char *name);
 /* Virtio slots a domain has: virtio list, disks, net port, vsock device. */
 unsigned config_nr_devices(const struct domain_config *d);
 /* The kind of slot i (< config_nr_devices(d)); for a disk, *disk is its index. */

@@ -119,7 +119,7 @@ static bool move_round(size_t limit)
 	bool moved = false;
 
 	for (unsigned k = 0; k < nr_domains; k++)
-		moved |= move_lines(&domains[(drain_next + k) % nr_domains], limit, MOVE_BATCH, false) != 0;
+		moved |= move_lines(dom_at((drain_next + k) % nr_domains), limit, MOVE_BATCH, false) != 0;
 	drain_next = (drain_next + 1) % nr_domains;
 	return moved;
 }
@@ -177,7 +177,7 @@ void console_drain_all(void)
 	do {
 		moved = false;
 		for (unsigned i = 0; i < nr_domains; i++) {
-			struct domain *d = &domains[i];
+			struct domain *d = dom_at(i);
 
 			if (d->console.ready) {
 				spin_lock(&d->console.lock);
@@ -196,9 +196,9 @@ static void move_focus(void)
 	for (unsigned i = 1; i <= nr_domains; i++) {
 		unsigned next = (focus + i) % nr_domains;
 
-		if (domains[next].state == DOM_RUNNING) {
+		if (dom_at(next)->state == DOM_RUNNING) {
 			focus = next;
-			kprintf("pvhv: console input goes to dom %s (Ctrl-] switches)\n", domains[next].name);
+			kprintf("pvhv: console input goes to dom %s (Ctrl-] switches)\n", dom_at(next)->name);
 			return;
 		}
 	}
@@ -211,19 +211,19 @@ void console_poll_input(void)
 	if (this_cpu()->index != 0 || !nr_domains)
 		return;
 	while ((c = serial_getc()) >= 0) {
-		if (c == FOCUS_KEY || domains[focus].state != DOM_RUNNING) {
+		if (c == FOCUS_KEY || dom_at(focus)->state != DOM_RUNNING) {
 			move_focus();
 			if (c == FOCUS_KEY)
 				continue;
 		}
 		/* The reference keeps its vCPUs alive while the I/O APIC delivers to them. */
-		if (dom_get(&domains[focus])) {
+		if (dom_get(dom_at(focus))) {
 			char ch = (char)c;
 
 			/* Its virtio console once the driver runs, else COM1. */
-			if (!devices_console_input(&domains[focus], &ch, 1))
-				uart_receive(&domains[focus], (uint8_t)c);
-			dom_put(&domains[focus]);
+			if (!devices_console_input(dom_at(focus), &ch, 1))
+				uart_receive(dom_at(focus), (uint8_t)c);
+			dom_put(dom_at(focus));
 		}
 	}
 }

@@ -56,7 +56,8 @@ struct vdev {
 static struct vsock_router vrouter;
 static struct spinlock vsock_lock;
 static bool vrouter_ready;
-static struct vdev *vsock_vdevs[VSOCK_ROUTER_MAX_EPS];
+static struct vdev **vsock_vdevs;   /* as many as the router's endpoints (devices_boot_init) */
+static unsigned nr_vsock_vdevs;
 static uint64_t vsock_checked_us;
 
 #define VSOCK_STALL_US 2000000   /* a receiver that posts no buffers for this long loses the stream */
@@ -65,20 +66,60 @@ static uint64_t vsock_checked_us;
 /*
  * net: a frame goes from the sender's transmit straight into its peer's
  * receive queue, so both ends of a link share one lock (the lock of the
- * lower domain index of the pair).  Ports live as long as pvhv (a peer's
- * port is there when its domain is not); net_vdev says which domains have
- * a working device now, changed under the link's lock.  The model's state
- * is large (a 64 KiB frame buffer) and sits in pages of its own.
+ * lower domain index of the pair).  Only boot domains have a port (a
+ * link needs its other end to name it back), so the ports are sized by
+ * the boot configuration, one per boot domain, at boot, and live as long
+ * as pvhv (a peer's port is there when its domain is not, or when its
+ * slot holds a domain made later); vdev says which domains have a working
+ * device now, changed under the link's lock.  The model's state is large
+ * (a 64 KiB frame buffer) and sits in pages of its own.
  */
-static struct spinlock link_lock[MAX_DOMAINS];
-static struct switch_port ports[MAX_DOMAINS];
-static struct vdev *net_vdev[MAX_DOMAINS];
+struct net_slot {
+	struct spinlock link_lock;
+	struct switch_port port;
+	struct vdev *vdev;
+};
+static struct net_slot *nets;
+static unsigned nr_nets;   /* boot domains: slot i is domain i's */
+
+int devices_boot_init(const struct pvh_config *cfg)
+{
+	/* One vsock endpoint per domain the table may hold, and the host CID's. */
+	unsigned eps = (unsigned)MIN(domain_table_capacity() + 1ull, (uint64_t)VSOCK_ROUTER_EPS_LIMIT);
+	hpa_t pa;
+
+	if (page_alloc(pages_for(eps * sizeof(*vrouter.ep)), 1, &pa))
+		return -ENOMEM;
+	vrouter.ep = hpa_to_ptr(pa);
+	vrouter.max_eps = eps;
+	if (page_alloc(pages_for(eps * sizeof(*vsock_vdevs)), 1, &pa))
+		return -ENOMEM;
+	vsock_vdevs = hpa_to_ptr(pa);
+	nr_vsock_vdevs = eps;
+
+	/* An invalid domain's port too: the summary prints its (empty) counters. */
+	for (unsigned i = 0; i < cfg->nr_domains; i++)
+		if (cfg->dom[i].net.present) {
+			if (page_alloc(pages_for(cfg->nr_domains * sizeof(*nets)), 1, &pa))
+				return -ENOMEM;
+			nets = hpa_to_ptr(pa);
+			nr_nets = cfg->nr_domains;
+			break;
+		}
+	return 0;
+}
+
+/* Domain d's port: d has one (cfg->net.present), so d is a boot domain and nets exist. */
+static struct net_slot *net_of(const struct domain *d)
+{
+	return &nets[d->id];
+}
 
 static struct spinlock *net_lock(const struct domain *d)
 {
 	int p = d->cfg->net.peer;
 
-	return &link_lock[p >= 0 && (unsigned)p < d->id ? (unsigned)p : d->id];
+	return &nets[p >= 0 && (unsigned)p < d->id ? (unsigned)p : d->id].link_lock;
 }
 
 static struct spinlock *vdev_lock(struct vdev *v)
@@ -201,7 +242,8 @@ static int vdev_mmio(struct domain *d, void *opaque, uint64_t off, bool write, u
 static void net_transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint8_t *frame, size_t len)
 {
 	struct vdev *v = ctx;
-	struct switch_port *port = &ports[v->dom->id], *to;
+	struct switch_port *port = &net_of(v->dom)->port, *to;
+	struct net_slot *ns;
 	struct domain *peer;
 	char why[96];
 	int rc;
@@ -209,11 +251,12 @@ static void net_transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint
 	to = switch_route(port, frame, len, why, sizeof(why));
 	if (!to)
 		return;   /* counted in port->drops */
-	peer = &domains[to - ports];
+	ns = (struct net_slot *)((char *)to - offsetof(struct net_slot, port));
+	peer = dom_at((unsigned)(ns - nets));
 	rc = -EAGAIN;
 	if (dom_get(peer)) {
-		if (net_vdev[peer->id])
-			rc = virtio_net_receive(&net_vdev[peer->id]->dev, hdr, frame, len);
+		if (ns->vdev)
+			rc = virtio_net_receive(&ns->vdev->dev, hdr, frame, len);
 		dom_put(peer);
 	}
 	if (rc == -EAGAIN || rc == -ENOSPC || rc == -EIO)
@@ -223,7 +266,7 @@ static void net_transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint
 static int net_open(struct vdev *v, struct virtio_net **out, char *err, size_t errlen)
 {
 	const struct config_net *c = &v->dom->cfg->net;
-	struct switch_port *p = &ports[v->dom->id];
+	struct switch_port *p = &net_of(v->dom)->port;
 	struct virtio_net *n;
 	hpa_t pa;
 
@@ -240,7 +283,7 @@ static int net_open(struct vdev *v, struct virtio_net **out, char *err, size_t e
 	p->nr_ipv6 = c->nr_ipv6;
 	memcpy(p->ipv4, c->ipv4, sizeof(p->ipv4));
 	memcpy(p->ipv6, c->ipv6, sizeof(p->ipv6));
-	p->peer = c->peer >= 0 ? &ports[c->peer] : NULL;
+	p->peer = c->peer >= 0 && (unsigned)c->peer < nr_nets ? &nets[c->peer].port : NULL;
 	*out = n;
 	return 0;
 }
@@ -250,7 +293,7 @@ static void net_close(struct vdev *v)
 	struct spinlock *l = net_lock(v->dom);
 
 	spin_lock(l);
-	net_vdev[v->dom->id] = NULL;
+	net_of(v->dom)->vdev = NULL;
 	spin_unlock(l);
 	page_free(ptr_to_hpa(v->dev.priv), pages_for(sizeof(struct virtio_net)));
 }
@@ -258,12 +301,13 @@ static void net_close(struct vdev *v)
 /* One summary line for a domain with a port: what it sent and received, and what the switch dropped. */
 void devices_net_summary(const struct domain *d)
 {
-	const struct switch_port *p = &ports[d->id];
+	const struct switch_port *p;
 	char buf[320];
 	int n;
 
 	if (!d->cfg->net.present)
 		return;
+	p = &net_of(d)->port;
 	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s net tx_frames=%lu tx_bytes=%lu", d->name,
 		     p->tx_frames, p->tx_bytes);
 	for (unsigned r = 0; r < SWITCH_DROP_NR && n > 0 && (size_t)n < sizeof(buf); r++)
@@ -276,9 +320,14 @@ void devices_net_summary(const struct domain *d)
 
 struct domain *domain_by_cid(uint64_t cid)
 {
-	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].cfg->vsock.cid && domains[i].cfg->vsock.cid == cid)
-			return &domains[i];
+	unsigned n = __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE);
+
+	for (unsigned i = 0; i < n; i++) {
+		struct domain *d = dom_at(i);
+
+		if (d->cfg && d->cfg->vsock.cid && d->cfg->vsock.cid == cid)
+			return d;
+	}
 	return NULL;
 }
 
@@ -288,7 +337,7 @@ static bool vsock_allow(void *ctx, uint64_t src_cid, uint64_t dst_cid, uint32_t 
 	struct domain *s = domain_by_cid(src_cid), *t = domain_by_cid(dst_cid);
 
 	(void)ctx;
-	if (s && t && (s->cfg->vsock.connect_mask & (1u << t->id)))
+	if (s && t && config_vsock_may_connect(s->cfg, t->name))
 		return true;
 	/* The control domain reaches every domain; one made at run time reaches the control domain. */
 	if (s && t && (s->cfg->control || (t->cfg->control && s->cfg->runtime)))
@@ -343,15 +392,18 @@ static int vsock_attach(struct vdev *v, char *err, size_t errlen)
 	spin_lock(&vsock_lock);
 	vsock_router_once();
 	rc = vsock_router_attach(&vrouter, &v->dev, 0);
-	for (unsigned i = 0; !rc && i < ARRAY_SIZE(vsock_vdevs); i++)
+	for (unsigned i = 0; !rc && i < nr_vsock_vdevs; i++)
 		if (!vsock_vdevs[i]) {
 			vsock_vdevs[i] = v;
 			break;
 		}
 	spin_unlock(&vsock_lock);
+	if (rc == -ENOSPC)
+		return errorf(rc, err, errlen, "vsock cid %lu: the router is full (%u devices: one per domain "
+			      "host memory allows)", (unsigned long)v->be.vs.cid, vrouter.max_eps - 1);
 	if (rc)
 		return errorf(rc, err, errlen, "vsock cid %lu: %s", (unsigned long)v->be.vs.cid,
-			      rc == -EEXIST ? "in use" : "the router is full");
+			      rc == -EEXIST ? "in use" : "refused");
 	return 0;
 }
 
@@ -359,7 +411,7 @@ static void vsock_detach(struct vdev *v)
 {
 	spin_lock(&vsock_lock);
 	vsock_router_detach(&vrouter, &v->dev);
-	for (unsigned i = 0; i < ARRAY_SIZE(vsock_vdevs); i++)
+	for (unsigned i = 0; i < nr_vsock_vdevs; i++)
 		if (vsock_vdevs[i] == v)
 			vsock_vdevs[i] = NULL;
 	spin_unlock(&vsock_lock);
@@ -377,7 +429,7 @@ void devices_housekeeping(uint64_t now_us)
 		return;
 	spin_lock(&vsock_lock);
 	vsock_checked_us = now_us;
-	for (unsigned i = 0; i < ARRAY_SIZE(vsock_vdevs); i++) {
+	for (unsigned i = 0; i < nr_vsock_vdevs; i++) {
 		struct vdev *v = vsock_vdevs[i];
 
 		if (!v)
@@ -638,7 +690,7 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 		}
 		if (v->kind == CONFIG_VIRTIO_NET) {
 			spin_lock(net_lock(d));
-			net_vdev[d->id] = v;
+			net_of(d)->vdev = v;
 			spin_unlock(net_lock(d));
 		}
 		rc = add_mmio(d, PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
@@ -648,6 +700,21 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 		d->nr_vdev++;
 	}
 	return 0;
+}
+
+uint64_t devices_overhead(const struct domain *d)
+{
+	uint64_t b = (d->vdev ? d->vdev_pages * PAGE_SIZE : 0) +
+		     (d->disk ? pages_for(d->cfg->nr_disks * sizeof(struct dom_disk)) * PAGE_SIZE : 0);
+
+	for (unsigned i = 0; i < d->nr_vdev; i++)
+		if (d->vdev[i].kind == CONFIG_VIRTIO_NET)
+			b += pages_for(sizeof(struct virtio_net)) * PAGE_SIZE;
+	if (d->cfg->net.present)
+		b += sizeof(struct net_slot);
+	if (d->cfg->vsock.cid)
+		b += sizeof(struct vsock_ep) + sizeof(*vsock_vdevs);   /* its router endpoint */
+	return b;
 }
 
 void devices_teardown(struct domain *d)

@@ -10,8 +10,58 @@
 #define CHUNK_SIZE LARGE_PAGE_SIZE
 #define CHUNK_PAGES (CHUNK_SIZE / PAGE_SIZE)
 
-struct domain domains[MAX_DOMAINS];
+struct domain **dom_table;
 unsigned nr_domains;
+static unsigned dom_capacity;
+
+int domain_table_init(char *err, size_t errlen)
+{
+	uint64_t cap = mem_free_pages() * PAGE_SIZE / MIB(CONFIG_MEM_MIN_MIB);
+	hpa_t pa;
+
+	cap = MAX(cap, 1ull);
+	cap = MIN(cap, (uint64_t)UINT32_MAX / 2);
+	if (page_alloc(pages_for(cap * sizeof(*dom_table)), 1, &pa))
+		return errorf(-ENOMEM, err, errlen, "no memory for a table of %lu domains", cap);
+	dom_table = hpa_to_ptr(pa);
+	dom_capacity = (unsigned)cap;
+	return 0;
+}
+
+unsigned domain_table_capacity(void)
+{
+	return dom_capacity;
+}
+
+uint64_t domain_slot_pages(void)
+{
+	return pages_for(sizeof(struct domain));
+}
+
+int domain_slot_alloc(struct domain **out)
+{
+	hpa_t pa;
+
+	if (page_alloc(domain_slot_pages(), 1, &pa))
+		return -ENOMEM;
+	*out = hpa_to_ptr(pa); /* page_alloc() zeroes */
+	return 0;
+}
+
+void domain_slot_free(struct domain *d)
+{
+	if (d)
+		page_free(ptr_to_hpa(d), domain_slot_pages());
+}
+
+void domain_slot_publish_locked(struct domain *d)
+{
+	unsigned id = nr_domains;
+
+	d->id = id;
+	__atomic_store_n(&dom_table[id], d, __ATOMIC_RELEASE);
+	__atomic_store_n(&nr_domains, id + 1, __ATOMIC_RELEASE);
+}
 
 uint64_t pages_for(uint64_t bytes)
 {
@@ -257,10 +307,12 @@ static int build_acpi(struct domain *dom, struct bootinfo_params *bp)
 static void note_overhead(struct domain *dom)
 {
 	uint64_t b = (stage2_count_tables(dom->stage2_root) + dom->chunk_array_pages +
-		      dom->vcpu_array_pages + dom->vdev_pages +
-		      dom->nr_vcpus * (1 + dom->vcpu[0].hw.fpu_pages)) * PAGE_SIZE +
-		     sizeof(struct domain);
+		      dom->vcpu_array_pages + domain_slot_pages() +
+		      dom->nr_vcpus * (dom->vcpu[0].hw.ctl_pages + dom->vcpu[0].hw.fpu_pages)) * PAGE_SIZE +
+		     devices_overhead(dom) + sizeof(struct domain *);
 
+	if (!dom->cfg->runtime)
+		b += sizeof(struct domain_config); /* its entry of the boot configuration */
 	dom->overhead_bytes = MAX(dom->overhead_bytes, b);
 }
 

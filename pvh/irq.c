@@ -269,7 +269,7 @@ uint64_t irq_wake_timers(void)
 	uint64_t now = rdtsc(), next = 0;
 
 	for (unsigned i = 0; i < nr_domains; i++) {
-		struct domain *d = &domains[i];
+		struct domain *d = dom_at(i);
 
 		if (d->state != DOM_RUNNING || !dom_get(d))
 			continue;

@@ -5,6 +5,47 @@
 static struct pvh_config cfg;
 uint64_t mem_free_boot_pages;
 
+/*
+ * The boot configuration and a slot for each of its domains, from the
+ * host allocator: as many domains as host memory allows.  0, or -errno
+ * with err set.
+ */
+static int boot_config(const void *fdt, size_t len, char *err, size_t errlen)
+{
+	unsigned count, cap = domain_table_capacity();
+	hpa_t pa;
+	int rc;
+
+	rc = config_count_domains(fdt, len, &count, err, errlen);
+	if (rc)
+		return rc;
+	if (count > cap)
+		return errorf(-ENOMEM, err, errlen,
+			      "%u domains, host memory allows at most %u (%u MiB of RAM each at least)", count,
+			      cap, CONFIG_MEM_MIN_MIB);
+	if (page_alloc(pages_for(count * sizeof(*cfg.dom)), 1, &pa))
+		return errorf(-ENOMEM, err, errlen, "no memory for the configuration of %u domains", count);
+	cfg.dom = hpa_to_ptr(pa);
+	rc = config_parse(fdt, len, &cfg, count, err, errlen);
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < cfg.nr_domains; i++) {
+		struct domain *d;
+
+		if (domain_slot_alloc(&d))
+			return errorf(-ENOMEM, err, errlen, "no memory for domain %u of %u (%lu KiB each)", i + 1,
+				      count, domain_slot_pages() * PAGE_SIZE >> 10);
+		d->gen = 1;
+		d->cfg = &cfg.dom[i];
+		snprintf(d->name, sizeof(d->name), "%s", cfg.dom[i].name);
+		domain_slot_publish_locked(d); /* no other CPU walks the table yet */
+	}
+	if (devices_boot_init(&cfg))
+		return errorf(-ENOMEM, err, errlen, "no memory for the vsock and network ports of %u domains",
+			      count);
+	return 0;
+}
+
 NORETURN void pvh_main(void)
 {
 	char err[192];
@@ -17,19 +58,14 @@ NORETURN void pvh_main(void)
 		machine_poweroff(PVHV_EXIT_NO_DOMAIN);
 	}
 	fdt = bundle_config(&len);
-	if (config_parse(fdt, len, &cfg, err, sizeof(err))) {
+	if (domain_table_init(err, sizeof(err)) || boot_config(fdt, len, err, sizeof(err))) {
 		kprintf("pvhv: bundle: configuration: %s\n", err);
 		machine_poweroff(PVHV_EXIT_NO_DOMAIN);
 	}
-	nr_domains = cfg.nr_domains;
-	mem_free_boot_pages = mem_free_pages(); /* before any domain: the summary compares */
+	mem_free_boot_pages = mem_free_pages(); /* before any domain is built: the summary compares */
 	for (unsigned i = 0; i < nr_domains; i++) {
-		struct domain *d = &domains[i];
+		struct domain *d = dom_at(i);
 
-		d->id = i;
-		d->gen = 1;
-		d->cfg = &cfg.dom[i];
-		snprintf(d->name, sizeof(d->name), "%s", cfg.dom[i].name);
 		if (domain_build(d)) {
 			devices_release(d);
 			kprintf("pvhv: dom %s not started: %s\n", d->name, d->reason);

@@ -46,7 +46,7 @@ static void op_hello(void *ctx, struct pvhv_mgmt_hello *out)
 	(void)ctx;
 	out->abi_version = PVHV_ABI_VERSION;
 	out->host_cpus = nr_cpus;
-	out->max_domains = MAX_DOMAINS;
+	out->max_domains = domain_table_capacity();
 	out->free_mem_bytes = mem_free_pages() * PAGE_SIZE;
 	out->host_mem_bytes = mem_free_boot_pages * PAGE_SIZE;
 	out->tsc_khz = (uint32_t)tsc_khz();
@@ -68,7 +68,7 @@ static const uint32_t end_codes[] = {
 
 static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 {
-	const struct domain *d = &domains[id];
+	const struct domain *d = dom_at(id);
 	enum dom_state st = __atomic_load_n(&d->state, __ATOMIC_ACQUIRE);
 
 	(void)ctx;
@@ -90,7 +90,7 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 
 static int op_destroy(void *ctx, unsigned id, char *msg, size_t msglen)
 {
-	struct domain *d = &domains[id];
+	struct domain *d = dom_at(id);
 
 	(void)ctx;
 	if (d->cfg->control)
@@ -103,7 +103,7 @@ static int op_destroy(void *ctx, unsigned id, char *msg, size_t msglen)
 
 static size_t op_console(void *ctx, unsigned id, char *buf, size_t cap)
 {
-	struct domain *d = &domains[id];
+	struct domain *d = dom_at(id);
 	size_t n = 0;
 
 	(void)ctx;

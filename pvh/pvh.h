@@ -13,7 +13,6 @@
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
 
-#define MAX_DOMAINS CONFIG_MAX_DOMAINS
 #define SLICE_US 10000
 
 enum vcpu_state {
@@ -107,6 +106,7 @@ struct port_dev {
 };
 #define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO)
 #define DOM_MAX_PORTS 8
+#define DOM_RUNTIME_STRINGS 4096 /* a run-time config's strings: names, cmdline, disks */
 
 struct domain {
 	unsigned id;
@@ -148,6 +148,7 @@ struct domain {
 	unsigned refs;   /* dom_get() references from other CPUs' walks (atomic) */
 	bool quiescing;  /* the teardown of this ending was claimed (under sched_lock) */
 	bool teardown_pending; /* claimed, waiting for a CPU's service step (under sched_lock) */
+	bool live;             /* counted in sched_live_peak() (under sched_lock) */
 
 	uint64_t exits[EXIT_NR];
 	uint64_t exits_total;
@@ -185,10 +186,46 @@ struct domain {
 	uint64_t overlay_pages;  /* copy-on-write pages its disks hold (atomic) */
 	uint64_t overlay_peak;   /* the most they held at once */
 	uint64_t vsock_refused;  /* streams it asked for that its configuration does not allow */
+
+	/*
+	 * A domain made at run time: its configuration and the strings it
+	 * points to (sched.c).  They stay with the slot: a slot is reused,
+	 * never freed, so a reader on another CPU never finds freed memory.
+	 */
+	struct domain_config runtime_cfg;
+	char runtime_str[DOM_RUNTIME_STRINGS];
 };
 
-extern struct domain domains[MAX_DOMAINS];
+/*
+ * The domain table (domain.c): slot id's domain, for id < nr_domains.
+ * Slots are made as domains are (each from the host allocator), kept
+ * and reused, and the table of pointers to them is sized at boot from
+ * host memory (a domain needs CONFIG_MEM_MIN_MIB of RAM at least), so it
+ * is never reallocated under a reader.  nr_domains only grows; a slot is
+ * in the table before nr_domains counts it.
+ */
 extern unsigned nr_domains;
+static inline struct domain *dom_at(unsigned id)
+{
+	extern struct domain **dom_table;
+
+	return __atomic_load_n(&dom_table[id], __ATOMIC_ACQUIRE);
+}
+/* Boot: sizes the table from free host memory.  0, or -ENOMEM with err set. */
+int domain_table_init(char *err, size_t errlen);
+/* How many slots the table holds (as many as memory allows domains). */
+unsigned domain_table_capacity(void);
+/* A zeroed slot, not in the table yet: 0, or -ENOMEM. */
+int domain_slot_alloc(struct domain **out);
+/* Gives back a slot that never went into the table. */
+void domain_slot_free(struct domain *d);
+/*
+ * Puts d in the table as slot nr_domains (caller holds sched_lock, or is
+ * the boot CPU before any other walks; nr_domains < capacity checked).
+ */
+void domain_slot_publish_locked(struct domain *d);
+/* Pages of one slot (pvhv's own memory for the domain's bookkeeping). */
+uint64_t domain_slot_pages(void);
 extern uint64_t first_guest_entry_tsc;
 extern uint64_t mem_free_boot_pages; /* main.c: free host memory before the first build */
 
@@ -281,6 +318,8 @@ bool dom_quiesce_locked(struct domain *dom);
 /* Called when a domain's last vCPU has left its CPU after domain_end(). */
 void sched_domain_quiesced(struct domain *dom);
 void sched_start(void);
+/* The most domains alive at once so far (first start to final end; reboots and restarts inside). */
+unsigned sched_live_peak(void);
 
 /* exit.c: every exit that is not a host interrupt. */
 enum exit_action {
@@ -347,6 +386,14 @@ void devices_release(struct domain *d);
 void devices_acpi(const struct domain_config *c, struct acpi_params *ap);
 const struct mmio_dev *dom_find_mmio(const struct domain *d, gpa_t gpa);
 const struct port_dev *dom_find_port(const struct domain *d, uint16_t port);
+/* Bytes of pvhv's own memory the domain's devices hold now (registry, disks, net port). */
+uint64_t devices_overhead(const struct domain *d);
+/*
+ * Boot: the vsock router's endpoints (one per slot the domain table may
+ * hold) and the network ports of the boot domains (only they may have
+ * one).  0, or -ENOMEM.
+ */
+int devices_boot_init(const struct pvh_config *cfg);
 /* The summary line of a domain's network port (none without one). */
 void devices_net_summary(const struct domain *d);
 /* The domain whose vsock device has this CID, or NULL. */

@@ -192,8 +192,8 @@ static void service(struct percpu *cpu)
 
 		sched_lock();
 		for (unsigned i = 0; i < nr_domains && !d; i++)
-			if (domains[i].teardown_pending)
-				d = &domains[i];
+			if (dom_at(i)->teardown_pending)
+				d = dom_at(i);
 		if (d) {
 			d->teardown_pending = false;
 			teardowns_pending--;
@@ -225,7 +225,7 @@ static void check_deadlines(void)
 	uint64_t now = time_us();
 
 	for (unsigned i = 0; i < nr_domains; i++) {
-		struct domain *d = &domains[i];
+		struct domain *d = dom_at(i);
 
 		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us)
 			domain_end(d, END_STOPPED, 0, "timeout after %lu ms (max-runtime-ms)",
@@ -233,8 +233,29 @@ static void check_deadlines(void)
 	}
 }
 
+/* Domains alive now (from their first start to their final end) and the most at once. */
+static unsigned live_now, live_peak;
+
+unsigned sched_live_peak(void)
+{
+	return __atomic_load_n(&live_peak, __ATOMIC_RELAXED);
+}
+
+static void live_end_locked(struct domain *d)
+{
+	if (d->live) {
+		d->live = false;
+		live_now--;
+	}
+}
+
 static void start_domain_locked(struct domain *d)
 {
+	if (!d->live) {
+		d->live = true;
+		live_now++;
+		live_peak = MAX(live_peak, live_now);
+	}
 	d->quiescing = false;
 	__atomic_store_n(&d->state, DOM_RUNNING, __ATOMIC_SEQ_CST);
 	d->end = END_NONE;
@@ -251,7 +272,7 @@ static void start_domain_locked(struct domain *d)
 static bool all_ended(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].state != DOM_ENDED || domains[i].restart_pending)
+		if (dom_at(i)->state != DOM_ENDED || dom_at(i)->restart_pending)
 			return false;
 	return true;
 }
@@ -293,7 +314,7 @@ static bool restart_control(struct domain *dom)
 static void restart_due(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++) {
-		struct domain *d = &domains[i];
+		struct domain *d = dom_at(i);
 		bool due, last;
 
 		sched_lock();
@@ -314,6 +335,7 @@ static void restart_due(void)
 		kprintf("pvhv: dom %s stopped: rebuilding the control domain failed: %s\n", d->name, d->reason);
 		devices_release(d);
 		sched_lock();
+		live_end_locked(d);
 		last = all_ended();
 		sched_unlock();
 		if (last)
@@ -323,12 +345,36 @@ static void restart_due(void)
 
 /* ------------------------------------------------------------ domains made at run time */
 
-#define RUNTIME_STRINGS 4096   /* a config's strings: names, cmdline, disks */
+#define RUNTIME_STRINGS DOM_RUNTIME_STRINGS
 
-static struct domain_config runtime_cfg[MAX_DOMAINS];
-static char runtime_str[MAX_DOMAINS][RUNTIME_STRINGS];
-static struct domain_config scratch_cfg, others[MAX_DOMAINS];
+/*
+ * The creator's scratch (one request at a time: the management service
+ * runs under the vsock router's lock): the request's strings, its
+ * configuration, and a copy of every live domain's configuration for the
+ * uniqueness checks, grown (never shrunk) as the domains grow in number.
+ */
+static struct domain_config scratch_cfg, *others;
+static unsigned others_cap;
 static char scratch_str[RUNTIME_STRINGS];
+
+/* Room in others for n configurations (outside sched_lock: the allocator may wait). */
+static int others_reserve(unsigned n)
+{
+	uint64_t cap = others_cap;
+	hpa_t pa;
+
+	if (n <= others_cap)
+		return 0;
+	while (cap < n)
+		cap = cap ? cap * 2 : 16;
+	if (page_alloc(pages_for(cap * sizeof(*others)), 1, &pa))
+		return -ENOMEM;
+	if (others)
+		page_free(ptr_to_hpa(others), pages_for(others_cap * sizeof(*others)));
+	others = hpa_to_ptr(pa);
+	others_cap = (unsigned)cap;
+	return 0;
+}
 
 /* Moves a config's string pointers from one arena to another of the same layout. */
 static const char *moved(const char *p, const char *from, char *to)
@@ -344,8 +390,7 @@ static void relocate(struct domain_config *c, const char *from, char *to)
 	for (unsigned i = 0; i < c->nr_disks; i++)
 		c->disk[i].image = moved(c->disk[i].image, from, to);
 	c->net.link = moved(c->net.link, from, to);
-	for (unsigned i = 0; i < c->vsock.nr_connect; i++)
-		c->vsock.connect[i] = moved(c->vsock.connect[i], from, to);
+	c->vsock.connect = moved(c->vsock.connect, from, to);
 }
 
 int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
@@ -353,8 +398,8 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 {
 	struct config_prop copy[16];
 	size_t used = 0;
-	unsigned slot = MAX_DOMAINS, nothers = 0;
-	struct domain *d;
+	unsigned slot, nothers = 0, count = __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE);
+	struct domain *d, *fresh = NULL;
 
 	if (n > ARRAY_SIZE(copy))
 		return errorf(-EINVAL, msg, msglen, "%u properties, at most %zu", n, ARRAY_SIZE(copy));
@@ -365,23 +410,45 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 		copy[i] = (struct config_prop){ props[i].name, scratch_str + used, props[i].len };
 		used += (size_t)props[i].len;
 	}
-	sched_lock();
-	/* A slot: a never used one, else the lowest ended one that waits for nothing. */
-	if (nr_domains < MAX_DOMAINS)
-		slot = nr_domains;
-	for (unsigned i = 0; i < nr_domains && slot == MAX_DOMAINS; i++)
-		if (domains[i].state == DOM_ENDED && !domains[i].restart_pending && !domains[i].cfg->control &&
-		    !domains[i].create_pending)
-			slot = i;
-	if (slot == MAX_DOMAINS) {
-		sched_unlock();
-		return errorf(-ENOSPC, msg, msglen, "all %d domain slots hold a live domain", MAX_DOMAINS);
+	/*
+	 * Memory first, outside the lock: a new slot while the table has room
+	 * (an ended domain keeps its slot, for the summary and the events,
+	 * while it can), and room for the others.  Only this function adds
+	 * slots, one request at a time, so count stays right until the lock
+	 * is taken.
+	 */
+	if (count < domain_table_capacity() && domain_slot_alloc(&fresh))
+		fresh = NULL;   /* an ended domain's slot may still do */
+	if (others_reserve(count)) {
+		domain_slot_free(fresh);
+		return errorf(-ENOMEM, msg, msglen, "no memory to check the name against %u domains", count);
 	}
-	for (unsigned i = 0; i < nr_domains; i++)
-		if (i != slot && (domains[i].state != DOM_ENDED || domains[i].restart_pending))
-			others[nothers++] = *domains[i].cfg;   /* live names and CIDs stay unique */
+	sched_lock();
+	/* A slot: the new one, else the lowest ended one that waits for nothing. */
+	slot = count;
+	for (unsigned i = 0; i < count && slot == count && !fresh; i++) {
+		d = dom_at(i);
+		if (d->state == DOM_ENDED && !d->restart_pending && !d->cfg->control && !d->create_pending)
+			slot = i;
+	}
+	if (slot == count && !fresh) {
+		sched_unlock();
+		if (count < domain_table_capacity())
+			return errorf(-ENOMEM, msg, msglen,
+				      "no memory for a new domain slot (%lu KiB) and no ended domain's to reuse",
+				      domain_slot_pages() * PAGE_SIZE >> 10);
+		return errorf(-ENOSPC, msg, msglen,
+			      "all %u domain slots hold a live domain: as many as host memory allows (one per %u MiB)",
+			      count, CONFIG_MEM_MIN_MIB);
+	}
+	for (unsigned i = 0; i < count; i++) {
+		d = dom_at(i);
+		if (i != slot && (d->state != DOM_ENDED || d->restart_pending))
+			others[nothers++] = *d->cfg;   /* live names and CIDs stay unique */
+	}
 	if (config_domain_from_props(&scratch_cfg, name, copy, n, others, nothers)) {
 		sched_unlock();
+		domain_slot_free(fresh);
 		return errorf(-EINVAL, msg, msglen, "%s", scratch_cfg.error);
 	}
 	/* Every image must be there now: a missing one is the request's error, not a failed build. */
@@ -397,25 +464,30 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 		for (unsigned i = 0; i < 2 + c->nr_disks; i++)
 			if (names[i] && bundle_file(names[i], &data, &size, why, sizeof(why))) {
 				sched_unlock();
+				domain_slot_free(fresh);
 				return errorf(-EINVAL, msg, msglen, "%s: %s", i == 0 ? "kernel" : i == 1 ? "initrd" : "disk",
 					      why);
 			}
 	}
-	d = &domains[slot];
-	*gen = slot < nr_domains ? d->gen + 1 : 1;
-	memset(d, 0, sizeof(*d));
-	memcpy(runtime_str[slot], scratch_str, used);
-	runtime_cfg[slot] = scratch_cfg;
-	relocate(&runtime_cfg[slot], scratch_str, runtime_str[slot]);
+	d = slot < count ? dom_at(slot) : fresh;
+	*gen = slot < count ? d->gen + 1 : 1;
+	/* The slot is reused: everything but the run-time configuration, rewritten below. */
+	memset(d, 0, offsetof(struct domain, runtime_cfg));
+	memcpy(d->runtime_str, scratch_str, used);
+	d->runtime_cfg = scratch_cfg;
+	relocate(&d->runtime_cfg, scratch_str, d->runtime_str);
 	d->id = slot;
 	d->gen = *gen;
-	d->cfg = &runtime_cfg[slot];
-	snprintf(d->name, sizeof(d->name), "%s", runtime_cfg[slot].name);
+	d->cfg = &d->runtime_cfg;
+	snprintf(d->name, sizeof(d->name), "%s", d->runtime_cfg.name);
 	d->state = DOM_EMPTY;
 	d->create_pending = true;
-	if (slot == nr_domains)
-		__atomic_store_n(&nr_domains, nr_domains + 1, __ATOMIC_RELEASE);
+	if (slot == count) {
+		domain_slot_publish_locked(d);
+		fresh = NULL;
+	}
 	sched_unlock();
+	domain_slot_free(fresh);
 	*id = slot;
 	return 0;
 }
@@ -424,7 +496,7 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 static void create_due(void)
 {
 	for (unsigned i = 0; i < __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE); i++) {
-		struct domain *d = &domains[i];
+		struct domain *d = dom_at(i);
 		bool due;
 
 		sched_lock();
@@ -486,6 +558,7 @@ void sched_domain_quiesced(struct domain *dom)
 	devices_release(dom);
 	sched_lock();
 	dom->state = DOM_ENDED;
+	live_end_locked(dom);
 	reboot = all_ended();
 	sched_unlock();
 	if (reboot)
@@ -662,7 +735,7 @@ void sched_start(void)
 {
 	sched_lock();
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].state == DOM_EMPTY && domains[i].vcpu)
-			start_domain_locked(&domains[i]);
+		if (dom_at(i)->state == DOM_EMPTY && dom_at(i)->vcpu)
+			start_domain_locked(dom_at(i));
 	sched_unlock();
 }

@@ -33,6 +33,31 @@ static void print_domain(const struct domain *d)
 	}
 }
 
+/*
+ * The domains and pvhv's own memory for them: how many lived at once at
+ * most, and the largest and the mean overhead (memory beyond guest RAM
+ * and overlays: the slot, vCPU state, stage-2 tables, device state) of
+ * those that were built.
+ */
+static void print_domains_bench(void)
+{
+	unsigned built = 0;
+	uint64_t max = 0, sum = 0;
+
+	for (unsigned i = 0; i < nr_domains; i++) {
+		const struct domain *d = dom_at(i);
+
+		if (!d->overhead_bytes)
+			continue;
+		built++;
+		max = MAX(max, d->overhead_bytes);
+		sum += d->overhead_bytes;
+	}
+	kprintf("pvhv: bench domains=%u slots=%u capacity=%u live_peak=%u overhead_bytes_max=%lu "
+		"overhead_bytes_mean=%lu\n", built, nr_domains, domain_table_capacity(), sched_live_peak(),
+		max, built ? sum / built : 0);
+}
+
 NORETURN void summary_and_poweroff(void)
 {
 	unsigned status = PVHV_EXIT_OK;
@@ -42,7 +67,7 @@ NORETURN void summary_and_poweroff(void)
 	console_drain_all();
 	kprintf("pvhv: summary\n");
 	for (unsigned i = 0; i < nr_domains; i++) {
-		const struct domain *d = &domains[i];
+		const struct domain *d = dom_at(i);
 
 		print_domain(d);
 		if (d->end != END_NOT_STARTED)
@@ -64,8 +89,8 @@ NORETURN void summary_and_poweroff(void)
 		kprintf("pvhv: bench entry_to_first_guest_us=%lu\n",
 			tsc_to_us(first_guest_entry_tsc - boot_tsc));
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (domains[i].end != END_NOT_STARTED) {
-			const struct domain *d = &domains[i];
+		if (dom_at(i)->end != END_NOT_STARTED) {
+			const struct domain *d = dom_at(i);
 
 			kprintf("pvhv: bench dom=%s ram_bytes=%lu overhead_bytes=%lu\n", d->name,
 				d->ram_size, d->overhead_bytes);
@@ -74,6 +99,7 @@ NORETURN void summary_and_poweroff(void)
 				"ram_touched_peak_kib=%lu\n", d->name, d->build_us, d->rebuild_us_max,
 				d->reboots, d->populated_peak * (LARGE_PAGE_SIZE >> 10));
 		}
+	print_domains_bench();
 	/* Every domain is gone: what they took must all be back (tests compare the two). */
 	kprintf("pvhv: bench mem_free_kib boot=%lu end=%lu\n", mem_free_boot_pages * 4,
 		mem_free_pages() * 4);

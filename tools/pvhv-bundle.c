@@ -21,7 +21,6 @@
 
 #define PROG "pvhv-bundle"
 #define DEFAULT_MEMORY_MIB 16
-#define MAX_FILES (2 * CONFIG_MAX_DOMAINS)
 
 static const char usage_text[] =
 	"usage: " PROG " -o OUT --config FILE.dts|FILE.dtb [-C DIR] [--allow-invalid]\n"
@@ -51,8 +50,8 @@ struct file {
 	bool read_ok;
 };
 
-static struct file files[MAX_FILES];
-static unsigned nr_files;
+static struct file *files;  /* grown as files are added: no limit but memory */
+static unsigned nr_files, files_cap;
 static bool allow_invalid;
 static unsigned nr_problems;
 
@@ -91,6 +90,28 @@ PRINTF_LIKE(2, 3) static void problem(const char *dom, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	nr_problems++;
+}
+
+static void *xrealloc(void *p, size_t n)
+{
+	p = realloc(p, n);
+	if (!p)
+		fatal("out of memory");
+	return p;
+}
+
+/* config_parse() into an array as large as the blob's domain count (cfg->dom: free() it). */
+static int parse_config(const void *dtb, size_t len, struct pvh_config *cfg, char *err, size_t errlen)
+{
+	unsigned count;
+	int rc = config_count_domains(dtb, len, &count, err, errlen);
+
+	cfg->nr_domains = 0;
+	cfg->dom = NULL;
+	if (rc)
+		return rc;
+	cfg->dom = xrealloc(NULL, count * sizeof(*cfg->dom));
+	return config_parse(dtb, len, cfg, count, err, errlen);
 }
 
 static void *xmalloc(size_t n)
@@ -243,9 +264,12 @@ static void add_file_path(const char *dom, const char *name, const char *path)
 		free(b);
 		return;
 	}
-	if (nr_files == MAX_FILES)
-		fatal("too many files");
+	if (nr_files == files_cap) {
+		files_cap = files_cap ? files_cap * 2 : 16;
+		files = xrealloc(files, files_cap * sizeof(*files));
+	}
 	f = &files[nr_files++];
+	memset(f, 0, sizeof(*f));
 	f->name = name;
 	f->path = strdup(path);
 }
@@ -322,7 +346,7 @@ static void check_config(const char *src, const uint8_t *dtb, size_t len,
 	char err[256], path[PATH_MAX];
 	unsigned i;
 
-	if (config_parse(dtb, len, &cfg, err, sizeof(err))) {
+	if (parse_config(dtb, len, &cfg, err, sizeof(err))) {
 		fprintf(stderr, PROG ": %s%s: %s\n", allow_invalid ? "warning: " : "",
 			src, err);
 		nr_problems++;
@@ -430,7 +454,7 @@ static int list_bundle(const char *path)
 		fatal("%s: %s", path, err);
 	dtb = xmalloc(f.size); /* malloc's alignment suits libfdt */
 	memcpy(dtb, f.data, f.size);
-	if (config_parse(dtb, f.size, &cfg, err, sizeof(err)))
+	if (parse_config(dtb, f.size, &cfg, err, sizeof(err)))
 		fatal("%s: %s", path, err);
 	for (i = 0; i < cfg.nr_domains; i++) {
 		const struct domain_config *d = &cfg.dom[i];
@@ -474,7 +498,7 @@ static unsigned long parse_number(const char *opt, const char *s)
 
 int main(int argc, char **argv)
 {
-	static struct dom_arg doms[CONFIG_MAX_DOMAINS + 1];
+	struct dom_arg *doms = NULL;
 	const char *out_path = NULL, *config = NULL, *dir = NULL;
 	unsigned nr_doms = 0, i;
 	struct dom_arg *cur = NULL;
@@ -505,9 +529,9 @@ int main(int argc, char **argv)
 		} else if (strcmp(a, "-C") == 0) {
 			dir = v;
 		} else if (strcmp(a, "--domain") == 0) {
-			if (nr_doms > CONFIG_MAX_DOMAINS)
-				usage_error("too many --domain options");
+			doms = xrealloc(doms, (nr_doms + 1) * sizeof(*doms));
 			cur = &doms[nr_doms++];
+			memset(cur, 0, sizeof(*cur));
 			cur->name = v;
 			cur->memory = DEFAULT_MEMORY_MIB;
 		} else if (!cur && (strcmp(a, "--kernel") == 0 || strcmp(a, "--initrd") == 0 ||

@@ -290,6 +290,7 @@ struct vcpu_hw {
 	hpa_t stage2_root;      /* the domain's NPT/EPT root */
 	void *ctl;              /* VMCB or VMCS */
 	hpa_t ctl_pa;
+	unsigned ctl_pages;     /* what the backend allocated at ctl_pa (pvhv's overhead) */
 	uint32_t asid;
 	uint64_t asid_gen;
 	int last_cpu;

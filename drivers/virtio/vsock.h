@@ -169,7 +169,7 @@ int virtio_vsock_drop_held(struct virtio_dev *d);
 
 /* ------------------------------------------------------------ the router */
 
-#define VSOCK_ROUTER_MAX_EPS 64u         /* attached devices */
+#define VSOCK_ROUTER_EPS_LIMIT 65535u    /* endpoints at most (a stream names its ends in 16 bits) */
 #define VSOCK_ROUTER_MAX_SERVICES 4u     /* local ports at the host CID */
 #define VSOCK_ROUTER_MAX_CONNS 1024u     /* streams in all */
 #define VSOCK_CONNS_PER_DOMAIN 256u      /* default quota per device, either end */
@@ -227,6 +227,9 @@ struct vsock_ep {
 
 /*
  * The router.  The owner fills the first block and calls vsock_router_init.
+ * ep: the owner's array of max_eps endpoints (2..VSOCK_ROUTER_EPS_LIMIT):
+ * slot 0 is the host CID's, so max_eps - 1 devices may be attached at
+ * once (pvhv sizes it by its domain table: no fixed limit here).
  * allow: may src_cid open a stream to dst_cid:dst_port (dst_cid may be the
  * host CID)?  wake: d holds a TX packet that may go now; serve d's TX
  * queue (virtio_dev_kick(d, 1)) soon, outside this call.  log: one line
@@ -239,8 +242,10 @@ struct vsock_router {
 	void (*log)(void *ctx, const char *msg);
 	void *ctx;
 	uint64_t hash_key;
+	struct vsock_ep *ep;
+	unsigned max_eps;
 	/* private */
-	struct vsock_ep ep[VSOCK_ROUTER_MAX_EPS];
+	unsigned eps_used;                  /* endpoints [0, eps_used) may be attached */
 	const struct vsock_service *svc[VSOCK_ROUTER_MAX_SERVICES];
 	struct vsock_conn conn[VSOCK_ROUTER_MAX_CONNS];
 	int16_t bucket[VSOCK_ROUTER_HASH];
@@ -263,7 +268,7 @@ void vsock_router_init(struct vsock_router *r);
  * set, dev->ops &virtio_vsock_ops) with a quota of max_conns streams (0:
  * VSOCK_CONNS_PER_DOMAIN).  0; -EINVAL for a CID below PVHV_VSOCK_CID_MIN,
  * at or above 2^32 - 1 (upper half reserved, 5.10.4), -EEXIST when the
- * CID is taken, -ENOSPC when VSOCK_ROUTER_MAX_EPS are attached.
+ * CID is taken, -ENOSPC when max_eps - 1 are attached.
  */
 int vsock_router_attach(struct vsock_router *r, struct virtio_dev *dev, unsigned max_conns);
 

@@ -126,7 +126,7 @@ static void wake(struct vsock_router *r, unsigned i)
 /* Every endpoint waiting for t's receive queue may try again. */
 static void wake_waiting_for(struct vsock_router *r, unsigned t)
 {
-	for (unsigned i = 0; i < VSOCK_ROUTER_MAX_EPS; i++)
+	for (unsigned i = 0; i < r->eps_used; i++)
 		if (r->ep[i].blocked_on == (int)t)
 			wake(r, i);
 }
@@ -161,7 +161,7 @@ static const struct vsock_service *service(const struct vsock_router *r, uint32_
 
 static int find_ep(const struct vsock_router *r, uint64_t cid)
 {
-	for (unsigned i = 0; i < VSOCK_ROUTER_MAX_EPS; i++)
+	for (unsigned i = 0; i < r->eps_used; i++)
 		if ((i == LOCAL || r->ep[i].dev) && r->ep[i].cid == cid)
 			return (int)i;
 	return NONE;
@@ -270,7 +270,7 @@ static void settle(struct vsock_router *r)
 {
 	while (r->dirty) {
 		r->dirty = false;
-		for (unsigned i = 0; i < VSOCK_ROUTER_MAX_EPS; i++) {
+		for (unsigned i = 0; i < r->eps_used; i++) {
 			if (r->ep[i].dead) {
 				r->ep[i].dead = false;
 				drop_conns(r, i);
@@ -592,17 +592,18 @@ static const struct vsock_backend router_backend = {
 
 void vsock_router_init(struct vsock_router *r)
 {
-	memset(r->ep, 0, sizeof(r->ep));
+	memset(r->ep, 0, r->max_eps * sizeof(*r->ep));
 	memset(r->svc, 0, sizeof(r->svc));
 	memset(r->conn, 0, sizeof(r->conn));
 	for (unsigned i = 0; i < VSOCK_ROUTER_HASH; i++)
 		r->bucket[i] = NONE;
 	for (unsigned i = 0; i < VSOCK_ROUTER_MAX_CONNS; i++)
 		r->conn[i].next = i + 1 < VSOCK_ROUTER_MAX_CONNS ? (int16_t)(i + 1) : NONE;
-	for (unsigned i = 0; i < VSOCK_ROUTER_MAX_EPS; i++) {
+	for (unsigned i = 0; i < r->max_eps; i++) {
 		r->ep[i].r = r;
 		r->ep[i].blocked_on = NONE;
 	}
+	r->eps_used = 1;   /* LOCAL */
 	r->ep[LOCAL].cid = PVHV_VSOCK_CID_HOST;
 	r->ep[LOCAL].max_conns = VSOCK_ROUTER_MAX_CONNS;
 	r->free_head = 0;
@@ -618,13 +619,14 @@ int vsock_router_attach(struct vsock_router *r, struct virtio_dev *dev, unsigned
 		return -EINVAL;
 	if (find_ep(r, v->cid) != NONE)
 		return -EEXIST;
-	for (unsigned i = 1; i < VSOCK_ROUTER_MAX_EPS; i++) {
+	for (unsigned i = 1; i < r->max_eps; i++) {
 		struct vsock_ep *e = &r->ep[i];
 
 		if (e->dev)
 			continue;
 		*e = (struct vsock_ep){ .r = r, .dev = dev, .cid = v->cid, .blocked_on = NONE,
 					.max_conns = max_conns ? max_conns : VSOCK_CONNS_PER_DOMAIN };
+		r->eps_used = MAX(r->eps_used, i + 1);
 		v->be = &router_backend;
 		v->be_ctx = e;
 		return 0;
@@ -636,7 +638,7 @@ void vsock_router_detach(struct vsock_router *r, struct virtio_dev *dev)
 {
 	struct virtio_vsock *v = dev->priv;
 
-	for (unsigned i = 1; i < VSOCK_ROUTER_MAX_EPS; i++) {
+	for (unsigned i = 1; i < r->eps_used; i++) {
 		if (r->ep[i].dev != dev)
 			continue;
 		drop_conns(r, i);
@@ -656,9 +658,9 @@ void vsock_router_unstall(struct vsock_router *r, struct virtio_dev *dev)
 	unsigned i;
 	int s;
 
-	for (i = 1; i < VSOCK_ROUTER_MAX_EPS && r->ep[i].dev != dev; i++)
+	for (i = 1; i < r->eps_used && r->ep[i].dev != dev; i++)
 		;
-	if (i == VSOCK_ROUTER_MAX_EPS || !virtio_vsock_held(dev))
+	if (i == r->eps_used || !virtio_vsock_held(dev))
 		return;
 	h = v->held_hdr;
 	say(r, "vsock: cid %llu port %u -> cid %llu port %u: no room at the receiver for too long: stream reset",

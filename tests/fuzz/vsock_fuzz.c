@@ -60,6 +60,8 @@ struct guest {
 
 static struct guest gs[NG];
 static struct vsock_router r;
+#define FUZZ_EPS (NG + 1)   /* the guests and the host CID: the router's array is ours to size */
+static struct vsock_ep eps[FUZZ_EPS];
 static const uint64_t cids[NG] = { 3, 4, 5 };
 
 static int env_read(void *ctx, gpa_t gpa, void *dst, size_t len)
@@ -462,7 +464,7 @@ static void step(struct input *in)
 /* The table: chains hold exactly the live streams, counts agree, quotas hold. */
 static void check_router(void)
 {
-	unsigned live = 0, chained = 0, free_n = 0, per[VSOCK_ROUTER_MAX_EPS] = { 0 };
+	unsigned live = 0, chained = 0, free_n = 0, per[FUZZ_EPS] = { 0 };
 
 	for (unsigned k = 0; k < VSOCK_ROUTER_MAX_CONNS; k++) {
 		const struct vsock_conn *c = &r.conn[k];
@@ -470,7 +472,7 @@ static void check_router(void)
 		if (c->state == VSOCK_FREE)
 			continue;
 		live++;
-		CHECK(c->ep[0] < VSOCK_ROUTER_MAX_EPS && c->ep[1] < VSOCK_ROUTER_MAX_EPS);
+		CHECK(c->ep[0] < r.eps_used && c->ep[1] < r.eps_used);
 		CHECK(c->ep[0] != c->ep[1]);
 		CHECK(r.ep[c->ep[0]].cid == c->cid[0] && r.ep[c->ep[1]].cid == c->cid[1]);
 		per[c->ep[0]]++;
@@ -484,7 +486,7 @@ static void check_router(void)
 	for (int k = r.free_head; k >= 0 && free_n <= VSOCK_ROUTER_MAX_CONNS; k = r.conn[k].next, free_n++)
 		CHECK(r.conn[k].state == VSOCK_FREE);
 	CHECK(free_n + live == VSOCK_ROUTER_MAX_CONNS);
-	for (unsigned e = 0; e < VSOCK_ROUTER_MAX_EPS; e++) {
+	for (unsigned e = 0; e < FUZZ_EPS; e++) {
 		CHECK(per[e] == r.ep[e].nconns);
 		CHECK(r.ep[e].nconns <= r.ep[e].max_conns || (!r.ep[e].dev && e));
 	}
@@ -499,7 +501,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memset(ram, 0, sizeof(ram));
 	memset(&svc, 0, sizeof(svc));
-	r = (struct vsock_router){ .allow = allow, .wake = wake, .log = rlog };
+	r = (struct vsock_router){ .allow = allow, .wake = wake, .log = rlog, .ep = eps, .max_eps = FUZZ_EPS };
 	vsock_router_init(&r);
 	CHECK(vsock_router_listen(&r, &service) == 0);
 	for (unsigned i = 0; i < NG; i++) {

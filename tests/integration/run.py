@@ -147,6 +147,52 @@ DROP_MARK = r"^\[%s\] \.\.\. \d+ bytes dropped \(console (?:rate limit|buffer fu
 VICTIM_LINE = r"^\[victim\] victim: wall_us=(\d+) cpu_us=(\d+) longest_stall_us=(\d+) stalls=\d+$"
 
 
+MANY = 200              # small domains at once beside one sibling (case domains-200)
+OVERHEAD_MAX = 128 << 10  # pvhv's own memory per domain beyond its RAM and overlay
+
+
+def many_domains():
+    """MANY 2 MiB hello guests that print, pass their checks and halt until their time limit, and a
+    memcheck sibling that must pass meanwhile."""
+    doms = [dom("h%03d" % i, "hello", "name=h%03d hold=1" % i, memory=2, end="stopped",
+                reason=r"timeout after \d+ ms", max_runtime_ms=12000) for i in range(MANY)]
+    return doms + [memcheck("sib", mem=16, rounds=3)]
+
+
+def many_domains_check(log):
+    """-> (None or why, figures): all MANY + 1 lived at once, every one held and its overhead was printed,
+    none costing pvhv over OVERHEAD_MAX."""
+    held = len(re.findall(r"^\[h\d{3}\] holding \(\d+ checks passed\)$", log, re.M))
+    over = [(n, int(b)) for n, b in
+            re.findall(r"^pvhv: bench dom=(\S+) ram_bytes=\d+ overhead_bytes=(\d+)$", log, re.M)]
+    m = re.search(r"^pvhv: bench domains=(\d+) slots=(\d+) capacity=(\d+) live_peak=(\d+) "
+                  r"overhead_bytes_max=(\d+) overhead_bytes_mean=(\d+)$", log, re.M)
+    if not m:
+        return "no domains bench line", None
+    built, slots, cap, peak, omax, mean = (int(x) for x in m.groups())
+    note = "%d domains, %d at once, overhead per domain max %d KiB, mean %d KiB (table capacity %d)" % (
+        built, peak, omax >> 10, mean >> 10, cap)
+    if held != MANY:
+        return "%d of %d hello guests held" % (held, MANY), note
+    if built != MANY + 1 or slots != MANY + 1 or peak != MANY + 1:
+        return "domains=%d slots=%d live_peak=%d, expected %d each" % (built, slots, peak, MANY + 1), note
+    if len(over) != MANY + 1:
+        return "overhead of %d domains printed, expected %d" % (len(over), MANY + 1), note
+    name, worst = max(over, key=lambda x: x[1])
+    if worst > OVERHEAD_MAX or omax != worst:
+        return "dom %s overhead_bytes=%d (summary max %d), limit %d" % (name, worst, omax, OVERHEAD_MAX), note
+    return None, note
+
+
+def many_domains_fake(case):
+    log = fake_log(dict(case, fake=None))
+    log = log.replace("\npvhv: summary\n", "".join("\n[h%03d] holding (9 checks passed)" % i for i in range(MANY)) +
+                      "\npvhv: summary\n")
+    return log + ("pvhv: bench domains=%d slots=%d capacity=400 live_peak=%d overhead_bytes_max=65536 "
+                  "overhead_bytes_mean=65536\npvhv: bench mem_free_kib boot=900000 end=900000\n"
+                  % (MANY + 1, MANY + 1, MANY + 1))
+
+
 def neighbours(guest, cmdline="", ms=4000):
     """The victim guest measuring ms of wall time beside two copies of guest, stopped at 1.5 ms."""
     return [dom("victim", "victim", "ms=%d" % ms),
@@ -276,6 +322,18 @@ CASES = [
          code=3, timeout=120,
          must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
          fake=fake_plus("pvhv: bench mem_free_kib boot=3600000 end=3600000")),
+    dict(name="domains-200", what="%d 2 MiB domains at once beside a sibling that passes; pvhv's overhead "
+         "per domain at most 128 KiB" % MANY,
+         domains=many_domains(), code=3, timeout=90, check=many_domains_check,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"], fake=many_domains_fake),
+    dict(name="domains-over-memory", what="a bundle with more domains than host memory can hold is refused, saying so",
+         domains=[dom("m%02d" % i, "hello", "name=m%02d" % i, memory=2, end=None) for i in range(40)],
+         env={"PVHV_MEM": "64"}, code=5, timeout=30,
+         must=[r"^pvhv: bundle: configuration: 40 domains, host memory allows at most \d+ "
+               r"\(2 MiB of RAM each at least\)$"],
+         must_not=[r"^\[m\d\d\] "],
+         fake=lambda c: "pvhv: bundle: configuration: 40 domains, host memory allows at most 19 "
+                        "(2 MiB of RAM each at least)\npvhv: exit status 2\n"),
     dict(name="cpuid", what="CPUID leaves: hypervisor bit, pvhv signature, vCPU count",
          domains=[dom("cpuid", "cpuid", "vcpus=1")], code=1),
     dict(name="cpuid-2vcpus", what="a 2-vCPU domain sees its vCPU count",
@@ -1111,13 +1169,16 @@ def run_pair(case, opts, cdir, log_path, qout_path):
         why, note = case["compare"](base_log, log)
         if reason is None and why:
             return log, qout_path, why, note, True
+    if case.get("check") and reason is None:
+        reason, note = case["check"](log)
     return log, qout_path, reason, note, False
 
 
 def run_case(case, opts):
     """-> (ok, seconds, reason, tail_lines, note)
 
-    A case with a baseline (a case of its own, without name) boots that
+    A case with check(log) -> (None or why it failed, figures) has its log
+    judged by it too, once every expectation is met.  A case with a baseline (a case of its own, without name) boots that
     first, in <case>/baseline/; both runs must meet their expectations, then
     compare(baseline log, log) -> (None or why it failed, figures) judges
     the pair, and its figures go on the result line.  Timings on a shared
@@ -1259,7 +1320,7 @@ def fake_log(case):
                     m.group(2), int(m.group(1), 16))
             elif d["guest"] == "triplefault":
                 reason = "triple fault (rip 0xfff0)"
-            elif d["guest"] in ("busyloop", "flood"):
+            elif d["guest"] in ("busyloop", "flood") or "hold=1" in d["cmdline"]:
                 reason = "timeout after %d ms" % d["max_runtime_ms"]
             elif d["guest"] == "exitstatus":
                 early += ["[%s] booting" % n, "pvhv: dom %s ended: reboot" % n] * 8

@@ -133,11 +133,22 @@ if [ "$("$TOOL" --list "$T/out.cpio" | grep -c 'hello\.elf$')" = 1 ]; then
 else
 	notok "shared kernel stored once"
 fi
+
 if command -v cpio >/dev/null; then
 	mkdir -p "$T/x" && (cd "$T/x" && cpio -id --quiet <"$T/out.cpio") &&
 		cmp -s "$T/x/hello.elf" "$T/k/hello.elf" && cmp -s "$T/x/initrd.img" "$T/k/initrd.img" &&
 		ok "cpio(1) extracts identical files" || notok "cpio(1) extracts identical files"
 fi
+
+# No fixed domain limit (once 16, and 32 files): 40 domains, each with its own initrd.
+args=()
+for i in $(seq 0 39); do
+	printf 'initrd %d' "$i" >"$T/k/i$i.img"
+	args+=(--domain "d$i" --kernel "$T/k/hello.elf" --initrd "$T/k/i$i.img" --memory 2)
+done
+expect_ok "domain mode: 40 domains, 41 files" "${args[@]}"
+list_has "list shows domain d39" '^domain d39: kernel=hello\.elf initrd=i39\.img memory=2 MiB vcpus=1'
+list_has "list shows initrd i39" '^ +9  i39\.img$'
 
 expect_fail "missing kernel file" "pvhv-bundle: domain d: kernel \"missing.elf\": cannot read" \
 	--domain d --kernel "$T/k/missing.elf"

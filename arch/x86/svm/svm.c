@@ -260,6 +260,7 @@ static int svm_vcpu_init(struct vcpu_hw *v)
 	if (err)
 		return err;
 	v->ctl = hpa_to_ptr(v->ctl_pa);
+	v->ctl_pages = 1;
 	v->last_cpu = -1;
 	v->irq_taken = -1;
 	return 0;

@@ -637,6 +637,7 @@ static int vmx_vcpu_init(struct vcpu_hw *v)
 	if (err)
 		return err;
 	v->ctl = hpa_to_ptr(v->ctl_pa);
+	v->ctl_pages = 2;
 	*(uint32_t *)v->ctl = vmcs_revision;
 	v->last_cpu = -1;
 	x = priv(v);

@@ -3,7 +3,11 @@
  * hello: greets over COM1 and the console hypercall, checks start_info.
  *
  * cmdline: name=STR (default "hello"), mem=MIB (domain size, checks the
- * memmap RAM total against it when given).
+ * memmap RAM total against it when given), hold=1 (once every check
+ * passed: prints "holding" and halts instead of powering off, with
+ * interrupts on but none set up, so the domain stays, costing no CPU,
+ * until its time limit: many domains alive at once; it prints only its
+ * greeting, failures and that line: each byte is an exit).
  */
 #include "guest.h"
 
@@ -36,18 +40,20 @@ int main(const struct pvhv_start_info *si)
 
 	if (!name || !*name)
 		name = "hello";
+	guest_quiet = cmdline_u64("hold", 0) != 0;
 	gprintf("hello from %s\n", name);
 	int n = gsnprintf(line, sizeof(line), "hello from %s via console hypercall\n", name);
 	int64_t rc = hc_console_write(line, (uint64_t)n);
 	check(rc == n, "console write of %d bytes returned %ld", n, rc);
 
-	gprintf("start_info at %p, cmdline \"%s\"\n", (const void *)si, cmdline());
+	if (!guest_quiet)
+		gprintf("start_info at %p, cmdline \"%s\"\n", (const void *)si, cmdline());
 	check(si->magic == PVHV_START_MAGIC, "start_info magic 0x%x", si->magic);
 	check(si->version == PVHV_START_VERSION, "start_info version %u", si->version);
 	int have_map = check(si->version >= 1 && si->memmap_entries > 0 && si->memmap_paddr,
 			     "memmap has %u entries at 0x%lx", si->memmap_entries,
 			     si->memmap_paddr);
-	if (have_map)
+	if (have_map && !guest_quiet)
 		dump_memmap(si);
 
 	uint64_t total = ram_total();
@@ -59,7 +65,7 @@ int main(const struct pvhv_start_info *si)
 		      "memmap RAM 0x%lx bytes close to mem=%lu MiB", total, mem_mib);
 		check(ram_top() <= want, "memmap RAM ends at 0x%lx, within %lu MiB", ram_top(),
 		      mem_mib);
-	} else {
+	} else if (!guest_quiet) {
 		gprintf("memmap RAM 0x%lx bytes (no mem= to compare)\n", total);
 	}
 
@@ -76,5 +82,10 @@ int main(const struct pvhv_start_info *si)
 
 	int64_t v = hc_version();
 	check(v == PVHV_ABI_VERSION, "hypercall version 0x%lx == 0x%x", v, PVHV_ABI_VERSION);
+	if (cmdline_u64("hold", 0) && !guest_failures) {
+		gprintf("holding (%u checks passed)\n", guest_checks);
+		for (;;)
+			__asm__ volatile("sti; hlt");
+	}
 	finish();
 }

@@ -191,6 +191,7 @@ int free_ram(uint64_t mem_bytes, uint64_t *start, uint64_t *end);
 
 /* ------------------------------------------------------------ checks */
 extern unsigned guest_checks, guest_failures;
+extern int guest_quiet;    /* check() prints its failures only (many guests at once) */
 /* Prints "ok - ..." or "FAIL - ..."; returns cond != 0. */
 int check(int cond, const char *fmt, ...) PRINTF(2, 3);
 /* "PASS <name>" / "FAIL <name> (N checks failed)", then poweroff 0 / 1. */

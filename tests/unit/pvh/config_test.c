@@ -10,7 +10,9 @@
 
 static char blob[1 << 16] __attribute__((aligned(8)));
 static size_t blob_len;
-static struct pvh_config cfg;
+#define ROOM 300   /* the array config_parse() fills: the caller's, any size */
+static struct domain_config doms[ROOM];
+static struct pvh_config cfg = { .dom = doms };
 static char err[256];
 
 #define OK(call) cr_assert_eq((call), 0, "%s failed", #call)
@@ -82,7 +84,7 @@ static void finish(void)
 static int parse(void)
 {
 	err[0] = 0;
-	return config_parse(blob, blob_len, &cfg, err, sizeof(err));
+	return config_parse(blob, blob_len, &cfg, ROOM, err, sizeof(err));
 }
 
 static void expect_blob_fail(const char *msg)
@@ -197,37 +199,61 @@ Test(config, phandle_and_name_allowed)
 	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
 }
 
-Test(config, sixteen_domains_ok)
+/* No fixed limit: 250 domains (once 16 at most), the last with vsock-connect to one past id 32. */
+Test(config, many_domains_ok)
 {
 	char name[8];
-	unsigned i;
+	unsigned i, count = 0;
 
 	begin();
-	for (i = 0; i < CONFIG_MAX_DOMAINS; i++) {
+	for (i = 0; i < 250; i++) {
 		snprintf(name, sizeof(name), "d%u", i);
-		domain(name, 2);
+		node(name);
+		str("kernel", "k");
+		cell("memory-mib", 2);
+		cell("vsock-cid", 3 + i);
+		if (i == 249)
+			raw("vsock-connect", "d0\0d40\0d248", 12);
+		end();
 	}
 	finish();
+	cr_assert_eq(config_count_domains(blob, blob_len, &count, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(count, 250);
 	cr_assert_eq(parse(), 0, "%s", err);
-	cr_assert_eq(cfg.nr_domains, 16);
-	cr_assert_str_eq(cfg.dom[15].name, "d15");
-	cr_assert(cfg.dom[15].valid);
+	cr_assert_eq(cfg.nr_domains, 250);
+	cr_assert_str_eq(cfg.dom[249].name, "d249");
+	for (i = 0; i < 250; i++)
+		cr_assert(cfg.dom[i].valid, "d%u: %s", i, cfg.dom[i].error);
+	cr_assert_eq(cfg.dom[249].vsock.nr_connect, 3);
+	cr_assert(config_vsock_may_connect(&cfg.dom[249], "d40"));
+	cr_assert(config_vsock_may_connect(&cfg.dom[249], "d248"));
+	cr_assert(config_vsock_may_connect(&cfg.dom[249], "d0"));
+	cr_assert_not(config_vsock_may_connect(&cfg.dom[249], "d8"));
+	cr_assert_not(config_vsock_may_connect(&cfg.dom[249], "d4"));
+	cr_assert_not(config_vsock_may_connect(&cfg.dom[248], "d249"));
 }
 
 /* ------------------------------------------------------------ blob errors */
 
-Test(config, too_many_domains)
+/* The caller's array is the only limit, and a blob with more is refused before anything is written. */
+Test(config, more_domains_than_room)
 {
 	char name[8];
 	unsigned i;
 
 	begin();
-	for (i = 0; i <= CONFIG_MAX_DOMAINS; i++) {
+	for (i = 0; i < 5; i++) {
 		snprintf(name, sizeof(name), "d%u", i);
 		domain(name, 2);
 	}
 	finish();
-	expect_blob_fail("config: 17 domains, limit 16");
+	memset(doms, 0xa5, sizeof(doms));
+	cr_assert_eq(config_parse(blob, blob_len, &cfg, 4, err, sizeof(err)), -EINVAL);
+	cr_assert_str_eq(err, "config: 5 domains, room for 4");
+	cr_assert_eq(cfg.nr_domains, 0);
+	cr_assert_eq(((unsigned char *)doms)[0], 0xa5);
+	cr_assert_eq(config_parse(blob, blob_len, &cfg, 5, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(cfg.nr_domains, 5);
 }
 
 Test(config, zero_domains)
@@ -321,9 +347,9 @@ Test(config, misaligned_blob)
 	domain("a", 2);
 	finish();
 	memcpy(copy + 4, blob, blob_len);
-	cr_assert_eq(config_parse(copy + 4, blob_len, &cfg, err, sizeof(err)), -EINVAL);
+	cr_assert_eq(config_parse(copy + 4, blob_len, &cfg, ROOM, err, sizeof(err)), -EINVAL);
 	cr_assert_str_eq(err, "config: blob is not 8-byte aligned");
-	cr_assert_eq(config_parse(NULL, 0, &cfg, NULL, 0), -EINVAL);
+	cr_assert_eq(config_parse(NULL, 0, &cfg, ROOM, NULL, 0), -EINVAL);
 }
 
 /* ---------------------------------------------------------- domain errors */
@@ -717,7 +743,7 @@ Test(config, first_error_wins)
 Test(config, null_err_ok)
 {
 	blob_len = 3;
-	cr_assert_eq(config_parse(blob, blob_len, &cfg, NULL, 0), -EINVAL);
+	cr_assert_eq(config_parse(blob, blob_len, &cfg, ROOM, NULL, 0), -EINVAL);
 }
 
 Test(config, max_runtime)
@@ -1010,8 +1036,9 @@ Test(config, net_link_and_vsock)
 	cr_assert_eq(cfg.dom[0].net.peer, 1);
 	cr_assert_eq(cfg.dom[1].net.peer, 0);
 	cr_assert_eq(cfg.dom[0].vsock.cid, 3);
-	cr_assert_eq(cfg.dom[0].vsock.connect_mask, 2u);
-	cr_assert_eq(cfg.dom[1].vsock.connect_mask, 0u);
+	cr_assert(config_vsock_may_connect(&cfg.dom[0], "b"));
+	cr_assert_not(config_vsock_may_connect(&cfg.dom[0], "a"));
+	cr_assert_not(config_vsock_may_connect(&cfg.dom[1], "a"));
 	/* Slots: the disk, then net, then vsock. */
 	cr_assert_eq(config_nr_devices(&cfg.dom[0]), 3);
 	unsigned k = 99;
@@ -1107,7 +1134,8 @@ Test(config, vsock_rules)
 	cr_assert_eq(parse(), 0, "%s", err);
 	cr_assert_str_eq(cfg.dom[0].error, "vsock-cid 2 is reserved (0-2 and 0xffffffff)");
 	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
-	cr_assert_eq(cfg.dom[1].vsock.connect_mask, 4u);
+	cr_assert(config_vsock_may_connect(&cfg.dom[1], "c"));
+	cr_assert_not(config_vsock_may_connect(&cfg.dom[1], "d"));
 	cr_assert_not(cfg.dom[2].valid);
 	cr_assert_str_eq(cfg.dom[2].error, "vsock-cid 7 is domain b's already");
 	cr_assert_str_eq(cfg.dom[3].error, "vsock-connect: \"e\" is a domain without vsock");

@@ -13,7 +13,9 @@
 #define MGMT PVHV_VSOCK_MGMT_PORT
 #define HOST PVHV_VSOCK_CID_HOST
 
+#define EPS 300u   /* the router's endpoints: the owner's array, any size */
 static struct vsock_router r;
+static struct vsock_ep eps[EPS];
 static struct fdom ctl, web, db;
 static unsigned woken[3], router_logs;
 static char router_log[200];
@@ -46,7 +48,7 @@ static void setup(void)
 	memset(woken, 0, sizeof(woken));
 	router_logs = 0;
 	router_log[0] = 0;
-	r = (struct vsock_router){ .allow = allow, .wake = wake, .log = rlog };
+	r = (struct vsock_router){ .allow = allow, .wake = wake, .log = rlog, .ep = eps, .max_eps = EPS };
 	vsock_router_init(&r);
 	dom_init(&ctl, 0, CTL);
 	dom_init(&web, 1, WEB);
@@ -310,6 +312,37 @@ Test(vsock_router, attach_checks_the_cid)
 	cr_assert_eq(vsock_router_attach(&r, &x.dev, 0), -EINVAL);
 	x.vs.cid = 1ull << 32 | 7;
 	cr_assert_eq(vsock_router_attach(&r, &x.dev, 0), -EINVAL);
+}
+
+/*
+ * No fixed number of devices (once 63): the owner's array is the limit,
+ * and a device at an endpoint past 64 carries streams like the first.
+ */
+Test(vsock_router, as_many_devices_as_the_owner_gives_endpoints)
+{
+	static struct fdom many[EPS];
+	uint8_t buf[8] = { 0 };
+	unsigned n = 0, at = 0;
+
+	setup();
+	vsock_router_detach(&r, &web.dev);
+	for (unsigned i = 0; i < EPS - 3; i++, n++) {   /* ctl and db hold two, the host CID one */
+		dom_init(&many[i], 3, 100 + i);
+		cr_assert_eq(vsock_router_attach(&r, &many[i].dev, 0), 0, "device %u", i);
+	}
+	cr_assert_eq(n, EPS - 3);
+	cr_assert_eq(vsock_router_attach(&r, &web.dev, 0), -ENOSPC);
+	for (unsigned i = 0; i < EPS; i++)
+		if (r.ep[i].dev == &many[200].dev)
+			at = i;
+	cr_assert_gt(at, 64);
+	vsock_router_detach(&r, &many[200].dev);
+	cr_assert_eq(vsock_router_attach(&r, &web.dev, 0), 0);
+	cr_assert_eq(r.ep[at].dev, &web.dev, "web took the endpoint freed at %u", at);
+	connect(2000, 80, 4096);
+	send_data(&ctl, 2000, WEB, 80, "far", 3, 0);
+	expect(&web, VSOCK_OP_RW, CTL, 2000, 80, buf);
+	cr_assert_str_eq((char *)buf, "far");
 }
 
 Test(vsock_router, a_domain_that_ends_resets_its_peers)
