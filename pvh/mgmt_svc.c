@@ -105,14 +105,26 @@ static int op_destroy(void *ctx, unsigned id, char *msg, size_t msglen)
 	return 0;
 }
 
+/* The newest kept lines that fit in cap, oldest first. */
 static size_t op_console(void *ctx, unsigned id, char *buf, size_t cap)
 {
 	struct domain *d = &domains[id];
+	uint32_t first;
 	size_t n = 0;
 
 	(void)ctx;
 	spin_lock(&d->console.lock);
-	for (uint32_t i = 0; d->console.ready && i < d->console.buf.nkeep; i++) {
+	first = d->console.ready ? d->console.buf.nkeep : 0;
+	while (first > 0) {
+		const char *line = conbuf_kept(&d->console.buf, first - 1);
+
+		if (!line || n + strlen(line) + 1 > cap)
+			break;
+		n += strlen(line) + 1;
+		first--;
+	}
+	n = 0;
+	for (uint32_t i = first; d->console.ready && i < d->console.buf.nkeep; i++) {
 		const char *line = conbuf_kept(&d->console.buf, i);
 		size_t l = line ? strlen(line) : 0;
 
@@ -227,7 +239,9 @@ static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 	out->cpu_us = dom.cpu_us;
 	out->vsock_cid = d->cfg->vsock.cid;
 	sched_lock();   /* paused_since_us and paused_us change under it */
-	out->paused_us = d->paused_us + (d->paused == DOM_PAUSED_USER ? time_us() - d->paused_since_us : 0);
+	out->paused_us = d->paused_us;
+	if (d->paused == DOM_PAUSED_USER)   /* the current pause, up to the end if it ended paused */
+		out->paused_us += (d->state == DOM_ENDED && d->end_us ? d->end_us : time_us()) - d->paused_since_us;
 	sched_unlock();
 	out->exits_total = __atomic_load_n(&d->exits_total, __ATOMIC_RELAXED);
 	for (unsigned r = 0; r < EXIT_NR; r++)
@@ -240,6 +254,7 @@ static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 	spin_lock(&d->console.lock);
 	out->console_out_bytes = d->console.bytes;
 	out->console_dropped_bytes = d->console.ready ? d->console.buf.dropped : 0;
+	out->console_lines = d->console.ready ? d->console.buf.kept_total : 0;
 	spin_unlock(&d->console.lock);
 	out->console_in_bytes = __atomic_load_n(&d->console_in_bytes, __ATOMIC_RELAXED);
 	out->vsock_refused = d->vsock_refused;

@@ -237,6 +237,8 @@ struct pvhv_mgmt_stats {
 	uint64_t console_out_bytes;     /* console bytes it wrote */
 	uint64_t console_dropped_bytes; /* of which dropped (rate limit, full buffer) */
 	uint64_t console_in_bytes;      /* bytes CONSOLE_WRITE gave it */
+	uint64_t console_lines;         /* lines CONSOLE_READ could have shown so far: the last
+					   (console_lines - an earlier value) of its reply are new */
 	uint64_t vsock_refused;    /* streams it asked for that its configuration does not allow */
 	uint64_t net_tx_frames, net_tx_bytes;  /* its network port: carried to the peer */
 	uint64_t net_drops;        /* frames the switch dropped */
@@ -253,6 +255,6 @@ _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1480, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_stats) == 352, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_stats) == 360, "mgmt ABI");
 
 #endif
