@@ -84,7 +84,7 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 							   : PVHV_MGMT_STATE_ENDING;
 	if (d->paused && (st == DOM_RUNNING || d->create_pending || st == DOM_EMPTY))
 		out->state = PVHV_MGMT_STATE_PAUSED;
-	if (d->paused == DOM_PAUSED_HELD)
+	if (d->paused == DOM_PAUSED_HELD && out->state == PVHV_MGMT_STATE_PAUSED)
 		out->flags |= PVHV_MGMT_DOM_NOT_STARTED;
 	out->end = d->end < ARRAY_SIZE(end_codes) ? end_codes[d->end] : PVHV_MGMT_END_NONE;
 	if (d->born_us && d->paused != DOM_PAUSED_HELD)

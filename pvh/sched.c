@@ -235,7 +235,9 @@ static void check_deadlines(void)
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = &domains[i];
 
-		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us)
+		/* A domain created paused has its limit counted from its start. */
+		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us &&
+		    d->paused != DOM_PAUSED_HELD)
 			domain_end(d, END_STOPPED, 0, "timeout after %lu ms (max-runtime-ms)",
 				   (d->deadline_us - d->born_us) / 1000);
 	}
