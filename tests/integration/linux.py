@@ -401,7 +401,7 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-LIFE-NOINPUT pvhctl: x reads no console input \(no virtio console, "
                    r"COM1 receive interrupt off\) \(error 32\)$",
                    r"^\[ctl\] PVHV-LIFE-RM-HELD removed 2:1 was 2:1$",
-                   r"^\[ctl\] PVHV-LIFE-PS 1 +1 +life +ended +stopped ",
+                   r"^\[ctl\] PVHV-LIFE-PS 1 +1 +life +ended +stopped +2 ",
                    r"^\[ctl\] PVHV-LIFE-PS 2 +1 +x +ended +stopped "],
              must_not=[r"PVHV-OPT-FAIL", r"PVHV-LIFE-.*=no\("],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
@@ -435,7 +435,7 @@ def cases(dom, probe):
                             "[ctl] PVHV-LIFE-NOINPUT pvhctl: x reads no console input (no virtio console, "
                             "COM1 receive interrupt off) (error 32)",
                             "[ctl] PVHV-LIFE-RM-HELD removed 2:1 was 2:1",
-                            "[ctl] PVHV-LIFE-PS 1    1    life             ended    stopped         1      160        9.0        1.0",
+                            "[ctl] PVHV-LIFE-PS 1    1    life             ended    stopped         2      160        9.0        1.0",
                             "[ctl] PVHV-LIFE-PS 2    1    x                ended    stopped         1       64        0.0        0.0")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
