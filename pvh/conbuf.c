@@ -45,6 +45,7 @@ static void keep(struct conbuf *c, const char *s, uint32_t n)
 	c->keep_next = (c->keep_next + 1) % CONBUF_KEEP_LINES;
 	if (c->nkeep < CONBUF_KEEP_LINES)
 		c->nkeep++;
+	c->kept_total++;
 }
 
 const char *conbuf_kept(const struct conbuf *c, uint32_t i)

@@ -56,6 +56,7 @@ struct conbuf {
 
 	char keep[CONBUF_KEEP_LINES][CONBUF_KEEP_LEN];
 	uint32_t keep_next, nkeep;
+	uint64_t kept_total;            /* lines ever kept: a reader of the last lines finds the new ones */
 };
 
 /*

@@ -62,6 +62,7 @@ void console_feed(struct domain *dom, const char *s, size_t n)
 {
 	spin_lock(&dom->console.lock);
 	conbuf_feed(buf_locked(dom), s, n, time_us());
+	dom->console.bytes += n;
 	spin_unlock(&dom->console.lock);
 }
 

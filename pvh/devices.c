@@ -489,6 +489,40 @@ bool devices_console_input(struct domain *d, const char *buf, size_t n)
 	return false;
 }
 
+int devices_console_write(struct domain *d, const char *buf, size_t n)
+{
+	for (unsigned i = 0; i < d->nr_vdev; i++) {
+		struct vdev *v = &d->vdev[i];
+		size_t took = 0;
+		bool ready;
+
+		if (v->kind != CONFIG_VIRTIO_CONSOLE)
+			continue;
+		spin_lock(&v->lock);
+		ready = v->dev.status & VIRTIO_STATUS_DRIVER_OK;
+		if (ready)
+			took = virtio_console_input(&v->dev, buf, n);
+		spin_unlock(&v->lock);
+		if (ready)
+			return (int)took;
+	}
+	return uart_receive_buf(d, buf, n);
+}
+
+void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t *tx_bytes, uint64_t *drops)
+{
+	const struct switch_port *p;
+
+	*tx_frames = *tx_bytes = *drops = 0;
+	if (!d->cfg->net.present || d->id >= nr_nets)
+		return;
+	p = &nets[d->id].port;
+	*tx_frames = p->tx_frames;
+	*tx_bytes = p->tx_bytes;
+	for (unsigned r = 0; r < SWITCH_DROP_NR; r++)
+		*drops += p->drops[r];
+}
+
 /* ------------------------------------------------------------ disks */
 
 static struct image_store store;

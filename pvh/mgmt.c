@@ -57,7 +57,23 @@ static size_t fail(uint8_t *out, const struct pvhv_mgmt_hdr *req, int status, co
 	return finish(out, begin(out, req, status, msg));
 }
 
-/* The domain a ref names, checked: 0 and *d filled, or a reply already written (*reply_len). */
+/* The domain ref names: 0 and *d filled, or a reply already written (*reply_len). */
+static int resolve_ref(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *req,
+		       struct pvhv_mgmt_ref ref, struct pvhv_mgmt_domain *d, uint8_t *out, size_t *reply_len)
+{
+	if (ref.id >= ops->slots(ops->ctx) || ops->domain(ops->ctx, ref.id, d)) {
+		*reply_len = fail(out, req, -PVHV_MGMT_ENOENT, "no domain %u", ref.id);
+		return -1;
+	}
+	if (d->gen != ref.gen) {
+		*reply_len = fail(out, req, -PVHV_MGMT_ENOENT, "domain %u: generation %u is stale, now %u",
+				  ref.id, ref.gen, d->gen);
+		return -1;
+	}
+	return 0;
+}
+
+/* The domain a ref payload names, checked: 0 and *d filled, or a reply already written (*reply_len). */
 static int resolve(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *req, const uint8_t *p,
 		   struct pvhv_mgmt_domain *d, uint8_t *out, size_t *reply_len)
 {
@@ -69,16 +85,7 @@ static int resolve(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *req, 
 		return -1;
 	}
 	memcpy(&ref, p, sizeof(ref));
-	if (ref.id >= ops->slots(ops->ctx) || ops->domain(ops->ctx, ref.id, d)) {
-		*reply_len = fail(out, req, -PVHV_MGMT_ENOENT, "no domain %u", ref.id);
-		return -1;
-	}
-	if (d->gen != ref.gen) {
-		*reply_len = fail(out, req, -PVHV_MGMT_ENOENT, "domain %u: generation %u is stale, now %u",
-				  ref.id, ref.gen, d->gen);
-		return -1;
-	}
-	return 0;
+	return resolve_ref(ops, req, ref, d, out, reply_len);
 }
 
 /* A fixed string field: its length, or -1 when it has no NUL inside the field. */
@@ -120,7 +127,7 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 		if (field_len((const char *)&c + strs[i].off, strs[i].size) < 0)
 			return fail(out, h, -PVHV_MGMT_EINVAL, "%s is not NUL-terminated in its %zu bytes",
 				    strs[i].what, strs[i].size);
-	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG))
+	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_PAUSED))
 		return fail(out, h, -PVHV_MGMT_EINVAL, "unknown flags 0x%x", c.flags);
 	props[n++] = (struct config_prop){ "kernel", c.kernel, (int)strlen(c.kernel) + 1 };
 	if (c.initrd[0])
@@ -163,12 +170,91 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 	}
 	if (vl)
 		props[n++] = (struct config_prop){ "virtio", virtio, (int)vl };
-	rc = ops->create(ops->ctx, c.name, props, n, &ref, msg, sizeof(msg));
+	if (c.flags & PVHV_MGMT_CREATE_PAUSED) {
+		if (!ops->life)
+			return fail(out, h, -PVHV_MGMT_ENOSYS, "paused creation is not served here");
+		rc = ops->life->create_paused(ops->ctx, c.name, props, n, &ref, msg, sizeof(msg));
+	} else {
+		rc = ops->create(ops->ctx, c.name, props, n, &ref, msg, sizeof(msg));
+	}
 	if (rc)
 		return finish(out, begin(out, h, rc, msg));
 	uint8_t *r = begin(out, h, 0, NULL);
 	memcpy(r, &ref, sizeof(ref));
 	return finish(out, r + sizeof(ref));
+}
+
+/* ------------------------------------------------------------ domain life (ops 13..17) */
+
+/* CONSOLE_WRITE: a header naming the domain and the length, then exactly that many bytes. */
+static size_t console_write(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, const uint8_t *p,
+			    uint8_t *out)
+{
+	char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
+	struct pvhv_mgmt_console_write cw;
+	struct pvhv_mgmt_domain d;
+	uint8_t *r;
+	size_t n;
+	int rc;
+
+	if (h->len < sizeof(cw))
+		return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want a %zu-byte header and data",
+			    h->len, sizeof(cw));
+	memcpy(&cw, p, sizeof(cw));
+	if (cw.flags)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "console write: unknown flags 0x%x", cw.flags);
+	if (cw.len == 0 || cw.len > PVHV_MGMT_CONSOLE_WRITE_MAX)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "console write of %u bytes, want 1 to %u", cw.len,
+			    PVHV_MGMT_CONSOLE_WRITE_MAX);
+	if (h->len - sizeof(cw) != cw.len)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "console write says %u bytes, %zu follow", cw.len,
+			    h->len - sizeof(cw));
+	if (resolve_ref(ops, h, (struct pvhv_mgmt_ref){ cw.id, cw.gen }, &d, out, &n))
+		return n;
+	rc = ops->life->console_write(ops->ctx, d.id, (const char *)p + sizeof(cw), cw.len, msg, sizeof(msg));
+	if (rc < 0)
+		return finish(out, begin(out, h, rc, msg));
+	r = begin(out, h, 0, NULL);
+	memcpy(r, &(uint32_t){ (uint32_t)MIN((unsigned)rc, cw.len) }, sizeof(uint32_t));
+	return finish(out, r + sizeof(uint32_t));
+}
+
+/* START, PAUSE, RESUME, STATS, CONSOLE_WRITE. */
+static size_t life(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, const uint8_t *p, uint8_t *out)
+{
+	char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
+	struct pvhv_mgmt_domain d;
+	struct pvhv_mgmt_stats s;
+	uint8_t *r;
+	size_t n;
+	int rc;
+
+	if (!ops->life)
+		return fail(out, h, -PVHV_MGMT_ENOSYS, "request type %u is not served here", h->type);
+	if (h->type == PVHV_MGMT_CONSOLE_WRITE)
+		return console_write(ops, h, p, out);
+	if (resolve(ops, h, p, &d, out, &n))
+		return n;
+	switch (h->type) {
+	case PVHV_MGMT_DOMAIN_STATS:
+		memset(&s, 0, sizeof(s));
+		ops->life->stats(ops->ctx, d.id, &s);
+		s.id = d.id;
+		s.gen = d.gen;
+		r = begin(out, h, 0, NULL);
+		memcpy(r, &s, sizeof(s));
+		return finish(out, r + sizeof(s));
+	case PVHV_MGMT_DOMAIN_START:
+		rc = ops->life->start(ops->ctx, d.id, msg, sizeof(msg));
+		break;
+	case PVHV_MGMT_DOMAIN_PAUSE:
+		rc = ops->life->pause(ops->ctx, d.id, msg, sizeof(msg));
+		break;
+	default:
+		rc = ops->life->resume(ops->ctx, d.id, msg, sizeof(msg));
+		break;
+	}
+	return finish(out, begin(out, h, rc, rc ? msg : NULL));
 }
 
 size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len, uint8_t *out)
@@ -255,6 +341,12 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 		r = begin(out, &h, 0, NULL);
 		n = ops->console(ops->ctx, d.id, (char *)r, PVHV_MGMT_MAX_PAYLOAD);
 		return finish(out, r + MIN(n, (size_t)PVHV_MGMT_MAX_PAYLOAD));
+	case PVHV_MGMT_DOMAIN_START:
+	case PVHV_MGMT_DOMAIN_PAUSE:
+	case PVHV_MGMT_DOMAIN_RESUME:
+	case PVHV_MGMT_DOMAIN_STATS:
+	case PVHV_MGMT_CONSOLE_WRITE:
+		return life(ops, &h, p, out);
 	}
 	return fail(out, &h, -PVHV_MGMT_ENOSYS, "unknown request type %u", h.type);
 }

@@ -23,6 +23,24 @@
  * last console lines (each with '\n') into buf, returns the bytes.
  * events: see below.
  */
+/*
+ * Domain life (ops 13..17); the handler has checked the request and the
+ * ref, and asks for domain id.  start, pause, resume: 0, or a negative
+ * PVHV_MGMT_E* with why in msg.  stats: fills out.  console_write: puts up
+ * to n bytes into the domain's console input; returns how many it took
+ * (0..n), or -PVHV_MGMT_EPIPE (msg: why) when it reads none.
+ */
+struct mgmt_life_ops {
+	/* As mgmt_ops.create, for PVHV_MGMT_CREATE_PAUSED: built, but held until start. */
+	int (*create_paused)(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+			     struct pvhv_mgmt_ref *ref, char *msg, size_t msglen);
+	int (*start)(void *ctx, unsigned id, char *msg, size_t msglen);
+	int (*pause)(void *ctx, unsigned id, char *msg, size_t msglen);
+	int (*resume)(void *ctx, unsigned id, char *msg, size_t msglen);
+	void (*stats)(void *ctx, unsigned id, struct pvhv_mgmt_stats *out);
+	int (*console_write)(void *ctx, unsigned id, const char *buf, size_t n, char *msg, size_t msglen);
+};
+
 struct mgmt_ops {
 	void (*hello)(void *ctx, struct pvhv_mgmt_hello *out);
 	unsigned (*slots)(void *ctx);
@@ -39,6 +57,7 @@ struct mgmt_ops {
 	int (*create)(void *ctx, const char *name, const struct config_prop *props, unsigned n,
 		      struct pvhv_mgmt_ref *ref, char *msg, size_t msglen);
 	void *ctx;
+	const struct mgmt_life_ops *life;   /* NULL: those requests get -ENOSYS */
 };
 
 /*

@@ -82,8 +82,12 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 		   : st == DOM_RUNNING			  ? PVHV_MGMT_STATE_RUNNING
 		   : st == DOM_ENDED && !d->restart_pending ? PVHV_MGMT_STATE_ENDED
 							   : PVHV_MGMT_STATE_ENDING;
+	if (d->paused && (st == DOM_RUNNING || d->create_pending || st == DOM_EMPTY))
+		out->state = PVHV_MGMT_STATE_PAUSED;
+	if (d->paused == DOM_PAUSED_HELD && out->state == PVHV_MGMT_STATE_PAUSED)
+		out->flags |= PVHV_MGMT_DOM_NOT_STARTED;
 	out->end = d->end < ARRAY_SIZE(end_codes) ? end_codes[d->end] : PVHV_MGMT_END_NONE;
-	if (d->born_us)
+	if (d->born_us && d->paused != DOM_PAUSED_HELD)
 		out->runtime_us = (st == DOM_ENDED && d->end_us ? d->end_us : time_us()) - d->born_us;
 	return 0;
 }
@@ -101,14 +105,26 @@ static int op_destroy(void *ctx, unsigned id, char *msg, size_t msglen)
 	return 0;
 }
 
+/* The newest kept lines that fit in cap, oldest first. */
 static size_t op_console(void *ctx, unsigned id, char *buf, size_t cap)
 {
 	struct domain *d = dom_at(id);
+	uint32_t first;
 	size_t n = 0;
 
 	(void)ctx;
 	spin_lock(&d->console.lock);
-	for (uint32_t i = 0; d->console.ready && i < d->console.buf.nkeep; i++) {
+	first = d->console.ready ? d->console.buf.nkeep : 0;
+	while (first > 0) {
+		const char *line = conbuf_kept(&d->console.buf, first - 1);
+
+		if (!line || n + strlen(line) + 1 > cap)
+			break;
+		n += strlen(line) + 1;
+		first--;
+	}
+	n = 0;
+	for (uint32_t i = first; d->console.ready && i < d->console.buf.nkeep; i++) {
 		const char *line = conbuf_kept(&d->console.buf, i);
 		size_t l = line ? strlen(line) : 0;
 
@@ -155,8 +171,121 @@ static int op_create(void *ctx, const char *name, const struct config_prop *prop
 	return 0;
 }
 
+/* ------------------------------------------------------------ domain life */
+
+static int op_create_paused(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+			    struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
+{
+	unsigned id;
+	uint32_t gen;
+	int rc;
+
+	(void)ctx;
+	rc = sched_create_domain_held(name, props, n, &id, &gen, msg, msglen);
+	if (rc)
+		return rc == -ENOSPC ? -PVHV_MGMT_EPERM : -PVHV_MGMT_EINVAL;
+	*ref = (struct pvhv_mgmt_ref){ id, gen };
+	return 0;
+}
+
+static int op_start(void *ctx, unsigned id, char *msg, size_t msglen)
+{
+	(void)ctx;
+	return sched_resume_domain(dom_at(id), true, msg, msglen) ? -PVHV_MGMT_EINVAL : 0;
+}
+
+static int op_pause(void *ctx, unsigned id, char *msg, size_t msglen)
+{
+	struct domain *d = dom_at(id);
+
+	(void)ctx;
+	if (d->cfg->control)
+		return errorf(-PVHV_MGMT_EPERM, msg, msglen, "%s is the control domain", d->name);
+	return sched_pause_domain(d, msg, msglen) ? -PVHV_MGMT_EINVAL : 0;
+}
+
+static int op_resume(void *ctx, unsigned id, char *msg, size_t msglen)
+{
+	(void)ctx;
+	return sched_resume_domain(dom_at(id), false, msg, msglen) ? -PVHV_MGMT_EINVAL : 0;
+}
+
+/* pvhv's exit reasons as the protocol numbers them. */
+static const uint8_t exit_codes[EXIT_NR] = {
+	[EXIT_INTR] = PVHV_MGMT_EXIT_INTR, [EXIT_CPUID] = PVHV_MGMT_EXIT_CPUID,
+	[EXIT_MSR_READ] = PVHV_MGMT_EXIT_MSR_READ, [EXIT_MSR_WRITE] = PVHV_MGMT_EXIT_MSR_WRITE,
+	[EXIT_IO] = PVHV_MGMT_EXIT_IO, [EXIT_HLT] = PVHV_MGMT_EXIT_HLT,
+	[EXIT_HYPERCALL] = PVHV_MGMT_EXIT_HYPERCALL, [EXIT_NPF] = PVHV_MGMT_EXIT_NPF,
+	[EXIT_TRIPLE_FAULT] = PVHV_MGMT_EXIT_TRIPLE_FAULT, [EXIT_BAD_INSN] = PVHV_MGMT_EXIT_BAD_INSN,
+	[EXIT_XSETBV] = PVHV_MGMT_EXIT_XSETBV, [EXIT_WBINVD] = PVHV_MGMT_EXIT_WBINVD,
+	[EXIT_RDPMC] = PVHV_MGMT_EXIT_RDPMC, [EXIT_EXC_DB] = PVHV_MGMT_EXIT_EXC_DB,
+	[EXIT_EXC_AC] = PVHV_MGMT_EXIT_EXC_AC, [EXIT_EXC_MC] = PVHV_MGMT_EXIT_EXC_MC,
+	[EXIT_IRQ_WINDOW] = PVHV_MGMT_EXIT_IRQ_WINDOW, [EXIT_PAUSE] = PVHV_MGMT_EXIT_PAUSE,
+	[EXIT_INVALID] = PVHV_MGMT_EXIT_INVALID, [EXIT_UNEXPECTED] = PVHV_MGMT_EXIT_UNEXPECTED,
+};
+_Static_assert(EXIT_NR == PVHV_MGMT_EXIT_UNEXPECTED + 1, "a new exit reason needs a protocol number");
+
+static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
+{
+	struct domain *d = dom_at(id);
+	struct pvhv_mgmt_domain dom;
+
+	op_domain(ctx, id, &dom);
+	out->state = dom.state;
+	out->flags = dom.flags;
+	out->vcpus = dom.vcpus;
+	out->reboots = dom.reboots;
+	out->runtime_us = dom.runtime_us;
+	out->cpu_us = dom.cpu_us;
+	out->vsock_cid = d->cfg->vsock.cid;
+	sched_lock();   /* paused_since_us and paused_us change under it */
+	out->paused_us = d->paused_us;
+	if (d->paused == DOM_PAUSED_USER)   /* the current pause, up to the end if it ended paused */
+		out->paused_us += (d->state == DOM_ENDED && d->end_us ? d->end_us : time_us()) - d->paused_since_us;
+	sched_unlock();
+	out->exits_total = __atomic_load_n(&d->exits_total, __ATOMIC_RELAXED);
+	for (unsigned r = 0; r < EXIT_NR; r++)
+		out->exits[exit_codes[r]] = __atomic_load_n(&d->exits[r], __ATOMIC_RELAXED);
+	out->memory_bytes = d->cfg->memory;
+	out->populated_bytes = __atomic_load_n(&d->mem.taken, __ATOMIC_RELAXED) * LARGE_PAGE_SIZE;
+	out->populated_peak_bytes = d->populated_peak * LARGE_PAGE_SIZE;
+	out->overlay_pages = __atomic_load_n(&d->overlay_pages, __ATOMIC_RELAXED);
+	out->overlay_peak_pages = __atomic_load_n(&d->overlay_peak, __ATOMIC_RELAXED);
+	spin_lock(&d->console.lock);
+	out->console_out_bytes = d->console.bytes;
+	out->console_dropped_bytes = d->console.ready ? d->console.buf.dropped : 0;
+	out->console_lines = d->console.ready ? d->console.buf.kept_total : 0;
+	spin_unlock(&d->console.lock);
+	out->console_in_bytes = __atomic_load_n(&d->console_in_bytes, __ATOMIC_RELAXED);
+	out->vsock_refused = d->vsock_refused;
+	devices_net_counters(d, &out->net_tx_frames, &out->net_tx_bytes, &out->net_drops);
+}
+
+static int op_console_write(void *ctx, unsigned id, const char *buf, size_t n, char *msg, size_t msglen)
+{
+	struct domain *d = dom_at(id);
+	int took;
+
+	(void)ctx;
+	if (!dom_get(d))
+		return errorf(-PVHV_MGMT_EPIPE, msg, msglen, "%s is not running: no console input", d->name);
+	took = devices_console_write(d, buf, n);
+	dom_put(d);
+	if (took < 0)
+		return errorf(-PVHV_MGMT_EPIPE, msg, msglen,
+			      "%s reads no console input (no virtio console, COM1 receive interrupt off)",
+			      d->name);
+	__atomic_fetch_add(&d->console_in_bytes, (uint64_t)took, __ATOMIC_RELAXED);
+	return took;
+}
+
+static const struct mgmt_life_ops life_ops = {
+	.create_paused = op_create_paused, .start = op_start, .pause = op_pause, .resume = op_resume,
+	.stats = op_stats, .console_write = op_console_write,
+};
+
 static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, op_events,
-				     op_create, NULL };
+				     op_create, NULL, &life_ops };
 
 /* ------------------------------------------------------------ the stream */
 

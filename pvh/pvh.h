@@ -21,6 +21,7 @@ enum vcpu_state {
 	VCPU_RUNNING,  /* on a host CPU */
 	VCPU_BLOCKED,  /* halted, waiting for an event */
 	VCPU_DEAD,
+	VCPU_PAUSED,   /* would be runnable, but its domain is paused (off the run queue) */
 };
 
 struct domain;
@@ -73,6 +74,7 @@ struct console {
 	struct spinlock lock;    /* taken after uart.lock, before the host console's */
 	bool ready;              /* buf set up (at the first byte) */
 	struct conbuf buf;       /* lines, rate limit, drop count, last lines */
+	uint64_t bytes;          /* bytes the guest wrote (under lock) */
 };
 
 struct domain;
@@ -194,7 +196,16 @@ struct domain {
 	 */
 	struct domain_config runtime_cfg;
 	char runtime_str[DOM_RUNTIME_STRINGS];
+	/* Pause (sched.c, under sched_lock; read without it by the run loop). */
+	uint8_t paused;          /* DOM_PAUSED_* */
+	uint64_t paused_since_us, paused_us;
+	uint64_t console_in_bytes; /* given through the management port */
 };
+
+#define DOM_PAUSED_NO 0
+#define DOM_PAUSED_USER 1  /* paused through the management port */
+#define DOM_PAUSED_HELD 2  /* created paused: runs at its first start */
+
 
 /*
  * The domain table (domain.c): slot id's domain, for id < nr_domains.
@@ -270,6 +281,9 @@ void domain_event_not_started(struct domain *dom);
  */
 int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
 			uint32_t *gen, char *msg, size_t msglen);
+/* As sched_create_domain, but the domain is held (DOM_PAUSED_HELD) until sched_resume_domain(start). */
+int sched_create_domain_held(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
+			     uint32_t *gen, char *msg, size_t msglen);
 /*
  * The one place a guest-physical range becomes host memory.  Copies fail
  * with -EFAULT unless [gpa, gpa + len) lies wholly in the domain's RAM.
@@ -320,6 +334,15 @@ void sched_domain_quiesced(struct domain *dom);
 void sched_start(void);
 /* The most domains alive at once so far (first start to final end; reboots and restarts inside). */
 unsigned sched_live_peak(void);
+/*
+ * Pause and resume (sched.c): the caller has checked that d is a running
+ * domain and not the control domain.  Pausing kicks its vCPUs off their
+ * CPUs; they are parked (VCPU_PAUSED) until resume.  Resume re-queues them
+ * and any halted one with an interrupt pending.  0, or -EINVAL with why
+ * in msg (not paused / already paused / not held for start).
+ */
+int sched_pause_domain(struct domain *d, char *msg, size_t msglen);
+int sched_resume_domain(struct domain *d, bool start, char *msg, size_t msglen);
 
 /* exit.c: every exit that is not a host interrupt. */
 enum exit_action {
@@ -376,6 +399,15 @@ void exit_complete_hlt(struct vcpu *v);
 
 /* devices.c */
 struct acpi_params;
+/*
+ * Console input through the management port: bytes for d's virtio
+ * console (driver ready) or else COM1 (receive interrupt enabled); the
+ * count taken (up to n, less when its buffer is full), or -EPIPE when it
+ * reads neither.  The caller holds a reference on d.
+ */
+int devices_console_write(struct domain *d, const char *buf, size_t n);
+/* Its network port's counters (0 without one). */
+void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t *tx_bytes, uint64_t *drops);
 /* Registers the domain's devices (after its RAM exists).  0, or -errno with err set. */
 int devices_build(struct domain *d, char *err, size_t errlen);
 /* Undoes devices_build(); the disks (and what was written to them) stay for a reboot. */
@@ -422,6 +454,9 @@ enum exit_action hypercall_dispatch(struct vcpu *v, const struct vcpu_exit *e);
 void uart_io(struct domain *dom, uint16_t offset, bool in, uint8_t size, uint32_t *val);
 /* A byte for the guest to read (dropped when the receive FIFO is full). */
 void uart_receive(struct domain *dom, uint8_t byte);
+/* Bytes for the guest to read, as many as the FIFO takes; -EPIPE when the guest has not enabled the
+ * receive interrupt (nothing reads COM1). */
+int uart_receive_buf(struct domain *dom, const char *buf, size_t n);
 
 /*
  * console.c: every domain's console output (COM1, the console hypercall,

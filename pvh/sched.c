@@ -51,6 +51,10 @@ void sched_unlock(void)
 
 void sched_enqueue_locked(struct vcpu *v)
 {
+	if (v->dom->paused) {
+		v->state = VCPU_PAUSED;   /* sched_resume_domain() queues it */
+		return;
+	}
 	v->state = VCPU_RUNNABLE;
 	v->runq_next = NULL;
 	if (runq_tail)
@@ -85,6 +89,10 @@ static struct vcpu *pick_next_locked(void)
 		runq_head = v->runq_next;
 		if (!runq_head)
 			runq_tail = NULL;
+		if (v->dom->paused && v->state == VCPU_RUNNABLE) {
+			v->state = VCPU_PAUSED;   /* queued before its domain was paused */
+			continue;
+		}
 		if (v->dom->state == DOM_RUNNING && v->state == VCPU_RUNNABLE) {
 			v->state = VCPU_RUNNING;
 			v->cpu = (int)this_cpu()->index;
@@ -227,7 +235,9 @@ static void check_deadlines(void)
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = dom_at(i);
 
-		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us)
+		/* A domain created paused has its limit counted from its start. */
+		if (d->state == DOM_RUNNING && d->deadline_us && now >= d->deadline_us &&
+		    d->paused != DOM_PAUSED_HELD)
 			domain_end(d, END_STOPPED, 0, "timeout after %lu ms (max-runtime-ms)",
 				   (d->deadline_us - d->born_us) / 1000);
 	}
@@ -393,8 +403,8 @@ static void relocate(struct domain_config *c, const char *from, char *to)
 	c->vsock.connect = moved(c->vsock.connect, from, to);
 }
 
-int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
-			uint32_t *gen, char *msg, size_t msglen)
+static int create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
+			 uint32_t *gen, char *msg, size_t msglen, uint8_t paused)
 {
 	struct config_prop copy[16];
 	size_t used = 0;
@@ -481,6 +491,7 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 	d->cfg = &d->runtime_cfg;
 	snprintf(d->name, sizeof(d->name), "%s", d->runtime_cfg.name);
 	d->state = DOM_EMPTY;
+	d->paused = paused;
 	d->create_pending = true;
 	if (slot == count) {
 		domain_slot_publish_locked(d);
@@ -490,6 +501,18 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 	domain_slot_free(fresh);
 	*id = slot;
 	return 0;
+}
+
+int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
+			uint32_t *gen, char *msg, size_t msglen)
+{
+	return create_domain(name, props, n, id, gen, msg, msglen, DOM_PAUSED_NO);
+}
+
+int sched_create_domain_held(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
+			     uint32_t *gen, char *msg, size_t msglen)
+{
+	return create_domain(name, props, n, id, gen, msg, msglen, DOM_PAUSED_HELD);
 }
 
 /* Builds and starts the domains made at run time (service step: never inside an exit). */
@@ -626,6 +649,10 @@ static void run_vcpu(struct vcpu *v)
 			act = ACT_DEAD;
 			break;
 		}
+		if (__atomic_load_n(&d->paused, __ATOMIC_RELAXED)) {
+			act = ACT_YIELD;   /* the epilogue parks it */
+			break;
+		}
 		t0 = rdtsc(); /* from here to the exit handled, the time is the domain's */
 		if (d->dev_pending)
 			devices_poll(d); /* device work a notification left: bounded, charged here */
@@ -738,4 +765,66 @@ void sched_start(void)
 		if (dom_at(i)->state == DOM_EMPTY && dom_at(i)->vcpu)
 			start_domain_locked(dom_at(i));
 	sched_unlock();
+}
+
+/* ------------------------------------------------------------ pause and resume */
+
+int sched_pause_domain(struct domain *d, char *msg, size_t msglen)
+{
+	int rc = 0;
+
+	sched_lock();
+	if (d->state != DOM_RUNNING) {
+		rc = errorf(-EINVAL, msg, msglen, "%s is not running", d->name);
+	} else if (d->paused) {
+		rc = errorf(-EINVAL, msg, msglen, "%s is %s", d->name,
+			    d->paused == DOM_PAUSED_HELD ? "not started yet" : "paused already");
+	} else {
+		__atomic_store_n(&d->paused, DOM_PAUSED_USER, __ATOMIC_RELEASE);
+		d->paused_since_us = time_us();
+		/* Those on a CPU see the flag at their next exit; a kick makes that now. */
+		for (unsigned i = 0; i < d->nr_vcpus; i++)
+			if (d->vcpu[i].state == VCPU_RUNNING && d->vcpu[i].cpu >= 0 &&
+			    d->vcpu[i].cpu != (int)this_cpu()->index)
+				sched_kick_locked((unsigned)d->vcpu[i].cpu);
+	}
+	sched_unlock();
+	return rc;
+}
+
+/* Under sched_lock: a held domain's life (and time limit) begins at its start. */
+static void first_start_locked(struct domain *d)
+{
+	d->start_us = d->born_us = time_us();
+	d->start_tsc = rdtsc();
+	d->deadline_us = d->cfg->max_runtime_ms ? d->born_us + d->cfg->max_runtime_ms * 1000ULL : 0;
+}
+
+int sched_resume_domain(struct domain *d, bool start, char *msg, size_t msglen)
+{
+	uint8_t want = start ? DOM_PAUSED_HELD : DOM_PAUSED_USER;
+
+	sched_lock();
+	if (d->paused != want || (d->state != DOM_RUNNING && !d->create_pending && d->state != DOM_EMPTY)) {
+		sched_unlock();
+		if (d->state == DOM_DYING || d->state == DOM_ENDED)
+			return errorf(-EINVAL, msg, msglen, "%s has ended", d->name);
+		return errorf(-EINVAL, msg, msglen, start ? "%s was not created paused, or has started" :
+			      "%s is not paused", d->name);
+	}
+	__atomic_store_n(&d->paused, DOM_PAUSED_NO, __ATOMIC_RELEASE);
+	if (!start)
+		d->paused_us += time_us() - d->paused_since_us;
+	else if (d->state == DOM_RUNNING)
+		first_start_locked(d);   /* else still being built: start_domain_locked() sets it */
+	for (unsigned i = 0; d->state == DOM_RUNNING && i < d->nr_vcpus; i++) {
+		struct vcpu *v = &d->vcpu[i];
+
+		/* What arrived meanwhile (a timer, a device's interrupt) wakes a halted one now. */
+		if (v->state == VCPU_PAUSED ||
+		    (v->state == VCPU_BLOCKED && !v->halted_for_good && irq_pending(v)))
+			sched_enqueue_locked(v);
+	}
+	sched_unlock();
+	return 0;
 }

@@ -161,3 +161,22 @@ void uart_receive(struct domain *dom, uint8_t byte)
 	spin_unlock(&u->lock);
 	update_irq(dom);
 }
+
+int uart_receive_buf(struct domain *dom, const char *buf, size_t n)
+{
+	struct uart *u = &dom->uart;
+	size_t took = 0;
+
+	spin_lock(&u->lock);
+	if (!(u->ier & IER_RDI)) {
+		spin_unlock(&u->lock);
+		return -EPIPE;
+	}
+	for (; took < n && u->rx_count < UART_RX_FIFO; took++) {
+		u->rx[(u->rx_head + u->rx_count) % UART_RX_FIFO] = (uint8_t)buf[took];
+		u->rx_count++;
+	}
+	spin_unlock(&u->lock);
+	update_irq(dom);
+	return (int)took;
+}

@@ -157,6 +157,95 @@ struct pvhv_mgmt_event {
 	char reason[64];           /* e.g. "triple fault (rip 0xfff0)"; empty for a plain poweroff */
 };
 
+/*
+ * Domain life after create: start, pause, resume, stats, console input.
+ * Each takes a ref first; a stale one gets -PVHV_MGMT_ENOENT.
+ *
+ * DOMAIN_START: a domain created with PVHV_MGMT_CREATE_PAUSED runs (its
+ * time limit counts from here).  -EINVAL for any other domain.
+ * DOMAIN_PAUSE: a running domain's vCPUs leave their host CPUs and are not
+ * scheduled until DOMAIN_RESUME.  Its devices keep working and its timers
+ * keep firing into its interrupt controllers: what comes in while it is
+ * paused is delivered at resume.  It is charged no CPU time meanwhile; its
+ * time limit (max_runtime_ms) counts wall time and runs on.  It can be
+ * destroyed while paused.  The control domain cannot be paused (-EPERM).
+ * DOMAIN_RESUME: a paused domain runs again.  -EINVAL if it is not paused.
+ * CONSOLE_WRITE: bytes for the domain's console input: its virtio console
+ * once the guest's driver is ready, else COM1 once the guest enabled its
+ * receive interrupt.  The result is how many it took (fewer when its input
+ * buffer is full; the client sends the rest later).  A domain with neither
+ * gets -PVHV_MGMT_EPIPE.
+ */
+#define PVHV_MGMT_DOMAIN_START 13u   /* payload: struct pvhv_mgmt_ref.  Result: none */
+#define PVHV_MGMT_DOMAIN_PAUSE 14u   /* payload: struct pvhv_mgmt_ref.  Result: none */
+#define PVHV_MGMT_DOMAIN_RESUME 15u  /* payload: struct pvhv_mgmt_ref.  Result: none */
+#define PVHV_MGMT_DOMAIN_STATS 16u   /* payload: struct pvhv_mgmt_ref.  Result: struct pvhv_mgmt_stats */
+#define PVHV_MGMT_CONSOLE_WRITE 17u  /* payload: struct pvhv_mgmt_console_write, then len bytes.
+					Result: uint32_t bytes taken */
+
+#define PVHV_MGMT_EPIPE 32           /* CONSOLE_WRITE: the domain reads no console input */
+#define PVHV_MGMT_CREATE_PAUSED 4u   /* built, but runs only at DOMAIN_START */
+#define PVHV_MGMT_STATE_PAUSED 5u    /* paused, or created paused and not started yet */
+#define PVHV_MGMT_DOM_NOT_STARTED 2u /* (flags) created paused, waiting for DOMAIN_START */
+#define PVHV_MGMT_CONSOLE_WRITE_MAX 1024u
+
+struct pvhv_mgmt_console_write {
+	uint32_t id, gen;          /* the domain */
+	uint32_t len;              /* bytes after this struct: 1..PVHV_MGMT_CONSOLE_WRITE_MAX */
+	uint32_t flags;            /* 0 */
+};
+
+/* Exit counters in struct pvhv_mgmt_stats, by reason. */
+#define PVHV_MGMT_EXIT_INTR 0u        /* host interrupt: a slice ended, a kick */
+#define PVHV_MGMT_EXIT_CPUID 1u
+#define PVHV_MGMT_EXIT_MSR_READ 2u
+#define PVHV_MGMT_EXIT_MSR_WRITE 3u
+#define PVHV_MGMT_EXIT_IO 4u
+#define PVHV_MGMT_EXIT_HLT 5u
+#define PVHV_MGMT_EXIT_HYPERCALL 6u
+#define PVHV_MGMT_EXIT_NPF 7u          /* stage-2 fault: MMIO or first touch of RAM */
+#define PVHV_MGMT_EXIT_TRIPLE_FAULT 8u
+#define PVHV_MGMT_EXIT_BAD_INSN 9u
+#define PVHV_MGMT_EXIT_XSETBV 10u
+#define PVHV_MGMT_EXIT_WBINVD 11u
+#define PVHV_MGMT_EXIT_RDPMC 12u
+#define PVHV_MGMT_EXIT_EXC_DB 13u
+#define PVHV_MGMT_EXIT_EXC_AC 14u
+#define PVHV_MGMT_EXIT_EXC_MC 15u
+#define PVHV_MGMT_EXIT_IRQ_WINDOW 16u
+#define PVHV_MGMT_EXIT_PAUSE 17u
+#define PVHV_MGMT_EXIT_INVALID 18u
+#define PVHV_MGMT_EXIT_UNEXPECTED 19u
+#define PVHV_MGMT_EXIT_REASONS 24u    /* room in exits[] (the unused ones are 0) */
+
+struct pvhv_mgmt_stats {
+	uint32_t id, gen;
+	uint32_t state;            /* PVHV_MGMT_STATE_* */
+	uint32_t flags;            /* PVHV_MGMT_DOM_* */
+	uint32_t vcpus;
+	uint32_t vsock_cid;        /* 0: no vsock device */
+	uint64_t runtime_us;       /* since its first start */
+	uint64_t cpu_us;           /* CPU time charged to it */
+	uint64_t paused_us;        /* time spent paused (the current pause included) */
+	uint64_t exits_total;
+	uint64_t exits[PVHV_MGMT_EXIT_REASONS];  /* by PVHV_MGMT_EXIT_* */
+	uint64_t memory_bytes;     /* its RAM */
+	uint64_t populated_bytes;  /* of which backed by host memory now */
+	uint64_t populated_peak_bytes;
+	uint64_t overlay_pages;    /* copy-on-write pages its disks hold now */
+	uint64_t overlay_peak_pages;
+	uint64_t console_out_bytes;     /* console bytes it wrote */
+	uint64_t console_dropped_bytes; /* of which dropped (rate limit, full buffer) */
+	uint64_t console_in_bytes;      /* bytes CONSOLE_WRITE gave it */
+	uint64_t console_lines;         /* lines CONSOLE_READ could have shown so far: the last
+					   (console_lines - an earlier value) of its reply are new */
+	uint64_t vsock_refused;    /* streams it asked for that its configuration does not allow */
+	uint64_t net_tx_frames, net_tx_bytes;  /* its network port: carried to the peer */
+	uint64_t net_drops;        /* frames the switch dropped */
+	uint32_t reboots;
+	uint32_t pad;
+};
+
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_hello) == 72, "mgmt ABI");
@@ -165,5 +254,7 @@ _Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1480, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_stats) == 360, "mgmt ABI");
 
 #endif

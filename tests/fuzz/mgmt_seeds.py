@@ -32,6 +32,10 @@ def main(d):
         "destroy": frame(4, ref(2, 3), 5),
         "console": frame(5, ref(0, 1), 6),
         "all": frame(1) + frame(2) + frame(3, ref(0, 1)) + frame(5, ref(2, 3)) + frame(4, ref(1, 2)),
+        "start": frame(13, ref(1, 2), 7),
+        "pause-resume": frame(14, ref(2, 3), 8) + frame(15, ref(2, 3), 9),
+        "stats": frame(16, ref(1, 2), 10),
+        "console-write": frame(17, struct.pack("<IIII", 2, 3, 5, 0) + b"hello", 11),
         "badmagic": struct.pack("<IHHII", 0x12345678, 1, 1, 1, 0),
     }
     for name, stream in seeds.items():

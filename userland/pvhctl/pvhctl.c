@@ -13,11 +13,32 @@
  *                 [--cpus N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS] [--rng] [--console]
  *                                    a domain made now (images: files of the boot bundle);
  *                                    prints ID:GEN; it starts in the background
+ *   pvhctl create --paused ...      built but held: it runs at `start`
  *   pvhctl run NAME [create options] -- CMD [ARG]...
  *                                    create NAME (it needs --vsock), wait until its agent
  *                                    listens, run CMD there through agent-run (found beside
  *                                    pvhctl): its stdin, stdout, stderr and exit status are
  *                                    ours (128+N for signal N); then destroy NAME
+ *
+ * Domain life (the functions after the "domain life" line below):
+ *   pvhctl start DOMAIN              runs a domain created with --paused
+ *   pvhctl pause DOMAIN              its vCPUs stop; what arrives meanwhile waits
+ *   pvhctl resume DOMAIN             it runs on (and gets what waited)
+ *   pvhctl stop DOMAIN               destroys it and waits until it has ended
+ *                                    (an ended one: nothing to do)
+ *   pvhctl rm [-f] DOMAIN            as docker rm: a running domain needs -f (then it
+ *                                    is stopped).  pvhv keeps an ended domain's slot,
+ *                                    end and counters (ps lists it as ended) until a
+ *                                    create reuses the slot; after rm its name is free
+ *                                    and ID:GEN handles to it are refused once reused
+ *   pvhctl [--json] stats [DOMAIN]...  counters (all live domains when none named)
+ *   pvhctl logs -f DOMAIN            its console lines, then new ones as they come,
+ *                                    until it ends (lines are cut at 79 characters)
+ *   pvhctl console DOMAIN TEXT       TEXT and a newline into its console input
+ *   pvhctl exec [-i] DOMAIN -- CMD [ARG]...
+ *                                    CMD in a running domain through its agent (it
+ *                                    needs a vsock CID): stdout, stderr and exit status
+ *                                    (128+N for signal N) are ours; -i: our stdin too
  *
  * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
  * change).  A name or a bare ID is looked up with a list first and then
@@ -131,7 +152,8 @@ static size_t call(uint16_t type, const void *payload, uint32_t len, void *res, 
 static const char *state_name(uint32_t s)
 {
 	return s == PVHV_MGMT_STATE_RUNNING ? "running" : s == PVHV_MGMT_STATE_ENDING ? "ending" :
-	       s == PVHV_MGMT_STATE_ENDED ? "ended" : s == PVHV_MGMT_STATE_STARTING ? "starting" : "?";
+	       s == PVHV_MGMT_STATE_ENDED ? "ended" : s == PVHV_MGMT_STATE_STARTING ? "starting" :
+	       s == PVHV_MGMT_STATE_PAUSED ? "paused" : "?";
 }
 
 static const char *end_name(uint32_t e)
@@ -171,20 +193,25 @@ static struct pvhv_mgmt_ref resolve(const char *arg)
 		return (struct pvhv_mgmt_ref){ (uint32_t)id, (uint32_t)gen };
 	}
 	n = list(d, sizeof(d) / sizeof(d[0]));
-	for (unsigned i = 0; i < n; i++)
-		if ((end != arg && !*end && d[i].id == id) ||
-		    !strncmp(d[i].name, arg, sizeof(d[i].name)))
-			return (struct pvhv_mgmt_ref){ d[i].id, d[i].gen };
+	/* A name may be an ended domain's and a live one's: the live one first. */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < n; i++)
+			if (((end != arg && !*end && d[i].id == id) ||
+			     !strncmp(d[i].name, arg, sizeof(d[i].name))) &&
+			    (pass || d[i].state != PVHV_MGMT_STATE_ENDED))
+				return (struct pvhv_mgmt_ref){ d[i].id, d[i].gen };
 	die("no domain \"%s\"", arg);
 }
 
 static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 {
+	const char *state = d->flags & PVHV_MGMT_DOM_NOT_STARTED ? "created" : state_name(d->state);
+
 	if (json) {
 		printf("%s{\"id\":%u,\"gen\":%u,\"name\":\"%.*s\",\"state\":\"%s\",\"end\":\"%s\","
 		       "\"exit_status\":%u,\"vcpus\":%u,\"memory_mib\":%llu,\"runtime_us\":%llu,"
 		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s}",
-		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state_name(d->state),
+		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state,
 		       end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
 		       (unsigned long long)d->runtime_us, (unsigned long long)d->cpu_us,
 		       (unsigned long long)d->exits, d->reboots,
@@ -192,7 +219,7 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 		return;
 	}
 	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f%s\n", d->id, d->gen,
-	       (int)sizeof(d->name), d->name, state_name(d->state), end_name(d->end), d->vcpus,
+	       (int)sizeof(d->name), d->name, state, end_name(d->end), d->vcpus,
 	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6,
 	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
 }
@@ -261,10 +288,15 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 	return status;
 }
 
+static bool life_verb(const char *verb);
+static int life_main(int argc, char **argv, const char *self);
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
-		"logs DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...\n");
+		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|"
+		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
+		"exec [-i] DOMAIN -- CMD...\n");
 	exit(2);
 }
 
@@ -385,6 +417,10 @@ int main(int argc, char **argv)
 				c.flags |= PVHV_MGMT_CREATE_RNG;
 				continue;
 			}
+			if (!strcmp(o, "--paused")) {
+				c.flags |= PVHV_MGMT_CREATE_PAUSED;
+				continue;
+			}
 			if (!strcmp(o, "--console")) {
 				c.flags |= PVHV_MGMT_CREATE_CONSOLE;
 				continue;
@@ -414,6 +450,8 @@ int main(int argc, char **argv)
 #undef STR
 		if (run && (!cmd || cmd >= argc || !c.vsock_cid))
 			die("run needs --vsock CID and -- CMD");
+		if (run && (c.flags & PVHV_MGMT_CREATE_PAUSED))
+			die("run starts what it creates: no --paused");
 		if (call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r)) != sizeof(r))
 			die("a short create reply");
 		if (!run) {
@@ -428,9 +466,311 @@ int main(int argc, char **argv)
 		size_t n = call(PVHV_MGMT_CONSOLE_READ, &r, sizeof(r), buf, sizeof(buf));
 
 		fwrite(buf, 1, n, stdout);
+	} else if (life_verb(argv[i])) {
+		return life_main(argc - i, argv + i, argv[0]);
 	} else {
 		usage();
 	}
 	close(sock);
+	return 0;
+}
+
+/* ------------------------------------------------------------ domain life */
+
+static void stats_of(struct pvhv_mgmt_ref r, struct pvhv_mgmt_stats *s)
+{
+	if (call(PVHV_MGMT_DOMAIN_STATS, &r, sizeof(r), s, sizeof(*s)) != sizeof(*s))
+		die("a short stats reply");
+}
+
+/* Polls until the domain has ended (true), or its slot went to another domain (true), for at most s seconds. */
+static bool wait_ended(struct pvhv_mgmt_ref r, unsigned s)
+{
+	for (unsigned i = 0; i < s * 10; i++) {
+		struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
+		unsigned n = list(d, sizeof(d) / sizeof(d[0]));
+		bool live = false;
+
+		for (unsigned k = 0; k < n; k++)
+			if (d[k].id == r.id && d[k].gen == r.gen && d[k].state != PVHV_MGMT_STATE_ENDED)
+				live = true;
+		if (!live)
+			return true;
+		usleep(100000);
+	}
+	return false;
+}
+
+static void ref_call(uint16_t type, struct pvhv_mgmt_ref r)
+{
+	uint8_t none[1];
+
+	call(type, &r, sizeof(r), none, 0);
+}
+
+static const char *const exit_names[PVHV_MGMT_EXIT_REASONS] = {
+	"intr", "cpuid", "msr_read", "msr_write", "io", "hlt", "hypercall", "npf", "triple_fault",
+	"bad_insn", "xsetbv", "wbinvd", "rdpmc", "exc_db", "exc_ac", "exc_mc", "irq_window", "pause",
+	"invalid", "unexpected",
+};
+
+static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool first)
+{
+	const char *state = s->flags & PVHV_MGMT_DOM_NOT_STARTED ? "created" : state_name(s->state);
+
+	if (!json) {
+		printf("%-4u %-4u %-16s %-8s %10.3f %10.3f %8llu %8llu %8llu %10llu %8llu %8llu %10llu\n", s->id,
+		       s->gen, name, state, s->cpu_us / 1e6, s->paused_us / 1e6,
+		       (unsigned long long)(s->memory_bytes >> 20), (unsigned long long)(s->populated_bytes >> 20),
+		       (unsigned long long)(s->overlay_pages * 4), (unsigned long long)s->console_out_bytes,
+		       (unsigned long long)s->console_dropped_bytes, (unsigned long long)s->console_in_bytes,
+		       (unsigned long long)s->exits_total);
+		return;
+	}
+	printf("%s{\"id\":%u,\"gen\":%u,\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,\"vsock_cid\":%u,"
+	       "\"runtime_us\":%llu,\"cpu_us\":%llu,\"paused_us\":%llu,\"exits\":%llu,\"exits_by_reason\":{",
+	       first ? "" : ",", s->id, s->gen, name, state, s->vcpus, s->vsock_cid,
+	       (unsigned long long)s->runtime_us, (unsigned long long)s->cpu_us, (unsigned long long)s->paused_us,
+	       (unsigned long long)s->exits_total);
+	for (unsigned r = 0, k = 0; r < PVHV_MGMT_EXIT_REASONS; r++)
+		if (exit_names[r] && s->exits[r])
+			printf("%s\"%s\":%llu", k++ ? "," : "", exit_names[r], (unsigned long long)s->exits[r]);
+	printf("},\"memory_bytes\":%llu,\"populated_bytes\":%llu,\"populated_peak_bytes\":%llu,"
+	       "\"overlay_pages\":%llu,\"overlay_peak_pages\":%llu,\"console_out_bytes\":%llu,"
+	       "\"console_dropped_bytes\":%llu,\"console_in_bytes\":%llu,\"console_lines\":%llu,"
+	       "\"vsock_refused\":%llu,\"net_tx_frames\":%llu,\"net_tx_bytes\":%llu,\"net_drops\":%llu,"
+	       "\"reboots\":%u}",
+	       (unsigned long long)s->memory_bytes, (unsigned long long)s->populated_bytes,
+	       (unsigned long long)s->populated_peak_bytes, (unsigned long long)s->overlay_pages,
+	       (unsigned long long)s->overlay_peak_pages, (unsigned long long)s->console_out_bytes,
+	       (unsigned long long)s->console_dropped_bytes, (unsigned long long)s->console_in_bytes,
+	       (unsigned long long)s->console_lines, (unsigned long long)s->vsock_refused,
+	       (unsigned long long)s->net_tx_frames, (unsigned long long)s->net_tx_bytes,
+	       (unsigned long long)s->net_drops, s->reboots);
+}
+
+/* stats [DOMAIN]...: the named domains, or every one that has not ended. */
+static int stats_cmd(int argc, char **argv)
+{
+	struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
+	unsigned n = list(d, sizeof(d) / sizeof(d[0])), shown = 0;
+	struct pvhv_mgmt_stats s;
+	char name[sizeof(d[0].name) + 1];
+
+	if (json)
+		putchar('[');
+	else
+		printf("%-4s %-4s %-16s %-8s %10s %10s %8s %8s %8s %10s %8s %8s %10s\n", "ID", "GEN", "NAME",
+		       "STATE", "CPU_S", "PAUSED_S", "MEM_MIB", "RSS_MIB", "OVL_KIB", "CON_OUT", "CON_DROP",
+		       "CON_IN", "EXITS");
+	for (int a = 1; a < argc; a++) {
+		struct pvhv_mgmt_ref r = resolve(argv[a]);
+
+		stats_of(r, &s);
+		snprintf(name, sizeof(name), "%s", argv[a]);
+		for (unsigned k = 0; k < n; k++)
+			if (d[k].id == r.id && d[k].gen == r.gen)
+				snprintf(name, sizeof(name), "%.*s", (int)sizeof(d[k].name), d[k].name);
+		print_stats(&s, name, !shown++);
+	}
+	for (unsigned k = 0; argc == 1 && k < n; k++) {
+		if (d[k].state == PVHV_MGMT_STATE_ENDED)
+			continue;
+		stats_of((struct pvhv_mgmt_ref){ d[k].id, d[k].gen }, &s);
+		snprintf(name, sizeof(name), "%.*s", (int)sizeof(d[k].name), d[k].name);
+		print_stats(&s, name, !shown++);
+	}
+	if (json)
+		puts("]");
+	return 0;
+}
+
+/*
+ * logs -f: CONSOLE_READ gives the last lines; console_lines in the stats
+ * says how many were ever kept, so the new ones are the last (count -
+ * count seen) of a read that two equal counts enclose.
+ */
+static int follow(struct pvhv_mgmt_ref r)
+{
+	static char buf[PVHV_MGMT_MAX_PAYLOAD + 1];
+	uint64_t seen = 0;
+	bool first = true;
+
+	for (;;) {
+		struct pvhv_mgmt_stats a, b;
+		size_t n;
+		unsigned lines = 0;
+		char *p;
+
+		stats_of(r, &a);
+		n = call(PVHV_MGMT_CONSOLE_READ, &r, sizeof(r), buf, sizeof(buf) - 1);
+		stats_of(r, &b);
+		if (a.console_lines != b.console_lines)
+			continue;   /* lines came in between: read again */
+		buf[n] = 0;
+		for (size_t k = 0; k < n; k++)
+			lines += buf[k] == '\n';
+		if (!first && b.console_lines - seen > lines)
+			printf("... %llu lines missed\n", (unsigned long long)(b.console_lines - seen - lines));
+		/* Skip what was shown already. */
+		p = buf;
+		for (uint64_t fresh = b.console_lines - seen, skip = first || fresh >= lines ? 0 : lines - fresh;
+		     skip; skip--)
+			p = strchr(p, '\n') + 1;
+		fputs(p, stdout);
+		fflush(stdout);
+		seen = b.console_lines;
+		first = false;
+		if (b.state == PVHV_MGMT_STATE_ENDED)
+			return 0;
+		usleep(200000);
+	}
+}
+
+/* exec: CMD through the domain's agent, by agent-run beside pvhctl. */
+static int exec_cmd(int argc, char **argv, const char *self)
+{
+	bool with_stdin = false;
+	int a = 1, k = 0, st;
+	struct pvhv_mgmt_ref r;
+	struct pvhv_mgmt_stats s;
+	char path[4096], prog[4200], addr[32];
+	char **av;
+	pid_t pid;
+
+	if (a < argc && !strcmp(argv[a], "-i"))
+		with_stdin = true, a++;
+	if (a + 2 >= argc || strcmp(argv[a + 1], "--"))
+		usage();
+	r = resolve(argv[a]);
+	stats_of(r, &s);
+	if (s.state != PVHV_MGMT_STATE_RUNNING)
+		die("%s is %s: exec needs a running domain", argv[a],
+		    s.flags & PVHV_MGMT_DOM_NOT_STARTED ? "created, not started" : state_name(s.state));
+	if (!s.vsock_cid)
+		die("%s has no vsock device: no agent to exec through", argv[a]);
+	close(sock);
+	av = calloc((size_t)argc + 4, sizeof(*av));
+	if (!av)
+		die("out of memory");
+	snprintf(addr, sizeof(addr), "vsock:%u", s.vsock_cid);
+	av[k++] = "agent-run";
+	if (!with_stdin)
+		av[k++] = "-n";
+	av[k++] = addr;
+	av[k++] = "--";
+	for (int i = a + 2; i < argc; i++)
+		av[k++] = argv[i];
+	snprintf(path, sizeof(path), "%s", self);
+	snprintf(prog, sizeof(prog), "%s/agent-run", dirname(path));
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		execv(prog, av);
+		fprintf(stderr, "pvhctl: %s: %s\n", prog, strerror(errno));
+		_exit(125);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		die("agent-run: %s", strerror(errno));
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static bool life_verb(const char *verb)
+{
+	static const char *const verbs[] = { "start", "pause", "resume", "stop", "rm", "stats", "logs",
+					     "console", "exec" };
+
+	for (size_t k = 0; k < sizeof(verbs) / sizeof(verbs[0]); k++)
+		if (!strcmp(verb, verbs[k]))
+			return true;
+	return false;
+}
+
+static int life_main(int argc, char **argv, const char *self)
+{
+	const char *v = argv[0];
+	struct pvhv_mgmt_ref r;
+
+	if (!strcmp(v, "stats")) {
+		if (argc > 1 && !strcmp(argv[1], "--json"))
+			json = true, argc--, argv++;
+		return stats_cmd(argc, argv);
+	}
+	if (!strcmp(v, "exec"))
+		return exec_cmd(argc, argv, self);
+	if (!strcmp(v, "logs")) {
+		if (argc != 3 || strcmp(argv[1], "-f"))
+			usage();
+		return follow(resolve(argv[2]));
+	}
+	if (!strcmp(v, "console")) {
+		static uint8_t p[sizeof(struct pvhv_mgmt_console_write) + PVHV_MGMT_CONSOLE_WRITE_MAX];
+		struct pvhv_mgmt_console_write cw;
+		size_t len, off = 0;
+
+		if (argc != 3)
+			usage();
+		r = resolve(argv[1]);
+		len = strlen(argv[2]) + 1;
+		if (len > PVHV_MGMT_CONSOLE_WRITE_MAX)
+			die("text of %zu bytes, at most %u", len, PVHV_MGMT_CONSOLE_WRITE_MAX);
+		/* What its input buffer cannot take now goes in later pieces. */
+		for (int tries = 0; off < len; tries++) {
+			uint32_t took;
+
+			cw = (struct pvhv_mgmt_console_write){ r.id, r.gen, (uint32_t)(len - off), 0 };
+			memcpy(p, &cw, sizeof(cw));
+			memcpy(p + sizeof(cw), argv[2] + off, len - off - 1);
+			p[sizeof(cw) + len - off - 1] = '\n';
+			if (call(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)(sizeof(cw) + len - off), &took,
+				 sizeof(took)) != sizeof(took) || took > len - off)
+				die("a malformed console write reply");
+			off += took;
+			if (off < len && tries >= 100)
+				die("%s takes no more console input (%zu of %zu bytes taken)", argv[1], off, len);
+			if (off < len)
+				usleep(100000);
+		}
+		return 0;
+	}
+	if (!strcmp(v, "rm")) {
+		bool force = argc == 3 && !strcmp(argv[1], "-f");
+		struct pvhv_mgmt_domain d;
+
+		if (argc != 2 + force)
+			usage();
+		r = resolve(argv[1 + force]);
+		if (call(PVHV_MGMT_DOMAIN_INFO, &r, sizeof(r), &d, sizeof(d)) != sizeof(d))
+			die("a short info reply");
+		if (d.state != PVHV_MGMT_STATE_ENDED) {
+			if (!force)
+				die("%s is %s: stop it first, or rm -f", argv[1], d.flags & PVHV_MGMT_DOM_NOT_STARTED ?
+				    "created" : state_name(d.state));
+			ref_call(PVHV_MGMT_DOMAIN_DESTROY, r);
+			if (!wait_ended(r, 30))
+				die("%s has not ended after 30 s", argv[1 + force]);
+		}
+		printf("removed %u:%u\n", r.id, r.gen);
+		return 0;
+	}
+	if (argc != 2)
+		usage();
+	r = resolve(argv[1]);
+	if (!strcmp(v, "stop")) {
+		struct pvhv_mgmt_domain d;
+
+		if (call(PVHV_MGMT_DOMAIN_INFO, &r, sizeof(r), &d, sizeof(d)) != sizeof(d))
+			die("a short info reply");
+		if (d.state != PVHV_MGMT_STATE_ENDED)
+			ref_call(PVHV_MGMT_DOMAIN_DESTROY, r);
+		if (!wait_ended(r, 30))
+			die("%s has not ended after 30 s", argv[1]);
+		printf("stopped %u:%u\n", r.id, r.gen);
+		return 0;
+	}
+	ref_call(!strcmp(v, "start") ? PVHV_MGMT_DOMAIN_START : !strcmp(v, "pause") ? PVHV_MGMT_DOMAIN_PAUSE :
+		 PVHV_MGMT_DOMAIN_RESUME, r);
+	printf("%s %u:%u\n", !strcmp(v, "start") ? "started" : !strcmp(v, "pause") ? "paused" : "resumed",
+	       r.id, r.gen);
 	return 0;
 }

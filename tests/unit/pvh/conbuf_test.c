@@ -196,6 +196,7 @@ Test(conbuf, kept_lines_are_the_last_written)
 		feed(line, 5000000); /* most are dropped: they are kept all the same */
 	}
 	cr_assert_eq(cb.nkeep, CONBUF_KEEP_LINES);
+	cr_assert_eq(cb.kept_total, 100, "empty lines are not kept, nor counted");
 	cr_assert_str_eq(conbuf_kept(&cb, 0), "line 36");
 	cr_assert_str_eq(conbuf_kept(&cb, CONBUF_KEEP_LINES - 1), "line 99");
 	cr_assert_null(conbuf_kept(&cb, CONBUF_KEEP_LINES));

@@ -79,7 +79,70 @@ static int create(void *ctx, const char *name, const struct config_prop *props, 
 	return 0;
 }
 
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL };
+/* Domain life: what each callback was asked, last. */
+static struct { unsigned starts, pauses, resumes, held, writes; unsigned id; char data[64]; size_t n; } lf;
+
+static int create_paused(void *ctx, const char *name, const struct config_prop *props, unsigned n,
+			 struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
+{
+	(void)ctx, (void)name, (void)props, (void)n, (void)msg, (void)msglen;
+	lf.held++;
+	*ref = (struct pvhv_mgmt_ref){ 4, 2 };
+	return 0;
+}
+
+static int start(void *ctx, unsigned id, char *msg, size_t len)
+{
+	(void)ctx, (void)msg, (void)len;
+	lf.starts++, lf.id = id;
+	return 0;
+}
+
+static int pause(void *ctx, unsigned id, char *msg, size_t len)
+{
+	(void)ctx;
+	if (id == 0)
+		return errorf(-PVHV_MGMT_EPERM, msg, len, "ctl is the control domain");
+	lf.pauses++, lf.id = id;
+	return 0;
+}
+
+static int resume(void *ctx, unsigned id, char *msg, size_t len)
+{
+	(void)ctx;
+	if (!lf.pauses)
+		return errorf(-PVHV_MGMT_EINVAL, msg, len, "job is not paused");
+	lf.resumes++, lf.id = id;
+	return 0;
+}
+
+static void stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
+{
+	(void)ctx;
+	out->cpu_us = 1234;
+	out->exits[PVHV_MGMT_EXIT_HLT] = 7;
+	out->id = 99;   /* the handler names the domain itself */
+	lf.id = id;
+}
+
+/* job takes at most 10 bytes a time; ctl reads no input. */
+static int console_write(void *ctx, unsigned id, const char *buf, size_t n, char *msg, size_t len)
+{
+	(void)ctx;
+	if (id == 0)
+		return errorf(-PVHV_MGMT_EPIPE, msg, len, "ctl reads no console input");
+	lf.writes++, lf.id = id;
+	lf.n = MIN(n, (size_t)10);
+	memcpy(lf.data, buf, lf.n);
+	return (int)lf.n;
+}
+
+static const struct mgmt_life_ops life_ops = {
+	.create_paused = create_paused, .start = start, .pause = pause, .resume = resume, .stats = stats,
+	.console_write = console_write,
+};
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL, &life_ops };
+static const struct mgmt_ops old_ops = { hello, slots, domain, destroy, console, events, create, NULL, NULL };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
 static struct pvhv_mgmt_status st;
 
@@ -291,4 +354,173 @@ Test(mgmt, create_checks_its_fields)
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, 100, &n);
 	cr_assert_str_eq(st.msg, "payload of 100 bytes, want 1480");
 	cr_assert_eq(creates, 1);
+}
+
+Test(mgmt, life_requests_check_the_handle_first)
+{
+	static const uint16_t types[] = { PVHV_MGMT_DOMAIN_START, PVHV_MGMT_DOMAIN_PAUSE, PVHV_MGMT_DOMAIN_RESUME,
+					  PVHV_MGMT_DOMAIN_STATS };
+	struct pvhv_mgmt_ref stale = { 2, 4 }, empty = { 1, 1 }, far = { 7, 1 }, good = { 2, 5 };
+	size_t n;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(types); i++) {
+		ask(types[i], &stale, sizeof(stale), &n);
+		cr_assert_eq(st.status, -PVHV_MGMT_ENOENT, "type %u", types[i]);
+		cr_assert_str_eq(st.msg, "domain 2: generation 4 is stale, now 5");
+		cr_assert_eq(n, 0);
+		ask(types[i], &empty, sizeof(empty), &n);
+		cr_assert_str_eq(st.msg, "no domain 1");
+		ask(types[i], &far, sizeof(far), &n);
+		cr_assert_str_eq(st.msg, "no domain 7");
+		ask(types[i], &good, 7, &n);
+		cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+		cr_assert_str_eq(st.msg, "payload of 7 bytes, want a 8-byte ref");
+		ask(types[i], NULL, 0, &n);
+		cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	}
+	cr_assert_eq(lf.starts + lf.pauses + lf.resumes, 0, "no bad request reached pvhv");
+	cr_assert_eq(lf.id, 0);
+}
+
+Test(mgmt, start_pause_resume)
+{
+	struct pvhv_mgmt_ref good = { 2, 5 }, ctl = { 0, 1 };
+	size_t n;
+
+	ask(PVHV_MGMT_DOMAIN_RESUME, &good, sizeof(good), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "job is not paused");
+	ask(PVHV_MGMT_DOMAIN_PAUSE, &ctl, sizeof(ctl), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EPERM);
+	cr_assert_str_eq(st.msg, "ctl is the control domain");
+	cr_assert_eq(lf.pauses, 0);
+	ask(PVHV_MGMT_DOMAIN_PAUSE, &good, sizeof(good), &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(n, 0);
+	cr_assert_str_eq(st.msg, "");
+	cr_assert_eq(lf.pauses, 1);
+	cr_assert_eq(lf.id, 2);
+	ask(PVHV_MGMT_DOMAIN_RESUME, &good, sizeof(good), &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(lf.resumes, 1);
+	ask(PVHV_MGMT_DOMAIN_START, &good, sizeof(good), &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(lf.starts, 1);
+}
+
+Test(mgmt, stats_name_the_domain)
+{
+	struct pvhv_mgmt_ref good = { 2, 5 };
+	struct pvhv_mgmt_stats s;
+	size_t n;
+	const uint8_t *r = ask(PVHV_MGMT_DOMAIN_STATS, &good, sizeof(good), &n);
+
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(n, sizeof(s));
+	memcpy(&s, r, sizeof(s));
+	cr_assert_eq(s.id, 2);
+	cr_assert_eq(s.gen, 5);
+	cr_assert_eq(s.cpu_us, 1234);
+	cr_assert_eq(s.exits[PVHV_MGMT_EXIT_HLT], 7);
+	cr_assert_eq(lf.id, 2);
+}
+
+/* A console write request: header then data, with len as given. */
+static size_t cw(uint32_t id, uint32_t gen, uint32_t len, uint32_t flags, const char *data, size_t dlen,
+		 uint8_t *buf)
+{
+	struct pvhv_mgmt_console_write h = { id, gen, len, flags };
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), data, dlen);
+	return sizeof(h) + dlen;
+}
+
+Test(mgmt, console_write_checks_every_field)
+{
+	static uint8_t p[PVHV_MGMT_MAX_PAYLOAD];
+	static char big[PVHV_MGMT_CONSOLE_WRITE_MAX + 1];
+	uint32_t took;
+	size_t n;
+	const uint8_t *r;
+
+	r = ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 5, 20, 0, "echo hi; echo there\n", 20, p), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(n, sizeof(took));
+	memcpy(&took, r, sizeof(took));
+	cr_assert_eq(took, 10, "the domain took 10 of 20");
+	cr_assert(!memcmp(lf.data, "echo hi; e", 10));
+	cr_assert_eq(lf.writes, 1);
+
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 4, 3, 0, "abc", 3, p), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOENT);
+	cr_assert_str_eq(st.msg, "domain 2: generation 4 is stale, now 5");
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(1, 1, 3, 0, "abc", 3, p), &n);
+	cr_assert_str_eq(st.msg, "no domain 1");
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 5, 3, 1, "abc", 3, p), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "console write: unknown flags 0x1");
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 5, 0, 0, "", 0, p), &n);
+	cr_assert_str_eq(st.msg, "console write of 0 bytes, want 1 to 1024");
+	memset(big, 'x', sizeof(big));
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 5, sizeof(big), 0, big, sizeof(big), p), &n);
+	cr_assert_str_eq(st.msg, "console write of 1025 bytes, want 1 to 1024");
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 5, 4, 0, "abc", 3, p), &n);
+	cr_assert_str_eq(st.msg, "console write says 4 bytes, 3 follow");
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(2, 5, 2, 0, "abc", 3, p), &n);
+	cr_assert_str_eq(st.msg, "console write says 2 bytes, 3 follow");
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, 12, &n);
+	cr_assert_str_eq(st.msg, "payload of 12 bytes, want a 16-byte header and data");
+	cr_assert_eq(lf.writes, 1, "no bad request reached the domain");
+
+	ask(PVHV_MGMT_CONSOLE_WRITE, p, (uint32_t)cw(0, 1, 3, 0, "abc", 3, p), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EPIPE);
+	cr_assert_str_eq(st.msg, "ctl reads no console input");
+	cr_assert_eq(n, 0);
+}
+
+Test(mgmt, create_paused_is_its_own_request)
+{
+	struct pvhv_mgmt_create c = { .memory_mib = 64, .flags = PVHV_MGMT_CREATE_PAUSED };
+	struct pvhv_mgmt_ref ref;
+	size_t n;
+	const uint8_t *r;
+
+	strcpy(c.name, "held");
+	strcpy(c.kernel, "vmlinux");
+	r = ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	memcpy(&ref, r, sizeof(ref));
+	cr_assert_eq(ref.id, 4);
+	cr_assert_eq(lf.held, 1);
+	cr_assert_eq(creates, 0, "not made running");
+	c.flags = PVHV_MGMT_CREATE_PAUSED | 8;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "unknown flags 0xc");
+	cr_assert_eq(lf.held, 1);
+}
+
+/* A table without the life callbacks (a service that does not offer them) answers ENOSYS. */
+Test(mgmt, life_requests_without_callbacks)
+{
+	struct pvhv_mgmt_ref good = { 2, 5 };
+	struct pvhv_mgmt_create c = { .memory_mib = 64, .flags = PVHV_MGMT_CREATE_PAUSED };
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_DOMAIN_PAUSE, 3, sizeof(good) };
+
+	memcpy(req, &h, sizeof(h));
+	memcpy(req + sizeof(h), &good, sizeof(good));
+	mgmt_handle(&old_ops, req, sizeof(h) + sizeof(good), out);
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
+	cr_assert_str_eq(st.msg, "request type 14 is not served here");
+	strcpy(c.name, "held");
+	strcpy(c.kernel, "vmlinux");
+	h.type = PVHV_MGMT_DOMAIN_CREATE;
+	h.len = sizeof(c);
+	memcpy(req, &h, sizeof(h));
+	memcpy(req + sizeof(h), &c, sizeof(c));
+	mgmt_handle(&old_ops, req, sizeof(h) + sizeof(c), out);
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
+	cr_assert_eq(lf.held + lf.pauses, 0);
 }
