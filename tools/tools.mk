@@ -6,7 +6,17 @@ TOOLS_PURE_C := pvh/elf.c pvh/config.c pvh/cpio.c pvh/bootinfo.c
 TOOLS_CFLAGS := -std=gnu11 -O2 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN)
 BUNDLE_OBJ := $(B)/tools/tools/pvhv-bundle.o $(TOOLS_PURE_C:%.c=$(B)/tools/%.o)
 
-tools: $(B)/tools/pvhv-bundle
+MKIMAGE_C := tools/pvhv-mkimage.c tools/mkimage_stage.c tools/tar.c tools/json.c
+MKIMAGE_OBJ := $(MKIMAGE_C:%.c=$(B)/tools/%.o)
+
+tools: $(B)/tools/pvhv-bundle $(B)/tools/pvhv-mkimage
+
+# pvhv-mkimage: sandbox root images (ext4) from a directory, docker save or OCI layout;
+# tar.c and json.c are pure (unit tests, mkimage_fuzz).  Needs zlib1g-dev, libssl-dev, e2fsprogs.
+$(B)/tools/pvhv-mkimage: $(MKIMAGE_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(TOOLS_CFLAGS) -o $@ $^ -lz -lcrypto
 
 $(B)/tools/pvhv-bundle: $(BUNDLE_OBJ)
 	@mkdir -p $(dir $@)
