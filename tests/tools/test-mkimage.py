@@ -338,7 +338,7 @@ def hostile(t):
             docker_save(path, layers)
         img = f"{t}/h-{name}.ext4"
         rc, out = mkimage(["--docker-save", path], img)
-        print("   ", out.strip().replace(t, "$T"))
+        print("#", out.strip().replace(t, "$T"))
         left = [n for n in os.listdir(t) if n.startswith(f"h-{name}.ext4")]
         check(f"hostile {name}: refused with a message naming it",
               rc != 0 and all(w in out for w in want) and not left, f"rc={rc} left={left} out={out!r}")
