@@ -409,14 +409,13 @@ int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, v
 				    .gid = e->gid, .mtime = e->mtime, .layer = st->layer };
 		return 0;
 	}
-	fd = open_parent(st, e->path, true, &base, err, errlen);
-	if (fd < 0)
-		return fd;
+	base = strrchr(e->path, '/');
+	base = base ? base + 1 : e->path;
 	if (!strncmp(base, ".wh.", 4)) {
+		/* A whiteout makes nothing, not even its directory. */
 		char parent[TAR_PATH_MAX], target[TAR_PATH_MAX];
 		size_t plen = (size_t)(base - e->path);
 
-		close(fd);
 		memcpy(parent, e->path, plen ? plen - 1 : 0);
 		parent[plen ? plen - 1 : 0] = 0;
 		if (!strcmp(base, ".wh..wh..opq"))
@@ -430,6 +429,9 @@ int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, v
 			return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", e->path);
 		return whiteout(st, target, err, errlen);
 	}
+	fd = open_parent(st, e->path, true, &base, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (!fstatat(fd, base, &sb, AT_SYMLINK_NOFOLLOW)) {
 		m = lookup(st, e->path);
 		if (S_ISDIR(sb.st_mode) && e->type == TAR_DIR && m) {

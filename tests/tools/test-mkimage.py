@@ -256,6 +256,32 @@ def run_all(t):
         check_layers("docker save", f"{t}/docker.ext4")
         check("docker save: no staging or temporary files left",
               sorted(os.listdir(t)) == ["docker.ext4", "img.tar"], os.listdir(t))
+        os.unlink(f"{t}/docker.ext4")
+
+    # Order within a layer: an opaque marker after a sibling of its own layer keeps that
+    # sibling; a file replaces a directory and the other way round; a whiteout in a
+    # directory nobody made makes nothing.
+    docker_save(f"{t}/order.tar", [
+        [member("opq2", "dir", mode=0o755), member("opq2/old", data=b"old\n"),
+         member("thing", data=b"file\n"), member("dirthen", "dir", mode=0o755),
+         member("dirthen/child", data=b"c\n")],
+        [member("opq2/early", data=b"early\n"), member("opq2/.wh..wh..opq"),
+         member("thing", "dir", mode=0o755), member("thing/in", data=b"in\n"),
+         member("dirthen", data=b"now a file\n"),
+         member("nowhere/.wh.x")]])
+    rc, out = mkimage(["--docker-save", f"{t}/order.tar"], f"{t}/order.ext4")
+    check("layer order: builds", rc == 0, out)
+    if rc == 0:
+        img = f"{t}/order.ext4"
+        names = ls(img, "/opq2")
+        check("layer order: opaque marker keeps its own layer's earlier entry",
+              "early" in names and "old" not in names, names)
+        check("layer order: a directory replaces a file",
+              (stat(img, "/thing") or ("",))[0] == "directory" and cat(img, "/thing/in") == b"in\n")
+        check("layer order: a file replaces a directory and its contents",
+              cat(img, "/dirthen") == b"now a file\n" and stat(img, "/dirthen/child") is None)
+        check("layer order: a whiteout makes no directory", stat(img, "/nowhere") is None)
+        os.unlink(img)
 
     # GNU format layers: long names through 'L' headers.
     docker_save(f"{t}/gnu.tar", [LAYER1, LAYER2], fmt=tarfile.GNU_FORMAT)
@@ -355,6 +381,9 @@ def hostile(t):
     refused("symlink-escape-layer2", [[member("esc", "sym", link="../../../../" + outside)],
                                       [member("esc/pwned", data=b"x")]], ["esc/pwned", "symlink"])
     check("hostile symlink-escape-layer2: nothing written outside", os.listdir(outside) == [])
+    refused("hardlink-through-symlink", [[member("esc", "sym", link=outside),
+                                          member("hl", "hard", link="esc/target")]], ["hl", "symlink"])
+    refused("through-file", [[member("f", data=b"x"), member("f/x", data=b"y")]], ["f/x", "not a directory"])
     refused("hardlink-out", [[member("hl", "hard", link="../../etc/passwd")]], ["hl", "hard link"])
     refused("hardlink-missing", [[member("hl", "hard", link="etc/passwd")]], ["hl", "etc/passwd"])
 
