@@ -395,6 +395,23 @@ static int create(struct stage *st, int fd, const char *base, const struct tar_e
 	return 0;
 }
 
+/* A relative path of plain names: the readers normalise, this guards the tree whatever they do. */
+static bool path_ok(const char *p)
+{
+	if (p[0] == '/')
+		return false;
+	for (const char *c = p; *c;) {
+		size_t n = strcspn(c, "/");
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c && !*++c)
+			return false; /* trailing slash */
+	}
+	return true;
+}
+
 int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, void *ctx,
 		char *err, size_t errlen)
 {
@@ -403,6 +420,8 @@ int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, v
 	struct meta *m;
 	int fd, rc;
 
+	if (!path_ok(e->path) || (e->type == TAR_HARDLINK && (!e->link[0] || !path_ok(e->link))))
+		return fail(err, errlen, -EINVAL, "%s: not a plain relative path", e->path);
 	if (!e->path[0]) {
 		m = lookup(st, "");
 		*m = (struct meta){ .path = m->path, .mode = S_IFDIR | e->mode, .uid = e->uid,

@@ -343,6 +343,15 @@ def run_all(t):
             st = stat(img, d)
             check(f"--agent: {d} made, mode {mode:o}", st and st[0] == "directory" and st[1] == mode, st)
 
+    docker_save(f"{t}/big.tar", [[member("big", data=b"b" * (3 << 20))]])
+    rc, out = mkimage(["--docker-save", f"{t}/big.tar", "--size", "2"], f"{t}/small.ext4")
+    check("--size too small: mke2fs fails, no image", rc != 0 and "mke2fs" in out and
+          not [n for n in os.listdir(t) if n.startswith("small.ext4")], out)
+    for bad in (["--size", "0"], ["--size", "12x"], ["--dir", src, "--oci", f"{t}/oci"], []):
+        rc, out = mkimage(bad, f"{t}/usage.ext4")
+        check(f"usage error {' '.join(bad) or '(no source)'}: status 2",
+              rc == 2 and ("usage" in out or "--size" in out) and not os.path.exists(f"{t}/usage.ext4"), (rc, out))
+
     hostile(t)
 
 
@@ -365,24 +374,26 @@ def hostile(t):
         img = f"{t}/h-{name}.ext4"
         rc, out = mkimage(["--docker-save", path], img)
         print("#", out.strip().replace(t, "$T"))
+        out = out.replace(path, "TAR")  # its name must not satisfy the checks below
         left = [n for n in os.listdir(t) if n.startswith(f"h-{name}.ext4")]
         check(f"hostile {name}: refused with a message naming it",
               rc != 0 and all(w in out for w in want) and not left, f"rc={rc} left={left} out={out!r}")
 
-    refused("dotdot", [[member("../evil", data=b"x")]], ["../evil", ".."])
-    refused("dotdot-inner", [[member("a/../../evil", data=b"x")]], ["a/../../evil"])
+    refused("dotdot", [[member("../evil", data=b"x")]], ['"../evil"', '".." in the path refused'])
+    refused("dotdot-inner", [[member("a/../../evil", data=b"x")]], ['"a/../../evil"', '".." in the path refused'])
+    check("hostile dotdot: nothing written beside the staging directory", not os.path.exists(f"{t}/evil"))
     refused("absolute", [[member("/etc/abs", data=b"x")]], ["/etc/abs", "absolute"])
     outside = f"{t}/outside"
     os.makedirs(outside, exist_ok=True)
     os.chmod(outside, 0o777)
     refused("symlink-escape", [[member("esc", "sym", link=outside), member("esc/pwned", data=b"x")]],
-            ["esc/pwned", "symlink"])
+            ["esc/pwned", '"esc" is a symlink'])
     check("hostile symlink-escape: nothing written outside", os.listdir(outside) == [], os.listdir(outside))
     refused("symlink-escape-layer2", [[member("esc", "sym", link="../../../../" + outside)],
-                                      [member("esc/pwned", data=b"x")]], ["esc/pwned", "symlink"])
+                                      [member("esc/pwned", data=b"x")]], ["esc/pwned", '"esc" is a symlink'])
     check("hostile symlink-escape-layer2: nothing written outside", os.listdir(outside) == [])
     refused("hardlink-through-symlink", [[member("esc", "sym", link=outside),
-                                          member("hl", "hard", link="esc/target")]], ["hl", "symlink"])
+                                          member("hl", "hard", link="esc/target")]], ["hl", '"esc" is a symlink'])
     refused("through-file", [[member("f", data=b"x"), member("f/x", data=b"y")]], ["f/x", "not a directory"])
     refused("hardlink-out", [[member("hl", "hard", link="../../etc/passwd")]], ["hl", "hard link"])
     refused("hardlink-missing", [[member("hl", "hard", link="etc/passwd")]], ["hl", "etc/passwd"])
@@ -390,7 +401,7 @@ def hostile(t):
     good = tar_bytes([member("f", data=b"y" * 3000)])
     bad = bytearray(good)
     bad[0] ^= 0x01  # the name changes, the checksum does not
-    refused("bad-checksum", [bytes(bad)], ["checksum", "layer.tar"])
+    refused("bad-checksum", [bytes(bad)], ["bad header checksum", "layer.tar"])
     refused("truncated-data", [good[:1024]], ["archive ends", "\"f\""])
     refused("truncated-header", [good[:300]], ["archive ends"])
     refused("bad-octal", [with_checksum(good[:100] + b"0008888\0" + good[108:])], ["\"f\"", "mode"])
