@@ -70,7 +70,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 # Guest-side protocol code (userland/) is hosted C already: its unit tests link it as is.
 UNIT_USERLAND_C := userland/lib/agentproto.c
 # The host tools' pure readers (tar, JSON): only lib/base.h, like PURE_C, but not in the image.
-UNIT_TOOLS_C := tools/tar.c tools/json.c
+UNIT_TOOLS_C := tools/tar.c tools/json.c tools/sha256.c
 UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) \
 	$(UNIT_TOOLS_C:%.c=$(B)/host/%.o) $(UNIT_C:%.c=$(B)/host/%.o)
 
@@ -174,6 +174,6 @@ test-teardown: deps
 	$(Q)python3 tests/integration/run.py -k linux-teardown
 	$(Q)python3 tests/integration/console.py -k linux-reboot-input
 
-.PHONY: all image unit-bin guests tools userland deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean
+.PHONY: all image unit-bin guests tools mkimage-static userland deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

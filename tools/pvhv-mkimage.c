@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "tools/json.h"
 #include "tools/mkimage.h"
+#include "tools/sha256.h"
 #include "tools/tar.h"
 
 #define PROG "pvhv-mkimage"
@@ -280,26 +280,20 @@ static void archive_close(struct archive *ar, int fd)
 }
 
 /* sha256 of a byte range as 64 hex digits. */
-static void sha256_hex(int fd, uint64_t off, uint64_t size, char out[65])
+static void sha256_range(int fd, uint64_t off, uint64_t size, char out[65])
 {
 	static uint8_t buf[1 << 16];
-	unsigned char md[32];
-	unsigned len = 0;
-	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	struct sha256 s;
 
-	if (!ctx || !EVP_DigestInit_ex(ctx, EVP_sha256(), NULL))
-		die("sha256: cannot initialise");
+	sha256_init(&s);
 	while (size) {
 		ssize_t n = pread(fd, buf, size < sizeof(buf) ? (size_t)size : sizeof(buf), (off_t)off);
 		if (n <= 0)
-			die("sha256: read failed");
-		EVP_DigestUpdate(ctx, buf, (size_t)n);
+			die("sha256: read failed at offset %llu", (unsigned long long)off);
+		sha256_update(&s, buf, (size_t)n);
 		off += (uint64_t)n, size -= (uint64_t)n;
 	}
-	EVP_DigestFinal_ex(ctx, md, &len);
-	EVP_MD_CTX_free(ctx);
-	for (unsigned i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", md[i]);
+	sha256_hex(&s, out);
 }
 
 /* Reads a JSON file of the archive and parses it; dies with a message naming it. */
@@ -316,7 +310,7 @@ static void read_json(struct archive *ar, const char *name, const char *digest_h
 		    (unsigned long long)JSON_MAX_BYTES);
 	if (digest_hex) {
 		char got[65];
-		sha256_hex(fd, off, size, got);
+		sha256_range(fd, off, size, got);
 		if (strcmp(got, digest_hex))
 			die("%s: %s: sha256 is %s, not as its descriptor says", ar->name, name, got);
 	}
@@ -361,7 +355,7 @@ static void apply_layer(struct archive *ar, const char *name, const char *digest
 		if (size != want_size)
 			die("%s: layer %s: %llu bytes, its descriptor says %llu", ar->name, name,
 			    (unsigned long long)size, (unsigned long long)want_size);
-		sha256_hex(fd, off, size, got);
+		sha256_range(fd, off, size, got);
 		if (strcmp(got, digest_hex))
 			die("%s: layer %s: sha256 is %s, not as its descriptor says", ar->name, name, got);
 	}
