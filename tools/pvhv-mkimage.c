@@ -352,7 +352,7 @@ static void apply_layer(struct archive *ar, const char *name, const char *digest
 		die("%s", err);
 	if (digest_hex) {
 		char got[65];
-		if (size != want_size)
+		if (want_size != UINT64_MAX && size != want_size)
 			die("%s: layer %s: %llu bytes, its descriptor says %llu", ar->name, name,
 			    (unsigned long long)size, (unsigned long long)want_size);
 		sha256_range(fd, off, size, got);
@@ -392,9 +392,14 @@ static void from_docker_save(const char *path)
 	if (layers < 0 || doc.toks[layers].type != JSON_ARRAY)
 		die("%s: manifest.json: no \"Layers\" array", path);
 	for (uint32_t i = 0; (l = json_at(&doc, (uint32_t)layers, i)) >= 0; i++) {
+		const char *hex = name + 13;
+
 		if (json_string(&doc, (uint32_t)l, name, sizeof(name)) <= 0)
 			die("%s: manifest.json: Layers[%u] is not a usable string", path, i);
-		apply_layer(&ar, name, NULL, 0);
+		/* Docker 25 and later save layers as OCI blobs: their names are their digests. */
+		bool is_blob = !strncmp(name, "blobs/sha256/", 13) && strlen(hex) == 64 &&
+			       strspn(hex, "0123456789abcdef") == 64;
+		apply_layer(&ar, name, is_blob ? hex : NULL, UINT64_MAX);
 	}
 	free(text);
 	free(doc.toks);

@@ -98,14 +98,20 @@ LAYER2 = [
 ]
 
 
-def docker_save(path, layers, manifest=None, fmt=tarfile.PAX_FORMAT):
-    """A `docker save` tar (legacy layout: ID/layer.tar + manifest.json)."""
+def docker_save(path, layers, manifest=None, fmt=tarfile.PAX_FORMAT, blobs=False, corrupt=False):
+    """A `docker save` tar: legacy layout (ID/layer.tar + manifest.json), or with blobs the
+    layout of Docker 25 and later (blobs/sha256/DIGEST named in manifest.json)."""
     members, names = [], []
     for i, layer in enumerate(layers):
         data = layer if isinstance(layer, bytes) else tar_bytes(layer, fmt)
-        name = f"{i:064x}/layer.tar"
+        if blobs:
+            name = "blobs/sha256/" + hashlib.sha256(data).hexdigest()
+            if corrupt:
+                data = data[:-1] + b"\1"
+        else:
+            name = f"{i:064x}/layer.tar"
+            members.append(member(f"{i:064x}", "dir", mode=0o755))
         names.append(name)
-        members.append(member(f"{i:064x}", "dir", mode=0o755))
         members.append(member(name, data=data))
     if manifest is None:
         manifest = [{"Config": "config.json", "RepoTags": ["test:1"], "Layers": names}]
@@ -257,6 +263,17 @@ def run_all(t):
         check("docker save: no staging or temporary files left",
               sorted(os.listdir(t)) == ["docker.ext4", "img.tar"], os.listdir(t))
         os.unlink(f"{t}/docker.ext4")
+
+    docker_save(f"{t}/blobs.tar", [LAYER1, LAYER2], blobs=True)
+    rc, out = mkimage(["--docker-save", f"{t}/blobs.tar"], f"{t}/blobs.ext4")
+    check("docker save (Docker 25 blobs layout): builds", rc == 0, out)
+    if rc == 0:
+        check_layers("docker save (blobs)", f"{t}/blobs.ext4")
+        os.unlink(f"{t}/blobs.ext4")
+    docker_save(f"{t}/blobsbad.tar", [LAYER1, LAYER2], blobs=True, corrupt=True)
+    rc, out = mkimage(["--docker-save", f"{t}/blobsbad.tar"], f"{t}/blobsbad.ext4")
+    check("docker save (blobs): a layer that is not its digest is refused",
+          rc != 0 and "sha256 is" in out and not os.path.exists(f"{t}/blobsbad.ext4"), out)
 
     # Order within a layer: an opaque marker after a sibling of its own layer keeps that
     # sibling; a file replaces a directory and the other way round; a whiteout in a
