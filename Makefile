@@ -69,7 +69,10 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
 # Guest-side protocol code (userland/) is hosted C already: its unit tests link it as is.
 UNIT_USERLAND_C := userland/lib/agentproto.c
-UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) $(UNIT_C:%.c=$(B)/host/%.o)
+# The host tools' pure readers (tar, JSON): only lib/base.h, like PURE_C, but not in the image.
+UNIT_TOOLS_C := tools/tar.c tools/json.c tools/sha256.c
+UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) \
+	$(UNIT_TOOLS_C:%.c=$(B)/host/%.o) $(UNIT_C:%.c=$(B)/host/%.o)
 
 unit-bin: $(B)/unit/unit-tests
 
@@ -87,19 +90,21 @@ $(B)/host/%.o: %.c
 	$(Q)$(CC) $(HOST_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # ---------------------------------------------------------------- fuzzing
-# libFuzzer over the virtio transport and queues, the vsock router, and the network model and
-# switch (clang; `make fuzz` builds and runs each for a bounded time via tests/fuzz/run.sh,
-# FUZZ_SECONDS to change that).  vsock_fuzz: three hostile guests' vsock devices on the router.
+# libFuzzer over the virtio transport and queues, the vsock router, the network model and
+# switch, and pvhv-mkimage's tar and JSON readers (clang; `make fuzz` builds and runs each for a
+# bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).  vsock_fuzz: three hostile guests' vsock devices on the router.
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c
 MGMT_FUZZ_C := tests/fuzz/mgmt_fuzz.c pvh/mgmt.c lib/format.c
 NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
 	drivers/virtio/switch.c
+MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
-fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz
+fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz \
+	$(B)/fuzz/mkimage_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -121,6 +126,11 @@ $(B)/fuzz/net_fuzz: $(NET_FUZZ_C) drivers/virtio/virtio.h drivers/virtio/devices
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(NET_FUZZ_C)
+
+$(B)/fuzz/mkimage_fuzz: $(MKIMAGE_FUZZ_C) tools/tar.h tools/json.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(MKIMAGE_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh
@@ -164,6 +174,6 @@ test-teardown: deps
 	$(Q)python3 tests/integration/run.py -k linux-teardown
 	$(Q)python3 tests/integration/console.py -k linux-reboot-input
 
-.PHONY: all image unit-bin guests tools userland deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean
+.PHONY: all image unit-bin guests tools mkimage-static userland deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)

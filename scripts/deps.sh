@@ -6,7 +6,7 @@ set -euo pipefail
 pkgs=(build-essential nasm libfdt-dev device-tree-compiler libcriterion-dev
       qemu-system-x86 acpica-tools cpio lz4 busybox-static python3
       grub-pc-bin grub-common xorriso mtools bochs bochsbios vgabios
-      clang libclang-rt-14-dev)
+      clang libclang-rt-14-dev e2fsprogs zlib1g-dev)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

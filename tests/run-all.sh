@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle tool, sandbox agent, virtio fuzzing, integration (QEMU, console input, Bochs).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle and image tools, sandbox agent, virtio fuzzing, integration (QEMU, console input, Bochs).
 # Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
@@ -81,6 +81,8 @@ suite() {
 
 # Bundle tool.
 suite tools bash tests/tools/test-bundle.sh
+# Sandbox root images from docker-save tars and OCI layouts made by the test (debugfs reads them back).
+suite mkimage python3 tests/tools/test-mkimage.py
 
 # The virtio transport and queues, and the vsock devices on the router, under
 # libFuzzer for a bounded time each

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run.sh: builds the virtio fuzzers (clang + libFuzzer) and runs each for a bounded time:
+# run.sh: builds the fuzzers (clang + libFuzzer) and runs each for a bounded time:
 # FUZZ_SECONDS (default 60) and at most FUZZ_RUNS inputs (default 20 million) per target.
 #   virtq  the virtio-mmio transport and split virtqueues (build/fuzz/virtq_fuzz)
 #   vsock  three guests' vsock devices on pvhv's stream router (build/fuzz/vsock_fuzz)
 #   net    a hostile transmit ring through the net model, the switch and a peer's receive ring
 #   mgmt   a hostile client's byte stream through the management protocol's handler
-# FUZZ_TARGETS picks some (default: all four).  Each corpus grows in build/fuzz/<target>-corpus
+#   mkimage  hostile tar archives and JSON manifests through pvhv-mkimage's readers
+# FUZZ_TARGETS picks some (default: all five).  Each corpus grows in build/fuzz/<target>-corpus
 # (virtq: build/fuzz/corpus); a crashing input lands in build/fuzz/artifacts/<target>-*.
 # Last line: "N passed, M failed" over the targets (exit status 0 when none failed).
 set -uo pipefail
@@ -14,7 +15,7 @@ cd "$(dirname "$0")/../.."
 
 secs=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:-20000000}
-targets=${FUZZ_TARGETS:-virtq vsock net mgmt}
+targets=${FUZZ_TARGETS:-virtq vsock net mgmt mkimage}
 out=build/fuzz
 passed=0
 failed=0
@@ -57,6 +58,7 @@ for t in $targets; do
 	vsock) run vsock tests/fuzz/vsock_seeds.py "$out/vsock-corpus" 4096 ;;
 	net) run net tests/fuzz/net_seeds.py "$out/net-corpus" 8192 ;;
 	mgmt) run mgmt tests/fuzz/mgmt_seeds.py "$out/mgmt-corpus" 16384 ;;
+	mkimage) run mkimage tests/fuzz/mkimage_seeds.py "$out/mkimage-corpus" 32768 ;;
 	*) echo "fuzz: no target $t"; failed=$((failed + 1)) ;;
 	esac
 done

@@ -64,6 +64,86 @@ def linux_root(name, steps, disks=(ROOT_EXT4,), extra="", **kw):
     return d
 
 
+# ---------------------------------------------------------------- pvhv-mkimage root images
+
+MKIMAGE_TOOL = os.path.join(ROOT, "build", "tools", "pvhv-mkimage")
+AGENT = os.path.join(ROOT, "build", "userland", "pvhv-agent")
+BUSYBOX = "/bin/busybox"   # Debian's busybox-static (scripts/fetch-linux.sh installs it)
+
+# /sbin/init of the image: what it sees of both layers, in one line, then power off.
+MKIMAGE_INIT = b"""#!/bin/sh
+b=/bin/busybox
+[ -e /etc/gone ] && gone=present || gone=absent
+echo "PVHV-MKIMAGE-INIT pid=$$ hello=$($b cat /etc/hello) gone=$gone" \
+  "user=$($b stat -c %u:%g:%a /home/user/file) suid=$($b stat -c %a /bin/suid)" \
+  "links=$($b stat -c %h /etc/hello) layer=$($b cat /etc/layer)"
+$b poweroff -f
+"""
+
+
+def _docker_save(path):
+    """A docker-save tar of two layers made here from local files (nothing pulled)."""
+    import io
+    import json
+    import tarfile
+
+    def tar(members):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as t:
+            for name, kind, data, mode, owner, link in members:
+                ti = tarfile.TarInfo(name)
+                ti.type, ti.mode, ti.mtime = kind, mode, 1700000000
+                ti.uid = ti.gid = owner
+                ti.size = len(data) if kind == tarfile.REGTYPE else 0
+                ti.linkname = link
+                t.addfile(ti, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+        return buf.getvalue()
+
+    D, F, S, H = tarfile.DIRTYPE, tarfile.REGTYPE, tarfile.SYMTYPE, tarfile.LNKTYPE
+    with open(BUSYBOX, "rb") as f:
+        busybox = f.read()
+    layer1 = tar([(d, D, b"", 0o755, 0, "") for d in ("bin", "sbin", "etc", "home", "dev", "proc", "sys")] +
+                 [("bin/busybox", F, busybox, 0o755, 0, ""), ("bin/sh", S, b"", 0o777, 0, "busybox"),
+                  ("bin/suid", F, b"x", 0o4755, 0, ""), ("etc/gone", F, b"gone\n", 0o644, 0, ""),
+                  ("etc/layer", F, b"1\n", 0o644, 0, ""),
+                  ("home/user", D, b"", 0o750, 1000, ""), ("home/user/file", F, b"u\n", 0o640, 1000, ""),
+                  ("sbin/init", F, b"#!/bin/sh\necho PVHV-MKIMAGE-LAYER1-INIT\n", 0o755, 0, "")])
+    layer2 = tar([("etc", D, b"", 0o755, 0, ""), ("etc/.wh.gone", F, b"", 0o644, 0, ""),
+                  ("etc/layer", F, b"2\n", 0o644, 0, ""), ("etc/hello", F, b"from-layer-2\n", 0o644, 0, ""),
+                  ("etc/hello2", H, b"", 0o644, 0, "etc/hello"),
+                  ("sbin/init", F, MKIMAGE_INIT, 0o755, 0, "")])
+    manifest = [{"Config": "config.json", "RepoTags": ["itest:1"], "Layers": ["1/layer.tar", "2/layer.tar"]}]
+    with open(path, "wb") as f:
+        f.write(tar([("1", D, b"", 0o755, 0, ""), ("1/layer.tar", F, layer1, 0o644, 0, ""),
+                     ("2", D, b"", 0o755, 0, ""), ("2/layer.tar", F, layer2, 0o644, 0, ""),
+                     ("config.json", F, b"{}", 0o644, 0, ""),
+                     ("manifest.json", F, json.dumps(manifest).encode(), 0o644, 0, "")]))
+
+
+def _mkimage(path, *extra):
+    import subprocess
+
+    for need in (MKIMAGE_TOOL, BUSYBOX) + ((AGENT,) if extra else ()):
+        if not os.path.exists(need):
+            raise RuntimeError("%s missing (make all; busybox-static)" % need)
+    _docker_save(path + ".tar")
+    p = subprocess.run([MKIMAGE_TOOL, "--docker-save", path + ".tar"] + list(extra) + [path],
+                       capture_output=True, text=True)
+    os.unlink(path + ".tar")
+    if p.returncode != 0:
+        raise RuntimeError("pvhv-mkimage failed: %s" % p.stderr.strip())
+
+
+def gen_mkimage(path):
+    """An ext4 root image from a docker-save tar made here; its /sbin/init (layer 2) reports and powers off."""
+    _mkimage(path)
+
+
+def gen_mkimage_agent(path):
+    """The same image with build/userland/pvhv-agent installed as /sbin/init (--agent)."""
+    _mkimage(path, "--agent", AGENT)
+
+
 def domain_checks(d, reach_end=True):
     """-> (must, must_not) for one Linux domain from its steps."""
     n = re.escape(d["name"])
@@ -457,6 +537,28 @@ def cases(dom, probe):
                             "[ctl] PVHV-LIFE-RM-HELD removed 2:1 was 2:1",
                             "[ctl] PVHV-LIFE-PS 1    1    life             ended    stopped         2      160        9.0        1.0",
                             "[ctl] PVHV-LIFE-PS 2    1    x                ended    stopped         1       64        0.0        0.0")),
+        # Sandbox root images made by pvhv-mkimage from a docker-save tar (two
+        # layers, a whiteout, a hard link, owners and a set-uid bit), booted
+        # through the initramfs's root step: the image's own /sbin/init (its
+        # busybox) reports what it sees; with --agent, pvhv-agent is init and
+        # listens on vsock until the time limit.
+        case("linux-mkimage", "root images from pvhv-mkimage: the image's init, and the agent as init",
+             [linux("img", test="root", disks=["gen:mkimage"], end_line=False),
+              dict(linux("ag", test="root", disks=["gen:mkimage-agent"], end_line=False, vsock_cid=4,
+                         max_runtime_ms=40000), end="stopped", reason=r"timeout after \d+ ms")],
+             code=3, timeout=180,
+             must=[r"^\[img\] PVHV-ROOT-MOUNTED dev=vda$",
+                   r"^\[img\] PVHV-MKIMAGE-INIT pid=1 hello=from-layer-2 gone=absent user=1000:1000:640 "
+                   r"suid=4755 links=2 layer=2$",
+                   r"^\[ag\] PVHV-ROOT-MOUNTED dev=vda$",
+                   r"^\[ag\] pvhv-agent\[1\]: ready \(1 listener, init\)$"],
+             must_not=[r"PVHV-MKIMAGE-LAYER1-INIT", r"^\[ag\] pvhv-agent\[1\]: init: "],
+             fake=fake_plus("[img] PVHV-ROOT-MOUNTED dev=vda",
+                            "[img] PVHV-MKIMAGE-INIT pid=1 hello=from-layer-2 gone=absent user=1000:1000:640 "
+                            "suid=4755 links=2 layer=2",
+                            "[ag] PVHV-ROOT-MOUNTED dev=vda", "[ag] pvhv-agent[1]: ready (1 listener, init)",
+                            "pvhv: dom ag stopped: timeout after 40000 ms",
+                            "pvhv: summary dom=ag end=stopped status=0 runtime_us=40000000 exits=9")),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

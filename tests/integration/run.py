@@ -868,7 +868,18 @@ def gen_userland(path):
         raise Fail("harness: mkfs.ext4 failed: %s" % p.stderr.strip())
 
 
-DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland}
+def gen_linux(fn):
+    """A generator of linux.py (pvhv-mkimage images), its failures as harness failures."""
+    def gen(path):
+        try:
+            fn(path)
+        except RuntimeError as e:
+            raise Fail("harness: %s" % e)
+    return gen
+
+
+DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland,
+                   "mkimage": gen_linux(linux.gen_mkimage), "mkimage-agent": gen_linux(linux.gen_mkimage_agent)}
 
 
 def write_dts(path, domains, kernels, initrds=None):
