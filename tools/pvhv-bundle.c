@@ -27,6 +27,8 @@ static const char usage_text[] =
 	"       " PROG " -o OUT (--domain NAME --kernel PATH [--initrd PATH]\n"
 	"                [--cmdline STR] [--memory MIB] [--vcpus N])... [--allow-invalid]\n"
 	"       " PROG " --list BUNDLE\n"
+	"Either form takes --add PATH (repeatable): a file stored under its basename\n"
+	"that no domain of the config names, for domains made at run time.\n"
 	"\n"
 	"Writes a newc cpio bundle holding config.dtb and every file the config\n"
 	"names.  With --config, kernel/initrd names are paths relative to DIR\n"
@@ -499,6 +501,8 @@ static unsigned long parse_number(const char *opt, const char *s)
 int main(int argc, char **argv)
 {
 	struct dom_arg *doms = NULL;
+	const char **adds = NULL;
+	unsigned nr_adds = 0;
 	const char *out_path = NULL, *config = NULL, *dir = NULL;
 	unsigned nr_doms = 0, i;
 	struct dom_arg *cur = NULL;
@@ -528,6 +532,9 @@ int main(int argc, char **argv)
 			config = v;
 		} else if (strcmp(a, "-C") == 0) {
 			dir = v;
+		} else if (strcmp(a, "--add") == 0) {
+			adds = xrealloc(adds, (nr_adds + 1) * sizeof(*adds));
+			adds[nr_adds++] = v;
 		} else if (strcmp(a, "--domain") == 0) {
 			doms = xrealloc(doms, (nr_doms + 1) * sizeof(*doms));
 			cur = &doms[nr_doms++];
@@ -596,6 +603,23 @@ int main(int argc, char **argv)
 		build_dtb(doms, nr_doms, &dtb, &dtb_len);
 		check_config("command line", dtb, dtb_len, NULL, true);
 	}
+	for (i = 0; i < nr_adds; i++) {
+		struct file *f;
+		const char *base = strrchr(adds[i], '/');
+
+		base = base ? base + 1 : adds[i];
+		if (!*base)
+			usage_error("--add %s: no file name", adds[i]);
+		add_file_path("--add", base, adds[i]);
+		f = find_file(base);
+		if (!f->data) {
+			int rc = read_file(f->path, &f->data, &f->size);
+
+			if (rc)
+				fatal("--add %s: %s", adds[i], strerror(-rc));
+			f->read_ok = true;
+		}
+	}
 	if (nr_problems && !allow_invalid) {
 		fprintf(stderr, PROG ": %u problem%s, %s not written\n", nr_problems,
 			nr_problems == 1 ? "" : "s", out_path);
@@ -603,5 +627,6 @@ int main(int argc, char **argv)
 	}
 	write_bundle(out_path, dtb, dtb_len);
 	free(dirbuf);
+	free(adds);
 	return 0;
 }

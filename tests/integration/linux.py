@@ -53,6 +53,9 @@ def linux(name, vcpus=1, memory=256, test="nproc,dmesg", end="poweroff", **kw):
     return d
 
 
+CTL_CYCLES = int(os.environ.get("PVHV_CTL_CYCLES", "1000"))  # create/destroy cycles in linux-ctl-hostile
+
+
 def linux_root(name, steps, disks=(ROOT_EXT4,), extra="", **kw):
     """A Linux domain whose initramfs switches into root.ext4 on virtio-blk (vda) and
     runs scripts/rootfs/init's STEPS there; that init prints its own end line."""
@@ -559,6 +562,49 @@ def cases(dom, probe):
                             "[ag] PVHV-ROOT-MOUNTED dev=vda", "[ag] pvhv-agent[1]: ready (1 listener, init)",
                             "pvhv: dom ag stopped: timeout after 40000 ms",
                             "pvhv: summary dom=ag end=stopped status=0 runtime_us=40000000 exits=9")),
+        # Hostile sandboxes made at run time beside a well-behaved one: the
+        # control domain creates a triple-faulting, a spinning, a flooding,
+        # a hypercall-fuzzing and a virtio-ring-abusing domain from the
+        # bundle's test guests while `pvhctl run` runs a command in a Linux
+        # sandbox; each hostile one ends alone, the command's status and
+        # output come back, and pvhv's free memory is where it was.  Then
+        # create/destroy cycles through the management port (half destroyed
+        # at once, maybe before they ran) leave free memory unchanged.
+        case("linux-ctl-hostile", "hostile sandboxes made at run time beside a good one; create/destroy cycles",
+             [linux_root("ctl", "ctlhostile,ctlcycles", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         extra=" pvhv.cycles=%d" % CTL_CYCLES, vsock_cid=3, control=True)],
+             code=3, timeout=600, env={"PVHV_CPU": "max"},
+             bundle_add=["triplefault", "busyloop", "flood", "hcfuzz", "virtio", "hello"],
+             must=[r"^\[ctl\] PVHV-CTL-HOSTILE-CREATED %s \d+:\d+$" % n for n in ("tf", "spin", "flood", "hc", "va")] +
+                  [r"^\[ctl\] PVHV-CTL-HOSTILE-RUN=6 out=good-ok $",
+                   r"^pvhv: dom tf stopped: triple fault \(rip 0x[0-9a-f]+\)$",
+                   r"^pvhv: dom spin stopped: timeout after \d+ ms \(max-runtime-ms\)$",
+                   r"^pvhv: dom flood stopped: timeout after \d+ ms \(max-runtime-ms\)$",
+                   r"^pvhv: summary dom=hc end=poweroff status=0 ",
+                   r"^pvhv: summary dom=va end=poweroff status=0 ",
+                   r"^pvhv: dom good stopped: destroyed through the management port$",
+                   r"^\[ctl\] PVHV-CTL-HOSTILE-MEM same \d+ \d+$",
+                   r"^\[ctl\] PVHV-CTL-CYCLES n=%d created=%d destroyed=\d+ mem=same \d+ \d+$"
+                   % (CTL_CYCLES, CTL_CYCLES),
+                   r"^pvhv: summary dom=ctl end=poweroff status=0 "],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-CTL-REMOUNT-FAIL", r"PVHV-CTL-WAIT-TIMEOUT", r"PVHV-CTL-CYCLES-FAIL",
+                       r"^pvhv: dom (ctl|hc|va) (stopped|ended: crash)",
+                       r"^pvhv: dom good (ended: crash|stopped: (?!destroyed through the management port))",
+                       r"^pvhv: summary dom=(hc|va) end=poweroff status=[1-9]"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ctl] PVHV-CTL-HOSTILE-CREATED tf 2:1", "[ctl] PVHV-CTL-HOSTILE-CREATED spin 3:1",
+                            "[ctl] PVHV-CTL-HOSTILE-CREATED flood 4:1", "[ctl] PVHV-CTL-HOSTILE-CREATED hc 5:1",
+                            "[ctl] PVHV-CTL-HOSTILE-CREATED va 6:1", "[ctl] PVHV-CTL-HOSTILE-RUN=6 out=good-ok ",
+                            "pvhv: dom tf stopped: triple fault (rip 0x1234)",
+                            "pvhv: dom spin stopped: timeout after 3000 ms (max-runtime-ms)",
+                            "pvhv: dom flood stopped: timeout after 3000 ms (max-runtime-ms)",
+                            "pvhv: summary dom=hc end=poweroff status=0 runtime_us=1 exits=9",
+                            "pvhv: summary dom=va end=poweroff status=0 runtime_us=1 exits=9",
+                            "pvhv: dom good stopped: destroyed through the management port",
+                            "[ctl] PVHV-CTL-HOSTILE-MEM same 100 100",
+                            "[ctl] PVHV-CTL-CYCLES n=%d created=%d destroyed=%d mem=same 100 100"
+                            % (CTL_CYCLES, CTL_CYCLES, CTL_CYCLES // 2))),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
         # walks every domain's halted vCPUs for their timers.

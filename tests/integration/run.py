@@ -77,7 +77,8 @@ MIB = 1 << 20
 # order across lines), counts ([(regex, at_least)]), timeout (seconds under
 # TCG; default 60), env (extra environment for scripts/qemu-args.sh, e.g.
 # PVHV_CPU for another CPU model), append (pvhv's own command line), optin
-# (run only when -k names it in full), fake (--self-test: builds a good log).
+# (run only when -k names it in full), fake (--self-test: builds a good log),
+# bundle_add (test guests or absolute paths the bundle carries for run-time domains).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -1020,6 +1021,8 @@ def build_bundle(case, cdir):
             elif os.path.isabs(src):  # else a name the bundle is meant to lack
                 link_file(src, files)
     extra = ["--allow-invalid"] if case.get("allow_invalid") else []
+    for f in case.get("bundle_add", []):   # guest names or absolute paths, for run-time domains
+        extra += ["--add", f if os.path.isabs(f) else need_guest(f)]
     if case.get("dts"):
         src = os.path.join(CASES_DIR, case["dts"])
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))

@@ -338,5 +338,19 @@ sed -e 's|"ro:root.img"|"../root.img"|' "$T/cfg/disks.dts" >"$T/cfg/disk-path.dt
 expect_fail "disks: a path instead of a bundle name" "an image is a bundle file name" \
 	--config "$T/cfg/disk-path.dts"
 
+# --add: files for domains made at run time, stored once under their basename.
+printf 'extra bytes' >"$T/extra.img"
+expect_ok "--add: a file no domain names" --domain d --kernel "$T/k/hello.elf" --add "$T/extra.img" \
+	--add "$T/k/hello.elf"
+list_has "--add: the file is in the bundle" '^ +11  extra\.img$'
+if [ "$("$TOOL" --list "$T/out.cpio" | grep -c ' hello\.elf$')" = 1 ]; then
+	ok "--add: a kernel added again is stored once"
+else
+	notok "--add: a kernel added again is stored once: $("$TOOL" --list "$T/out.cpio")"
+fi
+expect_fail "--add: a missing file" "pvhv-bundle: --add $T/nope.img: No such file or directory" \
+	--domain d --kernel "$T/k/hello.elf" --add "$T/nope.img"
+expect_fail "--add: no file name" "--add $T/: no file name" --domain d --kernel "$T/k/hello.elf" --add "$T/"
+
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
