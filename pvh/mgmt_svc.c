@@ -13,6 +13,7 @@
 #include "pvh/pvh.h"
 #include "pvh/mgmt.h"
 #include "pvh/mgmt_svc.h"
+#include "pvh/imgstore.h"
 #include "drivers/virtio/vsock.h"
 #include "pvhv/abi.h"
 
@@ -155,8 +156,52 @@ static int op_create(void *ctx, const char *name, const struct config_prop *prop
 	return 0;
 }
 
-static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, op_events,
-				     op_create, NULL };
+/* ------------------------------------------------------------ images: ctx is the connection */
+
+static uint32_t owner(void *ctx)
+{
+	return ((const struct mgmt_conn *)ctx)->handle;
+}
+
+static int op_image_begin(void *ctx, const char *name, uint64_t size, uint32_t *handle, char *msg,
+			  size_t msglen)
+{
+	return imgstore_begin(owner(ctx), name, size, handle, msg, msglen);
+}
+
+static int op_image_data(void *ctx, uint32_t handle, uint64_t offset, const uint8_t *p, size_t n,
+			 char *msg, size_t msglen)
+{
+	return imgstore_data(owner(ctx), handle, offset, p, n, msg, msglen);
+}
+
+static int op_image_end(void *ctx, uint32_t handle, char *msg, size_t msglen)
+{
+	return imgstore_end(owner(ctx), handle, msg, msglen);
+}
+
+static unsigned op_image_list(void *ctx, uint32_t first, struct pvhv_mgmt_image *out, unsigned max,
+			      uint32_t *total)
+{
+	(void)ctx;
+	return imgstore_list(first, out, max, total);
+}
+
+static int op_image_remove(void *ctx, const char *name, char *msg, size_t msglen)
+{
+	(void)ctx;
+	return imgstore_delete(name, msg, msglen);
+}
+
+static const struct mgmt_image_ops image_ops = {
+	.begin = op_image_begin, .data = op_image_data, .end = op_image_end,
+	.list = op_image_list, .remove = op_image_remove,
+};
+
+static const struct mgmt_ops ops = {
+	.hello = op_hello, .slots = op_slots, .domain = op_domain, .destroy = op_destroy,
+	.console = op_console, .events = op_events, .create = op_create, .image = &image_ops,
+};
 
 /* ------------------------------------------------------------ the stream */
 
@@ -181,8 +226,10 @@ static bool flush(struct mgmt_conn *c)
 static void close_conn(struct mgmt_conn *c)
 {
 	vsock_local_close(router, c->handle, false);
-	if (c->handle && !vsock_router_conn(router, c->handle))
+	if (c->handle && !vsock_router_conn(router, c->handle)) {
+		imgstore_abort(c->handle);
 		c->handle = 0;
+	}
 }
 
 /* Answers the complete requests in rx while replies go out. */
@@ -200,7 +247,10 @@ static void serve(struct mgmt_conn *c)
 			c->closing = true;
 			break;
 		}
-		c->tx_len = mgmt_handle(&ops, c->rx, (size_t)len, c->tx);
+		struct mgmt_ops o = ops;
+
+		o.ctx = c;   /* uploads belong to the connection */
+		c->tx_len = mgmt_handle(&o, c->rx, (size_t)len, c->tx);
 		c->tx_off = 0;
 		served++;
 		memmove(c->rx, c->rx + len, c->rx_len - (size_t)len);
@@ -222,6 +272,7 @@ static int svc_accept(void *ctx, uint32_t conn, uint64_t cid, uint32_t port)
 	}
 	for (unsigned i = 0; i < MGMT_CONNS; i++)
 		if (!conns[i].handle) {
+			imgstore_abort(conn);   /* none should be left; a reused handle must not find any */
 			conns[i].handle = conn;
 			conns[i].rx_len = conns[i].tx_len = conns[i].tx_off = 0;
 			conns[i].closing = false;
@@ -259,8 +310,10 @@ static void svc_closed(void *ctx, uint32_t conn)
 	struct mgmt_conn *c = find(conn);
 
 	(void)ctx;
-	if (c)
+	if (c) {
+		imgstore_abort(c->handle);   /* its unfinished uploads go with it */
 		c->handle = 0;
+	}
 }
 
 static void svc_wake(void *ctx)

@@ -9,6 +9,7 @@
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
+#include "pvh/imgstore.h"
 
 static struct spinlock lock;
 static struct vcpu *runq_head, *runq_tail;
@@ -389,13 +390,11 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 		const struct domain_config *c = &scratch_cfg;
 		const char *names[2 + CONFIG_MAX_VIRTIO] = { c->kernel, c->initrd };
 		char why[96];
-		const void *data;
-		size_t size;
 
 		for (unsigned i = 0; i < c->nr_disks; i++)
 			names[2 + i] = c->disk[i].image;
 		for (unsigned i = 0; i < 2 + c->nr_disks; i++)
-			if (names[i] && bundle_file(names[i], &data, &size, why, sizeof(why))) {
+			if (names[i] && imgstore_check(names[i], why, sizeof(why))) {
 				sched_unlock();
 				return errorf(-EINVAL, msg, msglen, "%s: %s", i == 0 ? "kernel" : i == 1 ? "initrd" : "disk",
 					      why);

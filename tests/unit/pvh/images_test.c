@@ -84,6 +84,8 @@ Test(images, full_store)
 	for (unsigned i = 0; i < IMAGES_MAX; i++) {
 		snprintf(store.img[i].name, sizeof(store.img[i].name), "x%u", i);
 		store.img[i].refs = 1;
+		store.img[i].state = IMAGE_READY;
+		store.img[i].origin = IMAGE_BUNDLE;
 	}
 	cr_assert_eq(image_get(&store, "a", 1 << 20, fetch, NULL, &img, err, sizeof(err)), -ENOSPC);
 	cr_assert_eq(fetches, 0);

@@ -79,7 +79,7 @@ static int create(void *ctx, const char *name, const struct config_prop *props, 
 	return 0;
 }
 
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL };
+static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL, NULL };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
 static struct pvhv_mgmt_status st;
 
