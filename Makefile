@@ -93,7 +93,7 @@ $(B)/host/%.o: %.c
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c
-MGMT_FUZZ_C := tests/fuzz/mgmt_fuzz.c pvh/mgmt.c lib/format.c
+MGMT_FUZZ_C := tests/fuzz/mgmt_fuzz.c pvh/mgmt.c pvh/images.c lib/format.c
 NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
 	drivers/virtio/switch.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
