@@ -140,8 +140,9 @@ int image_upload_begin(struct image_store *s, const char *name, uint64_t size, u
 			      (unsigned long)size, (unsigned long)max_size);
 	for (unsigned i = 0; i < IMAGES_MAX; i++)
 		if (s->img[i].state != IMAGE_FREE && strcmp(s->img[i].name, name) == 0)
-			return errorf(-EEXIST, err, errlen, "image \"%s\" exists%s", name,
-				      s->img[i].state == IMAGE_UPLOADING ? " (being uploaded)" : "");
+			return errorf(-EEXIST, err, errlen, "image \"%s\" %s", name,
+				      s->img[i].state == IMAGE_UPLOADING ? "exists (being uploaded)" :
+				      s->img[i].origin == IMAGE_BUNDLE ? "is a file of the boot bundle" : "exists");
 	if (fetch(ctx, name, &data, &fsize, why, sizeof(why)) == 0)
 		return errorf(-EEXIST, err, errlen, "image \"%s\" is a file of the boot bundle", name);
 	img = free_slot(s);

@@ -398,7 +398,7 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-IMG-LIST NAME +SIZE USERS ORIGIN$",
                    r"^\[ctl\] PVHV-IMG-LIST root\.ext4 +50331648 +2 bundle$",
                    r"^\[ctl\] PVHV-IMG-LIST data1 +1049088 +1 uploaded$",
-                   r'^\[ctl\] PVHV-IMG-JSON \[.*\{"name":"data1","size":1049088,"users":1,"origin":"uploaded"\}\]$',
+                   r'^\[ctl\] PVHV-IMG-JSON \{"name":"data1","size":1049088,"users":1,"origin":"uploaded"\}$',
                    r"^\[ctl\] PVHV-IMG-RM deleted data1$",
                    r"^\[ctl\] PVHV-IMG-GONE yes$",
                    r'^\[ctl\] PVHV-IMG-RM-AGAIN pvhctl: no image "data1" \(error 2\)$',

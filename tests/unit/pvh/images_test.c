@@ -272,6 +272,14 @@ Test(images, begin_refusals_change_nothing, .init = upload_setup)
 	REFUSED(-EINVAL, "image \"n\": 1048577 bytes, at most 1048576", "n", (1 << 20) + 1);
 	REFUSED(-EEXIST, "image \"taken\" exists (being uploaded)", "taken", 4);
 	REFUSED(-EEXIST, "image \"a\" is a file of the boot bundle", "a", 4);
+	image_put(&store, get("b"));
+	cr_assert_eq(image_count(&store), 1, "b was fetched and dropped");
+	{
+		struct image *b = get("b");   /* in use: an entry of the store, still the bundle's */
+
+		REFUSED(-EEXIST, "image \"b\" is a file of the boot bundle", "b", 4);
+		image_put(&store, b);
+	}
 	refuse_alloc = true;
 	REFUSED(-ENOMEM, "image \"n\": no memory for 1 KiB", "n", 4);
 	refuse_alloc = false;
