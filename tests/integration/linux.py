@@ -409,7 +409,8 @@ def cases(dom, probe):
                    r'^\[ctl\] PVHV-IMG-BAD-DUP pvhctl: image "vmlinux" is a file of the boot bundle \(error 17\)$',
                    r'^\[ctl\] PVHV-IMG-BAD-MISSING pvhctl: disk: no file "nope\.img" in bundle \(error 22\)$',
                    r'^\[ctl\] PVHV-IMG-BAD-RM pvhctl: image "root\.ext4" is a file of the boot bundle \(error 1\)$',
-                   r"^\[ctl\] PVHV-IMG-FREE before=(\d+) after=\1$"],
+                   # Every image deleted and the sandboxes gone: pvhv's memory all back.
+                   r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
              must_not=[r"PVHV-OPT-FAIL", r"PVHV-IMG-HOSTILE-FAIL"]),
         # Teardown races: 4-vCPU domains with live timers and IPIs are torn
         # down (reboot, panic) again and again while the other host CPU
