@@ -68,16 +68,20 @@ void imgstore_put(struct image *img)
 	spin_unlock(&lock);
 }
 
-int imgstore_check(const char *name, char *err, size_t errlen)
+int imgstore_check(const char *name, struct image **pin, char *err, size_t errlen)
 {
 	const void *data;
 	size_t size;
-	bool found;
+	int rc = 0;
 
+	*pin = NULL;
 	spin_lock(&lock);
-	found = image_find(&store, name) != NULL;
+	if (image_find(&store, name) && image_find(&store, name)->origin == IMAGE_UPLOADED)
+		rc = image_get(&store, name, UINT64_MAX, fetch_bundle_file, NULL, pin, err, errlen);
+	else
+		rc = bundle_file(name, &data, &size, err, errlen);
 	spin_unlock(&lock);
-	return found ? 0 : bundle_file(name, &data, &size, err, errlen);
+	return rc;
 }
 
 /* A reference for the kernel or initrd, with the messages the bundle's files always had. */

@@ -20,8 +20,13 @@ int imgstore_get(const char *name, uint64_t max_size, struct image **out, bool *
 		 unsigned *users, char *err, size_t errlen);
 void imgstore_put(struct image *img);
 
-/* 0 when name is an uploaded image or a bundle file; else -ENOENT with the bundle's message. */
-int imgstore_check(const char *name, char *err, size_t errlen);
+/*
+ * 0 when name is an uploaded image or a bundle file; else -ENOENT with the
+ * bundle's message.  When it is an uploaded image, *pin is a reference to
+ * it (else NULL), so that it cannot go before the domain that names it is
+ * built (bundle files never go): drop it with imgstore_put().
+ */
+int imgstore_check(const char *name, struct image **pin, char *err, size_t errlen);
 
 /*
  * The domain's kernel and initrd: references taken at its first build

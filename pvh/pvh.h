@@ -165,6 +165,7 @@ struct domain {
 	unsigned reboots;        /* reboots and control-domain restarts so far (reboot-limit caps them) */
 	bool restart_pending;    /* an ended control domain waits for restart_at_us (under sched_lock) */
 	bool create_pending;     /* made through the management port: built by a service step */
+	struct image *pins[2 + CONFIG_MAX_VIRTIO]; /* its uploaded images until built (pvh/imgstore.h) */
 	uint64_t restart_at_us;
 	uint64_t overhead_bytes;
 	uint64_t build_us;       /* pvhv's work to build it: the first build ... */

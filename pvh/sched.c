@@ -349,6 +349,14 @@ static void relocate(struct domain_config *c, const char *from, char *to)
 		c->vsock.connect[i] = moved(c->vsock.connect[i], from, to);
 }
 
+static void unpin(struct image **pins)
+{
+	for (unsigned i = 0; i < 2 + CONFIG_MAX_VIRTIO; i++) {
+		imgstore_put(pins[i]);
+		pins[i] = NULL;
+	}
+}
+
 int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
 			uint32_t *gen, char *msg, size_t msglen)
 {
@@ -385,7 +393,11 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 		sched_unlock();
 		return errorf(-EINVAL, msg, msglen, "%s", scratch_cfg.error);
 	}
-	/* Every image must be there now: a missing one is the request's error, not a failed build. */
+	/*
+	 * Every image must be there now: a missing one is the request's error,
+	 * not a failed build; uploaded ones are pinned until the build holds them.
+	 */
+	struct image *pins[2 + CONFIG_MAX_VIRTIO] = { 0 };
 	{
 		const struct domain_config *c = &scratch_cfg;
 		const char *names[2 + CONFIG_MAX_VIRTIO] = { c->kernel, c->initrd };
@@ -394,7 +406,8 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 		for (unsigned i = 0; i < c->nr_disks; i++)
 			names[2 + i] = c->disk[i].image;
 		for (unsigned i = 0; i < 2 + c->nr_disks; i++)
-			if (names[i] && imgstore_check(names[i], why, sizeof(why))) {
+			if (names[i] && imgstore_check(names[i], &pins[i], why, sizeof(why))) {
+				unpin(pins);
 				sched_unlock();
 				return errorf(-EINVAL, msg, msglen, "%s: %s", i == 0 ? "kernel" : i == 1 ? "initrd" : "disk",
 					      why);
@@ -403,6 +416,7 @@ int sched_create_domain(const char *name, const struct config_prop *props, unsig
 	d = &domains[slot];
 	*gen = slot < nr_domains ? d->gen + 1 : 1;
 	memset(d, 0, sizeof(*d));
+	memcpy(d->pins, pins, sizeof(pins));
 	memcpy(runtime_str[slot], scratch_str, used);
 	runtime_cfg[slot] = scratch_cfg;
 	relocate(&runtime_cfg[slot], scratch_str, runtime_str[slot]);
@@ -425,6 +439,7 @@ static void create_due(void)
 	for (unsigned i = 0; i < __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE); i++) {
 		struct domain *d = &domains[i];
 		bool due;
+		int rc;
 
 		sched_lock();
 		due = d->create_pending;
@@ -432,7 +447,9 @@ static void create_due(void)
 		sched_unlock();
 		if (!due)
 			continue;
-		if (domain_build(d) == 0) {
+		rc = domain_build(d);
+		unpin(d->pins);   /* the build holds what it uses now */
+		if (rc == 0) {
 			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s\n", d->name,
 				d->id, d->gen, d->ram_size >> 20, d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s");
 			sched_lock();
