@@ -29,10 +29,13 @@ static int fetch_bundle_file(void *ctx, const char *name, const void **data, siz
  */
 static int mem_alloc(void *ctx, uint64_t size, uint8_t **out)
 {
+	uint64_t pages = ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE;
 	hpa_t pa;
 
 	(void)ctx;
-	if (page_alloc(ALIGN_UP(size, PAGE_SIZE) / PAGE_SIZE, 1, &pa))
+	/* More than is free at all: refused without moving the pool's chunks to the host allocator. */
+	if (pages > page_free_count() + mempool_available() * (LARGE_PAGE_SIZE / PAGE_SIZE) ||
+	    page_alloc(pages, 1, &pa))
 		return -ENOMEM;
 	*out = hpa_to_ptr(pa);
 	return 0;

@@ -7,8 +7,10 @@
  * control domain's own exit (its packet delivery); a request is taken out
  * of the receive buffer, and credit given back, only once its reply is
  * queued, so a client that does not read its replies stops being served
- * instead of growing pvhv's buffers.  Everything here runs under the
- * router's lock (pvh/devices.c's vsock lock).
+ * instead of growing pvhv's buffers.  An image upload belongs to the
+ * connection that began it: only it can send the bytes, and its end
+ * (close, reset, the control domain's death) discards what is unfinished.
+ * Everything here runs under the router's lock (pvh/devices.c's vsock lock).
  */
 #include "pvh/pvh.h"
 #include "pvh/mgmt.h"

@@ -212,7 +212,8 @@ struct pvhv_mgmt_images {
 struct pvhv_mgmt_image {
 	char name[PVHV_MGMT_IMAGE_NAME];  /* OUT */
 	uint64_t size;                    /* OUT, bytes */
-	uint32_t users;                   /* OUT, domains' kernels, initrds and disks using it */
+	uint32_t users;                   /* OUT, domains' kernels, initrds and disks using it (and
+					     domains created but not yet built that name it) */
 	uint32_t origin;                  /* OUT, PVHV_MGMT_IMAGE_BUNDLE or _UPLOADED */
 };
 

@@ -11,7 +11,7 @@
  *   pvhctl [--json] events [AFTER]   domains' ends after event AFTER (0: all kept)
  *   pvhctl create NAME --kernel IMAGE [--initrd IMAGE] [--cmdline TEXT] [--memory MIB]
  *                 [--cpus N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS] [--rng] [--console]
- *                                    a domain made now (images: files of the boot bundle);
+ *                                    a domain made now (images: bundle files or uploaded);
  *                                    prints ID:GEN; it starts in the background
  *   pvhctl run NAME [create options] -- CMD [ARG]...
  *                                    create NAME (it needs --vsock), wait until its agent
