@@ -109,3 +109,34 @@ int bundle_file(const char *name, const void **data, size_t *size, char *err, si
 	snprintf(err, errlen, "no module named \"%s\"", name);
 	return -ENOENT;
 }
+
+int bundle_file_at(unsigned idx, char *name, size_t namelen, size_t *size)
+{
+	if (archive) {
+		struct cpio_file f;
+		size_t off = 0;
+		char err[8];
+
+		while (cpio_next(archive, archive_len, &off, &f, err, sizeof(err)) == 1) {
+			if ((f.mode & CPIO_MODE_TYPE) != CPIO_MODE_REG || idx--)
+				continue;
+			snprintf(name, namelen, "%s", f.name[0] == '.' && f.name[1] == '/' ? f.name + 2 : f.name);
+			*size = f.size;
+			return 0;
+		}
+		return -ENOENT;
+	}
+	if (idx >= nr_boot_modules)
+		return -ENOENT;
+	{
+		const char *b = basename(boot_modules[idx].cmdline);
+		size_t l = 0;
+
+		while (b[l] && b[l] != ' ')
+			l++;
+
+		snprintf(name, namelen, "%.*s", (int)l, b);
+		*size = boot_modules[idx].size;
+	}
+	return 0;
+}

@@ -20,7 +20,7 @@
 #include "drivers/virtio/devices.h"
 #include "drivers/virtio/vsock.h"
 #include "drivers/virtio/switch.h"
-#include "pvh/images.h"
+#include "pvh/imgstore.h"
 #include "pvh/mgmt_svc.h"
 #include "pvhv/vsock.h"
 
@@ -525,16 +525,6 @@ void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t 
 
 /* ------------------------------------------------------------ disks */
 
-static struct image_store store;
-static struct spinlock store_lock;
-
-static int fetch_bundle_file(void *ctx, const char *name, const void **data, size_t *size, char *err,
-			     size_t errlen)
-{
-	(void)ctx;
-	return bundle_file(name, data, size, err, errlen);
-}
-
 /* Overlay pages come from the host pool, counted against the domain's budget. */
 static int overlay_alloc(void *ctx, void **page)
 {
@@ -580,15 +570,10 @@ static int disks_open(struct domain *d, char *err, size_t errlen)
 		struct dom_disk *k = &d->disk[i];
 		uint64_t size;
 
-		unsigned loads, users;
+		unsigned users;
+		bool loads;
 
-		spin_lock(&store_lock);
-		loads = store.loads;
-		rc = image_get(&store, c->disk[i].image, OVERLAY_MAX_SIZE, fetch_bundle_file, NULL, &k->img,
-			       why, sizeof(why));
-		loads = store.loads - loads;
-		users = rc ? 0 : k->img->refs;
-		spin_unlock(&store_lock);
+		rc = imgstore_get(c->disk[i].image, OVERLAY_MAX_SIZE, &k->img, &loads, &users, why, sizeof(why));
 		if (rc)
 			return errorf(rc, err, errlen, "disk %u: %s", i, why);
 		if (loads)
@@ -611,13 +596,12 @@ static int disks_open(struct domain *d, char *err, size_t errlen)
 
 void devices_release(struct domain *d)
 {
+	imgstore_release_boot(d);
 	if (!d->disk)
 		return;
 	for (unsigned i = 0; i < d->nr_disks; i++) {
 		overlay_destroy(&d->disk[i].ov);
-		spin_lock(&store_lock);
-		image_put(&store, d->disk[i].img);
-		spin_unlock(&store_lock);
+		imgstore_put(d->disk[i].img);
 	}
 	page_free(d->disk_pa, pages_for(d->cfg->nr_disks * sizeof(struct dom_disk)));
 	d->disk = NULL;

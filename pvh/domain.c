@@ -4,6 +4,7 @@
 #include "pvh/acpi_tables.h"
 #include "pvh/bootinfo.h"
 #include "pvh/elf.h"
+#include "pvh/imgstore.h"
 #include "pvhv/abi.h"
 #include "arch/x86/x86.h"
 
@@ -329,16 +330,9 @@ int domain_build(struct domain *dom)
 	/* Check everything that can be checked before taking any memory. */
 	if (!c->valid)
 		return fail(dom, -EINVAL, "%s", c->error);
-	rc = bundle_file(c->kernel, &dom->kernel, &dom->kernel_size, err, sizeof(err));
+	rc = imgstore_hold_boot(dom, err, sizeof(err));
 	if (rc)
-		return fail(dom, rc, "kernel: %s", err);
-	if (c->initrd) {
-		rc = bundle_file(c->initrd, &dom->initrd, &dom->initrd_size, err, sizeof(err));
-		if (rc)
-			return fail(dom, rc, "initrd: %s", err);
-		if (!dom->initrd_size)
-			return fail(dom, -EINVAL, "initrd \"%s\" is empty", c->initrd);
-	}
+		return fail(dom, rc, "%s", err);
 	rc = elf_parse_pvh(dom->kernel, dom->kernel_size, &im, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);

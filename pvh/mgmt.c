@@ -184,6 +184,127 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 	return finish(out, r + sizeof(ref));
 }
 
+/* ------------------------------------------------------------ images (ops 8..12) */
+
+#define MSG_DECL char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = ""
+
+/* A reply with no result: status rc and, on failure, msg. */
+static size_t done(uint8_t *out, const struct pvhv_mgmt_hdr *h, int rc, const char *msg)
+{
+	return finish(out, begin(out, h, rc, rc ? msg : NULL));
+}
+
+/* A name field of the request: 0, or a reply already written (*reply_len). */
+static int image_name(const struct pvhv_mgmt_hdr *h, const char *name, uint8_t *out, size_t *reply_len)
+{
+	MSG_DECL;
+	int rc = image_name_check(name, PVHV_MGMT_IMAGE_NAME, msg, sizeof(msg));
+
+	if (rc)
+		*reply_len = fail(out, h, -PVHV_MGMT_EINVAL, "%s", msg);
+	return rc;
+}
+
+static size_t image_begin(const struct mgmt_image_ops *io, void *ctx, const struct pvhv_mgmt_hdr *h,
+			  const uint8_t *p, uint8_t *out)
+{
+	struct pvhv_mgmt_image_begin b;
+	uint32_t handle = 0;
+	size_t n;
+	MSG_DECL;
+	int rc;
+
+	if (h->len != sizeof(b))
+		return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want %zu", h->len, sizeof(b));
+	memcpy(&b, p, sizeof(b));
+	if (image_name(h, b.name, out, &n))
+		return n;
+	if (b.flags)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "unknown flags 0x%x", b.flags);
+	if (b.reserved)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "reserved is 0x%x, not 0", b.reserved);
+	if (!b.size)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "image \"%s\": size 0", b.name);
+	rc = io->begin(ctx, b.name, b.size, &handle, msg, sizeof(msg));
+	if (rc)
+		return done(out, h, rc, msg);
+	uint8_t *r = begin(out, h, 0, NULL);
+	memcpy(r, &handle, sizeof(handle));
+	return finish(out, r + sizeof(handle));
+}
+
+static size_t image_data(const struct mgmt_image_ops *io, void *ctx, const struct pvhv_mgmt_hdr *h,
+			 const uint8_t *p, uint8_t *out)
+{
+	struct pvhv_mgmt_image_data d;
+	size_t n = h->len - sizeof(d);
+	MSG_DECL;
+
+	if (h->len <= sizeof(d))
+		return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want %zu and 1 to %u data bytes",
+			    h->len, sizeof(d), PVHV_MGMT_IMAGE_CHUNK);
+	memcpy(&d, p, sizeof(d));
+	if (!d.handle)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "handle 0");
+	if (d.reserved)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "reserved is 0x%x, not 0", d.reserved);
+	if (d.offset > UINT64_MAX - n)
+		return fail(out, h, -PVHV_MGMT_EINVAL, "offset 0x%lx + %zu bytes overflows",
+			    (unsigned long)d.offset, n);
+	return done(out, h, io->data(ctx, d.handle, d.offset, p + sizeof(d), n, msg, sizeof(msg)), msg);
+}
+
+static size_t image_op(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, const uint8_t *p,
+		       uint8_t *out)
+{
+	const struct mgmt_image_ops *io = ops->image;
+	uint32_t v;
+	size_t n;
+	MSG_DECL;
+
+	if (!io)
+		return fail(out, h, -PVHV_MGMT_ENOSYS, "no image store");
+	switch (h->type) {
+	case PVHV_MGMT_IMAGE_PUT_BEGIN:
+		return image_begin(io, ops->ctx, h, p, out);
+	case PVHV_MGMT_IMAGE_PUT_DATA:
+		return image_data(io, ops->ctx, h, p, out);
+	case PVHV_MGMT_IMAGE_PUT_END:
+		if (h->len != sizeof(v))
+			return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want a 4-byte handle", h->len);
+		memcpy(&v, p, sizeof(v));
+		if (!v)
+			return fail(out, h, -PVHV_MGMT_EINVAL, "handle 0");
+		return done(out, h, io->end(ops->ctx, v, msg, sizeof(msg)), msg);
+	case PVHV_MGMT_IMAGE_LIST: {
+		struct pvhv_mgmt_images l = { 0 };
+		struct pvhv_mgmt_image e[(PVHV_MGMT_MAX_PAYLOAD - sizeof(l)) / sizeof(struct pvhv_mgmt_image)];
+		uint8_t *r;
+
+		if (h->len != sizeof(v))
+			return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want a 4-byte index", h->len);
+		memcpy(&v, p, sizeof(v));
+		l.count = MIN(io->list(ops->ctx, v, e, ARRAY_SIZE(e), &l.total), (unsigned)ARRAY_SIZE(e));
+		r = begin(out, h, 0, NULL);
+		memcpy(r, &l, sizeof(l));
+		memcpy(r + sizeof(l), e, l.count * sizeof(e[0]));
+		return finish(out, r + sizeof(l) + l.count * sizeof(e[0]));
+	}
+	case PVHV_MGMT_IMAGE_DELETE: {
+		char name[PVHV_MGMT_IMAGE_NAME];
+
+		if (h->len != sizeof(name))
+			return fail(out, h, -PVHV_MGMT_EINVAL, "payload of %u bytes, want a %zu-byte name", h->len,
+				    sizeof(name));
+		memcpy(name, p, sizeof(name));
+		if (image_name(h, name, out, &n))
+			return n;
+		return done(out, h, io->remove(ops->ctx, name, msg, sizeof(msg)), msg);
+	}
+	}
+	return fail(out, h, -PVHV_MGMT_ENOSYS, "unknown request type %u", h->type);
+}
+
 /* ------------------------------------------------------------ domain life (ops 13..17) */
 
 /* CONSOLE_WRITE: a header naming the domain and the length, then exactly that many bytes. */
@@ -335,6 +456,12 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 	}
 	case PVHV_MGMT_DOMAIN_CREATE:
 		return create(ops, &h, p, out);
+	case PVHV_MGMT_IMAGE_PUT_BEGIN:
+	case PVHV_MGMT_IMAGE_PUT_DATA:
+	case PVHV_MGMT_IMAGE_PUT_END:
+	case PVHV_MGMT_IMAGE_LIST:
+	case PVHV_MGMT_IMAGE_DELETE:
+		return image_op(ops, &h, p, out);
 	case PVHV_MGMT_CONSOLE_READ:
 		if (resolve(ops, &h, p, &d, out, &n))
 			return n;

@@ -11,18 +11,32 @@
 #include "lib/base.h"
 #include "pvhv/mgmt.h"
 #include "pvh/config.h"
+#include "pvh/images.h"
 
 #define MGMT_HDR sizeof(struct pvhv_mgmt_hdr)
 #define MGMT_FRAME_MAX (MGMT_HDR + PVHV_MGMT_MAX_PAYLOAD)
 #define MGMT_REPLY_MAX (MGMT_HDR + sizeof(struct pvhv_mgmt_status) + PVHV_MGMT_MAX_PAYLOAD)
 
 /*
- * What the handler asks of pvhv.  domain: fills out for slot id (0..slots-1)
- * and returns 0, or -ENOENT for an empty slot.  destroy: ends domain id;
- * 0, or a negative errno with why in msg.  console: copies the domain's
- * last console lines (each with '\n') into buf, returns the bytes.
- * events: see below.
+ * The image operations (IMAGE_*), for the connection ctx names: each
+ * returns 0, or a negative errno (a PVHV_MGMT_E* value) with why in msg.
+ * begin: an upload of size bytes called name (checked by
+ * image_name_check); *handle.  data: n bytes (1..PVHV_MGMT_IMAGE_CHUNK) at
+ * offset (offset + n does not overflow).  end: commits or discards.
+ * list: fills out[0, max) with images from index first on, returns how
+ * many, *total the images there are.  remove: deletes the image name.
  */
+struct mgmt_image_ops {
+	int (*begin)(void *ctx, const char *name, uint64_t size, uint32_t *handle, char *msg,
+		     size_t msglen);
+	int (*data)(void *ctx, uint32_t handle, uint64_t offset, const uint8_t *p, size_t n, char *msg,
+		    size_t msglen);
+	int (*end)(void *ctx, uint32_t handle, char *msg, size_t msglen);
+	unsigned (*list)(void *ctx, uint32_t first, struct pvhv_mgmt_image *out, unsigned max,
+			 uint32_t *total);
+	int (*remove)(void *ctx, const char *name, char *msg, size_t msglen);
+};
+
 /*
  * Domain life (ops 13..17); the handler has checked the request and the
  * ref, and asks for domain id.  start, pause, resume: 0, or a negative
@@ -41,6 +55,13 @@ struct mgmt_life_ops {
 	int (*console_write)(void *ctx, unsigned id, const char *buf, size_t n, char *msg, size_t msglen);
 };
 
+/*
+ * What the handler asks of pvhv.  domain: fills out for slot id (0..slots-1)
+ * and returns 0, or -ENOENT for an empty slot.  destroy: ends domain id;
+ * 0, or a negative errno with why in msg.  console: copies the domain's
+ * last console lines (each with '\n') into buf, returns the bytes.
+ * events: see below.
+ */
 struct mgmt_ops {
 	void (*hello)(void *ctx, struct pvhv_mgmt_hello *out);
 	unsigned (*slots)(void *ctx);
@@ -56,8 +77,9 @@ struct mgmt_ops {
 	 */
 	int (*create)(void *ctx, const char *name, const struct config_prop *props, unsigned n,
 		      struct pvhv_mgmt_ref *ref, char *msg, size_t msglen);
+	const struct mgmt_image_ops *image;  /* NULL: IMAGE_* get -ENOSYS */
+	const struct mgmt_life_ops *life;    /* NULL: ops 13..17 and CREATE_PAUSED get -ENOSYS */
 	void *ctx;
-	const struct mgmt_life_ops *life;   /* NULL: those requests get -ENOSYS */
 };
 
 /*

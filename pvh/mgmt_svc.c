@@ -7,12 +7,15 @@
  * control domain's own exit (its packet delivery); a request is taken out
  * of the receive buffer, and credit given back, only once its reply is
  * queued, so a client that does not read its replies stops being served
- * instead of growing pvhv's buffers.  Everything here runs under the
- * router's lock (pvh/devices.c's vsock lock).
+ * instead of growing pvhv's buffers.  An image upload belongs to the
+ * connection that began it: only it can send the bytes, and its end
+ * (close, reset, the control domain's death) discards what is unfinished.
+ * Everything here runs under the router's lock (pvh/devices.c's vsock lock).
  */
 #include "pvh/pvh.h"
 #include "pvh/mgmt.h"
 #include "pvh/mgmt_svc.h"
+#include "pvh/imgstore.h"
 #include "drivers/virtio/vsock.h"
 #include "pvhv/abi.h"
 
@@ -284,8 +287,53 @@ static const struct mgmt_life_ops life_ops = {
 	.stats = op_stats, .console_write = op_console_write,
 };
 
-static const struct mgmt_ops ops = { op_hello, op_slots, op_domain, op_destroy, op_console, op_events,
-				     op_create, NULL, &life_ops };
+/* ------------------------------------------------------------ images: ctx is the connection */
+
+static uint32_t owner(void *ctx)
+{
+	return ((const struct mgmt_conn *)ctx)->handle;
+}
+
+static int op_image_begin(void *ctx, const char *name, uint64_t size, uint32_t *handle, char *msg,
+			  size_t msglen)
+{
+	return imgstore_begin(owner(ctx), name, size, handle, msg, msglen);
+}
+
+static int op_image_data(void *ctx, uint32_t handle, uint64_t offset, const uint8_t *p, size_t n,
+			 char *msg, size_t msglen)
+{
+	return imgstore_data(owner(ctx), handle, offset, p, n, msg, msglen);
+}
+
+static int op_image_end(void *ctx, uint32_t handle, char *msg, size_t msglen)
+{
+	return imgstore_end(owner(ctx), handle, msg, msglen);
+}
+
+static unsigned op_image_list(void *ctx, uint32_t first, struct pvhv_mgmt_image *out, unsigned max,
+			      uint32_t *total)
+{
+	(void)ctx;
+	return imgstore_list(first, out, max, total);
+}
+
+static int op_image_remove(void *ctx, const char *name, char *msg, size_t msglen)
+{
+	(void)ctx;
+	return imgstore_delete(name, msg, msglen);
+}
+
+static const struct mgmt_image_ops image_ops = {
+	.begin = op_image_begin, .data = op_image_data, .end = op_image_end,
+	.list = op_image_list, .remove = op_image_remove,
+};
+
+static const struct mgmt_ops ops = {
+	.hello = op_hello, .slots = op_slots, .domain = op_domain, .destroy = op_destroy,
+	.console = op_console, .events = op_events, .create = op_create, .image = &image_ops,
+	.life = &life_ops,
+};
 
 /* ------------------------------------------------------------ the stream */
 
@@ -310,8 +358,10 @@ static bool flush(struct mgmt_conn *c)
 static void close_conn(struct mgmt_conn *c)
 {
 	vsock_local_close(router, c->handle, false);
-	if (c->handle && !vsock_router_conn(router, c->handle))
+	if (c->handle && !vsock_router_conn(router, c->handle)) {
+		imgstore_abort(c->handle);
 		c->handle = 0;
+	}
 }
 
 /* Answers the complete requests in rx while replies go out. */
@@ -329,7 +379,10 @@ static void serve(struct mgmt_conn *c)
 			c->closing = true;
 			break;
 		}
-		c->tx_len = mgmt_handle(&ops, c->rx, (size_t)len, c->tx);
+		struct mgmt_ops o = ops;
+
+		o.ctx = c;   /* uploads belong to the connection */
+		c->tx_len = mgmt_handle(&o, c->rx, (size_t)len, c->tx);
 		c->tx_off = 0;
 		served++;
 		memmove(c->rx, c->rx + len, c->rx_len - (size_t)len);
@@ -351,6 +404,7 @@ static int svc_accept(void *ctx, uint32_t conn, uint64_t cid, uint32_t port)
 	}
 	for (unsigned i = 0; i < MGMT_CONNS; i++)
 		if (!conns[i].handle) {
+			imgstore_abort(conn);   /* none should be left; a reused handle must not find any */
 			conns[i].handle = conn;
 			conns[i].rx_len = conns[i].tx_len = conns[i].tx_off = 0;
 			conns[i].closing = false;
@@ -388,8 +442,10 @@ static void svc_closed(void *ctx, uint32_t conn)
 	struct mgmt_conn *c = find(conn);
 
 	(void)ctx;
-	if (c)
+	if (c) {
+		imgstore_abort(c->handle);   /* its unfinished uploads go with it */
 		c->handle = 0;
+	}
 }
 
 static void svc_wake(void *ctx)

@@ -120,11 +120,15 @@ struct domain {
 	unsigned exit_status;
 	char reason[192];
 
-	/* Files from the bundle (they stay in the bundle for reboots). */
+	/*
+	 * Kernel and initrd: images of the store (pvh/imgstore.c), referenced
+	 * from the first build until the domain ends for good.
+	 */
 	const void *kernel;
 	size_t kernel_size;
 	const void *initrd;
 	size_t initrd_size;
+	struct image *kernel_img, *initrd_img;
 
 	/*
 	 * Guest RAM: [0, ram_size) in 2 MiB host chunks, reserved in the pool
@@ -164,6 +168,7 @@ struct domain {
 	unsigned reboots;        /* reboots and control-domain restarts so far (reboot-limit caps them) */
 	bool restart_pending;    /* an ended control domain waits for restart_at_us (under sched_lock) */
 	bool create_pending;     /* made through the management port: built by a service step */
+	struct image *pins[2 + CONFIG_MAX_VIRTIO]; /* its uploaded images until built (pvh/imgstore.h) */
 	uint64_t restart_at_us;
 	uint64_t overhead_bytes;
 	uint64_t build_us;       /* pvhv's work to build it: the first build ... */
@@ -245,6 +250,8 @@ int bundle_open(char *err, size_t errlen);
 const void *bundle_config(size_t *len);
 /* 0 and the file, or -ENOENT naming it in err. */
 int bundle_file(const char *name, const void **data, size_t *size, char *err, size_t errlen);
+/* The idx-th regular file: 0 with its name (cut to namelen) and size, or -ENOENT past the last. */
+int bundle_file_at(unsigned idx, char *name, size_t namelen, size_t *size);
 
 /* domain.c */
 /* Builds the domain from its configuration; on failure sets dom->reason and returns -errno. */

@@ -9,6 +9,7 @@
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
+#include "pvh/imgstore.h"
 
 static struct spinlock lock;
 static struct vcpu *runq_head, *runq_tail;
@@ -403,6 +404,14 @@ static void relocate(struct domain_config *c, const char *from, char *to)
 	c->vsock.connect = moved(c->vsock.connect, from, to);
 }
 
+static void unpin(struct image **pins)
+{
+	for (unsigned i = 0; i < 2 + CONFIG_MAX_VIRTIO; i++) {
+		imgstore_put(pins[i]);
+		pins[i] = NULL;
+	}
+}
+
 static int create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,
 			 uint32_t *gen, char *msg, size_t msglen, uint8_t paused)
 {
@@ -461,18 +470,21 @@ static int create_domain(const char *name, const struct config_prop *props, unsi
 		domain_slot_free(fresh);
 		return errorf(-EINVAL, msg, msglen, "%s", scratch_cfg.error);
 	}
-	/* Every image must be there now: a missing one is the request's error, not a failed build. */
+	/*
+	 * Every image must be there now: a missing one is the request's error,
+	 * not a failed build; uploaded ones are pinned until the build holds them.
+	 */
+	struct image *pins[2 + CONFIG_MAX_VIRTIO] = { 0 };
 	{
 		const struct domain_config *c = &scratch_cfg;
 		const char *names[2 + CONFIG_MAX_VIRTIO] = { c->kernel, c->initrd };
 		char why[96];
-		const void *data;
-		size_t size;
 
 		for (unsigned i = 0; i < c->nr_disks; i++)
 			names[2 + i] = c->disk[i].image;
 		for (unsigned i = 0; i < 2 + c->nr_disks; i++)
-			if (names[i] && bundle_file(names[i], &data, &size, why, sizeof(why))) {
+			if (names[i] && imgstore_check(names[i], &pins[i], why, sizeof(why))) {
+				unpin(pins);
 				sched_unlock();
 				domain_slot_free(fresh);
 				return errorf(-EINVAL, msg, msglen, "%s: %s", i == 0 ? "kernel" : i == 1 ? "initrd" : "disk",
@@ -483,6 +495,7 @@ static int create_domain(const char *name, const struct config_prop *props, unsi
 	*gen = slot < count ? d->gen + 1 : 1;
 	/* The slot is reused: everything but the run-time configuration, rewritten below. */
 	memset(d, 0, offsetof(struct domain, runtime_cfg));
+	memcpy(d->pins, pins, sizeof(pins));
 	memcpy(d->runtime_str, scratch_str, used);
 	d->runtime_cfg = scratch_cfg;
 	relocate(&d->runtime_cfg, scratch_str, d->runtime_str);
@@ -521,6 +534,7 @@ static void create_due(void)
 	for (unsigned i = 0; i < __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE); i++) {
 		struct domain *d = dom_at(i);
 		bool due;
+		int rc;
 
 		sched_lock();
 		due = d->create_pending;
@@ -528,7 +542,9 @@ static void create_due(void)
 		sched_unlock();
 		if (!due)
 			continue;
-		if (domain_build(d) == 0) {
+		rc = domain_build(d);
+		unpin(d->pins);   /* the build holds what it uses now */
+		if (rc == 0) {
 			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s\n", d->name,
 				d->id, d->gen, d->ram_size >> 20, d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s");
 			sched_lock();

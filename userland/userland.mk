@@ -9,8 +9,10 @@ USERLAND_LIB_C := userland/lib/agentproto.c
 AGENT_C := userland/agent/agent.c userland/agent/session.c
 AGENT_RUN_C := userland/agent/agent-run.c
 PVHCTL_C := userland/pvhctl/pvhctl.c
+# A hostile management client for the integration tests (the ctlimage step).
+IMG_HOSTILE_C := tests/userland/img-hostile.c
 
-userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run $(B)/userland/pvhctl
+userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run $(B)/userland/pvhctl $(B)/userland/img-hostile
 
 $(B)/userland/pvhv-agent: $(AGENT_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"
@@ -21,6 +23,10 @@ $(B)/userland/agent-run: $(AGENT_RUN_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 
 $(B)/userland/pvhctl: $(PVHCTL_C:%.c=$(B)/userland/obj/%.o)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
+
+$(B)/userland/img-hostile: $(IMG_HOSTILE_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 

@@ -35,7 +35,12 @@
 /* Errors (negated in status), Linux errno values. */
 #define PVHV_MGMT_EPERM 1
 #define PVHV_MGMT_ENOENT 2
+#define PVHV_MGMT_ENOMEM 12
+#define PVHV_MGMT_EBUSY 16
+#define PVHV_MGMT_EEXIST 17
 #define PVHV_MGMT_EINVAL 22
+#define PVHV_MGMT_ENOSPC 28
+#define PVHV_MGMT_EPIPE 32  /* CONSOLE_WRITE: the domain reads no console input */
 #define PVHV_MGMT_ENOSYS 38
 #define PVHV_MGMT_EPROTO 71
 
@@ -121,7 +126,7 @@ struct pvhv_mgmt_domain {
  * A domain made at run time, checked by the same rules as a domain of the
  * boot configuration (README "Configuring domains"); every string is
  * NUL-terminated inside its field.  Images are files of the boot bundle
- * (run-time image upload comes later).  It gets a free slot, or the slot
+ * or images uploaded with IMAGE_PUT_*.  It gets a free slot, or the slot
  * of an ended domain with the next generation.  It may reach the control
  * domain over vsock, and the control domain it.
  */
@@ -158,6 +163,62 @@ struct pvhv_mgmt_event {
 };
 
 /*
+ * Images (ops 8..12).  An image is a file a domain's kernel, initrd or
+ * disks name: a file of the boot bundle, or one uploaded at run time into
+ * pvhv's memory.  An upload is a stream on one management connection:
+ * PUT_BEGIN reserves all its memory (an upload that does not fit is
+ * refused there, -PVHV_MGMT_ENOMEM) and returns a handle; PUT_DATA sends
+ * the bytes in order (each at the offset where the last ended); PUT_END
+ * makes the image appear, whole, under its name.  An END before all bytes
+ * are in fails and discards the upload; a bad DATA (wrong offset, beyond
+ * the size) fails and changes nothing; closing the connection discards its
+ * unfinished uploads.  Names: 1-63 bytes of [A-Za-z0-9._-], not starting
+ * with '.', unique among uploaded images and the bundle's files.  An image
+ * in use by a domain (kernel, initrd or disk) cannot be deleted
+ * (-PVHV_MGMT_EBUSY); nor can a bundle file (-PVHV_MGMT_EPERM).
+ */
+#define PVHV_MGMT_IMAGE_PUT_BEGIN 8u  /* payload: struct pvhv_mgmt_image_begin.  Result: uint32_t handle */
+#define PVHV_MGMT_IMAGE_PUT_DATA 9u   /* payload: struct pvhv_mgmt_image_data, then 1 to
+					 PVHV_MGMT_IMAGE_CHUNK bytes.  Result: none */
+#define PVHV_MGMT_IMAGE_PUT_END 10u   /* payload: uint32_t handle.  Result: none */
+#define PVHV_MGMT_IMAGE_LIST 11u      /* payload: uint32_t first (0 to start).  Result: struct
+					 pvhv_mgmt_images, then count struct pvhv_mgmt_image
+					 (ask again from first + count while below total) */
+#define PVHV_MGMT_IMAGE_DELETE 12u    /* payload: char name[64] (NUL-terminated).  Result: none */
+
+#define PVHV_MGMT_IMAGE_NAME 64       /* bytes of a name field, NUL included */
+#define PVHV_MGMT_IMAGE_CHUNK (PVHV_MGMT_MAX_PAYLOAD - 16u)
+
+struct pvhv_mgmt_image_begin {
+	char name[PVHV_MGMT_IMAGE_NAME];  /* IN, NUL-terminated */
+	uint64_t size;                    /* IN, bytes, > 0 */
+	uint32_t flags;                   /* IN, 0 (none defined yet) */
+	uint32_t reserved;                /* IN, 0 */
+};
+
+struct pvhv_mgmt_image_data {
+	uint32_t handle;                  /* IN, from PUT_BEGIN on this connection */
+	uint32_t reserved;                /* IN, 0 */
+	uint64_t offset;                  /* IN, bytes received so far */
+};
+
+#define PVHV_MGMT_IMAGE_BUNDLE 1u
+#define PVHV_MGMT_IMAGE_UPLOADED 2u
+
+struct pvhv_mgmt_images {
+	uint32_t count;                   /* OUT, entries that follow */
+	uint32_t total;                   /* OUT, images there are */
+};
+
+struct pvhv_mgmt_image {
+	char name[PVHV_MGMT_IMAGE_NAME];  /* OUT */
+	uint64_t size;                    /* OUT, bytes */
+	uint32_t users;                   /* OUT, domains' kernels, initrds and disks using it (and
+					     domains created but not yet built that name it) */
+	uint32_t origin;                  /* OUT, PVHV_MGMT_IMAGE_BUNDLE or _UPLOADED */
+};
+
+/*
  * Domain life after create: start, pause, resume, stats, console input.
  * Each takes a ref first; a stale one gets -PVHV_MGMT_ENOENT.
  *
@@ -183,7 +244,6 @@ struct pvhv_mgmt_event {
 #define PVHV_MGMT_CONSOLE_WRITE 17u  /* payload: struct pvhv_mgmt_console_write, then len bytes.
 					Result: uint32_t bytes taken */
 
-#define PVHV_MGMT_EPIPE 32           /* CONSOLE_WRITE: the domain reads no console input */
 #define PVHV_MGMT_CREATE_PAUSED 4u   /* built, but runs only at DOMAIN_START */
 #define PVHV_MGMT_STATE_PAUSED 5u    /* paused, or created paused and not started yet */
 #define PVHV_MGMT_DOM_NOT_STARTED 2u /* (flags) created paused, waiting for DOMAIN_START */
@@ -256,5 +316,9 @@ _Static_assert(sizeof(struct pvhv_mgmt_create) == 1480, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_stats) == 360, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_image_begin) == 80, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_image_data) == 16, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_images) == 8, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_image) == 80, "mgmt ABI");
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "lib/base.h"
 #include "pvh/mgmt.h"
+#include "pvh/images.h"
 
 static unsigned destroys;
 
@@ -123,7 +124,106 @@ static const struct mgmt_life_ops life_ops = {
 	.create_paused = create_paused, .start = life_step, .pause = life_step, .resume = life_step,
 	.stats = stats, .console_write = console_write,
 };
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL, &life_ops };
+/*
+ * Images: the real store (pvh/images.c) on malloc, with a 64 KiB budget
+ * and a bundle file "kernel"; each input is one connection, closed at its
+ * end: its uploads go, then every uploaded image is deleted, and no byte
+ * may stay held.
+ */
+static struct image_store store;
+static size_t held;
+static const uint8_t kernel[16];
+
+static int fetch(void *ctx, const char *name, const void **data, size_t *size, char *err, size_t errlen)
+{
+	(void)ctx;
+	if (strcmp(name, "kernel"))
+		return errorf(-ENOENT, err, errlen, "no file \"%s\" in bundle", name);
+	*data = kernel;
+	*size = sizeof(kernel);
+	return 0;
+}
+
+static int m_alloc(void *ctx, uint64_t size, uint8_t **p)
+{
+	(void)ctx;
+	if (size > 65536 - held || !(*p = malloc(size)))
+		return -ENOMEM;
+	held += size;
+	return 0;
+}
+
+static void m_free(void *ctx, uint8_t *p, uint64_t size)
+{
+	(void)ctx;
+	if (size > held)
+		abort();
+	held -= size;
+	free(p);
+}
+
+static const struct image_mem mem = { m_alloc, m_free, NULL };
+
+static int i_begin(void *ctx, const char *name, uint64_t size, uint32_t *handle, char *msg, size_t len)
+{
+	(void)ctx;
+	return image_upload_begin(&store, name, size, 65536, 1, fetch, NULL, &mem, handle, msg, len);
+}
+
+static int i_data(void *ctx, uint32_t handle, uint64_t offset, const uint8_t *p, size_t n, char *msg,
+		  size_t len)
+{
+	(void)ctx;
+	if (!n || n > PVHV_MGMT_IMAGE_CHUNK)
+		abort();
+	return image_upload_data(&store, handle, 1, offset, p, n, msg, len);
+}
+
+static int i_end(void *ctx, uint32_t handle, char *msg, size_t len)
+{
+	(void)ctx;
+	return image_upload_end(&store, handle, 1, &mem, msg, len);
+}
+
+static unsigned i_list(void *ctx, uint32_t first, struct pvhv_mgmt_image *e, unsigned max, uint32_t *total)
+{
+	unsigned n = 0, at = 0;
+
+	(void)ctx;
+	for (unsigned i = 0; i < IMAGES_MAX; i++)
+		if (store.img[i].state == IMAGE_READY && at++ >= first && n < max) {
+			memset(&e[n], 0, sizeof(e[n]));
+			memcpy(e[n].name, store.img[i].name, strlen(store.img[i].name));
+			e[n++].size = store.img[i].size;
+		}
+	*total = at;
+	return n;
+}
+
+static int i_remove(void *ctx, const char *name, char *msg, size_t len)
+{
+	(void)ctx;
+	return image_delete(&store, name, fetch, NULL, &mem, msg, len);
+}
+
+static const struct mgmt_image_ops image_ops = {
+	.begin = i_begin, .data = i_data, .end = i_end, .list = i_list, .remove = i_remove,
+};
+static const struct mgmt_ops ops = {
+	.hello = hello, .slots = slots, .domain = domain, .destroy = destroy, .console = console,
+	.events = events, .create = create, .image = &image_ops, .life = &life_ops,
+};
+
+static void close_connection(void)
+{
+	image_upload_abort(&store, 1, &mem);
+	for (unsigned i = 0; i < IMAGES_MAX; i++)
+		if (store.img[i].state == IMAGE_READY && store.img[i].origin == IMAGE_UPLOADED &&
+		    image_delete(&store, store.img[i].name, fetch, NULL, &mem, NULL, 0))
+			abort();
+	if (held || image_count(&store))
+		abort(); /* an upload leaked */
+}
 static uint8_t rx[MGMT_FRAME_MAX], out[MGMT_REPLY_MAX];
 
 static void check_reply(const uint8_t *req, size_t n)
@@ -143,7 +243,8 @@ static void check_reply(const uint8_t *req, size_t n)
 		abort();
 	if (st.status && st.status != -PVHV_MGMT_EINVAL && st.status != -PVHV_MGMT_ENOENT &&
 	    st.status != -PVHV_MGMT_ENOSYS && st.status != -PVHV_MGMT_EPROTO && st.status != -PVHV_MGMT_EPERM &&
-	    st.status != -PVHV_MGMT_EPIPE)
+	    st.status != -PVHV_MGMT_EPIPE && st.status != -PVHV_MGMT_ENOMEM && st.status != -PVHV_MGMT_EEXIST &&
+	    st.status != -PVHV_MGMT_EBUSY && st.status != -PVHV_MGMT_ENOSPC)
 		abort();
 }
 
@@ -167,6 +268,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 			if (len < 0) {
 				check_reply(rx, mgmt_proto_error(rx, rx_len, err, out));
+				close_connection();
 				return 0; /* the stream is closed */
 			}
 			if (len == 0)
@@ -178,5 +280,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (rx_len == sizeof(rx) && !piece)
 			abort(); /* a full buffer always holds a complete frame */
 	}
+	close_connection();
 	return 0;
 }

@@ -13,6 +13,14 @@ def frame(kind, payload=b"", seq=1):
     return struct.pack("<IHHII", MAGIC, VERSION, kind, seq, len(payload)) + payload
 
 
+def image_begin(name, size, flags=0):
+    return name.ljust(64, b"\0") + struct.pack("<QII", size, flags, 0)
+
+
+def image_data(handle, offset, data):
+    return struct.pack("<IIQ", handle, 0, offset) + data
+
+
 def pieces(stream, size=255):
     out = b""
     for i in range(0, len(stream), size + 1):
@@ -37,6 +45,14 @@ def main(d):
         "stats": frame(16, ref(1, 2), 10),
         "console-write": frame(17, struct.pack("<IIII", 2, 3, 5, 0) + b"hello", 11),
         "badmagic": struct.pack("<IHHII", 0x12345678, 1, 1, 1, 0),
+        # Images: an upload of 5000 bytes in two pieces, listed, deleted; then hostile ones.
+        "image": frame(8, image_begin(b"disk.img", 5000)) + frame(9, image_data(1, 0, b"a" * 4000)) +
+        frame(9, image_data(1, 4000, b"b" * 1000)) + frame(10, struct.pack("<I", 1)) +
+        frame(11, struct.pack("<I", 0)) + frame(12, b"disk.img".ljust(64, b"\0")),
+        "image-hostile": frame(8, image_begin(b"u", 100)) + frame(9, image_data(1, 7, b"x")) +
+        frame(9, image_data(1, 0, b"x" * 101)) + frame(10, struct.pack("<I", 1)) +
+        frame(8, image_begin(b"kernel", 10)) + frame(8, image_begin(b"w", 50)) +
+        frame(9, image_data(2, 0, b"y" * 20)),
     }
     for name, stream in seeds.items():
         with open(os.path.join(d, name), "wb") as f:

@@ -11,7 +11,7 @@
  *   pvhctl [--json] events [AFTER]   domains' ends after event AFTER (0: all kept)
  *   pvhctl create NAME --kernel IMAGE [--initrd IMAGE] [--cmdline TEXT] [--memory MIB]
  *                 [--cpus N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS] [--rng] [--console]
- *                                    a domain made now (images: files of the boot bundle);
+ *                                    a domain made now (images: bundle files or uploaded);
  *                                    prints ID:GEN; it starts in the background
  *   pvhctl create --paused ...      built but held: it runs at `start`
  *   pvhctl run NAME [create options] -- CMD [ARG]...
@@ -19,6 +19,11 @@
  *                                    listens, run CMD there through agent-run (found beside
  *                                    pvhctl): its stdin, stdout, stderr and exit status are
  *                                    ours (128+N for signal N); then destroy NAME
+ *   pvhctl [--json] images           images: the bundle's files and uploaded ones, with
+ *                                    their size and users
+ *   pvhctl image import FILE [NAME]  uploads FILE (a regular file) as image NAME (default:
+ *                                    FILE's base name); it appears when all of it is in
+ *   pvhctl image rm NAME             deletes an uploaded image no domain uses
  *
  * Domain life (the functions after the "domain life" line below):
  *   pvhctl start DOMAIN              runs a domain created with --paused
@@ -52,7 +57,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <libgen.h>
 #include <sys/wait.h>
@@ -290,11 +297,149 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 
 static bool life_verb(const char *verb);
 static int life_main(int argc, char **argv, const char *self);
+/* ------------------------------------------------------------ images */
+
+static void print_images(void)
+{
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+	uint32_t first = 0;
+	struct pvhv_mgmt_images l;
+
+	if (json)
+		putchar('[');
+	else
+		printf("%-32s %12s %5s %s\n", "NAME", "SIZE", "USERS", "ORIGIN");
+	do {
+		size_t n = call(PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), buf, sizeof(buf));
+
+		if (n < sizeof(l))
+			die("a short image list reply");
+		memcpy(&l, buf, sizeof(l));
+		if (n != sizeof(l) + (size_t)l.count * sizeof(struct pvhv_mgmt_image) || first + l.count > l.total)
+			die("an image list reply of %zu bytes for %u images", n, l.count);
+		for (unsigned k = 0; k < l.count; k++) {
+			struct pvhv_mgmt_image e;
+			const char *origin;
+
+			memcpy(&e, buf + sizeof(l) + k * sizeof(e), sizeof(e));
+			origin = e.origin == PVHV_MGMT_IMAGE_BUNDLE ? "bundle" :
+				 e.origin == PVHV_MGMT_IMAGE_UPLOADED ? "uploaded" : "?";
+			if (json)
+				printf("%s{\"name\":\"%.*s\",\"size\":%llu,\"users\":%u,\"origin\":\"%s\"}",
+				       first + k ? "," : "", (int)strnlen(e.name, sizeof(e.name)), e.name,
+				       (unsigned long long)e.size, e.users, origin);
+			else
+				printf("%-32.*s %12llu %5u %s\n", (int)strnlen(e.name, sizeof(e.name)), e.name,
+				       (unsigned long long)e.size, e.users, origin);
+		}
+		if (!l.count)
+			break;
+		first += l.count;
+	} while (first < l.total);
+	if (json)
+		puts("]");
+}
+
+/* Frames sent ahead of their replies while importing: pvhv answers them in order. */
+#define IMPORT_WINDOW 32
+
+/* Reads one reply to an earlier request of type; dies with pvhv's message on an error. */
+static void import_reply(uint16_t type, const char *name)
+{
+	struct pvhv_mgmt_hdr h;
+	struct pvhv_mgmt_status st;
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(st)];
+
+	read_all(&h, sizeof(h));
+	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
+	    h.len > sizeof(buf))
+		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
+	read_all(buf, h.len);
+	memcpy(&st, buf, sizeof(st));
+	if (st.status)
+		die("image %s: %.*s (error %d)", name, (int)sizeof(st.msg), st.msg, -st.status);
+}
+
+/* pvhctl image import: BEGIN, the file in order with a window of DATA frames, END. */
+static void image_import(const char *file, const char *name)
+{
+	static uint8_t frame[sizeof(struct pvhv_mgmt_hdr) + PVHV_MGMT_MAX_PAYLOAD];
+	struct pvhv_mgmt_image_begin b = { 0 };
+	struct stat sb;
+	uint64_t off = 0;
+	unsigned ahead = 0;
+	uint32_t handle;
+	int fd = open(file, O_RDONLY);
+
+	if (fd < 0 || fstat(fd, &sb))
+		die("%s: %s", file, strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		die("%s: not a regular file", file);
+	if (strlen(name) >= sizeof(b.name))
+		die("image name \"%s\": longer than %zu bytes", name, sizeof(b.name) - 1);
+	strcpy(b.name, name);
+	b.size = (uint64_t)sb.st_size;
+	if (call(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), &handle, sizeof(handle)) != sizeof(handle))
+		die("a short upload reply");
+	while (off < b.size) {
+		struct pvhv_mgmt_image_data d = { .handle = handle, .offset = off };
+		size_t want = b.size - off < PVHV_MGMT_IMAGE_CHUNK ? (size_t)(b.size - off) : PVHV_MGMT_IMAGE_CHUNK;
+		uint8_t *p = frame + sizeof(struct pvhv_mgmt_hdr) + sizeof(d);
+		ssize_t r = read(fd, p, want);
+		struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_IMAGE_PUT_DATA, next_seq++,
+					   0 };
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			die("%s: %s at byte %llu", file, r < 0 ? strerror(errno) : "shorter than it was",
+			    (unsigned long long)off);
+		h.len = (uint32_t)(sizeof(d) + (size_t)r);
+		memcpy(frame, &h, sizeof(h));
+		memcpy(frame + sizeof(h), &d, sizeof(d));
+		write_all(frame, sizeof(h) + h.len);
+		off += (uint64_t)r;
+		if (++ahead == IMPORT_WINDOW) {
+			import_reply(PVHV_MGMT_IMAGE_PUT_DATA, name);
+			ahead--;
+		}
+	}
+	for (; ahead; ahead--)
+		import_reply(PVHV_MGMT_IMAGE_PUT_DATA, name);
+	close(fd);
+	call(PVHV_MGMT_IMAGE_PUT_END, &handle, sizeof(handle), frame, 0);
+	printf("imported %s (%llu bytes)\n", name, (unsigned long long)b.size);
+}
+
+/* images, image import, image rm: true when argv[i] was one of them (and was done). */
+static bool image_command(int argc, char **argv, int i)
+{
+	if (!strcmp(argv[i], "images") && i + 1 == argc) {
+		print_images();
+	} else if (!strcmp(argv[i], "image") && i + 3 <= argc && i + 4 >= argc && !strcmp(argv[i + 1], "import")) {
+		char path[4096];
+
+		snprintf(path, sizeof(path), "%s", argv[i + 2]);
+		image_import(argv[i + 2], i + 4 == argc ? argv[i + 3] : basename(path));
+	} else if (!strcmp(argv[i], "image") && i + 3 == argc && !strcmp(argv[i + 1], "rm")) {
+		char name[PVHV_MGMT_IMAGE_NAME] = { 0 };
+
+		if (strlen(argv[i + 2]) >= sizeof(name))
+			die("image name \"%s\": longer than %zu bytes", argv[i + 2], sizeof(name) - 1);
+		strcpy(name, argv[i + 2]);
+		call(PVHV_MGMT_IMAGE_DELETE, name, sizeof(name), name, 0);
+		printf("deleted %s\n", name);
+	} else {
+		return false;
+	}
+	return true;
+}
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
 		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|"
+		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
 		"exec [-i] DOMAIN -- CMD...\n");
 	exit(2);
@@ -316,7 +461,9 @@ int main(int argc, char **argv)
 	if (i >= argc)
 		usage();
 	connect_pvhv();
-	if (!strcmp(argv[i], "hello") && i + 1 == argc) {
+	if (image_command(argc, argv, i)) {
+		/* done */
+	} else if (!strcmp(argv[i], "hello") && i + 1 == argc) {
 		struct pvhv_mgmt_hello h;
 
 		if (call(PVHV_MGMT_HELLO, NULL, 0, &h, sizeof(h)) != sizeof(h))

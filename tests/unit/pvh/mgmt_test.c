@@ -141,8 +141,10 @@ static const struct mgmt_life_ops life_ops = {
 	.create_paused = create_paused, .start = start, .pause = pause, .resume = resume, .stats = stats,
 	.console_write = console_write,
 };
-static const struct mgmt_ops ops = { hello, slots, domain, destroy, console, events, create, NULL, &life_ops };
-static const struct mgmt_ops old_ops = { hello, slots, domain, destroy, console, events, create, NULL, NULL };
+static const struct mgmt_ops ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
+				     .console = console, .events = events, .create = create, .life = &life_ops };
+static const struct mgmt_ops old_ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
+					 .console = console, .events = events, .create = create };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
 static struct pvhv_mgmt_status st;
 
@@ -523,4 +525,284 @@ Test(mgmt, life_requests_without_callbacks)
 	memcpy(&st, out + sizeof(h), sizeof(st));
 	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
 	cr_assert_eq(lf.held + lf.pauses, 0);
+}
+
+/* ------------------------------------------------------------ images (ops 8..12) */
+
+/* A recording image backend: any call of it by a refused request is a failure. */
+static struct {
+	unsigned calls;
+	char name[80];
+	uint64_t size, offset;
+	uint32_t handle;
+	size_t n;
+	uint8_t first, last;
+	void *ctx;
+} seen;
+
+static int i_begin(void *ctx, const char *name, uint64_t size, uint32_t *handle, char *msg, size_t len)
+{
+	seen.calls++, seen.ctx = ctx, seen.size = size;
+	snprintf(seen.name, sizeof(seen.name), "%s", name);
+	if (!strcmp(name, "huge"))
+		return errorf(-PVHV_MGMT_ENOMEM, msg, len, "image \"huge\": no memory for 9 KiB");
+	*handle = 5;
+	return 0;
+}
+
+static int i_data(void *ctx, uint32_t handle, uint64_t offset, const uint8_t *p, size_t n, char *msg,
+		  size_t len)
+{
+	seen.calls++, seen.ctx = ctx, seen.handle = handle, seen.offset = offset, seen.n = n;
+	seen.first = p[0], seen.last = p[n - 1];
+	if (offset == 3)
+		return errorf(-PVHV_MGMT_EINVAL, msg, len, "data at offset 3, expected 0");
+	return 0;
+}
+
+static int i_end(void *ctx, uint32_t handle, char *msg, size_t len)
+{
+	seen.calls++, seen.ctx = ctx, seen.handle = handle;
+	(void)msg, (void)len;
+	return 0;
+}
+
+/* Three images: i0 (bundle, 1 user), i1, i2 (uploaded). */
+static unsigned i_list(void *ctx, uint32_t first, struct pvhv_mgmt_image *e, unsigned max, uint32_t *total)
+{
+	unsigned n = 0;
+
+	seen.calls++, seen.ctx = ctx;
+	for (uint32_t i = first; i < 3 && n < max; i++, n++) {
+		e[n] = (struct pvhv_mgmt_image){ .size = 4096 * (i + 1), .users = i == 0,
+						 .origin = i ? PVHV_MGMT_IMAGE_UPLOADED : PVHV_MGMT_IMAGE_BUNDLE };
+		snprintf(e[n].name, sizeof(e[n].name), "i%u", i);
+	}
+	*total = 3;
+	return n;
+}
+
+static int i_remove(void *ctx, const char *name, char *msg, size_t len)
+{
+	seen.calls++, seen.ctx = ctx;
+	snprintf(seen.name, sizeof(seen.name), "%s", name);
+	if (!strcmp(name, "busy"))
+		return errorf(-PVHV_MGMT_EBUSY, msg, len, "image \"busy\" is in use (1 user)");
+	return 0;
+}
+
+static const struct mgmt_image_ops image_ops = {
+	.begin = i_begin, .data = i_data, .end = i_end, .list = i_list, .remove = i_remove,
+};
+static int conn_ctx;
+static const struct mgmt_ops img_ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
+					 .console = console, .events = events, .create = create,
+					 .image = &image_ops, .ctx = &conn_ctx };
+
+/* ask() through img_ops: the status in st, the result's bytes returned. */
+static const uint8_t *ask_img(uint16_t type, const void *payload, uint32_t len, size_t *rlen)
+{
+	struct pvhv_mgmt_hdr h;
+	char err[80];
+	size_t n = frame(type, payload, len), r;
+
+	cr_assert_eq(mgmt_frame(req, n, err, sizeof(err)), (int64_t)n);
+	r = mgmt_handle(&img_ops, req, n, out);
+	memcpy(&h, out, sizeof(h));
+	cr_assert_eq(h.type, type | PVHV_MGMT_REPLY);
+	cr_assert_eq(h.len + sizeof(h), r);
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	*rlen = h.len - sizeof(st);
+	return out + sizeof(h) + sizeof(st);
+}
+
+/* A refused request: status rc, message msg, no result, and the backend never called. */
+static void refused(uint16_t type, const void *payload, uint32_t len, int rc, const char *msg)
+{
+	unsigned calls = seen.calls;
+	size_t n;
+
+	ask_img(type, payload, len, &n);
+	cr_assert_eq(st.status, rc, "%s", st.msg);
+	cr_assert_str_eq(st.msg, msg);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(seen.calls, calls, "a refused request reached the image store");
+}
+
+static void img_setup(void)
+{
+	memset(&seen, 0, sizeof(seen));
+}
+
+Test(mgmt_image, begin, .init = img_setup)
+{
+	struct pvhv_mgmt_image_begin b = { .name = "root-2.ext4", .size = 9000 };
+	uint32_t handle;
+	size_t n;
+	const uint8_t *r = ask_img(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), &n);
+
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(n, sizeof(handle));
+	memcpy(&handle, r, sizeof(handle));
+	cr_assert_eq(handle, 5);
+	cr_assert_str_eq(seen.name, "root-2.ext4");
+	cr_assert_eq(seen.size, 9000);
+	cr_assert_eq(seen.ctx, &conn_ctx, "the connection reaches the store");
+	/* The store's refusal comes back as it is. */
+	snprintf(b.name, sizeof(b.name), "huge");
+	ask_img(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOMEM);
+	cr_assert_str_eq(st.msg, "image \"huge\": no memory for 9 KiB");
+	cr_assert_eq(n, 0);
+}
+
+Test(mgmt_image, begin_checks_every_field, .init = img_setup)
+{
+	struct pvhv_mgmt_image_begin good = { .name = "x", .size = 1 }, b;
+
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &good, sizeof(good) - 1, -PVHV_MGMT_EINVAL,
+		"payload of 79 bytes, want 80");
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, NULL, 0, -PVHV_MGMT_EINVAL, "payload of 0 bytes, want 80");
+	b = good;
+	memset(b.name, 'a', sizeof(b.name));
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL,
+		"image name is longer than 63 bytes");
+	b = good;
+	b.name[0] = 0;
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL, "image name is empty");
+	snprintf(b.name, sizeof(b.name), "../etc");
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL,
+		"image name \"../etc\" starts with '.'");
+	snprintf(b.name, sizeof(b.name), "a b");
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL,
+		"image name: byte 1 (0x20) is not one of A-Z a-z 0-9 . _ -");
+	b = good;
+	b.flags = 1;
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL, "unknown flags 0x1");
+	b = good;
+	b.reserved = 2;
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL, "reserved is 0x2, not 0");
+	b = good;
+	b.size = 0;
+	refused(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), -PVHV_MGMT_EINVAL, "image \"x\": size 0");
+}
+
+Test(mgmt_image, data_and_end, .init = img_setup)
+{
+	uint8_t buf[sizeof(struct pvhv_mgmt_image_data) + PVHV_MGMT_IMAGE_CHUNK];
+	struct pvhv_mgmt_image_data d = { .handle = 5, .offset = 4096 };
+	uint32_t h = 5;
+	size_t n;
+
+	memcpy(buf, &d, sizeof(d));
+	memset(buf + sizeof(d), 0xab, PVHV_MGMT_IMAGE_CHUNK);
+	buf[sizeof(d)] = 1;
+	buf[sizeof(buf) - 1] = 2;
+	ask_img(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(buf), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(seen.handle, 5);
+	cr_assert_eq(seen.offset, 4096);
+	cr_assert_eq(seen.n, PVHV_MGMT_IMAGE_CHUNK);
+	cr_assert_eq(seen.first, 1);
+	cr_assert_eq(seen.last, 2);
+	/* One byte is enough. */
+	ask_img(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(d) + 1, &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(seen.n, 1);
+	/* The store's refusal comes back. */
+	d.offset = 3;
+	memcpy(buf, &d, sizeof(d));
+	ask_img(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(d) + 1, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "data at offset 3, expected 0");
+	ask_img(PVHV_MGMT_IMAGE_PUT_END, &h, sizeof(h), &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(n, 0);
+	cr_assert_eq(seen.handle, 5);
+}
+
+Test(mgmt_image, data_and_end_check_every_field, .init = img_setup)
+{
+	uint8_t buf[sizeof(struct pvhv_mgmt_image_data) + 1] = { 0 };
+	struct pvhv_mgmt_image_data d = { .handle = 5 };
+	uint32_t h = 0;
+
+	memcpy(buf, &d, sizeof(d));
+	refused(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(d), -PVHV_MGMT_EINVAL,
+		"payload of 16 bytes, want 16 and 1 to 4080 data bytes");
+	refused(PVHV_MGMT_IMAGE_PUT_DATA, buf, 3, -PVHV_MGMT_EINVAL,
+		"payload of 3 bytes, want 16 and 1 to 4080 data bytes");
+	d.handle = 0;
+	memcpy(buf, &d, sizeof(d));
+	refused(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(buf), -PVHV_MGMT_EINVAL, "handle 0");
+	d = (struct pvhv_mgmt_image_data){ .handle = 5, .reserved = 1 };
+	memcpy(buf, &d, sizeof(d));
+	refused(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(buf), -PVHV_MGMT_EINVAL, "reserved is 0x1, not 0");
+	d = (struct pvhv_mgmt_image_data){ .handle = 5, .offset = UINT64_MAX };
+	memcpy(buf, &d, sizeof(d));
+	refused(PVHV_MGMT_IMAGE_PUT_DATA, buf, sizeof(buf), -PVHV_MGMT_EINVAL,
+		"offset 0xffffffffffffffff + 1 bytes overflows");
+	refused(PVHV_MGMT_IMAGE_PUT_END, &h, sizeof(h), -PVHV_MGMT_EINVAL, "handle 0");
+	h = 5;
+	refused(PVHV_MGMT_IMAGE_PUT_END, &h, 2, -PVHV_MGMT_EINVAL, "payload of 2 bytes, want a 4-byte handle");
+	refused(PVHV_MGMT_IMAGE_PUT_END, buf, 8, -PVHV_MGMT_EINVAL, "payload of 8 bytes, want a 4-byte handle");
+}
+
+Test(mgmt_image, list_pages, .init = img_setup)
+{
+	struct pvhv_mgmt_images l;
+	struct pvhv_mgmt_image e[3];
+	uint32_t first = 1;
+	size_t n;
+	const uint8_t *r = ask_img(PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), &n);
+
+	cr_assert_eq(st.status, 0);
+	cr_assert_eq(n, sizeof(l) + 2 * sizeof(e[0]));
+	memcpy(&l, r, sizeof(l));
+	memcpy(e, r + sizeof(l), 2 * sizeof(e[0]));
+	cr_assert_eq(l.count, 2);
+	cr_assert_eq(l.total, 3);
+	cr_assert_str_eq(e[0].name, "i1");
+	cr_assert_eq(e[1].size, 3 * 4096);
+	cr_assert_eq(e[1].origin, PVHV_MGMT_IMAGE_UPLOADED);
+	first = 0;
+	r = ask_img(PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), &n);
+	memcpy(&l, r, sizeof(l));
+	memcpy(e, r + sizeof(l), sizeof(e));
+	cr_assert_eq(l.count, 3);
+	cr_assert_eq(e[0].users, 1);
+	cr_assert_eq(e[0].origin, PVHV_MGMT_IMAGE_BUNDLE);
+	refused(PVHV_MGMT_IMAGE_LIST, NULL, 0, -PVHV_MGMT_EINVAL, "payload of 0 bytes, want a 4-byte index");
+}
+
+Test(mgmt_image, delete, .init = img_setup)
+{
+	char name[PVHV_MGMT_IMAGE_NAME] = "busy";
+	size_t n;
+
+	ask_img(PVHV_MGMT_IMAGE_DELETE, name, sizeof(name), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EBUSY);
+	cr_assert_str_eq(st.msg, "image \"busy\" is in use (1 user)");
+	snprintf(name, sizeof(name), "old");
+	ask_img(PVHV_MGMT_IMAGE_DELETE, name, sizeof(name), &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_str_eq(seen.name, "old");
+	refused(PVHV_MGMT_IMAGE_DELETE, name, 4, -PVHV_MGMT_EINVAL, "payload of 4 bytes, want a 64-byte name");
+	memset(name, 'z', sizeof(name));
+	refused(PVHV_MGMT_IMAGE_DELETE, name, sizeof(name), -PVHV_MGMT_EINVAL,
+		"image name is longer than 63 bytes");
+	snprintf(name, sizeof(name), "a:b");
+	refused(PVHV_MGMT_IMAGE_DELETE, name, sizeof(name), -PVHV_MGMT_EINVAL,
+		"image name: byte 1 (0x3a) is not one of A-Z a-z 0-9 . _ -");
+}
+
+Test(mgmt_image, without_a_store)
+{
+	uint32_t first = 0;
+	size_t n;
+
+	ask(PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
+	cr_assert_str_eq(st.msg, "no image store");
 }
