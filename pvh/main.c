@@ -4,6 +4,7 @@
 
 static struct pvh_config cfg;
 uint64_t mem_free_boot_pages;
+unsigned mem_boot_slots;
 
 /*
  * The boot configuration and a slot for each of its domains, from the
@@ -63,6 +64,7 @@ NORETURN void pvh_main(void)
 		machine_poweroff(PVHV_EXIT_NO_DOMAIN);
 	}
 	mem_free_boot_pages = mem_free_pages(); /* before any domain is built: the summary compares */
+	mem_boot_slots = nr_domains;
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = dom_at(i);
 

@@ -244,6 +244,7 @@ void domain_slot_publish_locked(struct domain *d);
 uint64_t domain_slot_pages(void);
 extern uint64_t first_guest_entry_tsc;
 extern uint64_t mem_free_boot_pages; /* main.c: free host memory before the first build */
+extern unsigned mem_boot_slots;      /* main.c: slots the table had then (the boot domains) */
 
 /* bundle.c: the boot module(s) and the files in them. */
 int bundle_open(char *err, size_t errlen);
@@ -341,6 +342,8 @@ void sched_domain_quiesced(struct domain *dom);
 void sched_start(void);
 /* The most domains alive at once so far (first start to final end; reboots and restarts inside). */
 unsigned sched_live_peak(void);
+/* Pages of the run-time creator's list of live configurations (grown, never freed). */
+uint64_t sched_others_pages(void);
 /*
  * Pause and resume (sched.c): the caller has checked that d is a running
  * domain and not the control domain.  Pausing kicks its vCPUs off their

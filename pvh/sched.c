@@ -368,6 +368,11 @@ static struct domain_config scratch_cfg, *others;
 static unsigned others_cap;
 static char scratch_str[RUNTIME_STRINGS];
 
+uint64_t sched_others_pages(void)
+{
+	return others ? pages_for(others_cap * sizeof(*others)) : 0;
+}
+
 /* Room in others for n configurations (outside sched_lock: the allocator may wait). */
 static int others_reserve(unsigned n)
 {
