@@ -51,6 +51,7 @@ static void op_hello(void *ctx, struct pvhv_mgmt_hello *out)
 	out->host_cpus = nr_cpus;
 	out->max_domains = domain_table_capacity();
 	out->free_mem_bytes = mem_free_pages() * PAGE_SIZE;
+	out->table_bytes = sched_table_growth_pages() * PAGE_SIZE;
 	out->host_mem_bytes = mem_free_boot_pages * PAGE_SIZE;
 	out->tsc_khz = (uint32_t)tsc_khz();
 	out->vendor = vcpu_ops->hypercall_flag ? 1 : 2;   /* VMMCALL: AMD-V */

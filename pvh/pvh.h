@@ -245,6 +245,8 @@ uint64_t domain_slot_pages(void);
 extern uint64_t first_guest_entry_tsc;
 extern uint64_t mem_free_boot_pages; /* main.c: free host memory before the first build */
 extern unsigned mem_boot_slots;      /* main.c: slots the table had then (the boot domains) */
+/* Pages the domain table grew by since boot (slots made at run time and the creator's list). */
+uint64_t sched_table_growth_pages(void);
 
 /* bundle.c: the boot module(s) and the files in them. */
 int bundle_open(char *err, size_t errlen);

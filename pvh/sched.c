@@ -435,9 +435,8 @@ static int create_domain(const char *name, const struct config_prop *props, unsi
 		used += (size_t)props[i].len;
 	}
 	/*
-	 * Memory first, outside the lock: a new slot while the table has room
-	 * (an ended domain keeps its slot, for the summary and the events,
-	 * while it can), and room for the others.  Only this function adds
+	 * Memory first, outside the lock: a new slot in case no ended domain's
+	 * can be reused, and room for the others.  Only this function adds
 	 * slots, one request at a time, so count stays right until the lock
 	 * is taken.
 	 */
@@ -448,9 +447,15 @@ static int create_domain(const char *name, const struct config_prop *props, unsi
 		return errorf(-ENOMEM, msg, msglen, "no memory to check the name against %u domains", count);
 	}
 	sched_lock();
-	/* A slot: the new one, else the lowest ended one that waits for nothing. */
+	/*
+	 * A slot: the lowest ended one that waits for nothing, else the new
+	 * one.  Reusing first keeps the table (pvhv's memory) as small as the
+	 * most domains alive at once, however many come and go; an ended
+	 * domain stays listed until its slot is needed (its end is in the
+	 * event log).
+	 */
 	slot = count;
-	for (unsigned i = 0; i < count && slot == count && !fresh; i++) {
+	for (unsigned i = 0; i < count && slot == count; i++) {
 		d = dom_at(i);
 		if (d->state == DOM_ENDED && !d->restart_pending && !d->cfg->control && !d->create_pending)
 			slot = i;
@@ -519,6 +524,12 @@ static int create_domain(const char *name, const struct config_prop *props, unsi
 	domain_slot_free(fresh);
 	*id = slot;
 	return 0;
+}
+
+uint64_t sched_table_growth_pages(void)
+{
+	return (__atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE) - mem_boot_slots) * domain_slot_pages() +
+	       sched_others_pages();
 }
 
 int sched_create_domain(const char *name, const struct config_prop *props, unsigned n, unsigned *id,

@@ -106,7 +106,7 @@ NORETURN void summary_and_poweroff(void)
 	 * the two), but for the domain table's growth since boot, which stays
 	 * for pvhv's life: slots made at run time and the creator's list.
 	 */
-	table = (nr_domains - mem_boot_slots) * domain_slot_pages() + sched_others_pages();
+	table = sched_table_growth_pages();
 	kprintf("pvhv: bench mem_table_kib=%lu end_plus_table=%lu\n", table * 4,
 		(mem_free_pages() + table) * 4);
 	kprintf("pvhv: bench mem_free_kib boot=%lu end=%lu\n", mem_free_boot_pages * 4,

@@ -85,6 +85,9 @@ struct pvhv_mgmt_hello {
 	uint32_t tsc_khz;
 	uint32_t vendor;           /* 1 AMD-V (SVM), 2 VT-x (VMX) */
 	char name[32];             /* "pvhv" and its version */
+	uint64_t table_bytes;      /* of the rest, what the domain table grew by since boot: slots
+				      made at run time, kept for reuse (free + table is what live
+				      domains and images do not hold) */
 };
 
 /* A domain: id is its slot, gen its generation (both from a list or info reply). */
@@ -308,7 +311,7 @@ struct pvhv_mgmt_stats {
 
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_hello) == 72, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_hello) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");

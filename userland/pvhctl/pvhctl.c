@@ -470,11 +470,11 @@ int main(int argc, char **argv)
 			die("a short hello reply");
 		if (json)
 			printf("{\"protocol\":%u,\"abi\":\"%u.%u\",\"cpus\":%u,\"max_domains\":%u,"
-			       "\"memory_mib\":%llu,\"free_mib\":%llu,\"free_bytes\":%llu,\"tsc_khz\":%u,"
+			       "\"memory_mib\":%llu,\"free_mib\":%llu,\"free_bytes\":%llu,\"table_bytes\":%llu,\"tsc_khz\":%u,"
 			       "\"vendor\":\"%s\"}\n",
 			       h.version, h.abi_version >> 16, h.abi_version & 0xffff, h.host_cpus, h.max_domains,
 			       (unsigned long long)(h.host_mem_bytes >> 20), (unsigned long long)(h.free_mem_bytes >> 20),
-			       (unsigned long long)h.free_mem_bytes, h.tsc_khz, h.vendor == 1 ? "svm" : "vmx");
+			       (unsigned long long)h.free_mem_bytes, (unsigned long long)h.table_bytes, h.tsc_khz, h.vendor == 1 ? "svm" : "vmx");
 		else
 			printf("%.*s protocol %u, ABI %u.%u, %u CPUs (%s), %u domains at most, %llu MiB, %llu MiB free\n",
 			       (int)sizeof(h.name), h.name, h.version, h.abi_version >> 16, h.abi_version & 0xffff,
