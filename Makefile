@@ -171,7 +171,7 @@ clean:
 test-teardown: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)bash scripts/fetch-linux.sh
-	$(Q)python3 tests/integration/run.py -k linux-teardown
+	$(Q)python3 tests/integration/run.py -k linux-teardown -k yield-storm
 	$(Q)python3 tests/integration/console.py -k linux-reboot-input
 
 .PHONY: all image unit-bin guests tools mkimage-static userland deps run test test-bochs-linux test-teardown bench fuzz fuzz-bin clean

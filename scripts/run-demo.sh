@@ -1,53 +1,79 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-demo.sh: boot pvhv with Debian's kernel and five test domains at once,
-# serial on this terminal.
+# run-demo.sh: boot pvhv with a control domain, serial on this terminal.
 #
-# Builds build/demo/bundle.cpio: a Linux domain (Debian's cloud kernel with
-# a busybox initramfs, 2 vCPUs) and the test guests (hello, two memcheck,
-# cpuid, exitstatus); runs QEMU (accelerator from scripts/qemu-args.sh) and
-# explains QEMU's exit status at the end.  On a terminal the Linux domain
-# gives an interactive shell: console input goes to it, Ctrl-] moves input
-# to the next running domain, `poweroff -f` ends it, Ctrl-A X quits QEMU.
-# Without a terminal it prints its CPU count and powers off.
-# PVHV_DEMO_TIMEOUT (seconds, default 120; none on a terminal) bounds the run.
+# Builds build/demo/bundle.cpio: the control domain (Debian's cloud kernel,
+# build/linux/root.ext4 as its root, build/userland's pvhctl, agent-run and
+# pvhv-agent on a second disk at /opt; vsock CID 3, `control = <1>`) and,
+# for the sandboxes it makes, the image sandbox.ext4: the same busybox tree
+# with pvhv-agent as its init (tools/pvhv-mkimage --agent).  Runs QEMU
+# (accelerator from scripts/qemu-args.sh) and explains QEMU's exit status.
+# On a terminal the control domain gives a shell where `pvhctl run` works
+# (it prints a few commands to try; `exit` powers off, Ctrl-A X quits
+# QEMU).  Without a terminal it runs a first session itself (pvhctl hello,
+# images, run, ps, events) and powers off.
+# PVHV_DEMO_TIMEOUT (seconds, default 240; none on a terminal) bounds the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/qemu-args.sh
 
-G=build/guests
-for f in build/pvhv.elf build/tools/pvhv-bundle $G/hello.elf $G/memcheck.elf $G/cpuid.elf $G/exitstatus.elf; do
+U=build/userland
+for f in build/pvhv.elf build/tools/pvhv-bundle build/tools/pvhv-mkimage $U/pvhctl $U/agent-run $U/pvhv-agent; do
 	[ -e "$f" ] || { echo "run-demo: $f is missing; run 'make all' first" >&2; exit 1; }
 done
 
 bash scripts/fetch-linux.sh >/dev/null
+[ -d build/linux/rootfs ] || FORCE=1 bash scripts/fetch-linux.sh >/dev/null
 if [ -t 0 ]; then
-	linux_end="pvhv.end=shell"
+	steps=ctlshell
 	serial=(-serial mon:stdio)
 	limit=()
 	stdin=/dev/stdin
 else
-	linux_end="pvhv.test=nproc pvhv.end=poweroff"
+	steps=ctldemo
 	serial=(-serial stdio)
-	limit=(timeout --foreground "${PVHV_DEMO_TIMEOUT:-120}")
+	limit=(timeout --foreground "${PVHV_DEMO_TIMEOUT:-240}")
 	stdin=/dev/null
 fi
 
-mkdir -p build/demo
-bundle=build/demo/bundle.cpio
-build/tools/pvhv-bundle -o "$bundle" \
-	--domain linux --kernel build/linux/vmlinux --initrd build/linux/initramfs.cpio \
-	--cmdline "console=ttyS0 quiet $linux_end" --memory 256 --vcpus 2 \
-	--domain hello --kernel $G/hello.elf --cmdline "name=demo" --memory 16 --vcpus 1 \
-	--domain mem1 --kernel $G/memcheck.elf --cmdline "mem=16 rounds=20" --memory 16 --vcpus 1 \
-	--domain mem2 --kernel $G/memcheck.elf --cmdline "mem=32 rounds=20" --memory 32 --vcpus 1 \
-	--domain cpuid --kernel $G/cpuid.elf --cmdline "vcpus=1" --memory 16 --vcpus 1 \
-	--domain exit --kernel $G/exitstatus.elf --cmdline "status=0" --memory 16 --vcpus 1
+D=build/demo
+mkdir -p "$D/files"
+# The control domain's /opt and the sandboxes' root, rebuilt when their inputs change.
+if [ ! -e "$D/files/userland.img" ] || [ -n "$(find $U/pvhctl $U/agent-run $U/pvhv-agent -newer "$D/files/userland.img")" ]; then
+	python3 -c 'import sys; sys.path.insert(0, "tests/integration"); import run; run.gen_userland(sys.argv[1])' \
+		"$D/files/userland.img"
+fi
+if [ ! -e "$D/files/sandbox.ext4" ] || [ build/linux/root.ext4 -nt "$D/files/sandbox.ext4" ] ||
+	[ $U/pvhv-agent -nt "$D/files/sandbox.ext4" ]; then
+	build/tools/pvhv-mkimage --agent $U/pvhv-agent --dir build/linux/rootfs "$D/files/sandbox.ext4" >/dev/null
+fi
+for f in vmlinux initramfs.cpio root.ext4; do
+	ln -sfn "$PWD/build/linux/$f" "$D/files/$f"
+done
+cat >"$D/config.dts" <<EOF
+/dts-v1/;
+/ {
+	compatible = "pvhv,config-1";
+	domains {
+		ctl {
+			kernel = "vmlinux";
+			initrd = "initramfs.cpio";
+			cmdline = "console=ttyS0 quiet pvhv.test=root pvhv.root=$steps pvhv.name=ctl pvhv.end=poweroff";
+			memory-mib = <256>;
+			disks = "root.ext4", "ro:userland.img";
+			vsock-cid = <3>;
+			control = <1>;
+		};
+	};
+};
+EOF
+bundle=$D/bundle.cpio
+build/tools/pvhv-bundle -o "$bundle" --config "$D/config.dts" -C "$D/files" --add "$D/files/sandbox.ext4"
 
 pvhv_qemu_args
-echo "run-demo: accelerator $(pvhv_qemu_accel); domains linux, hello, mem1, mem2, cpuid, exit"
+echo "run-demo: accelerator $(pvhv_qemu_accel); the control domain 'ctl', sandbox image sandbox.ext4"
 echo "run-demo: qemu-system-x86_64 ${PVHV_QEMU_ARGS[*]} ${serial[*]} -kernel build/pvhv.elf -initrd $bundle"
-[ -t 0 ] && echo "run-demo: input goes to dom linux (a busybox shell once it boots); Ctrl-] switches domain; 'poweroff -f' ends it; Ctrl-A X quits"
+[ -t 0 ] && echo "run-demo: a shell in the control domain once it boots; 'exit' powers off; Ctrl-A X quits QEMU"
 echo "------------------------------------------------------------------------"
 set +e
 "${limit[@]}" qemu-system-x86_64 "${PVHV_QEMU_ARGS[@]}" \

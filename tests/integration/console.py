@@ -14,7 +14,8 @@ trigger line appears, the way a person at the console would.  Cases:
                8250 input): a typed command runs, "poweroff -f" ends it.
   linux-reboot-input  a 4-vCPU Linux domain reboots 8 times while keys
                arrive every 20 ms (input delivery racing its teardown) beside
-               memcheck; the limit stops it, pvhv and memcheck are unharmed.
+               memcheck; the limit stops it, pvhv and memcheck are unharmed
+               (opt-in; -1thread: the same on single-threaded TCG, in make test).
 
 Output like run.py: "ok - <case> (Xs)" or "not ok - <case>: <why>" (+ the
 last log lines), and "N passed, M failed" alone on the last line; exit
@@ -308,6 +309,9 @@ CASES = [
     # Opt-in (make test-teardown): see linux-teardown in linux.py.
     dict(name="linux-reboot-input", what="keys typed all the time while a 4-vCPU Linux domain reboots 8 times",
          build=build_reboot_input, drive=drive_reboot_input, optin=True),
+    # The same on single-threaded TCG, which does not have that problem.
+    dict(name="linux-reboot-input-1thread", what="the same, single-threaded TCG",
+         build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_ACCEL": "tcg,thread=single"}),
 ]
 
 # --------------------------------------------------------------------------
@@ -327,7 +331,7 @@ def run_case(case, opts):
         except run.Fail as e:
             raise Fail(str(e))
         try:
-            base = run.qemu_base_args(dict(os.environ))
+            base = run.qemu_base_args(dict(os.environ, **case.get("env", {})))
         except run.Fail as e:
             raise Fail(str(e))
         cmd = [opts.qemu] + base + ["-serial", "stdio", "-kernel", run.HV_ELF, "-initrd", bundle]
