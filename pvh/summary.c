@@ -73,7 +73,12 @@ NORETURN void summary_and_poweroff(void)
 		print_domain(d);
 		if (d->end != END_NOT_STARTED)
 			ran++;
-		if (d->end != END_POWEROFF || d->exit_status != 0)
+		/*
+		 * The exit status is the boot bundle's result: a domain made at run
+		 * time (whose slot another may have reused since) reports its end
+		 * to the control domain through the event log instead.
+		 */
+		if (d->cfg != &d->runtime_cfg && (d->end != END_POWEROFF || d->exit_status != 0))
 			status = PVHV_EXIT_DOMAIN_FAILED;
 	}
 	{

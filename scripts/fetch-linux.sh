@@ -12,7 +12,8 @@
 #   initramfs.cpio   uncompressed newc archive
 #   root.ext4        a 48 MiB ext4 root file system (busybox-static,
 #                    Debian's socat and iperf3 with their libraries, and
-#                    scripts/rootfs/init as /sbin/init) for virtio tests
+#                    scripts/rootfs/init as /sbin/init) for virtio tests;
+#                    rootfs/ is the tree it was made from
 #   deb/             the downloaded .deb
 #
 # Idempotent: does nothing when vmlinux and initramfs.cpio exist and are
@@ -278,7 +279,7 @@ rm -f "$OUT/root.ext4.tmp"
 mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 48M ||
 	die "mkfs.ext4 failed"
 mv -f "$OUT/root.ext4.tmp" "$OUT/root.ext4"
-rm -rf "$R"
+# $R stays: scripts/run-demo.sh makes the sandboxes' image from the same tree.
 log "wrote $OUT/root.ext4 ($(stat -c %s "$OUT/root.ext4") bytes, ext4)"
 
 rm -rf "$X"

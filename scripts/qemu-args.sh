@@ -61,8 +61,8 @@ pvhv_qemu_args() {
 # Meaning of QEMU's exit status under pvhv's isa-debug-exit contract.
 pvhv_exit_meaning() {
 	case "$1" in
-	1) echo "V=0: every domain powered off with status 0" ;;
-	3) echo "V=1: some domain ended otherwise (crash, stopped, non-zero status, not started)" ;;
+	1) echo "V=0: every boot domain powered off with status 0" ;;
+	3) echo "V=1: some boot domain ended otherwise (crash, stopped, non-zero status, not started)" ;;
 	5) echo "V=2: no domain could start (bundle unusable)" ;;
 	7) echo "V=3: hypervisor panic" ;;
 	9) echo "V=4: no usable virtualization (pvhv refused to run)" ;;

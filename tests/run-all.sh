@@ -104,6 +104,8 @@ suite userland python3 tests/userland/test-agent.py
 suite integration python3 tests/integration/run.py "$@"
 # Host console input reaching the focused domain (QEMU, -serial stdio).
 suite console python3 tests/integration/console.py
+# `make run` without a terminal: the control domain's first session (pvhctl run in a sandbox).
+suite demo bash tests/demo/test-run.sh
 # multiboot2 through GRUB under QEMU: one bundle module, or separate modules.
 suite grub bash tests/integration/grub.sh
 # Bochs: the VT-x backend, SVM with nRIP-save, refusals; then Debian's

@@ -14,6 +14,11 @@
  *                                    a domain made now (images: bundle files or uploaded);
  *                                    prints ID:GEN; it starts in the background
  *   pvhctl create --paused ...      built but held: it runs at `start`
+ *   pvhctl run [--name N] [--cpus N] [--memory SIZE] [--disk IMAGE[:rw]]... [--timeout S]
+ *              [--vsock CID] [--kernel K] [--initrd I] [--cmdline C] IMAGE -- CMD [ARG]...
+ *                                    docker-like: IMAGE (e.g. from pvhv-mkimage --agent) is the
+ *                                    root; vmlinux and initramfs.cpio boot it; a free CID is
+ *                                    picked; as below otherwise
  *   pvhctl run NAME [create options] -- CMD [ARG]...
  *                                    create NAME (it needs --vsock), wait until its agent
  *                                    listens, run CMD there through agent-run (found beside
@@ -59,8 +64,10 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/socket.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/fs.h>
 #include <libgen.h>
 #include <sys/wait.h>
 #include "pvhv/agent.h"
@@ -128,6 +135,40 @@ static void read_all(void *p, size_t n)
 		b += r;
 		n -= (size_t)r;
 	}
+}
+
+/*
+ * One request; the result (after the status) into res, its length into
+ * *got.  Returns pvhv's status (0 or -PVHV_MGMT_E*), its message into err
+ * when not 0; dies only when the reply cannot be read.
+ */
+static int try_call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap, size_t *got,
+		    char err[92])
+{
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, next_seq++, len };
+	struct pvhv_mgmt_status st;
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(struct pvhv_mgmt_status)];
+	size_t n;
+
+	write_all(&h, sizeof(h));
+	if (len)
+		write_all(payload, len);
+	read_all(&h, sizeof(h));
+	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
+	    h.len > sizeof(buf))
+		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
+	read_all(buf, h.len);
+	memcpy(&st, buf, sizeof(st));
+	if (st.status) {
+		snprintf(err, 92, "%.*s", (int)sizeof(st.msg), st.msg);
+		return st.status;
+	}
+	n = h.len - sizeof(st);
+	if (n > cap)
+		die("a reply of %zu bytes, expected at most %zu", n, cap);
+	memcpy(res, buf + sizeof(st), n);
+	*got = n;
+	return 0;
 }
 
 /* One request; the result (after the status) into res, its length returned.  Dies on an error status. */
@@ -295,6 +336,137 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 	return status;
 }
 
+/* SIZE in MiB: N, NM, NG (MiB and GiB); dies on anything else. */
+static uint32_t parse_mib(const char *v)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (end == v)
+		die("--memory %s: not a size (N, NM or NG)", v);
+	if (*end == 'G' || *end == 'g')
+		n *= 1024, end++;
+	else if (*end == 'M' || *end == 'm')
+		end++;
+	if (*end || n == 0 || n > 1u << 20)
+		die("--memory %s: not a size (N, NM or NG, at most 1T)", v);
+	return (uint32_t)n;
+}
+
+static uint32_t parse_u32(const char *opt, const char *v)
+{
+	char *end;
+	unsigned long n = strtoul(v, &end, 10);
+
+	if (end == v || *end || n > UINT32_MAX)
+		die("%s %s: not a number", opt, v);
+	return (uint32_t)n;
+}
+
+/*
+ * pvhctl run [--name N] [--cpus N] [--memory SIZE] [--disk IMAGE[:rw]]...
+ *            [--timeout S] [--vsock CID] [--kernel K] [--initrd I] [--cmdline C] IMAGE -- CMD...
+ * The docker-like form: IMAGE is the sandbox's root (its first disk,
+ * writable through its overlay), booted with Debian's kernel and pvhv's
+ * initramfs from the bundle (vmlinux, initramfs.cpio), which switch into
+ * its /sbin/init (pvhv-agent, see pvhv-mkimage --agent).  Other disks are
+ * read-only unless :rw.  With no --name the sandbox is run-PID; with no
+ * --vsock it gets a free CID above 1000.  Created, waited for, CMD run
+ * through its agent (status, stdout, stderr), destroyed.
+ */
+static int run_image(int argc, char **argv, const char *self)
+{
+	static struct pvhv_mgmt_create c;
+	struct pvhv_mgmt_ref r;
+	const char *image = NULL;
+	unsigned nd = 1, cid = 0;
+	int k, cmd = 0;
+	size_t got = 0;
+	char err[92];
+
+	snprintf(c.name, sizeof(c.name), "run-%u", (unsigned)getpid());
+	snprintf(c.kernel, sizeof(c.kernel), "vmlinux");
+	snprintf(c.initrd, sizeof(c.initrd), "initramfs.cpio");
+	snprintf(c.cmdline, sizeof(c.cmdline), "console=ttyS0 quiet pvhv.test=root");
+	c.memory_mib = 128;
+#define SET(field, v)                                                               \
+	do {                                                                        \
+		if (strlen(v) >= sizeof(field))                                     \
+			die("%s: longer than %zu bytes", v, sizeof(field) - 1);     \
+		snprintf(field, sizeof(field), "%s", v);                            \
+	} while (0)
+	for (k = 0; k < argc; k++) {
+		const char *o = argv[k], *v = k + 1 < argc ? argv[k + 1] : NULL;
+
+		if (!strcmp(o, "--")) {
+			cmd = k + 1;
+			break;
+		}
+		if (o[0] != '-') {
+			if (image)
+				die("run: two images, %s and %s (options go before IMAGE)", image, o);
+			image = o;
+			continue;
+		}
+		if (!v)
+			die("run: %s needs a value", o);
+		k++;
+		if (!strcmp(o, "--name"))
+			SET(c.name, v);
+		else if (!strcmp(o, "--kernel"))
+			SET(c.kernel, v);
+		else if (!strcmp(o, "--initrd"))
+			SET(c.initrd, v);
+		else if (!strcmp(o, "--cmdline"))
+			SET(c.cmdline, v);
+		else if (!strcmp(o, "--memory"))
+			c.memory_mib = parse_mib(v);
+		else if (!strcmp(o, "--cpus"))
+			c.vcpus = parse_u32(o, v);
+		else if (!strcmp(o, "--vsock"))
+			cid = parse_u32(o, v);
+		else if (!strcmp(o, "--timeout")) {
+			uint32_t t = parse_u32(o, v);
+
+			c.max_runtime_ms = t > UINT32_MAX / 1000 ? UINT32_MAX : t * 1000;
+		}
+		else if (!strcmp(o, "--disk")) {
+			size_t n = strlen(v);
+			bool rw = n > 3 && !strcmp(v + n - 3, ":rw");
+
+			if (nd == 4)
+				die("run: at most 3 --disk besides IMAGE");
+			if (snprintf(c.disks[nd], sizeof(c.disks[nd]), "%s%.*s", rw ? "" : "ro:", (int)(rw ? n - 3 : n),
+				     v) >= (int)sizeof(c.disks[nd]))
+				die("--disk %s: too long", v);
+			nd++;
+		} else
+			die("run: unknown option %s", o);
+	}
+#undef SET
+	if (!image || !cmd || cmd >= argc)
+		die("usage: pvhctl run [options] IMAGE -- CMD [ARG]...");
+	if (strlen(image) >= sizeof(c.disks[0]))
+		die("%s: longer than %zu bytes", image, sizeof(c.disks[0]) - 1);
+	snprintf(c.disks[0], sizeof(c.disks[0]), "%s", image);
+	/* A free CID: pvhv refuses one in use, so try the next (the name must be free too). */
+	for (unsigned tries = 0;; tries++) {
+		int rc;
+
+		c.vsock_cid = cid ? cid : 1000 + ((unsigned)getpid() + tries * 7919u) % 1000000u;
+		rc = try_call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r), &got, err);
+		if (!rc && got == sizeof(r))
+			break;
+		if (rc && !cid && tries < 16 && strstr(err, "vsock"))
+			continue;
+		if (rc)
+			die("%s (error %d)", err, -rc);
+		die("a short create reply");
+	}
+	close(sock);
+	return run_in(r, c.vsock_cid, self, argc - cmd, argv + cmd);
+}
+
 static bool life_verb(const char *verb);
 static int life_main(int argc, char **argv, const char *self);
 /* ------------------------------------------------------------ images */
@@ -373,8 +545,16 @@ static void image_import(const char *file, const char *name)
 
 	if (fd < 0 || fstat(fd, &sb))
 		die("%s: %s", file, strerror(errno));
-	if (!S_ISREG(sb.st_mode))
-		die("%s: not a regular file", file);
+	if (S_ISBLK(sb.st_mode)) {
+		/* A disk (say an image a test or a host put on one): its size is the device's. */
+		uint64_t bytes;
+
+		if (ioctl(fd, BLKGETSIZE64, &bytes))
+			die("%s: the size of the block device: %s", file, strerror(errno));
+		sb.st_size = (off_t)bytes;
+	} else if (!S_ISREG(sb.st_mode)) {
+		die("%s: not a regular file or a block device", file);
+	}
 	if (strlen(name) >= sizeof(b.name))
 		die("image name \"%s\": longer than %zu bytes", name, sizeof(b.name) - 1);
 	strcpy(b.name, name);
@@ -438,7 +618,7 @@ static bool image_command(int argc, char **argv, int i)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
-		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|"
+		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|run [options] IMAGE -- CMD...|"
 		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
 		"exec [-i] DOMAIN -- CMD...\n");
@@ -539,6 +719,9 @@ int main(int argc, char **argv)
 		}
 		if (json)
 			puts("]");
+	} else if (!strcmp(argv[i], "run") && i + 2 < argc &&
+		   ((argv[i + 1][0] == '-' && strcmp(argv[i + 1], "--")) || !strcmp(argv[i + 2], "--"))) {
+		return run_image(argc - i - 1, argv + i + 1, argv[0]);
 	} else if ((!strcmp(argv[i], "create") || !strcmp(argv[i], "run")) && i + 2 <= argc) {
 		bool run = !strcmp(argv[i], "run");
 		int cmd = 0;
