@@ -12,7 +12,9 @@
 # booted to init directly under QEMU and inside pvhv, and (g) bench/linux-disk.py:
 # that kernel's disk I/O over virtio-blk, the same two ways, with busybox dd and
 # (h) with fio (bench/linux-disk.py --fio), and (i) bench/linux-net.py: iperf3
-# between two such guests, and a vsock stream inside pvhv (see bench/README.md).
+# between two such guests, and a vsock stream inside pvhv, and (j) bench/linux-ctl.py:
+# sandboxes made one after another by pvhctl in a control domain, and the
+# control domain killed beside running ones (see bench/README.md).
 # (b3) and (b4): pvhv's bytes per device, and ten domains sharing one image.
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
 # PVHV_BENCH_TIMEOUT (seconds per run, default 60) tune it.
@@ -288,3 +290,7 @@ python3 bench/linux-disk.py --fio || echo "bench: bench/linux-disk.py --fio fail
 # (i) iperf3 between two Linux guests: two QEMUs on a socket netdev vs a pvhv link; vsock in pvhv
 echo
 python3 bench/linux-net.py || echo "bench: bench/linux-net.py failed (status $?)" >&2
+
+# (j) the control plane: sandboxes on demand through pvhctl in a Linux control domain (pvhv only)
+echo
+python3 bench/linux-ctl.py || echo "bench: bench/linux-ctl.py failed (status $?)" >&2

@@ -10,8 +10,8 @@ set -u
 cd "$(dirname "$0")/../.." || exit 1
 log=build/demo/test-run.log
 mkdir -p build/demo
-PVHV_DEMO_TIMEOUT=${PVHV_DEMO_TIMEOUT:-300} bash scripts/run-demo.sh </dev/null >"$log" 2>&1
-rc=$?
+PVHV_DEMO_TIMEOUT=${PVHV_DEMO_TIMEOUT:-300} bash scripts/run-demo.sh </dev/null 2>&1 | tr -d '\r' >"$log"
+rc=${PIPESTATUS[0]}
 pass=0 fail=0
 check() {
 	if grep -qE -- "$2" "$log"; then

@@ -284,6 +284,19 @@ static bool listening(unsigned cid, unsigned port)
 	return ok;
 }
 
+/* agent-run sits beside pvhctl: the directory of this program, run by path or through PATH. */
+static void agent_run_dir(const char *self, char *out, size_t len)
+{
+	char buf[4096];
+	ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
+
+	if (n > 0)
+		buf[n] = 0;
+	else
+		snprintf(buf, sizeof(buf), "%s", self);
+	snprintf(out, len, "%s", dirname(buf));
+}
+
 /* pvhctl run: wait for the agent, run the command through agent-run, destroy the domain. */
 static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int argc, char **argv)
 {
@@ -292,8 +305,8 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 	int status = 125, st, k = 0;
 	pid_t pid;
 
-	snprintf(path, sizeof(path), "%s", self);
-	dir = dirname(path);
+	agent_run_dir(self, path, sizeof(path));
+	dir = path;
 	snprintf(addr, sizeof(addr), "vsock:%u", cid);
 	for (int i = 0; i < 600 && !listening(cid, PVHV_AGENT_PORT); i++)
 		usleep(100000);
@@ -992,8 +1005,8 @@ static int exec_cmd(int argc, char **argv, const char *self)
 	av[k++] = "--";
 	for (int i = a + 2; i < argc; i++)
 		av[k++] = argv[i];
-	snprintf(path, sizeof(path), "%s", self);
-	snprintf(prog, sizeof(prog), "%s/agent-run", dirname(path));
+	agent_run_dir(self, path, sizeof(path));
+	snprintf(prog, sizeof(prog), "%s/agent-run", path);
 	fflush(stdout);
 	pid = fork();
 	if (pid == 0) {
