@@ -17,6 +17,9 @@
 #   PVHV_CPU=MODEL       use "-cpu MODEL" instead (e.g. max: TCG's includes
 #                        svm, npt and XSAVE/AVX)
 #   PVHV_SMP, PVHV_MEM   override -smp 2 and -m 1024
+#   PVHV_TCG_THREAD=single  under TCG, one thread for all vCPUs ("-accel
+#                        tcg,thread=single"; see docs/ARCHITECTURE.md,
+#                        "Known problems"); nothing under KVM
 
 pvhv_qemu_accel() {
 	local accel=${PVHV_ACCEL:-}
@@ -49,6 +52,7 @@ pvhv_qemu_args() {
 		[ "${PVHV_NO_SVM:-0}" = 1 ] && cpu=qemu64,-svm
 	fi
 	[ -n "${PVHV_CPU:-}" ] && cpu=$PVHV_CPU
+	[ "$accel" = tcg ] && [ -n "${PVHV_TCG_THREAD:-}" ] && accel="tcg,thread=$PVHV_TCG_THREAD"
 	PVHV_QEMU_ARGS=(-M q35 -m "${PVHV_MEM:-1024}" -smp "${PVHV_SMP:-2}"
 		-display none -no-reboot -nodefaults
 		-device isa-debug-exit,iobase=0xf4,iosize=0x04

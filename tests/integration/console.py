@@ -311,7 +311,7 @@ CASES = [
          build=build_reboot_input, drive=drive_reboot_input, optin=True),
     # The same on single-threaded TCG, which does not have that problem.
     dict(name="linux-reboot-input-1thread", what="the same, single-threaded TCG",
-         build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_ACCEL": "tcg,thread=single"}),
+         build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_TCG_THREAD": "single"}),
 ]
 
 # --------------------------------------------------------------------------

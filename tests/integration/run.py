@@ -486,7 +486,7 @@ CASES = [
     dict(name="yield-storm-1thread", what="the same on single-threaded TCG, which does not show it",
          domains=[memcheck("mc", rounds=400)] +
                  [dom("v%d" % i, "victim", "ms=8000 yield=1") for i in range(1, 5)],
-         code=1, timeout=120, env={"PVHV_ACCEL": "tcg,thread=single"}),
+         code=1, timeout=120, env={"PVHV_TCG_THREAD": "single"}),
     dict(name="control-restart", what="a crashing control domain is restarted with back-off; a sibling runs on",
          domains=[dom("ctl", "triplefault", end="stopped", reason=r"triple fault \(rip 0x[0-9a-f]+\)",
                       vsock_cid=3, control=True, reboot_limit=2),
