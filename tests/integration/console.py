@@ -308,7 +308,7 @@ CASES = [
          build=build_linux, drive=drive_linux),
     # Opt-in (make test-teardown): see linux-teardown in linux.py.
     dict(name="linux-reboot-input", what="keys typed all the time while a 4-vCPU Linux domain reboots 8 times",
-         build=build_reboot_input, drive=drive_reboot_input, optin=True),
+         build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_TCG_THREAD": "multi"}, optin=True),
     # The same on single-threaded TCG, which does not have that problem.
     dict(name="linux-reboot-input-1thread", what="the same, single-threaded TCG",
          build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_TCG_THREAD": "single"}),

@@ -732,7 +732,7 @@ def cases(dom, probe):
         # Opt-in (`make test-teardown`): under QEMU's multi-threaded TCG the
         # host has triple-faulted right after a #VMEXIT (docs/ARCHITECTURE.md,
         # "Known problems").
-        teardown_case(dom, "linux-teardown", "", {}, optin=True),
+        teardown_case(dom, "linux-teardown", " (multi-threaded TCG)", {"PVHV_TCG_THREAD": "multi"}, optin=True),
         # The same on single-threaded TCG, where QEMU delivered an
         # interrupt injected through EVENTINJ twice (3 runs in 4 ended so
         # before SVM injected through V_IRQ; docs/ARCHITECTURE.md).

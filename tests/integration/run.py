@@ -347,13 +347,19 @@ CASES = [
     # storm: vCPU 1 fires an IPI at the halting boot vCPU every 30 us; no
     # IPI may be taken inside the STI shadow before the HLT (QEMU's nested
     # SVM opens interrupt windows there, and the HLT then slept past it).
+    # Both on single-threaded TCG: on multi-threaded TCG ipi-pingpong ended
+    # once in CI with the guest triple-faulting just after a TSC-deadline
+    # WRMSR, and once in 40 local runs with QEMU gone silently (the
+    # yield-storm signature); 0 of 50 single-threaded (docs/ARCHITECTURE.md,
+    # "Known problems").
     dict(name="ipi-pingpong", what="two halted vCPUs bounce IPIs; no wake-up waits for the guest's timer",
          domains=[dom("pp", "pingpong", "rounds=1000 cli_us=50 rescue_ms=20 max_rescues=60", vcpus=2)],
+         env={"PVHV_TCG_THREAD": "single"},
          code=1, timeout=120, must=[r"pingpong: rounds=1000 .* shadow_hits=0 "],
          fake=fake_plus("[pp] pingpong: rounds=1000 median_us=110 max_us=900 over_1ms=3 shadow_hits=0 rescues=1")),
     dict(name="ipi-storm", what="IPIs at a vCPU in a sti; hlt loop are never taken inside the STI shadow",
          domains=[dom("storm", "pingpong", "rounds=2000 storm_us=30", vcpus=2)],
-         code=1, timeout=120, must=[r"pingpong: rounds=2000 .* shadow_hits=0 "],
+         env={"PVHV_TCG_THREAD": "single"}, code=1, timeout=120, must=[r"pingpong: rounds=2000 .* shadow_hits=0 "],
          fake=fake_plus("[storm] pingpong: rounds=2000 median_us=110 max_us=900 over_1ms=3 shadow_hits=0 rescues=0")),
     dict(name="cpuid-max", what="CPUID/XSETBV contract on -cpu max (XSAVE shown)",
          domains=[dom("cpuid", "cpuid", "vcpus=1 xsave=1")], env={"PVHV_CPU": "max"}, code=1),
@@ -482,7 +488,7 @@ CASES = [
     dict(name="yield-storm", what="vCPU switches at every exit (4 yielding domains beside memcheck)",
          domains=[memcheck("mc", rounds=400)] +
                  [dom("v%d" % i, "victim", "ms=8000 yield=1") for i in range(1, 5)],
-         code=1, timeout=120, optin=True),
+         env={"PVHV_TCG_THREAD": "multi"}, code=1, timeout=120, optin=True),
     dict(name="yield-storm-1thread", what="the same on single-threaded TCG, which does not show it",
          domains=[memcheck("mc", rounds=400)] +
                  [dom("v%d" % i, "victim", "ms=8000 yield=1") for i in range(1, 5)],
@@ -604,8 +610,11 @@ CASES = [
     # ---- the host console under load
     dict(name="console-flood", what="a victim beside two console flooders keeps >= 80% of its CPU "
          "beside two spinners; its longest stall stays < 50 ms",
-         baseline=dict(domains=neighbours("busyloop"), code=3, fake=flood_fake),
+         # Multi-threaded TCG, as measured before: one emulator thread per
+         # host CPU is what makes the victim's share and stalls meaningful.
+         baseline=dict(domains=neighbours("busyloop"), code=3, fake=flood_fake, env={"PVHV_TCG_THREAD": "multi"}),
          domains=neighbours("flood"), code=3, compare=victim_compare, attempts=3, fake=flood_fake,
+         env={"PVHV_TCG_THREAD": "multi"},
          must=[r"^\[n1\] flooding via hc$",
                DROP_MARK % "n[12]",
                r"^pvhv: summary dom=n1 end=stopped status=0 runtime_us=\d+ cpu_us=\d+ "
@@ -1126,7 +1135,16 @@ def check_log(case, rc, log):
 # Running
 # --------------------------------------------------------------------------
 
+# Every case runs on single-threaded TCG (under KVM this changes nothing)
+# unless it says PVHV_TCG_THREAD=multi: QEMU's multi-threaded TCG triple-
+# faults the host now and then when a host CPU switches vCPUs often
+# (docs/ARCHITECTURE.md, "Known problems"; yield-storm shows it in seconds).
+TCG_THREAD_DEFAULT = "single"
+
+
 def qemu_base_args(env):
+    env = dict(env)
+    env.setdefault("PVHV_TCG_THREAD", TCG_THREAD_DEFAULT)
     p = subprocess.run(["bash", QEMU_ARGS_SH], capture_output=True, text=True, env=env)
     if p.returncode != 0:
         raise Fail("harness: scripts/qemu-args.sh failed: %s" % p.stderr.strip())
