@@ -187,6 +187,11 @@ def case(name, what, domains, code, must=(), must_not=(), counts=(), timeout=TIM
     c = dict(name=name, what=what, domains=domains, code=code, must=must,
              must_not=must_not, counts=list(counts), timeout=timeout, fake=fake_log)
     c.update(kw)
+    # A case that checks every line of a kernel's dmesg runs on multi-threaded
+    # TCG: single-threaded, the console drain falls behind a dmesg dump and
+    # drops lines ("console buffer full"), which pvhv is right to do.
+    if any("dmesg" in d.get("linux_steps", ()) for d in domains):
+        c["env"] = dict({"PVHV_TCG_THREAD": "multi"}, **c.get("env", {}))
     return c
 
 
