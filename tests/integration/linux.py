@@ -187,11 +187,6 @@ def case(name, what, domains, code, must=(), must_not=(), counts=(), timeout=TIM
     c = dict(name=name, what=what, domains=domains, code=code, must=must,
              must_not=must_not, counts=list(counts), timeout=timeout, fake=fake_log)
     c.update(kw)
-    # A case that checks every line of a kernel's dmesg runs on multi-threaded
-    # TCG: single-threaded, the console drain falls behind a dmesg dump and
-    # drops lines ("console buffer full"), which pvhv is right to do.
-    if any("dmesg" in d.get("linux_steps", ()) for d in domains):
-        c["env"] = dict({"PVHV_TCG_THREAD": "multi"}, **c.get("env", {}))
     return c
 
 
@@ -256,9 +251,6 @@ def cases(dom, probe):
              [linux("la", vcpus=1), linux("lb", vcpus=2),
               probe("probe", "0x1000000", "write"),
               dom("tf", "triplefault", end="stopped", reason=r"triple fault \(rip 0x[0-9a-f]+\)")],
-             # Multi-threaded TCG: single-threaded, two kernels dumping dmesg at
-             # once outran the console drain (lines dropped, "buffer full").
-             env={"PVHV_TCG_THREAD": "multi"},
              code=3, must=[r"^pvhv: dom probe stopped: nested page fault: write at gpa 0x0*1000000\b"],
              must_not=[r"FAIL probe survived"]),
         # The guest kernel judges the CPU it is shown: pvhv passes through the
