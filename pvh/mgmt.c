@@ -129,6 +129,10 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 				    strs[i].what, strs[i].size);
 	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_PAUSED))
 		return fail(out, h, -PVHV_MGMT_EINVAL, "unknown flags 0x%x", c.flags);
+	if (c.cpu_share)
+		return fail(out, h, -PVHV_MGMT_ENOSYS, "cpu_share is not served yet");
+	if (c.net_pad[0] | c.net_pad[1])
+		return fail(out, h, -PVHV_MGMT_EINVAL, "net_pad is not zero");
 	props[n++] = (struct config_prop){ "kernel", c.kernel, (int)strlen(c.kernel) + 1 };
 	if (c.initrd[0])
 		props[n++] = (struct config_prop){ "initrd", c.initrd, (int)strlen(c.initrd) + 1 };

@@ -145,6 +145,11 @@ struct pvhv_mgmt_create {
 	uint32_t max_runtime_ms;   /* 0: no limit */
 	uint32_t overlay_mib;      /* 0: the default */
 	uint32_t flags;            /* PVHV_MGMT_CREATE_* */
+	uint32_t cpu_share;        /* relative CPU weight against other domains; 0: the default */
+	uint8_t net_mac[6];        /* with PVHV_MGMT_CREATE_NET: its port's MAC (unicast) */
+	uint8_t net_pad[2];        /* zero */
+	uint32_t net_ipv4[2];      /* with PVHV_MGMT_CREATE_NET: the IPv4 sources it may use
+				      (network byte order), 0 for none */
 };
 
 #define PVHV_MGMT_CREATE_CONSOLE 1u  /* a virtio console */
@@ -248,6 +253,7 @@ struct pvhv_mgmt_image {
 					Result: uint32_t bytes taken */
 
 #define PVHV_MGMT_CREATE_PAUSED 4u   /* built, but runs only at DOMAIN_START */
+#define PVHV_MGMT_CREATE_NET 8u      /* a virtio-net port linked to the control domain's trunk */
 #define PVHV_MGMT_STATE_PAUSED 5u    /* paused, or created paused and not started yet */
 #define PVHV_MGMT_DOM_NOT_STARTED 2u /* (flags) created paused, waiting for DOMAIN_START */
 #define PVHV_MGMT_CONSOLE_WRITE_MAX 1024u
@@ -315,7 +321,7 @@ _Static_assert(sizeof(struct pvhv_mgmt_hello) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_create) == 1480, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_create) == 1500, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_stats) == 360, "mgmt ABI");

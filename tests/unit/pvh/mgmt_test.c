@@ -354,7 +354,7 @@ Test(mgmt, create_checks_its_fields)
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
 	cr_assert_str_eq(st.msg, "unknown flags 0x80");
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, 100, &n);
-	cr_assert_str_eq(st.msg, "payload of 100 bytes, want 1480");
+	cr_assert_str_eq(st.msg, "payload of 100 bytes, want 1500");
 	cr_assert_eq(creates, 1);
 }
 
