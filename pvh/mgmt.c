@@ -409,18 +409,21 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 		return finish(out, r + sizeof(hello));
 	}
 	case PVHV_MGMT_DOMAIN_LIST: {
-		uint32_t count = 0;
+		uint32_t count = 0, from = 0;
 		uint8_t *at;
 
+		if (h.len != 0 && h.len != sizeof(from))
+			return fail(out, &h, -PVHV_MGMT_EINVAL,
+				    "list takes no payload or a 4-byte first slot (%u bytes)", h.len);
 		if (h.len)
-			return fail(out, &h, -PVHV_MGMT_EINVAL, "list takes no payload (%u bytes)", h.len);
+			memcpy(&from, p, sizeof(from));
 		r = begin(out, &h, 0, NULL);
 		at = r + sizeof(count);
-		for (unsigned i = 0; i < ops->slots(ops->ctx); i++) {
+		for (unsigned i = from; i < ops->slots(ops->ctx); i++) {
 			if (ops->domain(ops->ctx, i, &d))
 				continue;
 			if ((size_t)(at + sizeof(d) - r) > PVHV_MGMT_MAX_PAYLOAD)
-				break; /* more than a reply holds: the first ones (pages come with run-time domains) */
+				break; /* a page is full: the client asks again from the last id + 1 */
 			memcpy(at, &d, sizeof(d));
 			at += sizeof(d);
 			count++;

@@ -56,8 +56,10 @@ struct pvhv_mgmt_hdr {
 
 /* Requests. */
 #define PVHV_MGMT_HELLO 1u          /* payload: none.  Result: struct pvhv_mgmt_hello */
-#define PVHV_MGMT_DOMAIN_LIST 2u    /* payload: none.  Result: uint32_t count, then count
-				       struct pvhv_mgmt_domain */
+#define PVHV_MGMT_DOMAIN_LIST 2u    /* payload: none, or uint32_t first (a slot id).  Result:
+				       uint32_t count, then count struct pvhv_mgmt_domain with
+				       id >= first, as many as one reply holds: ask again from
+				       the last id + 1 until a reply has none */
 #define PVHV_MGMT_DOMAIN_INFO 3u    /* payload: struct pvhv_mgmt_ref.  Result: struct pvhv_mgmt_domain */
 #define PVHV_MGMT_DOMAIN_DESTROY 4u /* payload: struct pvhv_mgmt_ref.  Result: none (the domain
 				       ends as "stopped"; the control domain cannot destroy itself) */

@@ -54,6 +54,24 @@ def linux(name, vcpus=1, memory=256, test="nproc,dmesg", end="poweroff", **kw):
 
 
 CTL_CYCLES = int(os.environ.get("PVHV_CTL_CYCLES", "1000"))  # create/destroy cycles in linux-ctl-hostile
+CTL_MANY = 200  # domains alive at once in linux-ctl-many
+CTL_MANY_KIB = 128  # pvhv's own memory per domain beyond its RAM, at most (issue 9)
+
+
+def ctl_many_check(log):
+    """-> (None or why, note): every one of the CTL_MANY domains printed its hold line, and
+    pvhv's memory per domain beyond its RAM stayed within CTL_MANY_KIB."""
+    held = set(re.findall(r"^\[m(\d+)\] holding \(\d+ checks passed\)$", log, re.M))
+    m = re.search(r"^\[ctl\] PVHV-CTL-MANY .* per_kib=(-?\d+) ", log, re.M)
+    if not m:
+        return "no PVHV-CTL-MANY line", None
+    per = int(m.group(1))
+    note = "%d domains held at once, pvhv's memory per domain beyond RAM %d KiB" % (len(held), per)
+    if len(held) != CTL_MANY:
+        return "%d of %d domains held" % (len(held), CTL_MANY), note
+    if not 0 < per <= CTL_MANY_KIB:
+        return "pvhv's memory per domain %d KiB, want 1..%d" % (per, CTL_MANY_KIB), note
+    return None, note
 
 
 def linux_root(name, steps, disks=(ROOT_EXT4,), extra="", **kw):
@@ -569,6 +587,26 @@ def cases(dom, probe):
         # output come back, and pvhv's free memory is where it was.  Then
         # create/destroy cycles through the management port (half destroyed
         # at once, maybe before they ran) leave free memory unchanged.
+        # Domains made at run time, not by the bundle: the table grows past
+        # its boot size and listings page (4 KiB replies hold 41 domains).
+        case("linux-ctl-many", "%d small domains made at run time through the protocol, alive at once; "
+             "pvhv's memory per domain beyond its RAM; all destroyed, free memory back" % CTL_MANY,
+             [linux_root("ctl", "ctlmany", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         extra=" pvhv.many=%d" % CTL_MANY, vsock_cid=3, control=True)],
+             code=1, timeout=600, env={"PVHV_TCG_THREAD": "single"},
+             bundle_add=["hello"],
+             must=[r"^\[ctl\] PVHV-CTL-MANY n=%d created=%d alive=%d ram_kib=2048 per_kib=\d+ mem=same \d+ \d+$"
+                   % (CTL_MANY, CTL_MANY, CTL_MANY),
+                   r"^pvhv: summary dom=ctl end=poweroff status=0 "],
+             check=ctl_many_check,
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-CTL-WAIT-TIMEOUT", r"PVHV-CTL-MANY-FAIL",
+                       r"^pvhv: dom m\d+ (ended|stopped: (?!destroyed through the management port))"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ctl] PVHV-CTL-MANY n=%d created=%d alive=%d ram_kib=2048 per_kib=60 mem=same 1 1"
+                            % (CTL_MANY, CTL_MANY, CTL_MANY),
+                            *["[m%d] holding (3 checks passed)" % k for k in range(1, CTL_MANY + 1)],
+                            "pvhv: summary dom=ctl end=poweroff status=0 runtime_ms=1")),
         # Single-threaded TCG: the cycles switch vCPUs often enough for QEMU's
         # multi-threaded TCG host triple fault (yield-storm) in about one run
         # in two.

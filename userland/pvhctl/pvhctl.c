@@ -211,25 +211,42 @@ static const char *end_name(uint32_t e)
 	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
 
-static unsigned list(struct pvhv_mgmt_domain *d, unsigned max)
+/* Every domain pvhv lists, page by page (*out: malloc'd, the caller frees it). */
+static unsigned list(struct pvhv_mgmt_domain **out)
 {
 	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
-	size_t n = call(PVHV_MGMT_DOMAIN_LIST, NULL, 0, buf, sizeof(buf));
-	uint32_t count;
+	struct pvhv_mgmt_domain *d = NULL;
+	unsigned total = 0;
+	uint32_t from = 0;
 
-	if (n < 4)
-		die("a short list reply");
-	memcpy(&count, buf, 4);
-	if (count > max || 4 + (size_t)count * sizeof(*d) != n)
-		die("a list reply of %zu bytes for %u domains", n, count);
-	memcpy(d, buf + 4, count * sizeof(*d));
-	return count;
+	for (;;) {
+		size_t n = call(PVHV_MGMT_DOMAIN_LIST, &from, sizeof(from), buf, sizeof(buf));
+		uint32_t count;
+
+		if (n < 4)
+			die("a short list reply");
+		memcpy(&count, buf, 4);
+		if (4 + (size_t)count * sizeof(*d) != n)
+			die("a list reply of %zu bytes for %u domains", n, count);
+		if (!count)
+			break;
+		d = realloc(d, (total + count) * sizeof(*d));
+		if (!d)
+			die("out of memory for %u domains", total + count);
+		memcpy(d + total, buf + 4, count * sizeof(*d));
+		total += count;
+		if (d[total - 1].id < from || d[total - 1].id == UINT32_MAX)
+			die("a list reply that goes backwards (id %u from %u)", d[total - 1].id, from);
+		from = d[total - 1].id + 1;
+	}
+	*out = d;
+	return total;
 }
 
 /* NAME, ID or ID:GEN -> a ref (the current generation from a list unless given). */
 static struct pvhv_mgmt_ref resolve(const char *arg)
 {
-	struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
+	struct pvhv_mgmt_domain *d;
 	char *end;
 	unsigned long id = strtoul(arg, &end, 10), gen;
 	unsigned n;
@@ -240,14 +257,18 @@ static struct pvhv_mgmt_ref resolve(const char *arg)
 			die("\"%s\": want NAME, ID or ID:GEN", arg);
 		return (struct pvhv_mgmt_ref){ (uint32_t)id, (uint32_t)gen };
 	}
-	n = list(d, sizeof(d) / sizeof(d[0]));
+	n = list(&d);
 	/* A name may be an ended domain's and a live one's: the live one first. */
 	for (int pass = 0; pass < 2; pass++)
 		for (unsigned i = 0; i < n; i++)
 			if (((end != arg && !*end && d[i].id == id) ||
 			     !strncmp(d[i].name, arg, sizeof(d[i].name))) &&
-			    (pass || d[i].state != PVHV_MGMT_STATE_ENDED))
-				return (struct pvhv_mgmt_ref){ d[i].id, d[i].gen };
+			    (pass || d[i].state != PVHV_MGMT_STATE_ENDED)) {
+				struct pvhv_mgmt_ref r = { d[i].id, d[i].gen };
+
+				free(d);
+				return r;
+			}
 	die("no domain \"%s\"", arg);
 }
 
@@ -674,8 +695,8 @@ int main(int argc, char **argv)
 			       h.host_cpus, h.vendor == 1 ? "AMD-V" : "VT-x", h.max_domains,
 			       (unsigned long long)(h.host_mem_bytes >> 20), (unsigned long long)(h.free_mem_bytes >> 20));
 	} else if (!strcmp(argv[i], "ps") && i + 1 == argc) {
-		struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
-		unsigned n = list(d, sizeof(d) / sizeof(d[0]));
+		struct pvhv_mgmt_domain *d;
+		unsigned n = list(&d);
 
 		if (json)
 			putchar('[');
@@ -686,6 +707,7 @@ int main(int argc, char **argv)
 			print_domain(&d[k], k == 0);
 		if (json)
 			puts("]");
+		free(d);
 	} else if (!strcmp(argv[i], "info") && i + 2 == argc) {
 		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
 		struct pvhv_mgmt_domain d;
@@ -831,13 +853,14 @@ static void stats_of(struct pvhv_mgmt_ref r, struct pvhv_mgmt_stats *s)
 static bool wait_ended(struct pvhv_mgmt_ref r, unsigned s)
 {
 	for (unsigned i = 0; i < s * 10; i++) {
-		struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
-		unsigned n = list(d, sizeof(d) / sizeof(d[0]));
+		struct pvhv_mgmt_domain *d;
+		unsigned n = list(&d);
 		bool live = false;
 
 		for (unsigned k = 0; k < n; k++)
 			if (d[k].id == r.id && d[k].gen == r.gen && d[k].state != PVHV_MGMT_STATE_ENDED)
 				live = true;
+		free(d);
 		if (!live)
 			return true;
 		usleep(100000);
@@ -896,8 +919,8 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 /* stats [DOMAIN]...: the named domains, or every one that has not ended. */
 static int stats_cmd(int argc, char **argv)
 {
-	struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
-	unsigned n = list(d, sizeof(d) / sizeof(d[0])), shown = 0;
+	struct pvhv_mgmt_domain *d;
+	unsigned n = list(&d), shown = 0;
 	struct pvhv_mgmt_stats s;
 	char name[sizeof(d[0].name) + 1];
 
@@ -926,6 +949,7 @@ static int stats_cmd(int argc, char **argv)
 	}
 	if (json)
 		puts("]");
+	free(d);
 	return 0;
 }
 

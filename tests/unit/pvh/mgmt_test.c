@@ -8,8 +8,9 @@
 #include "lib/base.h"
 #include "pvh/mgmt.h"
 
-/* Three slots: 0 "ctl" (control), 1 empty, 2 "job" at generation 5. */
+/* Three slots: 0 "ctl" (control), 1 empty, 2 "job" at generation 5 (more: "dN"). */
 static unsigned destroyed = 99;
+static unsigned nslots = 3;
 
 static void hello(void *ctx, struct pvhv_mgmt_hello *out)
 {
@@ -21,7 +22,7 @@ static void hello(void *ctx, struct pvhv_mgmt_hello *out)
 static unsigned slots(void *ctx)
 {
 	(void)ctx;
-	return 3;
+	return nslots;
 }
 
 static int domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
@@ -30,7 +31,10 @@ static int domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 	if (id == 1)
 		return -ENOENT;
 	*out = (struct pvhv_mgmt_domain){ .id = id, .gen = id == 2 ? 5 : 1, .state = PVHV_MGMT_STATE_RUNNING };
-	snprintf(out->name, sizeof(out->name), "%s", id ? "job" : "ctl");
+	if (id >= 3)
+		snprintf(out->name, sizeof(out->name), "d%u", id);
+	else
+		snprintf(out->name, sizeof(out->name), "%s", id ? "job" : "ctl");
 	return 0;
 }
 
@@ -211,6 +215,39 @@ Test(mgmt, list_skips_empty_slots)
 	cr_assert_str_eq(d[0].name, "ctl");
 	cr_assert_eq(d[1].id, 2);
 	cr_assert_eq(d[1].gen, 5);
+}
+
+/* 250 slots (249 domains): pages as large as a reply holds, asked for from the last id + 1. */
+Test(mgmt, list_pages_through_many_domains)
+{
+	struct pvhv_mgmt_domain d;
+	uint32_t from = 0, count, seen = 0, pages = 0, expect = 0;
+	size_t n;
+
+	nslots = 250;
+	for (;;) {
+		const uint8_t *r = ask(PVHV_MGMT_DOMAIN_LIST, &from, sizeof(from), &n);
+
+		cr_assert_eq(st.status, 0, "%s", st.msg);
+		memcpy(&count, r, 4);
+		cr_assert_eq(n, 4 + count * sizeof(d));
+		if (!count)
+			break;
+		pages++;
+		for (uint32_t k = 0; k < count; k++) {
+			memcpy(&d, r + 4 + k * sizeof(d), sizeof(d));
+			cr_assert_eq(d.id, expect, "domain %u of the list is id %u, want %u", seen, d.id, expect);
+			expect = expect == 0 ? 2 : expect + 1; /* slot 1 is empty */
+			seen++;
+		}
+		from = d.id + 1;
+	}
+	cr_assert_eq(seen, 249);
+	cr_assert_gt(pages, 5, "%u pages", pages);
+	nslots = 3;
+	ask(PVHV_MGMT_DOMAIN_LIST, "abc", 3, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "list takes no payload or a 4-byte first slot (3 bytes)");
 }
 
 Test(mgmt, info_destroy_console_check_the_handle)
