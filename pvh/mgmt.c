@@ -460,6 +460,15 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 	}
 	case PVHV_MGMT_DOMAIN_CREATE:
 		return create(ops, &h, p, out);
+	case PVHV_MGMT_HOST_STOP: {
+		char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
+
+		if (h.len)
+			return fail(out, &h, -PVHV_MGMT_EINVAL, "host stop takes no payload (%u bytes)", h.len);
+		if (!ops->host_stop)
+			return fail(out, &h, -PVHV_MGMT_ENOSYS, "host stop is not served here");
+		return done(out, &h, ops->host_stop(ops->ctx, msg, sizeof(msg)), msg);
+	}
 	case PVHV_MGMT_IMAGE_PUT_BEGIN:
 	case PVHV_MGMT_IMAGE_PUT_DATA:
 	case PVHV_MGMT_IMAGE_PUT_END:

@@ -330,10 +330,18 @@ static const struct mgmt_image_ops image_ops = {
 	.list = op_image_list, .remove = op_image_remove,
 };
 
+/* HOST_STOP: only the control domain reaches this port (svc_accept()). */
+static int op_host_stop(void *ctx, char *msg, size_t msglen)
+{
+	(void)ctx, (void)msg, (void)msglen;
+	serve_stop("the control domain (HOST_STOP)");
+	return 0;
+}
+
 static const struct mgmt_ops ops = {
 	.hello = op_hello, .slots = op_slots, .domain = op_domain, .destroy = op_destroy,
-	.console = op_console, .events = op_events, .create = op_create, .image = &image_ops,
-	.life = &life_ops,
+	.console = op_console, .events = op_events, .create = op_create, .host_stop = op_host_stop,
+	.image = &image_ops, .life = &life_ops,
 };
 
 /* ------------------------------------------------------------ the stream */

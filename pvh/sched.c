@@ -191,11 +191,25 @@ static bool work_waiting(void)
 static void restart_due(void);
 static void create_due(void);
 
+static bool poweroff_due_locked(void);
+
 static void service(struct percpu *cpu)
 {
+	bool off;
+
 	scrub_some(cpu);
+	if (serve_stop_due())
+		sched_stop_all();
 	restart_due();
 	create_due();
+	if (serve_stopping()) {
+		/* Nothing may have been running: then nothing ends and no teardown powers off. */
+		sched_lock();
+		off = poweroff_due_locked();
+		sched_unlock();
+		if (off)
+			summary_and_poweroff();
+	}
 	while (__atomic_load_n(&teardowns_pending, __ATOMIC_ACQUIRE)) {
 		struct domain *d = NULL;
 
@@ -283,9 +297,57 @@ static void start_domain_locked(struct domain *d)
 static bool all_ended(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (dom_at(i)->state != DOM_ENDED || dom_at(i)->restart_pending)
+		if (dom_at(i)->state != DOM_ENDED || dom_at(i)->restart_pending || dom_at(i)->create_pending)
 			return false;
 	return true;
+}
+
+/*
+ * Under sched_lock, when a domain has ended for good: true once, when
+ * pvhv powers off now (serve.c: every domain has ended, and pvhv does not
+ * serve or was told to stop).  A service says once each time it runs out
+ * of domains that it goes on.
+ */
+static bool poweroff_claimed;
+
+static bool poweroff_due_locked(void)
+{
+	if (poweroff_claimed || !all_ended())
+		return false;
+	if (serve_serving() && !serve_stopping()) {
+		kprintf("pvhv: every domain has ended; serving until told to stop "
+			"(\"stop\" on the host console, or pvhctl host stop)\n");
+		return false;
+	}
+	poweroff_claimed = true;
+	return true;
+}
+
+/*
+ * The host stop (serve.c), at a CPU's service step: every running domain
+ * ends as stopped, a control domain waiting for its restart stays ended
+ * (its disks are closed as for any end), and nothing created is built
+ * (create_due()).  The teardowns and the power-off follow as usual.
+ */
+void sched_stop_all(void)
+{
+	for (unsigned i = 0; i < __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE); i++) {
+		struct domain *d = dom_at(i);
+		bool run, waiting;
+
+		sched_lock();
+		run = d->state == DOM_RUNNING;
+		waiting = d->restart_pending;
+		d->restart_pending = false;
+		d->host_stopped = run;
+		if (waiting)
+			live_end_locked(d);
+		sched_unlock();
+		if (waiting)
+			devices_release(d);
+		if (run)
+			domain_end(d, END_STOPPED, 0, "pvhv is stopping");
+	}
 }
 
 /*
@@ -302,7 +364,7 @@ static bool restart_control(struct domain *dom)
 {
 	uint64_t backoff;
 
-	if (!dom->cfg->control || dom->end == END_POWEROFF || dom->end == END_NOT_STARTED)
+	if (!dom->cfg->control || dom->end == END_POWEROFF || dom->end == END_NOT_STARTED || serve_stopping())
 		return false;
 	if (dom->reboots >= dom->cfg->reboot_limit) {
 		kprintf("pvhv: dom %s: the control domain is not restarted: reboot limit (%u) reached\n",
@@ -347,7 +409,7 @@ static void restart_due(void)
 		devices_release(d);
 		sched_lock();
 		live_end_locked(d);
-		last = all_ended();
+		last = poweroff_due_locked();
 		sched_unlock();
 		if (last)
 			summary_and_poweroff();
@@ -558,7 +620,12 @@ static void create_due(void)
 		sched_unlock();
 		if (!due)
 			continue;
-		rc = domain_build(d);
+		if (serve_stopping()) {
+			rc = -EAGAIN;
+			snprintf(d->reason, sizeof(d->reason), "pvhv is stopping");
+		} else {
+			rc = domain_build(d);
+		}
 		unpin(d->pins);   /* the build holds what it uses now */
 		if (rc == 0) {
 			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s\n", d->name,
@@ -587,7 +654,13 @@ void sched_domain_quiesced(struct domain *dom)
 	sched_unlock();
 
 	reboot = dom->end == END_REBOOT;
-	if (reboot && dom->reboots >= dom->cfg->reboot_limit) {
+	if (reboot && serve_stopping()) {
+		reboot = false;
+		dom->end = END_STOPPED;
+		dom->host_stopped = true;
+		snprintf(dom->reason, sizeof(dom->reason), "pvhv is stopping");
+		kprintf("pvhv: dom %s stopped: %s (instead of its reboot)\n", dom->name, dom->reason);
+	} else if (reboot && dom->reboots >= dom->cfg->reboot_limit) {
 		reboot = false;
 		dom->end = END_STOPPED;
 		snprintf(dom->reason, sizeof(dom->reason), "reboot limit (%u) reached", dom->cfg->reboot_limit);
@@ -614,7 +687,7 @@ void sched_domain_quiesced(struct domain *dom)
 	sched_lock();
 	dom->state = DOM_ENDED;
 	live_end_locked(dom);
-	reboot = all_ended();
+	reboot = poweroff_due_locked();
 	sched_unlock();
 	if (reboot)
 		summary_and_poweroff();

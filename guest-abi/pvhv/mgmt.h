@@ -258,6 +258,17 @@ struct pvhv_mgmt_image {
 #define PVHV_MGMT_DOM_NOT_STARTED 2u /* (flags) created paused, waiting for DOMAIN_START */
 #define PVHV_MGMT_CONSOLE_WRITE_MAX 1024u
 
+/*
+ * HOST_STOP: pvhv stops.  Every running domain ends as stopped (reason
+ * "pvhv is stopping", the control domain too), no domain is built or
+ * restarted any more, and once all have ended pvhv prints its summary and
+ * powers off; the domains it ended count as ended well for its exit
+ * status.  The reply comes first: the domains end about 100 ms later.
+ * The way to end a pvhv that serves (a boot bundle with "serve;"); it
+ * works without serve too.  A second HOST_STOP changes nothing.
+ */
+#define PVHV_MGMT_HOST_STOP 18u      /* payload: none.  Result: none */
+
 struct pvhv_mgmt_console_write {
 	uint32_t id, gen;          /* the domain */
 	uint32_t len;              /* bytes after this struct: 1..PVHV_MGMT_CONSOLE_WRITE_MAX */

@@ -906,8 +906,9 @@ DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland,
                    "mkimage": gen_linux(linux.gen_mkimage), "mkimage-agent": gen_linux(linux.gen_mkimage_agent)}
 
 
-def write_dts(path, domains, kernels, initrds=None):
-    lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";', "\tdomains {"]
+def write_dts(path, domains, kernels, initrds=None, serve=False):
+    lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";'] + (["\tserve;"] if serve else []) + \
+        ["\tdomains {"]
     for d in domains:
         lines.append("\t\t%s {" % d["name"])
         lines.append("\t\t\tkernel = %s;" % dts_string(kernels[d["name"]]))

@@ -4,6 +4,8 @@
  * (guest-abi/pvhv/mgmt.h), run in the control domain.
  *
  *   pvhctl [--json] hello            host facts
+ *   pvhctl host stop                 pvhv stops: every domain ends (this one too), then
+ *                                    pvhv powers off (the way to end a pvhv that serves)
  *   pvhctl [--json] ps               every domain: id, generation, name, state, ...
  *   pvhctl [--json] info DOMAIN      one domain (DOMAIN: a name, ID or ID:GEN)
  *   pvhctl destroy DOMAIN            stop it
@@ -630,7 +632,7 @@ static bool image_command(int argc, char **argv, int i)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
+	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|host stop|ps|info DOMAIN|destroy DOMAIN|"
 		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|run [options] IMAGE -- CMD...|"
 		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
@@ -673,6 +675,11 @@ int main(int argc, char **argv)
 			       (int)sizeof(h.name), h.name, h.version, h.abi_version >> 16, h.abi_version & 0xffff,
 			       h.host_cpus, h.vendor == 1 ? "AMD-V" : "VT-x", h.max_domains,
 			       (unsigned long long)(h.host_mem_bytes >> 20), (unsigned long long)(h.free_mem_bytes >> 20));
+	} else if (!strcmp(argv[i], "host") && i + 2 == argc && !strcmp(argv[i + 1], "stop")) {
+		uint8_t none[1];
+
+		call(PVHV_MGMT_HOST_STOP, NULL, 0, none, 0);
+		printf("pvhv is stopping\n");
 	} else if (!strcmp(argv[i], "ps") && i + 1 == argc) {
 		struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
 		unsigned n = list(d, sizeof(d) / sizeof(d[0]));

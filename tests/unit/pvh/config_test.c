@@ -273,6 +273,84 @@ Test(config, no_domains_node)
 	expect_blob_fail("config: no /domains node");
 }
 
+/* ------------------------------------------------------------ serve (the bundle's policy) */
+
+/* Root with the right compatible and "serve" (len < 0: empty, else len bytes of zeros). */
+static void begin_serve_root(int len)
+{
+	static const char zeros[8];
+
+	begin_root(CONFIG_COMPATIBLE, sizeof(CONFIG_COMPATIBLE));
+	raw(CONFIG_SERVE_PROP, zeros, len < 0 ? 0 : len);
+}
+
+Test(config, serve_with_no_domains)
+{
+	unsigned count = 99;
+
+	begin_serve_root(-1);
+	node("domains");
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.serve);
+	cr_assert_eq(cfg.nr_domains, 0);
+	cr_assert_eq(config_count_domains(blob, blob_len, &count, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(count, 0);
+}
+
+Test(config, serve_without_domains_node)
+{
+	begin_serve_root(-1);
+	finish_root();
+	cfg.nr_domains = 7;
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.serve);
+	cr_assert_eq(cfg.nr_domains, 0);
+}
+
+Test(config, serve_with_domains)
+{
+	begin_serve_root(-1);
+	node("domains");
+	domain("a", 2);
+	domain("b", 4);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.serve);
+	cr_assert_eq(cfg.nr_domains, 2);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+}
+
+Test(config, serve_absent_is_false)
+{
+	begin();
+	domain("a", 2);
+	finish();
+	cfg.serve = true;
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_not(cfg.serve);
+}
+
+Test(config, serve_with_a_value)
+{
+	begin_serve_root(4);
+	node("domains");
+	domain("a", 2);
+	finish();
+	expect_blob_fail("config: serve takes no value (it has 4 bytes): write \"serve;\"");
+	cr_assert_not(cfg.serve);
+}
+
+Test(config, serve_on_a_domain_is_unknown)
+{
+	begin_bad("x");
+	str("kernel", "vmlinux");
+	cell("memory-mib", 2);
+	raw(CONFIG_SERVE_PROP, "", 0);
+	finish_bad();
+	expect_dom_fail("unknown property \"serve\"");
+}
+
 Test(config, missing_compatible)
 {
 	begin_root(NULL, 0);

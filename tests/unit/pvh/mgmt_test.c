@@ -137,12 +137,24 @@ static int console_write(void *ctx, unsigned id, const char *buf, size_t n, char
 	return (int)lf.n;
 }
 
+/* HOST_STOP: counted; the second one fails, as a service that is going away might. */
+static unsigned host_stops;
+
+static int host_stop(void *ctx, char *msg, size_t len)
+{
+	(void)ctx;
+	if (host_stops++)
+		return errorf(-PVHV_MGMT_EBUSY, msg, len, "stopping already");
+	return 0;
+}
+
 static const struct mgmt_life_ops life_ops = {
 	.create_paused = create_paused, .start = start, .pause = pause, .resume = resume, .stats = stats,
 	.console_write = console_write,
 };
 static const struct mgmt_ops ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
-				     .console = console, .events = events, .create = create, .life = &life_ops };
+				     .console = console, .events = events, .create = create, .host_stop = host_stop,
+				     .life = &life_ops };
 static const struct mgmt_ops old_ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
 					 .console = console, .events = events, .create = create };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
@@ -500,6 +512,32 @@ Test(mgmt, create_paused_is_its_own_request)
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
 	cr_assert_str_eq(st.msg, "unknown flags 0xc");
 	cr_assert_eq(lf.held, 1);
+}
+
+Test(mgmt, host_stop)
+{
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_HOST_STOP, 3, 0 };
+	size_t n;
+
+	ask(PVHV_MGMT_HOST_STOP, "x", 1, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "host stop takes no payload (1 bytes)");
+	cr_assert_eq(host_stops, 0, "a bad request changes nothing");
+	ask(PVHV_MGMT_HOST_STOP, NULL, 0, &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_str_eq(st.msg, "");
+	cr_assert_eq(n, 0);
+	cr_assert_eq(host_stops, 1);
+	ask(PVHV_MGMT_HOST_STOP, NULL, 0, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EBUSY);
+	cr_assert_str_eq(st.msg, "stopping already");
+	/* A table without the callback: not served. */
+	memcpy(req, &h, sizeof(h));
+	mgmt_handle(&old_ops, req, sizeof(h), out);
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
+	cr_assert_str_eq(st.msg, "host stop is not served here");
+	cr_assert_eq(host_stops, 2);
 }
 
 /* A table without the life callbacks (a service that does not offer them) answers ENOSYS. */
