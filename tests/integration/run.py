@@ -78,7 +78,8 @@ MIB = 1 << 20
 # TCG; default 60), env (extra environment for scripts/qemu-args.sh, e.g.
 # PVHV_CPU for another CPU model), append (pvhv's own command line), optin
 # (run only when -k names it in full), fake (--self-test: builds a good log),
-# bundle_add (test guests or absolute paths the bundle carries for run-time domains).
+# bundle_add (test guests or absolute paths the bundle carries for run-time domains),
+# serve (the bundle says "serve;": pvhv runs until told to stop).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -1053,8 +1054,8 @@ def build_bundle(case, cdir):
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or d.get("net_mac") or
              d.get("vsock_cid") or d.get("reboot_limit") is not None for d in domains) or \
-            case.get("via") == "dts":
-        write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
+            case.get("via") == "dts" or case.get("serve"):
+        write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds, serve=case.get("serve", False))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     else:
         args = ["-o", bundle]
