@@ -419,7 +419,7 @@ def cases(dom, probe):
                    r"^\[sb\] PVHV-AGENT-DONE$",
                    r"^\[ctl\] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port$",
                    r"^\[ctl\] PVHV-CTL-LOGS spinning\|$",
-                   r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=1 "],
+                   r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=2 "],   # hello, host stop
              must_not=[r"PVHV-AGENT-MGMT-PASSED", r"PVHV-AGENT-STOP-PASSED", r"PVHV-OPT-FAIL",
                        r"^pvhv: stopping"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda", "[sb] PVHV-ROOT-MOUNTED dev=vda",
@@ -437,7 +437,7 @@ def cases(dom, probe):
                             "[sb] PVHV-AGENT-DONE",
                             "[ctl] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port",
                             "[ctl] PVHV-CTL-LOGS spinning|",
-                            "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9",
+                            "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=2 exits=9",
                             "pvhv: dom spin stopped: destroyed through the management port")),
         # pvhv as a service ("serve;"): a sandbox's end does not stop it; the
         # control domain's `pvhctl host stop` ends the spinning sandbox and
