@@ -2,6 +2,7 @@
 /* config.c: parse and check the pvhv device-tree configuration with libfdt. */
 #include "lib/base.h"
 #include "pvh/config.h"
+#include "pvh/share.h"
 #include "pvhv/abi.h"
 #include <libfdt.h>
 
@@ -24,6 +25,7 @@ enum {
 	PROP_VSOCK_CID,
 	PROP_VSOCK_CONNECT,
 	PROP_CONTROL,
+	PROP_CPU_SHARE,
 	NR_PROPS,
 };
 
@@ -45,6 +47,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_VSOCK_CID] = "vsock-cid",
 	[PROP_VSOCK_CONNECT] = "vsock-connect",
 	[PROP_CONTROL] = "control",
+	[PROP_CPU_SHARE] = "cpu-share",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
@@ -543,6 +546,14 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "control must be 0 or 1, not %u", v);
 		d->control = v == 1;
 		return 0;
+	case PROP_CPU_SHARE:
+		rc = get_cell(d, name, val, len, &v);
+		if (rc)
+			return rc;
+		if (v < SHARE_MIN || v > SHARE_MAX)
+			return dom_error(d, "cpu-share %u is outside %u-%u", v, SHARE_MIN, SHARE_MAX);
+		d->cpu_share = v;
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -708,6 +719,7 @@ static void parse_domain(const void *fdt, int node, struct pvh_config *cfg)
 
 	d->vcpus = 1;
 	d->reboot_limit = CONFIG_REBOOT_LIMIT_DEFAULT;
+	d->cpu_share = SHARE_DEFAULT;
 	d->valid = true;
 	if (check_name(fdt, node, d, cfg->dom, cfg->nr_domains))
 		return;
@@ -843,6 +855,7 @@ int config_domain_from_props(struct domain_config *d, const char *name, const st
 	memset(d, 0, sizeof(*d));
 	d->vcpus = 1;
 	d->reboot_limit = CONFIG_REBOOT_LIMIT_DEFAULT;
+	d->cpu_share = SHARE_DEFAULT;
 	d->valid = true;
 	d->net.peer = -1;
 	if (len == 0)

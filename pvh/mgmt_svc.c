@@ -80,6 +80,7 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 		.id = id, .gen = d->gen, .exit_status = d->exit_status, .vcpus = d->cfg->vcpus,
 		.memory_bytes = d->cfg->memory, .cpu_us = tsc_to_us(d->cpu_tsc), .exits = d->exits_total,
 		.reboots = d->reboots, .flags = d->cfg->control ? PVHV_MGMT_DOM_CONTROL : 0,
+		.cpu_share = d->cfg->cpu_share,
 	};
 	memcpy(out->name, d->name, MIN(sizeof(out->name), strlen(d->name)));
 	out->state = d->create_pending || st == DOM_EMPTY ? PVHV_MGMT_STATE_STARTING
@@ -239,6 +240,7 @@ static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 	out->flags = dom.flags;
 	out->vcpus = dom.vcpus;
 	out->reboots = dom.reboots;
+	out->cpu_share = dom.cpu_share;
 	out->runtime_us = dom.runtime_us;
 	out->cpu_us = dom.cpu_us;
 	out->vsock_cid = d->cfg->vsock.cid;

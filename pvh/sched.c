@@ -3,13 +3,29 @@
  * sched.c: round-robin time slicing of every domain's vCPUs over every host
  * CPU, and the end of a domain's life once its vCPUs are off their CPUs.
  *
- * One global run queue under one lock: vCPUs migrate freely.  A slice is
- * SLICE_US; the host CPU's one-shot APIC timer makes a spinning guest exit,
- * so no guest can starve the others.
+ * One global run queue under one lock: vCPUs migrate freely.  The host
+ * CPU's one-shot APIC timer makes a spinning guest exit at the end of its
+ * slice, so no guest can starve the others.
+ *
+ * CPU shares (cpu-share, pvh/share.h): a vCPU's slice is proportional to
+ * its domain's share, 10 ms at the default 100.  Runnable vCPUs take
+ * turns in queue order, one slice each, so over a round each domain's
+ * busy vCPUs get CPU time in proportion to its share; a vCPU that halts
+ * or yields early gives the rest of its turn away and banks nothing (a
+ * share is a weight among those that want the CPU, not a reservation).
+ * The range, 10 to 400, bounds the slice to 1-40 ms: below 1 ms a slice
+ * is about the housekeeping period (HOUSEKEEPING_US) and, under
+ * emulation, the cost of a switch, so shares would stop being what a
+ * domain gets; above 40 ms every other runnable vCPU on that CPU waits
+ * that long per turn of a busy vCPU of that domain, too long for an
+ * interactive sandbox.  A heavier weighting than 40:1 is for more
+ * vCPUs, not a longer slice.  What each domain got is pvhv's own
+ * accounting (cpu_tsc: DOMAIN_STATS cpu_us, the summary's cpu_us).
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
 #include "pvh/imgstore.h"
+#include "pvh/share.h"
 
 static struct spinlock lock;
 static struct vcpu *runq_head, *runq_tail;
@@ -735,7 +751,7 @@ static void run_vcpu(struct vcpu *v)
 {
 	struct percpu *cpu = this_cpu();
 	struct domain *d = v->dom;
-	uint64_t slice_tsc = SLICE_US * tsc_khz() / 1000;
+	uint64_t slice_tsc = share_slice_us(d->cfg->cpu_share) * tsc_khz() / 1000;
 	uint64_t slice_end, armed = 0;
 	enum exit_action act = ACT_CONTINUE;
 	struct vcpu_exit e;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* summary.c: the report printed when every domain has ended (or pvhv stops), and pvhv's exit status. */
 #include "pvh/pvh.h"
+#include "pvh/share.h"
 
 static void print_domain(const struct domain *d)
 {
@@ -15,6 +16,8 @@ static void print_domain(const struct domain *d)
 		n += snprintf(buf + n, sizeof(buf) - n, " console_dropped=%lu", d->console.buf.dropped);
 	if (d->cfg->nr_disks && n > 0 && (size_t)n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, " overlay_peak_kib=%lu", d->overlay_peak * 4);
+	if (d->cfg->cpu_share != SHARE_DEFAULT && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, " cpu_share=%u", d->cfg->cpu_share);
 	if (d->vsock_refused && n > 0 && (size_t)n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, " vsock_refused=%lu", d->vsock_refused);
 	if (n > 0 && (size_t)n < sizeof(buf))

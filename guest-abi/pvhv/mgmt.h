@@ -121,6 +121,8 @@ struct pvhv_mgmt_domain {
 	uint64_t exits;            /* VM exits */
 	uint32_t reboots;
 	uint32_t flags;            /* PVHV_MGMT_DOM_CONTROL */
+	uint32_t cpu_share;        /* its CPU weight (10-400; 100 unless created with another) */
+	uint32_t reserved;         /* 0 */
 };
 
 #define PVHV_MGMT_DOM_CONTROL 1u
@@ -145,7 +147,8 @@ struct pvhv_mgmt_create {
 	uint32_t max_runtime_ms;   /* 0: no limit */
 	uint32_t overlay_mib;      /* 0: the default */
 	uint32_t flags;            /* PVHV_MGMT_CREATE_* */
-	uint32_t cpu_share;        /* relative CPU weight against other domains; 0: the default */
+	uint32_t cpu_share;        /* relative CPU weight against other domains, 10-400 (a vCPU's
+				      time slice grows with it); 0: the default, 100 */
 	uint8_t net_mac[6];        /* with PVHV_MGMT_CREATE_NET: its port's MAC (unicast) */
 	uint8_t net_pad[2];        /* zero */
 	uint32_t net_ipv4[2];      /* with PVHV_MGMT_CREATE_NET: the IPv4 sources it may use
@@ -323,14 +326,14 @@ struct pvhv_mgmt_stats {
 	uint64_t net_tx_frames, net_tx_bytes;  /* its network port: carried to the peer */
 	uint64_t net_drops;        /* frames the switch dropped */
 	uint32_t reboots;
-	uint32_t pad;
+	uint32_t cpu_share;        /* as in struct pvhv_mgmt_domain */
 };
 
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_hello) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_domain) == 104, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1500, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");

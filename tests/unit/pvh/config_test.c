@@ -886,6 +886,80 @@ Test(config, reboot_limit_too_high)
 	expect_dom_fail("reboot-limit 100001 exceeds 100000");
 }
 
+Test(config, cpu_share)
+{
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 300);
+	end();
+	node("lo");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 10);
+	end();
+	node("hi");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 400);
+	end();
+	domain("u", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].cpu_share, 300);
+	cr_assert_eq(cfg.dom[1].cpu_share, 10);
+	cr_assert_eq(cfg.dom[2].cpu_share, 400);
+	cr_assert_eq(cfg.dom[3].cpu_share, 100, "the default");
+}
+
+Test(config, cpu_share_below_the_range)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 9);
+	finish_bad();
+	expect_dom_fail("cpu-share 9 is outside 10-400");
+}
+
+Test(config, cpu_share_above_the_range)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 401);
+	finish_bad();
+	expect_dom_fail("cpu-share 401 is outside 10-400");
+}
+
+Test(config, cpu_share_not_a_cell)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("cpu-share", "3000");
+	finish_bad();
+	expect_dom_fail("cpu-share must be one 32-bit cell, not 5 bytes");
+}
+
+/* A domain made at run time takes cpu-share as a boot domain does. */
+Test(config, cpu_share_at_run_time)
+{
+	static struct domain_config d;
+	uint32_t mem = cpu_to_fdt32(16), share = cpu_to_fdt32(250), bad = cpu_to_fdt32(0);
+	struct config_prop props[] = { { "kernel", "k", 2 }, { "memory-mib", &mem, 4 }, { "cpu-share", &share, 4 } };
+
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 3, NULL, 0), 0, "%s", d.error);
+	cr_assert_eq(d.cpu_share, 250);
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 2, NULL, 0), 0, "%s", d.error);
+	cr_assert_eq(d.cpu_share, 100, "the default");
+	props[2].val = &bad;
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 3, NULL, 0), -EINVAL);
+	cr_assert_str_eq(d.error, "cpu-share 0 is outside 10-400");
+}
+
 /* virtio = "console", "rng": a string list of known kinds, in slot order. */
 Test(config, virtio_list)
 {

@@ -64,6 +64,7 @@ static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, u
 
 /* Creation: "bad" is refused with a message; anything else gets slot 3, generation 9. */
 static unsigned creates;
+static int64_t last_share;   /* the cpu-share cell of the last create (big-endian), -1: none */
 
 static int create(void *ctx, const char *name, const struct config_prop *props, unsigned n,
 		  struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
@@ -72,6 +73,15 @@ static int create(void *ctx, const char *name, const struct config_prop *props, 
 	if (!n || strcmp(props[0].name, "kernel") || props[0].len < 1 ||
 	    ((const char *)props[0].val)[props[0].len - 1])
 		abort(); /* the kernel comes first, NUL-terminated */
+	last_share = -1;
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(props[i].name, "cpu-share")) {
+			const uint8_t *b = props[i].val;
+
+			if (props[i].len != 4)
+				abort();
+			last_share = (int64_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
+		}
 	if (!strcmp(name, "bad"))
 		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "memory-mib %u is below 2", 1u);
 	creates++;
@@ -368,6 +378,23 @@ Test(mgmt, create_checks_its_fields)
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, 100, &n);
 	cr_assert_str_eq(st.msg, "payload of 100 bytes, want 1500");
 	cr_assert_eq(creates, 1);
+}
+
+/* cpu_share becomes the cpu-share property (checked by config.c's rules); 0 gives none: the default. */
+Test(mgmt, create_passes_cpu_share)
+{
+	struct pvhv_mgmt_create c = { .memory_mib = 64, .cpu_share = 300 };
+	size_t n;
+
+	strcpy(c.name, "weighted");
+	strcpy(c.kernel, "vmlinux");
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(last_share, 300);
+	c.cpu_share = 0;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(last_share, -1, "no property: the configuration's default");
 }
 
 Test(mgmt, life_requests_check_the_handle_first)
