@@ -443,7 +443,8 @@ def cases(dom, probe):
         # control domain's `pvhctl host stop` ends the spinning sandbox and
         # the control domain itself (no restart), and pvhv powers off with
         # status 0: the domains the stop ended ended as told.
-        case("linux-serve-stop", "serve: the control domain runs a sandbox, then pvhctl host stop",
+        case("linux-serve-stop", "serve: the control domain runs a sandbox, then pvhctl host stop; cpu-share "
+             "through pvhctl",
              [dict(linux_root("ctl", "ctlstop", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
                               vsock_cid=3, control=True), end="stopped", reason=r"pvhv is stopping$")],
              code=1, timeout=240, serve=True, bundle_add=["hello", "busyloop"],
@@ -452,11 +453,13 @@ def cases(dom, probe):
                    r"^\[hi\] PASS hello$",
                    r"^\[ctl\] PVHV-STOP-EVENT 1 1:1 poweroff status 0$",
                    r"^\[ctl\] PVHV-STOP-SPIN 1:2$",   # hi's slot, the next generation
+                   r"^\[ctl\] PVHV-STOP-BADSHARE pvhctl: cpu-share 5 is outside 10-400 \(error 22\)$",
+                   r"^\[ctl\] PVHV-STOP-SHARES info=250 stats=250 ps=250 ctl=100$",
                    r"^\[ctl\] PVHV-STOP pvhv is stopping$",
                    r"^pvhv: stopping \(asked by the control domain \(HOST_STOP\)\): every domain ends, "
                    r"then pvhv powers off$",
                    r"^pvhv: dom spin stopped: pvhv is stopping$",
-                   r"^pvhv: summary dom=spin end=stopped\b"],
+                   r"^pvhv: summary dom=spin end=stopped\b.* cpu_share=250 "],
              must_not=[r"PVHV-OPT-FAIL", r"PVHV-STOP-STILL-HERE", r"restarting in \d+ ms",
                        r"^pvhv: every domain has ended"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
@@ -464,11 +467,13 @@ def cases(dom, probe):
                             "pvhv: serving with 1 domain running: it runs until told to stop",
                             "[ctl] PVHV-STOP-CREATED hi 1:1", "[hi] PASS hello",
                             "[ctl] PVHV-STOP-EVENT 1 1:1 poweroff status 0", "[ctl] PVHV-STOP-SPIN 1:2",
+                            "[ctl] PVHV-STOP-BADSHARE pvhctl: cpu-share 5 is outside 10-400 (error 22)",
+                            "[ctl] PVHV-STOP-SHARES info=250 stats=250 ps=250 ctl=100",
                             "[ctl] PVHV-STOP pvhv is stopping",
                             "pvhv: stopping (asked by the control domain (HOST_STOP)): every domain ends, "
                             "then pvhv powers off",
                             "pvhv: dom spin stopped: pvhv is stopping",
-                            "pvhv: summary dom=spin end=stopped status=0 exits=9",
+                            "pvhv: summary dom=spin end=stopped status=0 cpu_share=250 exits=9",
                             "pvhv: dom ctl stopped: pvhv is stopping",
                             "pvhv: summary dom=ctl end=stopped status=0 exits=9")),
         # A domain made at run time: the control domain creates a sandbox
