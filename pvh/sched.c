@@ -207,11 +207,12 @@ static bool work_waiting(void)
 static void restart_due(void);
 static void create_due(void);
 
-static bool poweroff_due_locked(void);
+static bool poweroff_due_locked(bool *serving_on);
+static void domains_over(bool off, bool serving_on);
 
 static void service(struct percpu *cpu)
 {
-	bool off;
+	bool off, on;
 
 	scrub_some(cpu);
 	if (serve_stop_due())
@@ -221,10 +222,9 @@ static void service(struct percpu *cpu)
 	if (serve_stopping()) {
 		/* Nothing may have been running: then nothing ends and no teardown powers off. */
 		sched_lock();
-		off = poweroff_due_locked();
+		off = poweroff_due_locked(&on);
 		sched_unlock();
-		if (off)
-			summary_and_poweroff();
+		domains_over(off, on);
 	}
 	while (__atomic_load_n(&teardowns_pending, __ATOMIC_ACQUIRE)) {
 		struct domain *d = NULL;
@@ -321,22 +321,32 @@ static bool all_ended(void)
 /*
  * Under sched_lock, when a domain has ended for good: true once, when
  * pvhv powers off now (serve.c: every domain has ended, and pvhv does not
- * serve or was told to stop).  A service says once each time it runs out
- * of domains that it goes on.
+ * serve or was told to stop).  *serving_on: every domain has ended and a
+ * service goes on, which it says (domains_over(), after the lock).
  */
 static bool poweroff_claimed;
 
-static bool poweroff_due_locked(void)
+static bool poweroff_due_locked(bool *serving_on)
 {
+	*serving_on = false;
 	if (poweroff_claimed || !all_ended())
 		return false;
 	if (serve_serving() && !serve_stopping()) {
-		kprintf("pvhv: every domain has ended; serving until told to stop "
-			"(\"stop\" on the host console, or pvhctl host stop)\n");
+		*serving_on = true;
 		return false;
 	}
 	poweroff_claimed = true;
 	return true;
+}
+
+/* What poweroff_due_locked() found, acted on without sched_lock (kprintf may wait for the UART). */
+static void domains_over(bool off, bool serving_on)
+{
+	if (serving_on)
+		kprintf("pvhv: every domain has ended; serving until told to stop "
+			"(\"stop\" on the host console, or pvhctl host stop)\n");
+	if (off)
+		summary_and_poweroff();
 }
 
 /*
@@ -404,7 +414,7 @@ static void restart_due(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = dom_at(i);
-		bool due, last;
+		bool due, last, on;
 
 		sched_lock();
 		due = d->restart_pending && time_us() >= d->restart_at_us;
@@ -425,10 +435,9 @@ static void restart_due(void)
 		devices_release(d);
 		sched_lock();
 		live_end_locked(d);
-		last = poweroff_due_locked();
+		last = poweroff_due_locked(&on);
 		sched_unlock();
-		if (last)
-			summary_and_poweroff();
+		domains_over(last, on);
 	}
 }
 
@@ -663,7 +672,7 @@ static void create_due(void)
 
 void sched_domain_quiesced(struct domain *dom)
 {
-	bool reboot;
+	bool reboot, on;
 
 	sched_lock();
 	purge_domain_locked(dom);
@@ -703,10 +712,9 @@ void sched_domain_quiesced(struct domain *dom)
 	sched_lock();
 	dom->state = DOM_ENDED;
 	live_end_locked(dom);
-	reboot = poweroff_due_locked();
+	reboot = poweroff_due_locked(&on);
 	sched_unlock();
-	if (reboot)
-		summary_and_poweroff();
+	domains_over(reboot, on);
 }
 
 /*
