@@ -2,6 +2,7 @@
 /* config.c: parse and check the pvhv device-tree configuration with libfdt. */
 #include "lib/base.h"
 #include "pvh/config.h"
+#include "pvh/share.h"
 #include "pvhv/abi.h"
 #include <libfdt.h>
 
@@ -24,6 +25,7 @@ enum {
 	PROP_VSOCK_CID,
 	PROP_VSOCK_CONNECT,
 	PROP_CONTROL,
+	PROP_CPU_SHARE,
 	NR_PROPS,
 };
 
@@ -45,6 +47,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_VSOCK_CID] = "vsock-cid",
 	[PROP_VSOCK_CONNECT] = "vsock-connect",
 	[PROP_CONTROL] = "control",
+	[PROP_CPU_SHARE] = "cpu-share",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
@@ -543,6 +546,14 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "control must be 0 or 1, not %u", v);
 		d->control = v == 1;
 		return 0;
+	case PROP_CPU_SHARE:
+		rc = get_cell(d, name, val, len, &v);
+		if (rc)
+			return rc;
+		if (v < SHARE_MIN || v > SHARE_MAX)
+			return dom_error(d, "cpu-share %u is outside %u-%u", v, SHARE_MIN, SHARE_MAX);
+		d->cpu_share = v;
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -708,6 +719,7 @@ static void parse_domain(const void *fdt, int node, struct pvh_config *cfg)
 
 	d->vcpus = 1;
 	d->reboot_limit = CONFIG_REBOOT_LIMIT_DEFAULT;
+	d->cpu_share = SHARE_DEFAULT;
 	d->valid = true;
 	if (check_name(fdt, node, d, cfg->dom, cfg->nr_domains))
 		return;
@@ -719,12 +731,40 @@ static void parse_domain(const void *fdt, int node, struct pvh_config *cfg)
 			  fdt_get_name(fdt, child, NULL));
 }
 
-/* The blob's checks; *domains is the /domains node's offset. */
-static int check_blob(const void *fdt, size_t len, int *domains, unsigned *count, char *err, size_t errlen)
+/*
+ * The root node's "serve" property (README "Serve mode"): present and
+ * empty, or absent.  A value is refused rather than read as true or false:
+ * "serve = <0>;" would read as its opposite to a reader used to flags.
+ */
+static int get_serve(const void *fdt, bool *serve, char *err, size_t errlen)
+{
+	int len;
+	const void *val = fdt_getprop(fdt, 0, CONFIG_SERVE_PROP, &len);
+
+	*serve = false;
+	if (!val && len == -FDT_ERR_NOTFOUND)
+		return 0;
+	if (!val)
+		return errorf(-EINVAL, err, errlen, "config: " CONFIG_SERVE_PROP ": unreadable: %s",
+			      fdt_strerror(len));
+	if (len != 0)
+		return errorf(-EINVAL, err, errlen,
+			      "config: " CONFIG_SERVE_PROP " takes no value (it has %d bytes): write \"serve;\"", len);
+	*serve = true;
+	return 0;
+}
+
+/*
+ * The blob's checks; *domains is the /domains node's offset (-1 when a
+ * serving bundle has none), *serve the root's serve property.
+ */
+static int check_blob(const void *fdt, size_t len, int *domains, unsigned *count, bool *serve, char *err,
+		      size_t errlen)
 {
 	int rc, node;
 
 	*count = 0;
+	*serve = false;
 	if (!fdt || ((uintptr_t)fdt & 7))
 		return errorf(-EINVAL, err, errlen,
 			     "config: blob is not 8-byte aligned");
@@ -745,12 +785,20 @@ static int check_blob(const void *fdt, size_t len, int *domains, unsigned *count
 		return errorf(-EINVAL, err, errlen,
 			     "config: root node is not compatible with \"%s\"",
 			     CONFIG_COMPATIBLE);
+	rc = get_serve(fdt, serve, err, errlen);
+	if (rc)
+		return rc;
+	/* A service may start with no domain: the control plane makes them. */
 	*domains = fdt_subnode_offset(fdt, 0, "domains");
+	if (*domains < 0 && *serve) {
+		*domains = -1;
+		return 0;
+	}
 	if (*domains < 0)
 		return errorf(-EINVAL, err, errlen, "config: no /domains node");
 	fdt_for_each_subnode(node, fdt, *domains)
 		(*count)++;
-	if (*count == 0)
+	if (*count == 0 && !*serve)
 		return errorf(-EINVAL, err, errlen, "config: /domains is empty");
 	return 0;
 }
@@ -758,8 +806,9 @@ static int check_blob(const void *fdt, size_t len, int *domains, unsigned *count
 int config_count_domains(const void *fdt, size_t len, unsigned *count, char *err, size_t errlen)
 {
 	int domains;
+	bool serve;
 
-	return check_blob(fdt, len, &domains, count, err, errlen);
+	return check_blob(fdt, len, &domains, count, &serve, err, errlen);
 }
 
 int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned max,
@@ -769,11 +818,13 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned m
 	unsigned count;
 
 	cfg->nr_domains = 0;
-	rc = check_blob(fdt, len, &domains, &count, err, errlen);
+	rc = check_blob(fdt, len, &domains, &count, &cfg->serve, err, errlen);
 	if (rc)
 		return rc;
 	if (count > max)
 		return errorf(-EINVAL, err, errlen, "config: %u domains, room for %u", count, max);
+	if (count == 0)
+		return 0;
 	memset(cfg->dom, 0, count * sizeof(*cfg->dom));
 	fdt_for_each_subnode(node, fdt, domains) {
 		parse_domain(fdt, node, cfg);
@@ -804,6 +855,7 @@ int config_domain_from_props(struct domain_config *d, const char *name, const st
 	memset(d, 0, sizeof(*d));
 	d->vcpus = 1;
 	d->reboot_limit = CONFIG_REBOOT_LIMIT_DEFAULT;
+	d->cpu_share = SHARE_DEFAULT;
 	d->valid = true;
 	d->net.peer = -1;
 	if (len == 0)

@@ -4,7 +4,8 @@
  *
  *   / {
  *       compatible = "pvhv,config-1";
- *       domains {
+ *       serve;                          // optional: pvhv is a service (below)
+ *       domains {                       // optional with serve, else at least one domain
  *           NAME {
  *               kernel = "file-in-bundle";
  *               initrd = "file";        // optional
@@ -23,10 +24,16 @@
  *               vsock-cid = <3>;        // optional: a virtio-vsock device with this CID (>= 3, unique)
  *               vsock-connect = "other"; // optional: domains it may open streams to
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
+ *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
 
  *           };
  *       };
  *   };
+ *
+ * Without serve, pvhv powers off once every domain of the bundle has
+ * ended.  With serve it runs with no domain at all and keeps running when
+ * every domain has ended, until the control domain's HOST_STOP or "stop"
+ * typed on the host console (pvh/serve.c).
  *
  * The blob is untrusted.  Strings returned point into it, so it must
  * outlive the parsed configuration.
@@ -106,6 +113,7 @@ struct domain_config {
 	struct config_net net;
 	struct config_vsock vsock;
 	bool control;               /* the control domain: the only one that may reach the management port */
+	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
 	bool runtime;               /* made through the management port (config_domain_from_props) */
 	bool valid;
 	char error[160];            /* why not valid */
@@ -115,12 +123,17 @@ struct domain_config {
 struct pvh_config {
 	unsigned nr_domains;
 	struct domain_config *dom;
+	bool serve;                 /* the root's "serve": run until told to stop */
 };
+
+#define CONFIG_SERVE_PROP "serve"
 
 /*
  * Checks the blob fdt[0, len) as config_parse() does and counts its
- * domains, so that the caller can size the array: 0 with *count >= 1, or
- * -EINVAL with err set (corrupt, wrong compatible, no /domains, no domain).
+ * domains, so that the caller can size the array: 0 with *count >= 1 (or
+ * >= 0 when the root says serve), or -EINVAL with err set (corrupt, wrong
+ * compatible, a serve property with a value, no /domains or no domain
+ * without serve).
  */
 int config_count_domains(const void *fdt, size_t len, unsigned *count, char *err, size_t errlen);
 
@@ -132,7 +145,7 @@ int config_count_domains(const void *fdt, size_t len, unsigned *count, char *err
  * domains).  Otherwise returns 0 with every domain node listed in order: a
  * domain that breaks a rule has valid = false and its error set (the
  * fields parsed before the problem are still filled in); the others are
- * valid.
+ * valid.  cfg->serve is the root's serve property.
  */
 int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned max,
 		 char *err, size_t errlen);

@@ -21,7 +21,10 @@
  * burst; a guest printing without pause gets 4 KiB/s.
  *
  * Input typed on the host console goes to the focused domain, and Ctrl-]
- * moves the focus to the next running domain.
+ * moves the focus to the next running domain.  When pvhv serves
+ * (serve.c), pvhv itself is one more stop of that round, after the last
+ * domain, and has the focus whenever no domain runs: a line typed there
+ * is a command to pvhv, "stop" the only one (any other gets a line of help).
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
@@ -39,6 +42,10 @@
 #define FOCUS_KEY 0x1d /* Ctrl-] */
 
 static unsigned focus;
+static bool focus_pvhv;      /* input goes to pvhv's own command line (serve only) */
+static char cmd_line[32];    /* pvhv's command line as typed so far */
+static unsigned cmd_len;
+static bool cmd_long;        /* more was typed than it holds: not a command */
 static bool writer_started;
 static bool draining;   /* one CPU moves lines at a time: a line is printed once */
 static unsigned drain_next;
@@ -192,16 +199,54 @@ void console_drain_all(void)
 	drain_end();
 }
 
+/*
+ * The round: domains 0 .. n-1, then pvhv (position n) when it serves.
+ * Only running domains take the focus; with none, a service's pvhv does.
+ */
 static void move_focus(void)
 {
-	for (unsigned i = 1; i <= nr_domains; i++) {
-		unsigned next = (focus + i) % nr_domains;
+	unsigned n = nr_domains, stops = n + serve_serving();
+	unsigned at = focus_pvhv ? n : focus;
 
+	for (unsigned i = 1; i <= stops; i++) {
+		unsigned next = (at + i) % stops;
+
+		if (next == n) {
+			focus_pvhv = true;
+			cmd_len = 0;
+			cmd_long = false;
+			kprintf("pvhv: console input goes to pvhv: type \"stop\" to stop it (Ctrl-] switches)\n");
+			return;
+		}
 		if (dom_at(next)->state == DOM_RUNNING) {
 			focus = next;
+			focus_pvhv = false;
 			kprintf("pvhv: console input goes to dom %s (Ctrl-] switches)\n", dom_at(next)->name);
 			return;
 		}
+	}
+}
+
+/* A key for pvhv's command line: printable ASCII up to a line end, Backspace and DEL erase. */
+static void pvhv_input(int c)
+{
+	if (c == '\r' || c == '\n') {
+		cmd_line[cmd_len] = 0;
+		if (cmd_len && !cmd_long && !strcmp(cmd_line, "stop"))
+			serve_stop("the host console");
+		else if (cmd_len || cmd_long)
+			kprintf("pvhv: console: \"%s%s\" is not a command: type \"stop\" to stop pvhv and every "
+				"domain; Ctrl-] moves the input to a domain\n", cmd_line, cmd_long ? "..." : "");
+		cmd_len = 0;
+		cmd_long = false;
+	} else if (c == 0x7f || c == 0x08) {
+		if (cmd_len)
+			cmd_len--;
+	} else if (c >= 0x20 && c < 0x7f) {
+		if (cmd_len < sizeof(cmd_line) - 1)
+			cmd_line[cmd_len++] = (char)c;
+		else
+			cmd_long = true;
 	}
 }
 
@@ -209,14 +254,21 @@ void console_poll_input(void)
 {
 	int c;
 
-	if (this_cpu()->index != 0 || !nr_domains)
+	if (this_cpu()->index != 0 || (!nr_domains && !serve_serving()))
 		return;
 	while ((c = serial_getc()) >= 0) {
-		if (c == FOCUS_KEY || dom_at(focus)->state != DOM_RUNNING) {
+		if (c == FOCUS_KEY ||
+		    (!focus_pvhv && (!nr_domains || dom_at(focus)->state != DOM_RUNNING))) {
 			move_focus();
 			if (c == FOCUS_KEY)
 				continue;
 		}
+		if (focus_pvhv) {
+			pvhv_input(c);
+			continue;
+		}
+		if (!nr_domains)
+			continue;   /* not serving: no domain to give it to */
 		/* The reference keeps its vCPUs alive while the I/O APIC delivers to them. */
 		if (dom_get(dom_at(focus))) {
 			char ch = (char)c;

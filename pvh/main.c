@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* main.c: reads the configuration, builds every domain it names, and starts them. */
+/* main.c: reads the configuration, builds every domain it names, and starts them (or serves with none). */
 #include "pvh/pvh.h"
 
 static struct pvh_config cfg;
@@ -24,12 +24,14 @@ static int boot_config(const void *fdt, size_t len, char *err, size_t errlen)
 		return errorf(-ENOMEM, err, errlen,
 			      "%u domains, host memory allows at most %u (%u MiB of RAM each at least)", count,
 			      cap, CONFIG_MEM_MIN_MIB);
-	if (page_alloc(pages_for(count * sizeof(*cfg.dom)), 1, &pa))
+	/* A serving bundle may name no domain: one entry all the same, never read. */
+	if (page_alloc(pages_for(MAX(count, 1u) * sizeof(*cfg.dom)), 1, &pa))
 		return errorf(-ENOMEM, err, errlen, "no memory for the configuration of %u domains", count);
 	cfg.dom = hpa_to_ptr(pa);
 	rc = config_parse(fdt, len, &cfg, count, err, errlen);
 	if (rc)
 		return rc;
+	serve_init(cfg.serve);
 	for (unsigned i = 0; i < cfg.nr_domains; i++) {
 		struct domain *d;
 
@@ -80,7 +82,10 @@ NORETURN void pvh_main(void)
 			d->overhead_bytes >> 10);
 		started++;
 	}
-	if (!started) {
+	if (serve_serving())
+		kprintf("pvhv: serving with %u domain%s running: it runs until told to stop (\"stop\" on the host "
+			"console, or pvhctl host stop)\n", started, started == 1 ? "" : "s");
+	else if (!started) {
 		kprintf("pvhv: no domain could be started\n");
 		summary_and_poweroff();
 	}

@@ -112,8 +112,8 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 		{ "initrd", offsetof(struct pvhv_mgmt_create, initrd), sizeof(c.initrd) },
 		{ "cmdline", offsetof(struct pvhv_mgmt_create, cmdline), sizeof(c.cmdline) },
 	};
-	struct config_prop props[10];
-	uint8_t cells[5][4];
+	struct config_prop props[12];
+	uint8_t cells[6][4];
 	char disks[sizeof(c.disks)], virtio[16], msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
 	struct pvhv_mgmt_ref ref;
 	unsigned n = 0, nc = 0;
@@ -129,8 +129,6 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 				    strs[i].what, strs[i].size);
 	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_PAUSED))
 		return fail(out, h, -PVHV_MGMT_EINVAL, "unknown flags 0x%x", c.flags);
-	if (c.cpu_share)
-		return fail(out, h, -PVHV_MGMT_ENOSYS, "cpu_share is not served yet");
 	if (c.net_pad[0] | c.net_pad[1])
 		return fail(out, h, -PVHV_MGMT_EINVAL, "net_pad is not zero");
 	props[n++] = (struct config_prop){ "kernel", c.kernel, (int)strlen(c.kernel) + 1 };
@@ -152,6 +150,8 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 		CELL("max-runtime-ms", c.max_runtime_ms);
 	if (c.overlay_mib)
 		CELL("overlay-mib", c.overlay_mib);
+	if (c.cpu_share)
+		CELL("cpu-share", c.cpu_share);
 #undef CELL
 	for (unsigned i = 0; i < ARRAY_SIZE(c.disks) && c.disks[i][0]; i++) {
 		int l = field_len(c.disks[i], sizeof(c.disks[i]));
@@ -463,6 +463,15 @@ size_t mgmt_handle(const struct mgmt_ops *ops, const uint8_t *frame, size_t len,
 	}
 	case PVHV_MGMT_DOMAIN_CREATE:
 		return create(ops, &h, p, out);
+	case PVHV_MGMT_HOST_STOP: {
+		char msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
+
+		if (h.len)
+			return fail(out, &h, -PVHV_MGMT_EINVAL, "host stop takes no payload (%u bytes)", h.len);
+		if (!ops->host_stop)
+			return fail(out, &h, -PVHV_MGMT_ENOSYS, "host stop is not served here");
+		return done(out, &h, ops->host_stop(ops->ctx, msg, sizeof(msg)), msg);
+	}
 	case PVHV_MGMT_IMAGE_PUT_BEGIN:
 	case PVHV_MGMT_IMAGE_PUT_DATA:
 	case PVHV_MGMT_IMAGE_PUT_END:

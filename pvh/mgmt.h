@@ -77,6 +77,8 @@ struct mgmt_ops {
 	 */
 	int (*create)(void *ctx, const char *name, const struct config_prop *props, unsigned n,
 		      struct pvhv_mgmt_ref *ref, char *msg, size_t msglen);
+	/* HOST_STOP: pvhv stops (pvh/serve.c); 0, or a negative errno with why in msg.  NULL: -ENOSYS. */
+	int (*host_stop)(void *ctx, char *msg, size_t msglen);
 	const struct mgmt_image_ops *image;  /* NULL: IMAGE_* get -ENOSYS */
 	const struct mgmt_life_ops *life;    /* NULL: ops 13..17 and CREATE_PAUSED get -ENOSYS */
 	void *ctx;

@@ -80,6 +80,7 @@ static int op_domain(void *ctx, unsigned id, struct pvhv_mgmt_domain *out)
 		.id = id, .gen = d->gen, .exit_status = d->exit_status, .vcpus = d->cfg->vcpus,
 		.memory_bytes = d->cfg->memory, .cpu_us = tsc_to_us(d->cpu_tsc), .exits = d->exits_total,
 		.reboots = d->reboots, .flags = d->cfg->control ? PVHV_MGMT_DOM_CONTROL : 0,
+		.cpu_share = d->cfg->cpu_share,
 	};
 	memcpy(out->name, d->name, MIN(sizeof(out->name), strlen(d->name)));
 	out->state = d->create_pending || st == DOM_EMPTY ? PVHV_MGMT_STATE_STARTING
@@ -239,6 +240,7 @@ static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 	out->flags = dom.flags;
 	out->vcpus = dom.vcpus;
 	out->reboots = dom.reboots;
+	out->cpu_share = dom.cpu_share;
 	out->runtime_us = dom.runtime_us;
 	out->cpu_us = dom.cpu_us;
 	out->vsock_cid = d->cfg->vsock.cid;
@@ -330,10 +332,18 @@ static const struct mgmt_image_ops image_ops = {
 	.list = op_image_list, .remove = op_image_remove,
 };
 
+/* HOST_STOP: only the control domain reaches this port (svc_accept()). */
+static int op_host_stop(void *ctx, char *msg, size_t msglen)
+{
+	(void)ctx, (void)msg, (void)msglen;
+	serve_stop("the control domain (HOST_STOP)");
+	return 0;
+}
+
 static const struct mgmt_ops ops = {
 	.hello = op_hello, .slots = op_slots, .domain = op_domain, .destroy = op_destroy,
-	.console = op_console, .events = op_events, .create = op_create, .image = &image_ops,
-	.life = &life_ops,
+	.console = op_console, .events = op_events, .create = op_create, .host_stop = op_host_stop,
+	.image = &image_ops, .life = &life_ops,
 };
 
 /* ------------------------------------------------------------ the stream */

@@ -193,6 +193,7 @@ struct domain {
 	uint64_t overlay_pages;  /* copy-on-write pages its disks hold (atomic) */
 	uint64_t overlay_peak;   /* the most they held at once */
 	uint64_t vsock_refused;  /* streams it asked for that its configuration does not allow */
+	bool host_stopped;       /* ended by pvhv's stop (serve.c): not a failure (under sched_lock) */
 
 	/*
 	 * A domain made at run time: its configuration and the strings it
@@ -494,5 +495,20 @@ void console_poll_input(void);
 
 /* summary.c */
 NORETURN void summary_and_poweroff(void);
+
+/*
+ * serve.c: the bundle's policy once every domain has ended, and the host
+ * stop.  serve_init() once at boot with the configuration's serve.
+ * serve_stop() asks pvhv to stop (from any CPU, sched_lock not held; by
+ * names who asked, for the log); later calls do nothing.
+ * serve_stop_due() is true once, on the CPU whose service step must end
+ * every domain now.  sched_stop_all() does that (sched.c).
+ */
+void serve_init(bool serve);
+bool serve_serving(void);
+bool serve_stopping(void);
+void serve_stop(const char *by);
+bool serve_stop_due(void);
+void sched_stop_all(void);
 
 #endif

@@ -3,13 +3,29 @@
  * sched.c: round-robin time slicing of every domain's vCPUs over every host
  * CPU, and the end of a domain's life once its vCPUs are off their CPUs.
  *
- * One global run queue under one lock: vCPUs migrate freely.  A slice is
- * SLICE_US; the host CPU's one-shot APIC timer makes a spinning guest exit,
- * so no guest can starve the others.
+ * One global run queue under one lock: vCPUs migrate freely.  The host
+ * CPU's one-shot APIC timer makes a spinning guest exit at the end of its
+ * slice, so no guest can starve the others.
+ *
+ * CPU shares (cpu-share, pvh/share.h): a vCPU's slice is proportional to
+ * its domain's share, 10 ms at the default 100.  Runnable vCPUs take
+ * turns in queue order, one slice each, so over a round each domain's
+ * busy vCPUs get CPU time in proportion to its share; a vCPU that halts
+ * or yields early gives the rest of its turn away and banks nothing (a
+ * share is a weight among those that want the CPU, not a reservation).
+ * The range, 10 to 400, bounds the slice to 1-40 ms: below 1 ms a slice
+ * is about the housekeeping period (HOUSEKEEPING_US) and, under
+ * emulation, the cost of a switch, so shares would stop being what a
+ * domain gets; above 40 ms every other runnable vCPU on that CPU waits
+ * that long per turn of a busy vCPU of that domain, too long for an
+ * interactive sandbox.  A heavier weighting than 40:1 is for more
+ * vCPUs, not a longer slice.  What each domain got is pvhv's own
+ * accounting (cpu_tsc: DOMAIN_STATS cpu_us, the summary's cpu_us).
  */
 #include "pvh/pvh.h"
 #include "arch/x86/x86.h"
 #include "pvh/imgstore.h"
+#include "pvh/share.h"
 
 static struct spinlock lock;
 static struct vcpu *runq_head, *runq_tail;
@@ -191,11 +207,25 @@ static bool work_waiting(void)
 static void restart_due(void);
 static void create_due(void);
 
+static bool poweroff_due_locked(bool *serving_on);
+static void domains_over(bool off, bool serving_on);
+
 static void service(struct percpu *cpu)
 {
+	bool off, on;
+
 	scrub_some(cpu);
+	if (serve_stop_due())
+		sched_stop_all();
 	restart_due();
 	create_due();
+	if (serve_stopping()) {
+		/* Nothing may have been running: then nothing ends and no teardown powers off. */
+		sched_lock();
+		off = poweroff_due_locked(&on);
+		sched_unlock();
+		domains_over(off, on);
+	}
 	while (__atomic_load_n(&teardowns_pending, __ATOMIC_ACQUIRE)) {
 		struct domain *d = NULL;
 
@@ -283,9 +313,67 @@ static void start_domain_locked(struct domain *d)
 static bool all_ended(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++)
-		if (dom_at(i)->state != DOM_ENDED || dom_at(i)->restart_pending)
+		if (dom_at(i)->state != DOM_ENDED || dom_at(i)->restart_pending || dom_at(i)->create_pending)
 			return false;
 	return true;
+}
+
+/*
+ * Under sched_lock, when a domain has ended for good: true once, when
+ * pvhv powers off now (serve.c: every domain has ended, and pvhv does not
+ * serve or was told to stop).  *serving_on: every domain has ended and a
+ * service goes on, which it says (domains_over(), after the lock).
+ */
+static bool poweroff_claimed;
+
+static bool poweroff_due_locked(bool *serving_on)
+{
+	*serving_on = false;
+	if (poweroff_claimed || !all_ended())
+		return false;
+	if (serve_serving() && !serve_stopping()) {
+		*serving_on = true;
+		return false;
+	}
+	poweroff_claimed = true;
+	return true;
+}
+
+/* What poweroff_due_locked() found, acted on without sched_lock (kprintf may wait for the UART). */
+static void domains_over(bool off, bool serving_on)
+{
+	if (serving_on)
+		kprintf("pvhv: every domain has ended; serving until told to stop "
+			"(\"stop\" on the host console, or pvhctl host stop)\n");
+	if (off)
+		summary_and_poweroff();
+}
+
+/*
+ * The host stop (serve.c), at a CPU's service step: every running domain
+ * ends as stopped, a control domain waiting for its restart stays ended
+ * (its disks are closed as for any end), and nothing created is built
+ * (create_due()).  The teardowns and the power-off follow as usual.
+ */
+void sched_stop_all(void)
+{
+	for (unsigned i = 0; i < __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE); i++) {
+		struct domain *d = dom_at(i);
+		bool run, waiting;
+
+		sched_lock();
+		run = d->state == DOM_RUNNING;
+		waiting = d->restart_pending;
+		d->restart_pending = false;
+		d->host_stopped = run;
+		if (waiting)
+			live_end_locked(d);
+		sched_unlock();
+		if (waiting)
+			devices_release(d);
+		if (run)
+			domain_end(d, END_STOPPED, 0, "pvhv is stopping");
+	}
 }
 
 /*
@@ -302,7 +390,7 @@ static bool restart_control(struct domain *dom)
 {
 	uint64_t backoff;
 
-	if (!dom->cfg->control || dom->end == END_POWEROFF || dom->end == END_NOT_STARTED)
+	if (!dom->cfg->control || dom->end == END_POWEROFF || dom->end == END_NOT_STARTED || serve_stopping())
 		return false;
 	if (dom->reboots >= dom->cfg->reboot_limit) {
 		kprintf("pvhv: dom %s: the control domain is not restarted: reboot limit (%u) reached\n",
@@ -326,7 +414,7 @@ static void restart_due(void)
 {
 	for (unsigned i = 0; i < nr_domains; i++) {
 		struct domain *d = dom_at(i);
-		bool due, last;
+		bool due, last, on;
 
 		sched_lock();
 		due = d->restart_pending && time_us() >= d->restart_at_us;
@@ -347,10 +435,9 @@ static void restart_due(void)
 		devices_release(d);
 		sched_lock();
 		live_end_locked(d);
-		last = all_ended();
+		last = poweroff_due_locked(&on);
 		sched_unlock();
-		if (last)
-			summary_and_poweroff();
+		domains_over(last, on);
 	}
 }
 
@@ -558,7 +645,12 @@ static void create_due(void)
 		sched_unlock();
 		if (!due)
 			continue;
-		rc = domain_build(d);
+		if (serve_stopping()) {
+			rc = -EAGAIN;
+			snprintf(d->reason, sizeof(d->reason), "pvhv is stopping");
+		} else {
+			rc = domain_build(d);
+		}
 		unpin(d->pins);   /* the build holds what it uses now */
 		if (rc == 0) {
 			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s\n", d->name,
@@ -580,14 +672,20 @@ static void create_due(void)
 
 void sched_domain_quiesced(struct domain *dom)
 {
-	bool reboot;
+	bool reboot, on;
 
 	sched_lock();
 	purge_domain_locked(dom);
 	sched_unlock();
 
 	reboot = dom->end == END_REBOOT;
-	if (reboot && dom->reboots >= dom->cfg->reboot_limit) {
+	if (reboot && serve_stopping()) {
+		reboot = false;
+		dom->end = END_STOPPED;
+		dom->host_stopped = true;
+		snprintf(dom->reason, sizeof(dom->reason), "pvhv is stopping");
+		kprintf("pvhv: dom %s stopped: %s (instead of its reboot)\n", dom->name, dom->reason);
+	} else if (reboot && dom->reboots >= dom->cfg->reboot_limit) {
 		reboot = false;
 		dom->end = END_STOPPED;
 		snprintf(dom->reason, sizeof(dom->reason), "reboot limit (%u) reached", dom->cfg->reboot_limit);
@@ -614,10 +712,9 @@ void sched_domain_quiesced(struct domain *dom)
 	sched_lock();
 	dom->state = DOM_ENDED;
 	live_end_locked(dom);
-	reboot = all_ended();
+	reboot = poweroff_due_locked(&on);
 	sched_unlock();
-	if (reboot)
-		summary_and_poweroff();
+	domains_over(reboot, on);
 }
 
 /*
@@ -662,7 +759,7 @@ static void run_vcpu(struct vcpu *v)
 {
 	struct percpu *cpu = this_cpu();
 	struct domain *d = v->dom;
-	uint64_t slice_tsc = SLICE_US * tsc_khz() / 1000;
+	uint64_t slice_tsc = share_slice_us(d->cfg->cpu_share) * tsc_khz() / 1000;
 	uint64_t slice_end, armed = 0;
 	enum exit_action act = ACT_CONTINUE;
 	struct vcpu_exit e;

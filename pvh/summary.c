@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* summary.c: the report printed when every domain has ended, and pvhv's exit status. */
+/* summary.c: the report printed when every domain has ended (or pvhv stops), and pvhv's exit status. */
 #include "pvh/pvh.h"
+#include "pvh/share.h"
 
 static void print_domain(const struct domain *d)
 {
@@ -15,6 +16,8 @@ static void print_domain(const struct domain *d)
 		n += snprintf(buf + n, sizeof(buf) - n, " console_dropped=%lu", d->console.buf.dropped);
 	if (d->cfg->nr_disks && n > 0 && (size_t)n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, " overlay_peak_kib=%lu", d->overlay_peak * 4);
+	if (d->cfg->cpu_share != SHARE_DEFAULT && n > 0 && (size_t)n < sizeof(buf))
+		n += snprintf(buf + n, sizeof(buf) - n, " cpu_share=%u", d->cfg->cpu_share);
 	if (d->vsock_refused && n > 0 && (size_t)n < sizeof(buf))
 		n += snprintf(buf + n, sizeof(buf) - n, " vsock_refused=%lu", d->vsock_refused);
 	if (n > 0 && (size_t)n < sizeof(buf))
@@ -78,7 +81,8 @@ NORETURN void summary_and_poweroff(void)
 		 * time (whose slot another may have reused since) reports its end
 		 * to the control domain through the event log instead.
 		 */
-		if (d->cfg != &d->runtime_cfg && (d->end != END_POWEROFF || d->exit_status != 0))
+		if (d->cfg != &d->runtime_cfg && (d->end != END_POWEROFF || d->exit_status != 0) &&
+		    !(d->end == END_STOPPED && d->host_stopped))   /* ended by the host stop: as told */
 			status = PVHV_EXIT_DOMAIN_FAILED;
 	}
 	{
@@ -116,7 +120,7 @@ NORETURN void summary_and_poweroff(void)
 		(mem_free_pages() + table) * 4);
 	kprintf("pvhv: bench mem_free_kib boot=%lu end=%lu\n", mem_free_boot_pages * 4,
 		mem_free_pages() * 4);
-	if (!ran)
+	if (!ran && !serve_serving())   /* a service may have been asked to stop before any domain ran */
 		status = PVHV_EXIT_NO_DOMAIN;
 	machine_poweroff(status);
 }

@@ -112,7 +112,7 @@ static int parse_config(const void *dtb, size_t len, struct pvh_config *cfg, cha
 	cfg->dom = NULL;
 	if (rc)
 		return rc;
-	cfg->dom = xrealloc(NULL, count * sizeof(*cfg->dom));
+	cfg->dom = xrealloc(NULL, (count ? count : 1) * sizeof(*cfg->dom));   /* a serving bundle may have none */
 	return config_parse(dtb, len, cfg, count, err, errlen);
 }
 
@@ -458,6 +458,8 @@ static int list_bundle(const char *path)
 	memcpy(dtb, f.data, f.size);
 	if (parse_config(dtb, f.size, &cfg, err, sizeof(err)))
 		fatal("%s: %s", path, err);
+	if (cfg.serve)
+		printf("serve: pvhv runs until told to stop\n");
 	for (i = 0; i < cfg.nr_domains; i++) {
 		const struct domain_config *d = &cfg.dom[i];
 

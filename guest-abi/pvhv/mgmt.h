@@ -123,6 +123,8 @@ struct pvhv_mgmt_domain {
 	uint64_t exits;            /* VM exits */
 	uint32_t reboots;
 	uint32_t flags;            /* PVHV_MGMT_DOM_CONTROL */
+	uint32_t cpu_share;        /* its CPU weight (10-400; 100 unless created with another) */
+	uint32_t reserved;         /* 0 */
 };
 
 #define PVHV_MGMT_DOM_CONTROL 1u
@@ -147,7 +149,8 @@ struct pvhv_mgmt_create {
 	uint32_t max_runtime_ms;   /* 0: no limit */
 	uint32_t overlay_mib;      /* 0: the default */
 	uint32_t flags;            /* PVHV_MGMT_CREATE_* */
-	uint32_t cpu_share;        /* relative CPU weight against other domains; 0: the default */
+	uint32_t cpu_share;        /* relative CPU weight against other domains, 10-400 (a vCPU's
+				      time slice grows with it); 0: the default, 100 */
 	uint8_t net_mac[6];        /* with PVHV_MGMT_CREATE_NET: its port's MAC (unicast) */
 	uint8_t net_pad[2];        /* zero */
 	uint32_t net_ipv4[2];      /* with PVHV_MGMT_CREATE_NET: the IPv4 sources it may use
@@ -260,6 +263,17 @@ struct pvhv_mgmt_image {
 #define PVHV_MGMT_DOM_NOT_STARTED 2u /* (flags) created paused, waiting for DOMAIN_START */
 #define PVHV_MGMT_CONSOLE_WRITE_MAX 1024u
 
+/*
+ * HOST_STOP: pvhv stops.  Every running domain ends as stopped (reason
+ * "pvhv is stopping", the control domain too), no domain is built or
+ * restarted any more, and once all have ended pvhv prints its summary and
+ * powers off; the domains it ended count as ended well for its exit
+ * status.  The reply comes first: the domains end about 100 ms later.
+ * The way to end a pvhv that serves (a boot bundle with "serve;"); it
+ * works without serve too.  A second HOST_STOP changes nothing.
+ */
+#define PVHV_MGMT_HOST_STOP 18u      /* payload: none.  Result: none */
+
 struct pvhv_mgmt_console_write {
 	uint32_t id, gen;          /* the domain */
 	uint32_t len;              /* bytes after this struct: 1..PVHV_MGMT_CONSOLE_WRITE_MAX */
@@ -314,14 +328,14 @@ struct pvhv_mgmt_stats {
 	uint64_t net_tx_frames, net_tx_bytes;  /* its network port: carried to the peer */
 	uint64_t net_drops;        /* frames the switch dropped */
 	uint32_t reboots;
-	uint32_t pad;
+	uint32_t cpu_share;        /* as in struct pvhv_mgmt_domain */
 };
 
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_hello) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_ref) == 8, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_domain) == 96, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_domain) == 104, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1500, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");

@@ -209,9 +209,18 @@ static int i_remove(void *ctx, const char *name, char *msg, size_t len)
 static const struct mgmt_image_ops image_ops = {
 	.begin = i_begin, .data = i_data, .end = i_end, .list = i_list, .remove = i_remove,
 };
+/* HOST_STOP: only a request without payload may arrive here; the first one is taken. */
+static int host_stop(void *ctx, char *msg, size_t len)
+{
+	static unsigned stops;
+
+	(void)ctx;
+	return stops++ ? errorf(-PVHV_MGMT_EBUSY, msg, len, "stopping already") : 0;
+}
+
 static const struct mgmt_ops ops = {
 	.hello = hello, .slots = slots, .domain = domain, .destroy = destroy, .console = console,
-	.events = events, .create = create, .image = &image_ops, .life = &life_ops,
+	.events = events, .create = create, .host_stop = host_stop, .image = &image_ops, .life = &life_ops,
 };
 
 static void close_connection(void)

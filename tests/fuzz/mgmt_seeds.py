@@ -44,6 +44,7 @@ def main(d):
         "pause-resume": frame(14, ref(2, 3), 8) + frame(15, ref(2, 3), 9),
         "stats": frame(16, ref(1, 2), 10),
         "console-write": frame(17, struct.pack("<IIII", 2, 3, 5, 0) + b"hello", 11),
+        "host-stop": frame(18, seq=12) + frame(18, b"x", 13) + frame(18, seq=14),
         "badmagic": struct.pack("<IHHII", 0x12345678, 1, 1, 1, 0),
         # Images: an upload of 5000 bytes in two pieces, listed, deleted; then hostile ones.
         "image": frame(8, image_begin(b"disk.img", 5000)) + frame(9, image_data(1, 0, b"a" * 4000)) +

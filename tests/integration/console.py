@@ -16,6 +16,14 @@ trigger line appears, the way a person at the console would.  Cases:
                arrive every 20 ms (input delivery racing its teardown) beside
                memcheck; the limit stops it, pvhv and memcheck are unharmed
                (opt-in; -1thread: the same on single-threaded TCG, in make test).
+  serve-none   a bundle with "serve;" and no domain: pvhv runs, has the
+               input, answers a line that is no command with help, and
+               "stop" powers it off with status 0.
+  serve-ended  serve with an echo domain that quits: pvhv says it goes on
+               and does (QEMU still runs seconds later) until "stop".
+  serve-focus  serve with a running echo domain: Ctrl-] moves the input to
+               pvhv (not to the domain any more), "stop" ends the domain
+               as stopped and pvhv powers off with status 0.
 
 Output like run.py: "ok - <case> (Xs)" or "not ok - <case>: <why>" (+ the
 last log lines), and "N passed, M failed" alone on the last line; exit
@@ -225,6 +233,67 @@ def drive_echo(con):
                           r"^\[e[12]\] got: $"])
 
 
+def build_serve(cdir, names):
+    files = os.path.join(cdir, "files")
+    os.makedirs(files)
+    shutil.copyfile(run.need_guest("echo"), os.path.join(files, "echo.elf"))
+    doms = [echo_dom(n) for n in names]
+    dts = os.path.join(cdir, "config.dts")
+    run.write_dts(dts, doms, {d["name"]: "echo.elf" for d in doms}, serve=True)
+    bundle = os.path.join(cdir, "bundle.cpio")
+    run.run_tool(["-o", bundle, "--config", dts, "-C", files], cdir)
+    return bundle
+
+
+SERVE_HELP = r'^pvhv: console: "%s" is not a command: type "stop" to stop pvhv and every domain; '
+SERVE_STOP = r"^pvhv: stopping \(asked by the host console\): every domain ends, then pvhv powers off$"
+
+
+def drive_serve_none(con):
+    con.expect(r"^pvhv: serving with 0 domains running: it runs until told to stop\b", 60, "pvhv serving")
+    con.type("status\r")
+    con.expect(r"^pvhv: console input goes to pvhv: type \"stop\" to stop it", 30, "the input on pvhv")
+    con.expect(SERVE_HELP % "status", 30, "the help line")
+    con.type("stop\r")
+    con.expect(SERVE_STOP, 30, "pvhv stopping")
+    expect_exit(con, 1)
+    check_after(con, must=[r"^pvhv: summary$", r"^pvhv: exit status 0$"],
+                must_not=[r"^pvhv: no domain could be started", r"^pvhv: summary dom="])
+
+
+def drive_serve_ended(con):
+    con.expect(r"^\[e1\] echo e1 ready$", 60, "e1 ready")
+    con.type("quit\r")
+    con.expect(r"^pvhv: dom e1 ended: poweroff, status 0$", 30, "e1 ending")
+    con.expect(r"^pvhv: every domain has ended; serving until told to stop\b", 30, "pvhv going on")
+    time.sleep(3 * con.scale)
+    if con.proc.poll() is not None:
+        raise Fail("QEMU ended (code %s) with no stop: pvhv should serve on" % con.proc.returncode)
+    con.type("stop\r")   # no domain runs: pvhv has the input
+    con.expect(r"^pvhv: console input goes to pvhv\b", 30, "the input on pvhv")
+    con.expect(SERVE_STOP, 30, "pvhv stopping")
+    expect_exit(con, 1)
+    check_after(con, must=[r"^pvhv: summary dom=e1 end=poweroff status=0\b", r"^pvhv: exit status 0$"],
+                must_not=[r"^\[e1\] got: stop$", r"^\[e1\] FAIL"])
+
+
+def drive_serve_focus(con):
+    con.expect(r"^\[e1\] echo e1 ready$", 60, "e1 ready")
+    con.type("hi\r")
+    con.expect(r"^\[e1\] got: hi$", 30, "e1 echoing 'hi'")
+    con.type(FOCUS_KEY)
+    con.expect(r"^pvhv: console input goes to pvhv: type \"stop\" to stop it \(Ctrl-\] switches\)$", 30,
+               "the input moving to pvhv")
+    con.type("nope\r")
+    con.expect(SERVE_HELP % "nope", 30, "the help line")
+    con.type("stop\r")
+    con.expect(SERVE_STOP, 30, "pvhv stopping")
+    con.expect(r"^pvhv: dom e1 stopped: pvhv is stopping$", 30, "e1 stopped by the stop")
+    expect_exit(con, 1)
+    check_after(con, must=[r"^pvhv: summary dom=e1 end=stopped\b", r"^pvhv: exit status 0$"],
+                must_not=[r"^\[e1\] got: (?:nope|stop)$", r"^\[e1\] FAIL"])
+
+
 def build_linux(cdir):
     files = os.path.join(cdir, "files")
     os.makedirs(files)
@@ -309,6 +378,12 @@ CASES = [
     # Opt-in (make test-teardown): see linux-teardown in linux.py.
     dict(name="linux-reboot-input", what="keys typed all the time while a 4-vCPU Linux domain reboots 8 times",
          build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_TCG_THREAD": "multi"}, optin=True),
+    dict(name="serve-none", what="serve with no domain: help for a wrong line, \"stop\" powers off with status 0",
+         build=lambda cdir: build_serve(cdir, []), drive=drive_serve_none),
+    dict(name="serve-ended", what="serve: the only domain ends, pvhv runs on until \"stop\"",
+         build=lambda cdir: build_serve(cdir, ["e1"]), drive=drive_serve_ended),
+    dict(name="serve-focus", what="serve: Ctrl-] gives pvhv the input; \"stop\" ends a running domain and pvhv",
+         build=lambda cdir: build_serve(cdir, ["e1"]), drive=drive_serve_focus),
     # The same on single-threaded TCG, which does not have that problem.
     dict(name="linux-reboot-input-1thread", what="the same, single-threaded TCG",
          build=build_reboot_input, drive=drive_reboot_input, env={"PVHV_TCG_THREAD": "single"}),

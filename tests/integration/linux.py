@@ -433,11 +433,13 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-CTL-DESTROY-SELF pvhctl: ctl is the control domain \(error 1\)$",
                    r'^\[ctl\] PVHV-CTL-JSON \[\{"id":0,"gen":1,"name":"ctl","state":"running"',
                    r"^\[sb\] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: ",
+                   r"^\[sb\] PVHV-AGENT-STOP-REFUSED pvhctl: connect to vsock 2:1024: ",
                    r"^\[sb\] PVHV-AGENT-DONE$",
                    r"^\[ctl\] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port$",
                    r"^\[ctl\] PVHV-CTL-LOGS spinning\|$",
-                   r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=1 "],
-             must_not=[r"PVHV-AGENT-MGMT-PASSED", r"PVHV-OPT-FAIL"],
+                   r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=2 "],   # hello, host stop
+             must_not=[r"PVHV-AGENT-MGMT-PASSED", r"PVHV-AGENT-STOP-PASSED", r"PVHV-OPT-FAIL",
+                       r"^pvhv: stopping"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda", "[sb] PVHV-ROOT-MOUNTED dev=vda",
                             "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
                             "[sb] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
@@ -449,11 +451,49 @@ def cases(dom, probe):
                             "[ctl] PVHV-CTL-DESTROY-SELF pvhctl: ctl is the control domain (error 1)",
                             '[ctl] PVHV-CTL-JSON [{"id":0,"gen":1,"name":"ctl","state":"running"}]',
                             "[sb] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: Connection reset by peer",
+                            "[sb] PVHV-AGENT-STOP-REFUSED pvhctl: connect to vsock 2:1024: Connection reset by peer",
                             "[sb] PVHV-AGENT-DONE",
                             "[ctl] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port",
                             "[ctl] PVHV-CTL-LOGS spinning|",
-                            "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=1 exits=9",
+                            "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=2 exits=9",
                             "pvhv: dom spin stopped: destroyed through the management port")),
+        # pvhv as a service ("serve;"): a sandbox's end does not stop it; the
+        # control domain's `pvhctl host stop` ends the spinning sandbox and
+        # the control domain itself (no restart), and pvhv powers off with
+        # status 0: the domains the stop ended ended as told.
+        case("linux-serve-stop", "serve: the control domain runs a sandbox, then pvhctl host stop; cpu-share "
+             "through pvhctl",
+             [dict(linux_root("ctl", "ctlstop", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                              vsock_cid=3, control=True), end="stopped", reason=r"pvhv is stopping$")],
+             code=1, timeout=240, serve=True, bundle_add=["hello", "busyloop"],
+             must=[r"^pvhv: serving with 1 domain running: it runs until told to stop\b",
+                   r"^\[ctl\] PVHV-STOP-CREATED hi 1:1$",
+                   r"^\[hi\] PASS hello$",
+                   r"^\[ctl\] PVHV-STOP-EVENT 1 1:1 poweroff status 0$",
+                   r"^\[ctl\] PVHV-STOP-SPIN 1:2$",   # hi's slot, the next generation
+                   r"^\[ctl\] PVHV-STOP-BADSHARE pvhctl: cpu-share 5 is outside 10-400 \(error 22\)$",
+                   r"^\[ctl\] PVHV-STOP-SHARES info=250 stats=250 ps=250 ctl=100$",
+                   r"^\[ctl\] PVHV-STOP pvhv is stopping$",
+                   r"^pvhv: stopping \(asked by the control domain \(HOST_STOP\)\): every domain ends, "
+                   r"then pvhv powers off$",
+                   r"^pvhv: dom spin stopped: pvhv is stopping$",
+                   r"^pvhv: summary dom=spin end=stopped\b.* cpu_share=250 "],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-STOP-STILL-HERE", r"restarting in \d+ ms",
+                       r"^pvhv: every domain has ended"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "pvhv: serving with 1 domain running: it runs until told to stop",
+                            "[ctl] PVHV-STOP-CREATED hi 1:1", "[hi] PASS hello",
+                            "[ctl] PVHV-STOP-EVENT 1 1:1 poweroff status 0", "[ctl] PVHV-STOP-SPIN 1:2",
+                            "[ctl] PVHV-STOP-BADSHARE pvhctl: cpu-share 5 is outside 10-400 (error 22)",
+                            "[ctl] PVHV-STOP-SHARES info=250 stats=250 ps=250 ctl=100",
+                            "[ctl] PVHV-STOP pvhv is stopping",
+                            "pvhv: stopping (asked by the control domain (HOST_STOP)): every domain ends, "
+                            "then pvhv powers off",
+                            "pvhv: dom spin stopped: pvhv is stopping",
+                            "pvhv: summary dom=spin end=stopped status=0 cpu_share=250 exits=9",
+                            "pvhv: dom ctl stopped: pvhv is stopping",
+                            "pvhv: summary dom=ctl end=stopped status=0 exits=9")),
         # A domain made at run time: the control domain creates a sandbox
         # from the bundle's images, runs a command in it through its agent
         # and sees it end; bad creates are refused with pvhv's reason.

@@ -78,7 +78,8 @@ MIB = 1 << 20
 # TCG; default 60), env (extra environment for scripts/qemu-args.sh, e.g.
 # PVHV_CPU for another CPU model), append (pvhv's own command line), optin
 # (run only when -k names it in full), fake (--self-test: builds a good log),
-# bundle_add (test guests or absolute paths the bundle carries for run-time domains).
+# bundle_add (test guests or absolute paths the bundle carries for run-time domains),
+# serve (the bundle says "serve;": pvhv runs until told to stop).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -236,6 +237,41 @@ def victim_compare(base_log, log, min_share=0.8, max_stall_us=50000, min_charged
     return None, note
 
 
+SHARE_RATIO = (1.8, 4.5)   # shares 300:100 on one CPU: 3 in theory (2.4 measured under TCG); equal shares about 1
+
+
+def share_spinners(shares, ms=4000):
+    """Two busyloop guests spinning (with progress lines) for ms on one host CPU, with these shares."""
+    return [dom("w%d" % k, "busyloop", "progress=4", end="stopped", reason=r"timeout after \d+ ms",
+                max_runtime_ms=ms, **({"cpu_share": s} if s else {})) for k, s in enumerate(shares, 1)]
+
+
+def cpu_share_check(log):
+    """-> (None or why, figures): w2 (share 300) got SHARE_RATIO times w1's (share 100) CPU time, as
+    pvhv counted it (the summary's cpu_us), and both made progress."""
+    cpu = {n: int(c) for n, c in re.findall(r"^pvhv: summary dom=(w[12]) end=\S+ status=\d+ runtime_us=\d+ "
+                                            r"cpu_us=(\d+)", log, re.M)}
+    prog = {n: len(re.findall(r"^\[%s\] progress \d+$" % n, log, re.M)) for n in ("w1", "w2")}
+    if len(cpu) != 2 or not cpu["w1"]:
+        return "no cpu_us of w1 and w2 in the summary", None
+    ratio = cpu["w2"] / cpu["w1"]
+    note = "cpu_us w1=%d w2=%d: ratio %.2f (want %.1f-%.1f); progress lines w1=%d w2=%d" % (
+        cpu["w1"], cpu["w2"], ratio, SHARE_RATIO[0], SHARE_RATIO[1], prog["w1"], prog["w2"])
+    if min(prog.values()) < 1:
+        return "a spinner reported no progress", note
+    if not SHARE_RATIO[0] <= ratio <= SHARE_RATIO[1]:
+        return "CPU time ratio %.2f outside %.1f-%.1f" % (ratio, SHARE_RATIO[0], SHARE_RATIO[1]), note
+    return None, note
+
+
+def cpu_share_fake(case):
+    log = fake_log(dict(case, fake=None))
+    log = re.sub(r"(summary dom=w1 end=stopped status=0 runtime_us=\d+ )", r"\g<1>cpu_us=1000000 ", log)
+    log = re.sub(r"(summary dom=w2 end=stopped status=0 runtime_us=\d+ )", r"\g<1>cpu_us=3000000 cpu_share=300 ",
+                 log)
+    return log + "[w1] progress 1\n[w2] progress 1\n"
+
+
 def flood_fake(case, cpu_us=3000000, stall_us=12000):
     """--self-test log for the console cases: the generic one plus victim figures and floods."""
     log = fake_log(dict(case, fake=None)).replace(
@@ -327,6 +363,13 @@ CASES = [
          "per domain at most 128 KiB" % MANY,
          domains=many_domains(), code=3, timeout=90, check=many_domains_check,
          must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"], fake=many_domains_fake),
+    # CPU shares: two spinners on one host CPU, shares 100 and 300, get CPU
+    # time 1:3 as pvhv counts it (the summary's cpu_us).
+    dict(name="cpu-share", what="spinners with cpu-share 100 and 300 on one host CPU get CPU time about 1:3",
+         domains=share_spinners([None, 300]), code=3, timeout=60, env={"PVHV_SMP": "1"},
+         check=cpu_share_check, attempts=2,
+         must=[r"^pvhv: summary dom=w2 end=stopped .* cpu_share=300 "], must_not=[r"^pvhv: summary dom=w1 .*cpu_share"],
+         fake=cpu_share_fake),
     dict(name="domains-over-memory", what="a bundle with more domains than host memory can hold is refused, saying so",
          domains=[dom("m%02d" % i, "hello", "name=m%02d" % i, memory=2, end=None) for i in range(40)],
          env={"PVHV_MEM": "64"}, code=5, timeout=30,
@@ -906,8 +949,9 @@ DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland,
                    "mkimage": gen_linux(linux.gen_mkimage), "mkimage-agent": gen_linux(linux.gen_mkimage_agent)}
 
 
-def write_dts(path, domains, kernels, initrds=None):
-    lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";', "\tdomains {"]
+def write_dts(path, domains, kernels, initrds=None, serve=False):
+    lines = ["/dts-v1/;", "", "/ {", '\tcompatible = "pvhv,config-1";'] + (["\tserve;"] if serve else []) + \
+        ["\tdomains {"]
     for d in domains:
         lines.append("\t\t%s {" % d["name"])
         lines.append("\t\t\tkernel = %s;" % dts_string(kernels[d["name"]]))
@@ -937,6 +981,8 @@ def write_dts(path, domains, kernels, initrds=None):
             lines.append("\t\t\tvsock-cid = <%d>;" % d["vsock_cid"])
         if d.get("control"):
             lines.append("\t\t\tcontrol = <1>;")
+        if d.get("cpu_share"):
+            lines.append("\t\t\tcpu-share = <%d>;" % d["cpu_share"])
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
@@ -1051,9 +1097,9 @@ def build_bundle(case, cdir):
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or d.get("net_mac") or
-             d.get("vsock_cid") or d.get("reboot_limit") is not None for d in domains) or \
-            case.get("via") == "dts":
-        write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds)
+             d.get("vsock_cid") or d.get("reboot_limit") is not None or d.get("cpu_share") for d in domains) or \
+            case.get("via") == "dts" or case.get("serve"):
+        write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds, serve=case.get("serve", False))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     else:
         args = ["-o", bundle]

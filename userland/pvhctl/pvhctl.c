@@ -4,18 +4,21 @@
  * (guest-abi/pvhv/mgmt.h), run in the control domain.
  *
  *   pvhctl [--json] hello            host facts
+ *   pvhctl host stop                 pvhv stops: every domain ends (this one too), then
+ *                                    pvhv powers off (the way to end a pvhv that serves)
  *   pvhctl [--json] ps               every domain: id, generation, name, state, ...
  *   pvhctl [--json] info DOMAIN      one domain (DOMAIN: a name, ID or ID:GEN)
  *   pvhctl destroy DOMAIN            stop it
  *   pvhctl logs DOMAIN               its last console lines
  *   pvhctl [--json] events [AFTER]   domains' ends after event AFTER (0: all kept)
  *   pvhctl create NAME --kernel IMAGE [--initrd IMAGE] [--cmdline TEXT] [--memory MIB]
- *                 [--cpus N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS] [--rng] [--console]
+ *                 [--cpus N] [--cpu-share N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS]
+ *                 [--rng] [--console]
  *                                    a domain made now (images: bundle files or uploaded);
  *                                    prints ID:GEN; it starts in the background
  *   pvhctl create --paused ...      built but held: it runs at `start`
- *   pvhctl run [--name N] [--cpus N] [--memory SIZE] [--disk IMAGE[:rw]]... [--timeout S]
- *              [--vsock CID] [--kernel K] [--initrd I] [--cmdline C] IMAGE -- CMD [ARG]...
+ *   pvhctl run [--name N] [--cpus N] [--cpu-share N] [--memory SIZE] [--disk IMAGE[:rw]]...
+ *              [--timeout S] [--vsock CID] [--kernel K] [--initrd I] [--cmdline C] IMAGE -- CMD [ARG]...
  *                                    docker-like: IMAGE (e.g. from pvhv-mkimage --agent) is the
  *                                    root; vmlinux and initramfs.cpio boot it; a free CID is
  *                                    picked; as below otherwise
@@ -279,17 +282,17 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 	if (json) {
 		printf("%s{\"id\":%u,\"gen\":%u,\"name\":\"%.*s\",\"state\":\"%s\",\"end\":\"%s\","
 		       "\"exit_status\":%u,\"vcpus\":%u,\"memory_mib\":%llu,\"runtime_us\":%llu,"
-		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s}",
+		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s,\"cpu_share\":%u}",
 		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state,
 		       end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
 		       (unsigned long long)d->runtime_us, (unsigned long long)d->cpu_us,
 		       (unsigned long long)d->exits, d->reboots,
-		       d->flags & PVHV_MGMT_DOM_CONTROL ? "true" : "false");
+		       d->flags & PVHV_MGMT_DOM_CONTROL ? "true" : "false", d->cpu_share);
 		return;
 	}
-	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f%s\n", d->id, d->gen,
+	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f %5u%s\n", d->id, d->gen,
 	       (int)sizeof(d->name), d->name, state, end_name(d->end), d->vcpus,
-	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6,
+	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6, d->cpu_share,
 	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
 }
 
@@ -457,6 +460,8 @@ static int run_image(int argc, char **argv, const char *self)
 			c.memory_mib = parse_mib(v);
 		else if (!strcmp(o, "--cpus"))
 			c.vcpus = parse_u32(o, v);
+		else if (!strcmp(o, "--cpu-share"))   /* pvhv checks the range (10-400) */
+			c.cpu_share = parse_u32(o, v);
 		else if (!strcmp(o, "--vsock"))
 			cid = parse_u32(o, v);
 		else if (!strcmp(o, "--timeout")) {
@@ -651,7 +656,7 @@ static bool image_command(int argc, char **argv, int i)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|ps|info DOMAIN|destroy DOMAIN|"
+	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|host stop|ps|info DOMAIN|destroy DOMAIN|"
 		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|run [options] IMAGE -- CMD...|"
 		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
@@ -694,6 +699,11 @@ int main(int argc, char **argv)
 			       (int)sizeof(h.name), h.name, h.version, h.abi_version >> 16, h.abi_version & 0xffff,
 			       h.host_cpus, h.vendor == 1 ? "AMD-V" : "VT-x", h.max_domains,
 			       (unsigned long long)(h.host_mem_bytes >> 20), (unsigned long long)(h.free_mem_bytes >> 20));
+	} else if (!strcmp(argv[i], "host") && i + 2 == argc && !strcmp(argv[i + 1], "stop")) {
+		uint8_t none[1];
+
+		call(PVHV_MGMT_HOST_STOP, NULL, 0, none, 0);
+		printf("pvhv is stopping\n");
 	} else if (!strcmp(argv[i], "ps") && i + 1 == argc) {
 		struct pvhv_mgmt_domain *d;
 		unsigned n = list(&d);
@@ -701,8 +711,8 @@ int main(int argc, char **argv)
 		if (json)
 			putchar('[');
 		else
-			printf("%-4s %-4s %-16s %-8s %-11s %5s %8s %10s %10s\n", "ID", "GEN", "NAME", "STATE",
-			       "END", "VCPUS", "MEM_MIB", "RUNTIME_S", "CPU_S");
+			printf("%-4s %-4s %-16s %-8s %-11s %5s %8s %10s %10s %5s\n", "ID", "GEN", "NAME", "STATE",
+			       "END", "VCPUS", "MEM_MIB", "RUNTIME_S", "CPU_S", "SHARE");
 		for (unsigned k = 0; k < n; k++)
 			print_domain(&d[k], k == 0);
 		if (json)
@@ -804,6 +814,8 @@ int main(int argc, char **argv)
 				c.memory_mib = (uint32_t)strtoul(v, NULL, 0);
 			else if (!strcmp(o, "--cpus"))
 				c.vcpus = (uint32_t)strtoul(v, NULL, 0);
+			else if (!strcmp(o, "--cpu-share"))
+				c.cpu_share = parse_u32(o, v);
 			else if (!strcmp(o, "--vsock"))
 				c.vsock_cid = (uint32_t)strtoul(v, NULL, 0);
 			else if (!strcmp(o, "--timeout"))
@@ -906,14 +918,14 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 	       "\"overlay_pages\":%llu,\"overlay_peak_pages\":%llu,\"console_out_bytes\":%llu,"
 	       "\"console_dropped_bytes\":%llu,\"console_in_bytes\":%llu,\"console_lines\":%llu,"
 	       "\"vsock_refused\":%llu,\"net_tx_frames\":%llu,\"net_tx_bytes\":%llu,\"net_drops\":%llu,"
-	       "\"reboots\":%u}",
+	       "\"reboots\":%u,\"cpu_share\":%u}",
 	       (unsigned long long)s->memory_bytes, (unsigned long long)s->populated_bytes,
 	       (unsigned long long)s->populated_peak_bytes, (unsigned long long)s->overlay_pages,
 	       (unsigned long long)s->overlay_peak_pages, (unsigned long long)s->console_out_bytes,
 	       (unsigned long long)s->console_dropped_bytes, (unsigned long long)s->console_in_bytes,
 	       (unsigned long long)s->console_lines, (unsigned long long)s->vsock_refused,
 	       (unsigned long long)s->net_tx_frames, (unsigned long long)s->net_tx_bytes,
-	       (unsigned long long)s->net_drops, s->reboots);
+	       (unsigned long long)s->net_drops, s->reboots, s->cpu_share);
 }
 
 /* stats [DOMAIN]...: the named domains, or every one that has not ended. */

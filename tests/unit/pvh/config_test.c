@@ -273,6 +273,84 @@ Test(config, no_domains_node)
 	expect_blob_fail("config: no /domains node");
 }
 
+/* ------------------------------------------------------------ serve (the bundle's policy) */
+
+/* Root with the right compatible and "serve" (len < 0: empty, else len bytes of zeros). */
+static void begin_serve_root(int len)
+{
+	static const char zeros[8];
+
+	begin_root(CONFIG_COMPATIBLE, sizeof(CONFIG_COMPATIBLE));
+	raw(CONFIG_SERVE_PROP, zeros, len < 0 ? 0 : len);
+}
+
+Test(config, serve_with_no_domains)
+{
+	unsigned count = 99;
+
+	begin_serve_root(-1);
+	node("domains");
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.serve);
+	cr_assert_eq(cfg.nr_domains, 0);
+	cr_assert_eq(config_count_domains(blob, blob_len, &count, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(count, 0);
+}
+
+Test(config, serve_without_domains_node)
+{
+	begin_serve_root(-1);
+	finish_root();
+	cfg.nr_domains = 7;
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.serve);
+	cr_assert_eq(cfg.nr_domains, 0);
+}
+
+Test(config, serve_with_domains)
+{
+	begin_serve_root(-1);
+	node("domains");
+	domain("a", 2);
+	domain("b", 4);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.serve);
+	cr_assert_eq(cfg.nr_domains, 2);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+}
+
+Test(config, serve_absent_is_false)
+{
+	begin();
+	domain("a", 2);
+	finish();
+	cfg.serve = true;
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert_not(cfg.serve);
+}
+
+Test(config, serve_with_a_value)
+{
+	begin_serve_root(4);
+	node("domains");
+	domain("a", 2);
+	finish();
+	expect_blob_fail("config: serve takes no value (it has 4 bytes): write \"serve;\"");
+	cr_assert_not(cfg.serve);
+}
+
+Test(config, serve_on_a_domain_is_unknown)
+{
+	begin_bad("x");
+	str("kernel", "vmlinux");
+	cell("memory-mib", 2);
+	raw(CONFIG_SERVE_PROP, "", 0);
+	finish_bad();
+	expect_dom_fail("unknown property \"serve\"");
+}
+
 Test(config, missing_compatible)
 {
 	begin_root(NULL, 0);
@@ -806,6 +884,80 @@ Test(config, reboot_limit_too_high)
 	cell("reboot-limit", 100001);
 	finish_bad();
 	expect_dom_fail("reboot-limit 100001 exceeds 100000");
+}
+
+Test(config, cpu_share)
+{
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 300);
+	end();
+	node("lo");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 10);
+	end();
+	node("hi");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 400);
+	end();
+	domain("u", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert_eq(cfg.dom[0].cpu_share, 300);
+	cr_assert_eq(cfg.dom[1].cpu_share, 10);
+	cr_assert_eq(cfg.dom[2].cpu_share, 400);
+	cr_assert_eq(cfg.dom[3].cpu_share, 100, "the default");
+}
+
+Test(config, cpu_share_below_the_range)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 9);
+	finish_bad();
+	expect_dom_fail("cpu-share 9 is outside 10-400");
+}
+
+Test(config, cpu_share_above_the_range)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("cpu-share", 401);
+	finish_bad();
+	expect_dom_fail("cpu-share 401 is outside 10-400");
+}
+
+Test(config, cpu_share_not_a_cell)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("cpu-share", "3000");
+	finish_bad();
+	expect_dom_fail("cpu-share must be one 32-bit cell, not 5 bytes");
+}
+
+/* A domain made at run time takes cpu-share as a boot domain does. */
+Test(config, cpu_share_at_run_time)
+{
+	static struct domain_config d;
+	uint32_t mem = cpu_to_fdt32(16), share = cpu_to_fdt32(250), bad = cpu_to_fdt32(0);
+	struct config_prop props[] = { { "kernel", "k", 2 }, { "memory-mib", &mem, 4 }, { "cpu-share", &share, 4 } };
+
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 3, NULL, 0), 0, "%s", d.error);
+	cr_assert_eq(d.cpu_share, 250);
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 2, NULL, 0), 0, "%s", d.error);
+	cr_assert_eq(d.cpu_share, 100, "the default");
+	props[2].val = &bad;
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 3, NULL, 0), -EINVAL);
+	cr_assert_str_eq(d.error, "cpu-share 0 is outside 10-400");
 }
 
 /* virtio = "console", "rng": a string list of known kinds, in slot order. */

@@ -68,6 +68,7 @@ static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, u
 
 /* Creation: "bad" is refused with a message; anything else gets slot 3, generation 9. */
 static unsigned creates;
+static int64_t last_share;   /* the cpu-share cell of the last create (big-endian), -1: none */
 
 static int create(void *ctx, const char *name, const struct config_prop *props, unsigned n,
 		  struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
@@ -76,6 +77,15 @@ static int create(void *ctx, const char *name, const struct config_prop *props, 
 	if (!n || strcmp(props[0].name, "kernel") || props[0].len < 1 ||
 	    ((const char *)props[0].val)[props[0].len - 1])
 		abort(); /* the kernel comes first, NUL-terminated */
+	last_share = -1;
+	for (unsigned i = 0; i < n; i++)
+		if (!strcmp(props[i].name, "cpu-share")) {
+			const uint8_t *b = props[i].val;
+
+			if (props[i].len != 4)
+				abort();
+			last_share = (int64_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
+		}
 	if (!strcmp(name, "bad"))
 		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "memory-mib %u is below 2", 1u);
 	creates++;
@@ -141,12 +151,24 @@ static int console_write(void *ctx, unsigned id, const char *buf, size_t n, char
 	return (int)lf.n;
 }
 
+/* HOST_STOP: counted; the second one fails, as a service that is going away might. */
+static unsigned host_stops;
+
+static int host_stop(void *ctx, char *msg, size_t len)
+{
+	(void)ctx;
+	if (host_stops++)
+		return errorf(-PVHV_MGMT_EBUSY, msg, len, "stopping already");
+	return 0;
+}
+
 static const struct mgmt_life_ops life_ops = {
 	.create_paused = create_paused, .start = start, .pause = pause, .resume = resume, .stats = stats,
 	.console_write = console_write,
 };
 static const struct mgmt_ops ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
-				     .console = console, .events = events, .create = create, .life = &life_ops };
+				     .console = console, .events = events, .create = create, .host_stop = host_stop,
+				     .life = &life_ops };
 static const struct mgmt_ops old_ops = { .hello = hello, .slots = slots, .domain = domain, .destroy = destroy,
 					 .console = console, .events = events, .create = create };
 static uint8_t req[MGMT_FRAME_MAX + 64], out[MGMT_REPLY_MAX];
@@ -395,6 +417,23 @@ Test(mgmt, create_checks_its_fields)
 	cr_assert_eq(creates, 1);
 }
 
+/* cpu_share becomes the cpu-share property (checked by config.c's rules); 0 gives none: the default. */
+Test(mgmt, create_passes_cpu_share)
+{
+	struct pvhv_mgmt_create c = { .memory_mib = 64, .cpu_share = 300 };
+	size_t n;
+
+	strcpy(c.name, "weighted");
+	strcpy(c.kernel, "vmlinux");
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(last_share, 300);
+	c.cpu_share = 0;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert_eq(last_share, -1, "no property: the configuration's default");
+}
+
 Test(mgmt, life_requests_check_the_handle_first)
 {
 	static const uint16_t types[] = { PVHV_MGMT_DOMAIN_START, PVHV_MGMT_DOMAIN_PAUSE, PVHV_MGMT_DOMAIN_RESUME,
@@ -537,6 +576,32 @@ Test(mgmt, create_paused_is_its_own_request)
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
 	cr_assert_str_eq(st.msg, "unknown flags 0xc");
 	cr_assert_eq(lf.held, 1);
+}
+
+Test(mgmt, host_stop)
+{
+	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_HOST_STOP, 3, 0 };
+	size_t n;
+
+	ask(PVHV_MGMT_HOST_STOP, "x", 1, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "host stop takes no payload (1 bytes)");
+	cr_assert_eq(host_stops, 0, "a bad request changes nothing");
+	ask(PVHV_MGMT_HOST_STOP, NULL, 0, &n);
+	cr_assert_eq(st.status, 0);
+	cr_assert_str_eq(st.msg, "");
+	cr_assert_eq(n, 0);
+	cr_assert_eq(host_stops, 1);
+	ask(PVHV_MGMT_HOST_STOP, NULL, 0, &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EBUSY);
+	cr_assert_str_eq(st.msg, "stopping already");
+	/* A table without the callback: not served. */
+	memcpy(req, &h, sizeof(h));
+	mgmt_handle(&old_ops, req, sizeof(h), out);
+	memcpy(&st, out + sizeof(h), sizeof(st));
+	cr_assert_eq(st.status, -PVHV_MGMT_ENOSYS);
+	cr_assert_str_eq(st.msg, "host stop is not served here");
+	cr_assert_eq(host_stops, 2);
 }
 
 /* A table without the life callbacks (a service that does not offer them) answers ENOSYS. */
