@@ -12,6 +12,7 @@
 #include "pvh/conbuf.h"
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
+#include "drivers/virtio/switch.h"
 
 #define SLICE_US 10000
 
@@ -186,6 +187,14 @@ struct domain {
 	hpa_t vdev_pa;
 	uint64_t vdev_pages;
 	bool dev_pending;        /* some device left work after a notification */
+	/*
+	 * Its network port (devices.c, under its net lock): the switch's view,
+	 * counters kept over reboots, and the device frames go to (NULL while
+	 * it has none).  In the slot, so a port another domain routes to is
+	 * never freed memory.
+	 */
+	struct switch_port net_port;
+	struct vdev *net_vdev;
 	/* Disks (pvh/devices.c): opened at the first build, kept over reboots. */
 	struct dom_disk *disk;
 	unsigned nr_disks;
