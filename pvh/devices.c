@@ -23,6 +23,7 @@
 #include "pvh/imgstore.h"
 #include "pvh/mgmt_svc.h"
 #include "pvhv/vsock.h"
+#include "pvhv/mgmt.h"
 
 struct dom_disk {
 	struct image *img;
@@ -551,18 +552,29 @@ int devices_console_write(struct domain *d, const char *buf, size_t n)
 	return uart_receive_buf(d, buf, n);
 }
 
-void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t *tx_bytes, uint64_t *drops)
+void devices_net_stats(const struct domain *d, struct pvhv_mgmt_stats *out)
 {
-	const struct switch_port *p;
+	static const uint8_t spoof[] = { SWITCH_DROP_SRC_MAC, SWITCH_DROP_IPV4_SRC, SWITCH_DROP_ARP,
+					 SWITCH_DROP_IPV6_SRC, SWITCH_DROP_ND, SWITCH_DROP_ROUTER };
+	const struct config_net *c = &d->cfg->net;
+	const struct switch_port *p = &d->net_port;
 
-	*tx_frames = *tx_bytes = *drops = 0;
-	if (!d->cfg->net.present)
+	if (!c->present)
 		return;
-	p = &d->net_port;
-	*tx_frames = p->tx_frames;
-	*tx_bytes = p->tx_bytes;
+	out->net_flags = PVHV_MGMT_NET_PORT | (c->trunk ? PVHV_MGMT_NET_TRUNK : 0) |
+			 (c->member ? PVHV_MGMT_NET_MEMBER : 0);
+	memcpy(out->net_mac, c->mac, 6);
+	for (unsigned i = 0; i < MIN(c->nr_ipv4, 2u); i++)
+		memcpy(&out->net_ipv4[i], c->ipv4[i], 4);
+	/* Counters read without the lock: each is a word another CPU adds to. */
+	out->net_tx_frames = p->tx_frames;
+	out->net_tx_bytes = p->tx_bytes;
 	for (unsigned r = 0; r < SWITCH_DROP_NR; r++)
-		*drops += p->drops[r];
+		out->net_drops += p->drops[r];
+	for (unsigned i = 0; i < ARRAY_SIZE(spoof); i++)
+		out->net_drops_spoof += p->drops[spoof[i]];
+	out->net_drops_isolated = p->drops[SWITCH_DROP_TO_MEMBER] + p->drops[SWITCH_DROP_UNKNOWN_DST] +
+				  p->drops[SWITCH_DROP_NOT_PEER];
 }
 
 /* ------------------------------------------------------------ disks */

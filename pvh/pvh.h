@@ -428,7 +428,9 @@ struct acpi_params;
  */
 int devices_console_write(struct domain *d, const char *buf, size_t n);
 /* Its network port's counters (0 without one). */
-void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t *tx_bytes, uint64_t *drops);
+struct pvhv_mgmt_stats;
+/* The network fields of d's statistics (net_*): its port's identity and counters, 0 without a port. */
+void devices_net_stats(const struct domain *d, struct pvhv_mgmt_stats *out);
 /* Registers the domain's devices (after its RAM exists).  0, or -errno with err set. */
 int devices_build(struct domain *d, char *err, size_t errlen);
 /* Undoes devices_build(); the disks (and what was written to them) stay for a reboot. */
