@@ -149,7 +149,8 @@ struct pvhv_mgmt_create {
 	uint8_t net_mac[6];        /* with PVHV_MGMT_CREATE_NET: its port's MAC (unicast) */
 	uint8_t net_pad[2];        /* zero */
 	uint32_t net_ipv4[2];      /* with PVHV_MGMT_CREATE_NET: the IPv4 sources it may use
-				      (network byte order), 0 for none */
+				      (network byte order); [0] is required, [1] may be 0.
+				      Without the flag all of net_* are 0 */
 };
 
 #define PVHV_MGMT_CREATE_CONSOLE 1u  /* a virtio console */

@@ -937,6 +937,8 @@ def write_dts(path, domains, kernels, initrds=None):
             lines.append("\t\t\tvsock-cid = <%d>;" % d["vsock_cid"])
         if d.get("control"):
             lines.append("\t\t\tcontrol = <1>;")
+        if d.get("net_trunk"):
+            lines.append("\t\t\tnet-trunk;")
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
