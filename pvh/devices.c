@@ -242,7 +242,8 @@ static void net_transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint
 	struct switch_port *port = &v->dom->net_port, *to;
 	char why[96];
 
-	for (to = switch_route(port, frame, len, why, sizeof(why)); to; to = switch_route_next(port, frame, to)) {
+	to = switch_route(port, frame, len, why, sizeof(why));
+	for (; to; to = switch_route_next(port, frame, to)) {
 		int rc = net_deliver(to, hdr, frame, len);
 
 		if (rc == -EAGAIN || rc == -ENOSPC || rc == -EIO)
@@ -298,8 +299,9 @@ static int net_attach(struct domain *d, struct vdev *v, char *err, size_t errlen
 		port_from_config(&t->net_port, &t->cfg->net);   /* the trunk may not have been built yet */
 		rc = switch_trunk_join(&t->net_port, p);
 	} else if (!c->trunk) {
-		p->peer = c->peer >= 0 && (unsigned)c->peer < nr_domains ? &dom_at((unsigned)c->peer)->net_port :
-									  NULL;
+		bool linked = c->peer >= 0 && (unsigned)c->peer < nr_domains;
+
+		p->peer = linked ? &dom_at((unsigned)c->peer)->net_port : NULL;
 	}
 	if (!rc)
 		d->net_vdev = v;

@@ -354,10 +354,11 @@ static struct switch_port *route(struct switch_port *p, const uint8_t *f, size_t
 		if (*r != OK)
 			return NULL;
 		to = is_group(f) ? p->members : switch_trunk_member(p, f);
-		if (!to)
-			*r = is_group(f) ? refuse(SWITCH_DROP_NO_LINK, why, whylen, "the trunk has no member") :
-				 refuse(SWITCH_DROP_UNKNOWN_DST, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x, "
-					"no member's MAC", f[0], f[1], f[2], f[3], f[4], f[5]);
+		if (!to && is_group(f))
+			*r = refuse(SWITCH_DROP_NO_LINK, why, whylen, "the trunk has no member");
+		else if (!to)
+			*r = refuse(SWITCH_DROP_UNKNOWN_DST, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x, "
+				    "no member's MAC", f[0], f[1], f[2], f[3], f[4], f[5]);
 		return to;
 	}
 	*r = check(p, f, len, why, whylen);
@@ -371,8 +372,8 @@ static struct switch_port *route(struct switch_port *p, const uint8_t *f, size_t
 	if (to->trunk) {
 		/* A member reaches the trunk only: never another member, whatever the trunk forwards. */
 		if (!is_group(f) && switch_trunk_member(to, f)) {
-			*r = refuse(SWITCH_DROP_TO_MEMBER, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x, "
-				    "another member of the trunk", f[0], f[1], f[2], f[3], f[4], f[5]);
+			*r = refuse(SWITCH_DROP_TO_MEMBER, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x,"
+				    " another member of the trunk", f[0], f[1], f[2], f[3], f[4], f[5]);
 			return NULL;
 		}
 		return to;
