@@ -26,6 +26,7 @@ enum {
 	PROP_VSOCK_CONNECT,
 	PROP_CONTROL,
 	PROP_CPU_SHARE,
+	PROP_NET_TRUNK,
 	NR_PROPS,
 };
 
@@ -48,6 +49,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_VSOCK_CONNECT] = "vsock-connect",
 	[PROP_CONTROL] = "control",
 	[PROP_CPU_SHARE] = "cpu-share",
+	[PROP_NET_TRUNK] = "net-trunk",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
@@ -554,6 +556,11 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "cpu-share %u is outside %u-%u", v, SHARE_MIN, SHARE_MAX);
 		d->cpu_share = v;
 		return 0;
+	case PROP_NET_TRUNK:
+		if (len != 0)
+			return dom_error(d, "net-trunk takes no value (%d bytes)", len);
+		d->net.trunk = true;
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -613,6 +620,12 @@ static int finish_props(struct domain_config *d, unsigned seen)
 		return dom_error(d, "missing memory-mib");
 	if ((seen & (1u << PROP_NET_IPV4 | 1u << PROP_NET_IPV6 | 1u << PROP_NET_LINK)) && !d->net.present)
 		return dom_error(d, "net-ipv4, net-ipv6 or net-link without net-mac");
+	if (d->net.trunk && !d->net.present)
+		return dom_error(d, "net-trunk without net-mac");
+	if (d->net.trunk && !d->control)
+		return dom_error(d, "net-trunk: only the control domain has a trunk (control = <1>)");
+	if (d->net.trunk && d->net.link)
+		return dom_error(d, "net-trunk with net-link: a trunk reaches its members, no peer");
 	if ((seen & (1u << PROP_VSOCK_CONNECT)) && !d->vsock.cid)
 		return dom_error(d, "vsock-connect without vsock-cid");
 	if (d->control && !d->vsock.cid)
@@ -655,6 +668,42 @@ static int find_domain(const struct pvh_config *cfg, const char *name)
 }
 
 /*
+ * d = cfg->dom[i]'s net-link: the control domain's trunk (d becomes its
+ * member, with a MAC no other member and not the trunk has), or a domain
+ * that links back.  0 with d->net.peer set, or -EINVAL with d invalid.
+ */
+static int link_domain(struct pvh_config *cfg, unsigned i)
+{
+	struct domain_config *d = &cfg->dom[i], *o;
+	int p = find_domain(cfg, d->net.link);
+
+	if (p < 0 || p == (int)i)
+		return dom_error(d, "net-link: \"%.32s\" is %s", d->net.link, p < 0 ? "no domain" : "this domain");
+	o = &cfg->dom[p];
+	if (o->net.trunk && !o->valid)
+		return dom_error(d, "net-link: domain %s's trunk is not valid", o->name);
+	if (o->net.trunk && o->net.present) {
+		if (!memcmp(o->net.mac, d->net.mac, 6))
+			return dom_error(d, "net-mac: the same as the trunk's (domain %s)", o->name);
+		for (unsigned j = 0; j < i; j++)
+			if (cfg->dom[j].valid && cfg->dom[j].net.member && cfg->dom[j].net.peer == p &&
+			    !memcmp(cfg->dom[j].net.mac, d->net.mac, 6))
+				return dom_error(d, "net-mac: the same as domain %s's, on the same trunk",
+						 cfg->dom[j].name);
+		d->net.member = true;
+		d->net.peer = p;
+		return 0;
+	}
+	if (!o->net.present || !o->net.link || strcmp(o->net.link, d->name) != 0)
+		return dom_error(d, "net-link: domain %s does not link back (net-link = \"%s\")", o->name,
+				 d->name);
+	if (!memcmp(o->net.mac, d->net.mac, 6))
+		return dom_error(d, "net-mac: the same as domain %s's, at the other end of its link", o->name);
+	d->net.peer = p;
+	return 0;
+}
+
+/*
  * What one domain's configuration says about others, once all are in: a
  * net-link names another domain with a port that links back; vsock CIDs
  * are unique; vsock-connect names other domains that have vsock.  The
@@ -669,26 +718,8 @@ static void check_cross(struct pvh_config *cfg)
 		d->net.peer = -1;
 		if (!d->valid)
 			continue;
-		if (d->net.link) {
-			p = find_domain(cfg, d->net.link);
-			if (p < 0 || p == (int)i) {
-				dom_error(d, "net-link: \"%.32s\" is %s", d->net.link,
-					  p < 0 ? "no domain" : "this domain");
-				continue;
-			}
-			if (!cfg->dom[p].net.present || !cfg->dom[p].net.link ||
-			    strcmp(cfg->dom[p].net.link, d->name) != 0) {
-				dom_error(d, "net-link: domain %s does not link back (net-link = \"%s\")",
-					  cfg->dom[p].name, d->name);
-				continue;
-			}
-			if (!memcmp(cfg->dom[p].net.mac, d->net.mac, 6)) {
-				dom_error(d, "net-mac: the same as domain %s's, at the other end of its link",
-					  cfg->dom[p].name);
-				continue;
-			}
-			d->net.peer = p;
-		}
+		if (d->net.link && link_domain(cfg, i))
+			continue;
 		for (unsigned j = 0; j < i && d->control; j++)
 			if (cfg->dom[j].control && cfg->dom[j].valid) {
 				dom_error(d, "control: domain %s is the control domain already", cfg->dom[j].name);
@@ -835,14 +866,34 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned m
 }
 
 /*
- * Properties a domain made at run time may have: no network port or
- * control role yet (a link needs its other end to name it back; there is
- * one control domain, from the boot bundle).
+ * Properties a domain made at run time may have: no control role, trunk or
+ * link of its own (there is one control domain, from the boot bundle; a
+ * network port is always a member of its trunk).
  */
 static bool runtime_prop(unsigned i)
 {
-	return i != PROP_NET_MAC && i != PROP_NET_IPV4 && i != PROP_NET_IPV6 && i != PROP_NET_LINK &&
-	       i != PROP_CONTROL && i != PROP_VSOCK_CONNECT;
+	return i != PROP_NET_LINK && i != PROP_NET_TRUNK && i != PROP_CONTROL && i != PROP_VSOCK_CONNECT;
+}
+
+/* A run-time domain's port joins the trunk among others, with a MAC no live member and not the trunk has. */
+static int runtime_member(struct domain_config *d, const struct domain_config *others, unsigned nothers)
+{
+	const struct domain_config *t = NULL;
+
+	for (unsigned j = 0; j < nothers && !t; j++)
+		if (others[j].valid && others[j].net.trunk && others[j].net.present)
+			t = &others[j];
+	if (!t)
+		return dom_error(d, "net-mac: no control domain with a trunk (net-trunk) to join");
+	if (!memcmp(t->net.mac, d->net.mac, 6))
+		return dom_error(d, "net-mac: the same as the trunk's (domain %s)", t->name);
+	for (unsigned j = 0; j < nothers; j++)
+		if (others[j].valid && others[j].net.member && !memcmp(others[j].net.mac, d->net.mac, 6))
+			return dom_error(d, "net-mac: %02x:%02x:%02x:%02x:%02x:%02x is domain %s's already, on "
+					 "the trunk", d->net.mac[0], d->net.mac[1], d->net.mac[2], d->net.mac[3],
+					 d->net.mac[4], d->net.mac[5], others[j].name);
+	d->net.member = true;
+	return 0;
 }
 
 int config_domain_from_props(struct domain_config *d, const char *name, const struct config_prop *props,
@@ -882,5 +933,7 @@ int config_domain_from_props(struct domain_config *d, const char *name, const st
 	for (unsigned j = 0; j < nothers && d->vsock.cid; j++)
 		if (others[j].valid && others[j].vsock.cid == d->vsock.cid)
 			return dom_error(d, "vsock-cid %u is domain %s's already", d->vsock.cid, others[j].name);
+	if (d->net.present)
+		return runtime_member(d, others, nothers);
 	return 0;
 }

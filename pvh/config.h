@@ -20,7 +20,9 @@
  *               net-mac = "02:00:00:00:00:01"; // optional: a virtio-net port, slot after the disks
  *               net-ipv4 = "10.0.0.1";  // optional (up to 4): the only IPv4 sources it may use
  *               net-ipv6 = "fd00::1";   // optional (up to 4): the same for IPv6
- *               net-link = "other";     // optional: the domain at the other end (it must link back)
+ *               net-link = "other";     // optional: the domain at the other end (it must link
+ *                                       // back), or the control domain with a trunk (a member)
+ *               net-trunk;              // optional, control domain only: its port is the trunk
  *               vsock-cid = <3>;        // optional: a virtio-vsock device with this CID (>= 3, unique)
  *               vsock-connect = "other"; // optional: domains it may open streams to
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
@@ -74,7 +76,11 @@ struct config_net {
 	uint8_t ipv4[CONFIG_NET_ADDRS][4];
 	uint8_t ipv6[CONFIG_NET_ADDRS][16];
 	const char *link;           /* the domain at the other end; NULL: none */
-	int peer;                   /* its index (config_parse), -1: none */
+	int peer;                   /* its index (config_parse), -1: none (a run-time member: the trunk
+				       is found by the caller) */
+	bool trunk;                 /* net-trunk: the control domain's port reaches every member */
+	bool member;                /* a member of the control domain's trunk (linked to it, or made at
+				       run time with a port) */
 };
 
 /* A domain's virtio-vsock device (last slot). */
@@ -159,10 +165,12 @@ struct config_prop {
 
 /*
  * Builds d for a domain made at run time from props (checked exactly as the
- * properties of a configuration node; a network port, control and
+ * properties of a configuration node; control, net-trunk, net-link and
  * vsock-connect are refused), its name checked like a node name and
  * unique among others[0, nothers) (the valid ones; the slot it replaces is
- * the caller's to leave out), its vsock CID unique among them.  0, or
+ * the caller's to leave out), its vsock CID unique among them.  A network
+ * port (net-mac) is a member of the trunk among others (d->net.member),
+ * its MAC neither the trunk's nor another member's there.  0, or
  * -EINVAL with d->valid false and d->error set.  Strings point into the
  * props' values: the caller keeps them.
  */

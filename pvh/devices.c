@@ -23,6 +23,7 @@
 #include "pvh/imgstore.h"
 #include "pvh/mgmt_svc.h"
 #include "pvhv/vsock.h"
+#include "pvhv/mgmt.h"
 
 struct dom_disk {
 	struct image *img;
@@ -64,23 +65,21 @@ static uint64_t vsock_checked_us;
 #define VSOCK_CHECK_US 100000
 
 /*
- * net: a frame goes from the sender's transmit straight into its peer's
- * receive queue, so both ends of a link share one lock (the lock of the
- * lower domain index of the pair).  Only boot domains have a port (a
- * link needs its other end to name it back), so the ports are sized by
- * the boot configuration, one per boot domain, at boot, and live as long
- * as pvhv (a peer's port is there when its domain is not, or when its
- * slot holds a domain made later); vdev says which domains have a working
- * device now, changed under the link's lock.  The model's state is large
- * (a 64 KiB frame buffer) and sits in pages of its own.
+ * net: a frame goes from the sender's transmit straight into its
+ * receivers' receive queues, and a trunk reaches every member, so one lock
+ * covers every port, their links and the trunk's membership (frames
+ * between guests are copied once, under it).  A port lives in its
+ * domain's slot (struct domain): slots are reused, never freed, and the
+ * control domain's -- the trunk's -- is never reused, so a port stays
+ * where its peers and trunk point while its domain is gone or rebuilding;
+ * net_vdev says which ports have a working device now.  A member joins
+ * the trunk when its device is built and leaves when it is torn down, so
+ * nothing routes to a port whose domain ended, and the trunk's other
+ * members keep going.  The trunk keeps its members over a restart of the
+ * control domain.
  */
-struct net_slot {
-	struct spinlock link_lock;
-	struct switch_port port;
-	struct vdev *vdev;
-};
-static struct net_slot *nets;
-static unsigned nr_nets;   /* boot domains: slot i is domain i's */
+static struct spinlock net_lock;
+static struct domain *trunk_dom;   /* the control domain with net-trunk, found once */
 
 int devices_boot_init(const struct pvh_config *cfg)
 {
@@ -88,6 +87,7 @@ int devices_boot_init(const struct pvh_config *cfg)
 	unsigned eps = (unsigned)MIN(domain_table_capacity() + 1ull, (uint64_t)VSOCK_ROUTER_EPS_LIMIT);
 	hpa_t pa;
 
+	(void)cfg;
 	if (page_alloc(pages_for(eps * sizeof(*vrouter.ep)), 1, &pa))
 		return -ENOMEM;
 	vrouter.ep = hpa_to_ptr(pa);
@@ -96,30 +96,7 @@ int devices_boot_init(const struct pvh_config *cfg)
 		return -ENOMEM;
 	vsock_vdevs = hpa_to_ptr(pa);
 	nr_vsock_vdevs = eps;
-
-	/* An invalid domain's port too: the summary prints its (empty) counters. */
-	for (unsigned i = 0; i < cfg->nr_domains; i++)
-		if (cfg->dom[i].net.present) {
-			if (page_alloc(pages_for(cfg->nr_domains * sizeof(*nets)), 1, &pa))
-				return -ENOMEM;
-			nets = hpa_to_ptr(pa);
-			nr_nets = cfg->nr_domains;
-			break;
-		}
 	return 0;
-}
-
-/* Domain d's port: d has one (cfg->net.present), so d is a boot domain and nets exist. */
-static struct net_slot *net_of(const struct domain *d)
-{
-	return &nets[d->id];
-}
-
-static struct spinlock *net_lock(const struct domain *d)
-{
-	int p = d->cfg->net.peer;
-
-	return &nets[p >= 0 && (unsigned)p < d->id ? (unsigned)p : d->id].link_lock;
 }
 
 static struct spinlock *vdev_lock(struct vdev *v)
@@ -127,7 +104,7 @@ static struct spinlock *vdev_lock(struct vdev *v)
 	if (v->kind == CONFIG_VIRTIO_VSOCK)
 		return &vsock_lock;
 	if (v->kind == CONFIG_VIRTIO_NET)
-		return net_lock(v->dom);
+		return &net_lock;
 	return &v->lock;
 }
 
@@ -238,35 +215,106 @@ static int vdev_mmio(struct domain *d, void *opaque, uint64_t off, bool write, u
 
 /* ------------------------------------------------------------ net glue */
 
-/* Called by the sender's model under the link's lock: the switch decides, the peer's model takes it. */
+static struct domain *port_domain(struct switch_port *p)
+{
+	return (struct domain *)((char *)p - offsetof(struct domain, net_port));
+}
+
+/* One receiver's model takes the frame: 0, or what virtio_net_receive() says. */
+static int net_deliver(struct switch_port *to, const struct virtio_net_hdr *hdr, const uint8_t *frame,
+		       size_t len)
+{
+	struct domain *d = port_domain(to);
+	int rc = -EAGAIN;
+
+	if (dom_get(d)) {
+		if (d->net_vdev)
+			rc = virtio_net_receive(&d->net_vdev->dev, hdr, frame, len);
+		dom_put(d);
+	}
+	return rc;
+}
+
+/* Called by the sender's model under net_lock: the switch decides, each receiver's model takes it. */
 static void net_transmit(void *ctx, const struct virtio_net_hdr *hdr, const uint8_t *frame, size_t len)
 {
 	struct vdev *v = ctx;
-	struct switch_port *port = &net_of(v->dom)->port, *to;
-	struct net_slot *ns;
-	struct domain *peer;
+	struct switch_port *port = &v->dom->net_port, *to;
 	char why[96];
-	int rc;
 
 	to = switch_route(port, frame, len, why, sizeof(why));
-	if (!to)
-		return;   /* counted in port->drops */
-	ns = (struct net_slot *)((char *)to - offsetof(struct net_slot, port));
-	peer = dom_at((unsigned)(ns - nets));
-	rc = -EAGAIN;
-	if (dom_get(peer)) {
-		if (ns->vdev)
-			rc = virtio_net_receive(&ns->vdev->dev, hdr, frame, len);
-		dom_put(peer);
+	for (; to; to = switch_route_next(port, frame, to)) {
+		int rc = net_deliver(to, hdr, frame, len);
+
+		if (rc == -EAGAIN || rc == -ENOSPC || rc == -EIO)
+			port->drops[SWITCH_DROP_PEER_FULL]++;
 	}
-	if (rc == -EAGAIN || rc == -ENOSPC || rc == -EIO)
-		port->drops[SWITCH_DROP_PEER_FULL]++;
+	/* A refused frame is counted in port->drops. */
+}
+
+/* The control domain whose port is the trunk, or NULL (there is at most one: config.c). */
+static struct domain *find_trunk(void)
+{
+	unsigned n = __atomic_load_n(&nr_domains, __ATOMIC_ACQUIRE);
+
+	if (trunk_dom)
+		return trunk_dom;
+	for (unsigned i = 0; i < n; i++) {
+		struct domain *d = dom_at(i);
+
+		if (d->cfg && d->cfg->valid && d->cfg->control && d->cfg->net.trunk && d->cfg->net.present)
+			return trunk_dom = d;
+	}
+	return NULL;
+}
+
+/* The port as its configuration says (under net_lock); a trunk keeps its members. */
+static void port_from_config(struct switch_port *p, const struct config_net *c)
+{
+	memcpy(p->mac, c->mac, 6);
+	p->nr_ipv4 = c->nr_ipv4;
+	p->nr_ipv6 = c->nr_ipv6;
+	memcpy(p->ipv4, c->ipv4, sizeof(p->ipv4));
+	memcpy(p->ipv6, c->ipv6, sizeof(p->ipv6));
+	p->trunk = c->trunk;
+}
+
+/*
+ * d's port gets its working device v: identity from the configuration,
+ * on its link or in its trunk.  0, or -EEXIST / -ENOENT with err set.
+ */
+static int net_attach(struct domain *d, struct vdev *v, char *err, size_t errlen)
+{
+	const struct config_net *c = &d->cfg->net;
+	struct switch_port *p = &d->net_port;
+	struct domain *t = NULL;
+	int rc = 0;
+
+	if (c->member && !(t = find_trunk()))
+		return errorf(-ENOENT, err, errlen, "net: no control domain with a trunk to join");
+	spin_lock(&net_lock);
+	switch_trunk_leave(p);   /* a build that failed before its teardown left it in */
+	port_from_config(p, c);
+	if (t) {
+		port_from_config(&t->net_port, &t->cfg->net);   /* the trunk may not have been built yet */
+		rc = switch_trunk_join(&t->net_port, p);
+	} else if (!c->trunk) {
+		bool linked = c->peer >= 0 && (unsigned)c->peer < nr_domains;
+
+		p->peer = linked ? &dom_at((unsigned)c->peer)->net_port : NULL;
+	}
+	if (!rc)
+		d->net_vdev = v;
+	spin_unlock(&net_lock);
+	if (rc)
+		return errorf(rc, err, errlen, "net: MAC %02x:%02x:%02x:%02x:%02x:%02x is in use on the trunk",
+			      c->mac[0], c->mac[1], c->mac[2], c->mac[3], c->mac[4], c->mac[5]);
+	return 0;
 }
 
 static int net_open(struct vdev *v, struct virtio_net **out, char *err, size_t errlen)
 {
 	const struct config_net *c = &v->dom->cfg->net;
-	struct switch_port *p = &net_of(v->dom)->port;
 	struct virtio_net *n;
 	hpa_t pa;
 
@@ -277,24 +325,21 @@ static int net_open(struct vdev *v, struct virtio_net **out, char *err, size_t e
 	memcpy(n->mac, c->mac, 6);
 	n->transmit = net_transmit;
 	n->ctx = v;
-	/* The port keeps its counters over reboots; its addresses come from the configuration. */
-	memcpy(p->mac, c->mac, 6);
-	p->nr_ipv4 = c->nr_ipv4;
-	p->nr_ipv6 = c->nr_ipv6;
-	memcpy(p->ipv4, c->ipv4, sizeof(p->ipv4));
-	memcpy(p->ipv6, c->ipv6, sizeof(p->ipv6));
-	p->peer = c->peer >= 0 && (unsigned)c->peer < nr_nets ? &nets[c->peer].port : NULL;
 	*out = n;
 	return 0;
 }
 
+/* Nothing reaches d's port any more: no device, off its trunk (its peer on a link stops delivering). */
+static void net_detach(struct domain *d)
+{
+	spin_lock(&net_lock);
+	d->net_vdev = NULL;
+	switch_trunk_leave(&d->net_port);
+	spin_unlock(&net_lock);
+}
+
 static void net_close(struct vdev *v)
 {
-	struct spinlock *l = net_lock(v->dom);
-
-	spin_lock(l);
-	net_of(v->dom)->vdev = NULL;
-	spin_unlock(l);
 	page_free(ptr_to_hpa(v->dev.priv), pages_for(sizeof(struct virtio_net)));
 }
 
@@ -307,7 +352,7 @@ void devices_net_summary(const struct domain *d)
 
 	if (!d->cfg->net.present)
 		return;
-	p = &net_of(d)->port;
+	p = &d->net_port;
 	n = snprintf(buf, sizeof(buf), "pvhv: summary dom=%s net tx_frames=%lu tx_bytes=%lu", d->name,
 		     p->tx_frames, p->tx_bytes);
 	for (unsigned r = 0; r < SWITCH_DROP_NR && n > 0 && (size_t)n < sizeof(buf); r++)
@@ -509,18 +554,29 @@ int devices_console_write(struct domain *d, const char *buf, size_t n)
 	return uart_receive_buf(d, buf, n);
 }
 
-void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t *tx_bytes, uint64_t *drops)
+void devices_net_stats(const struct domain *d, struct pvhv_mgmt_stats *out)
 {
-	const struct switch_port *p;
+	static const uint8_t spoof[] = { SWITCH_DROP_SRC_MAC, SWITCH_DROP_IPV4_SRC, SWITCH_DROP_ARP,
+					 SWITCH_DROP_IPV6_SRC, SWITCH_DROP_ND, SWITCH_DROP_ROUTER };
+	const struct config_net *c = &d->cfg->net;
+	const struct switch_port *p = &d->net_port;
 
-	*tx_frames = *tx_bytes = *drops = 0;
-	if (!d->cfg->net.present || d->id >= nr_nets)
+	if (!c->present)
 		return;
-	p = &nets[d->id].port;
-	*tx_frames = p->tx_frames;
-	*tx_bytes = p->tx_bytes;
+	out->net_flags = PVHV_MGMT_NET_PORT | (c->trunk ? PVHV_MGMT_NET_TRUNK : 0) |
+			 (c->member ? PVHV_MGMT_NET_MEMBER : 0);
+	memcpy(out->net_mac, c->mac, 6);
+	for (unsigned i = 0; i < MIN(c->nr_ipv4, 2u); i++)
+		memcpy(&out->net_ipv4[i], c->ipv4[i], 4);
+	/* Counters read without the lock: each is a word another CPU adds to. */
+	out->net_tx_frames = p->tx_frames;
+	out->net_tx_bytes = p->tx_bytes;
 	for (unsigned r = 0; r < SWITCH_DROP_NR; r++)
-		*drops += p->drops[r];
+		out->net_drops += p->drops[r];
+	for (unsigned i = 0; i < ARRAY_SIZE(spoof); i++)
+		out->net_drops_spoof += p->drops[spoof[i]];
+	out->net_drops_isolated = p->drops[SWITCH_DROP_TO_MEMBER] + p->drops[SWITCH_DROP_UNKNOWN_DST] +
+				  p->drops[SWITCH_DROP_NOT_PEER];
 }
 
 /* ------------------------------------------------------------ disks */
@@ -707,9 +763,11 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 				return rc;
 		}
 		if (v->kind == CONFIG_VIRTIO_NET) {
-			spin_lock(net_lock(d));
-			net_of(d)->vdev = v;
-			spin_unlock(net_lock(d));
+			rc = net_attach(d, v, err, errlen);
+			if (rc) {
+				net_close(v);
+				return rc;
+			}
 		}
 		rc = add_mmio(d, PVHV_VIRTIO_MMIO_GPA + (uint64_t)i * PVHV_VIRTIO_MMIO_STRIDE,
 			      VIRTIO_MMIO_SIZE, vdev_mmio, v);
@@ -728,8 +786,6 @@ uint64_t devices_overhead(const struct domain *d)
 	for (unsigned i = 0; i < d->nr_vdev; i++)
 		if (d->vdev[i].kind == CONFIG_VIRTIO_NET)
 			b += pages_for(sizeof(struct virtio_net)) * PAGE_SIZE;
-	if (d->cfg->net.present)
-		b += sizeof(struct net_slot);
 	if (d->cfg->vsock.cid)
 		b += sizeof(struct vsock_ep) + sizeof(*vsock_vdevs);   /* its router endpoint */
 	return b;
@@ -737,11 +793,13 @@ uint64_t devices_overhead(const struct domain *d)
 
 void devices_teardown(struct domain *d)
 {
+	if (d->cfg->net.present)
+		net_detach(d);   /* before its device goes: nothing delivers to it after this */
 	for (unsigned i = 0; i < d->nr_vdev; i++) {
 		if (d->vdev[i].kind == CONFIG_VIRTIO_VSOCK)
 			vsock_detach(&d->vdev[i]);   /* its peers' streams get RST */
 		if (d->vdev[i].kind == CONFIG_VIRTIO_NET)
-			net_close(&d->vdev[i]);      /* its peer stops delivering first */
+			net_close(&d->vdev[i]);
 	}
 	if (d->vdev)
 		page_free(d->vdev_pa, d->vdev_pages);

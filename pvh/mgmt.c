@@ -101,6 +101,43 @@ static void be32(uint8_t *p, uint32_t v)
 	p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
+/* The network port's fields as text for net-mac and net-ipv4 (config.c checks the values). */
+struct net_text {
+	char mac[18];
+	char ipv4[2 * 16];
+	int ipv4_len;
+};
+
+/*
+ * The port fields of c, checked for shape: a MAC and a first address with
+ * the flag, nothing without it, no address after a 0.  0 and t filled, or
+ * -1 with msg set.
+ */
+static int net_fields(const struct pvhv_mgmt_create *c, struct net_text *t, char *msg, size_t msglen)
+{
+	static const uint8_t zero[6];
+	const uint8_t *m = c->net_mac;
+
+	if (!(c->flags & PVHV_MGMT_CREATE_NET)) {
+		if (memcmp(m, zero, 6) || c->net_ipv4[0] || c->net_ipv4[1])
+			return errorf(-1, msg, msglen, "net_mac or net_ipv4 set without the NET flag");
+		return 0;
+	}
+	if (!c->net_ipv4[0])
+		return errorf(-1, msg, msglen, "net_ipv4[0] is 0: a port needs the IPv4 address the switch "
+			      "lets it use");
+	snprintf(t->mac, sizeof(t->mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	t->ipv4_len = 0;
+	for (unsigned i = 0; i < 2 && c->net_ipv4[i]; i++) {
+		uint8_t a[4];
+
+		memcpy(a, &c->net_ipv4[i], 4);   /* network byte order */
+		t->ipv4_len += snprintf(t->ipv4 + t->ipv4_len, sizeof(t->ipv4) - (size_t)t->ipv4_len,
+					"%u.%u.%u.%u", a[0], a[1], a[2], a[3]) + 1;
+	}
+	return 0;
+}
+
 /* DOMAIN_CREATE: the fields as configuration properties, each checked where config.c checks it. */
 static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, const uint8_t *p,
 		     uint8_t *out)
@@ -112,7 +149,8 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 		{ "initrd", offsetof(struct pvhv_mgmt_create, initrd), sizeof(c.initrd) },
 		{ "cmdline", offsetof(struct pvhv_mgmt_create, cmdline), sizeof(c.cmdline) },
 	};
-	struct config_prop props[12];
+	struct config_prop props[14]; /* kernel, initrd, cmdline, 6 cells, disks, virtio, net-mac, net-ipv4 */
+	struct net_text net;
 	uint8_t cells[6][4];
 	char disks[sizeof(c.disks)], virtio[16], msg[sizeof(((struct pvhv_mgmt_status *)0)->msg)] = "";
 	struct pvhv_mgmt_ref ref;
@@ -127,10 +165,13 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 		if (field_len((const char *)&c + strs[i].off, strs[i].size) < 0)
 			return fail(out, h, -PVHV_MGMT_EINVAL, "%s is not NUL-terminated in its %zu bytes",
 				    strs[i].what, strs[i].size);
-	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_PAUSED))
+	if (c.flags & ~(PVHV_MGMT_CREATE_CONSOLE | PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_PAUSED |
+			PVHV_MGMT_CREATE_NET))
 		return fail(out, h, -PVHV_MGMT_EINVAL, "unknown flags 0x%x", c.flags);
 	if (c.net_pad[0] | c.net_pad[1])
 		return fail(out, h, -PVHV_MGMT_EINVAL, "net_pad is not zero");
+	if (net_fields(&c, &net, msg, sizeof(msg)))
+		return fail(out, h, -PVHV_MGMT_EINVAL, "%s", msg);
 	props[n++] = (struct config_prop){ "kernel", c.kernel, (int)strlen(c.kernel) + 1 };
 	if (c.initrd[0])
 		props[n++] = (struct config_prop){ "initrd", c.initrd, (int)strlen(c.initrd) + 1 };
@@ -174,6 +215,11 @@ static size_t create(const struct mgmt_ops *ops, const struct pvhv_mgmt_hdr *h, 
 	}
 	if (vl)
 		props[n++] = (struct config_prop){ "virtio", virtio, (int)vl };
+	/* The port joins the control domain's trunk (config.c: a run-time domain's port is a member). */
+	if (c.flags & PVHV_MGMT_CREATE_NET) {
+		props[n++] = (struct config_prop){ "net-mac", net.mac, (int)strlen(net.mac) + 1 };
+		props[n++] = (struct config_prop){ "net-ipv4", net.ipv4, net.ipv4_len };
+	}
 	if (c.flags & PVHV_MGMT_CREATE_PAUSED) {
 		if (!ops->life)
 			return fail(out, h, -PVHV_MGMT_ENOSYS, "paused creation is not served here");

@@ -264,7 +264,7 @@ static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 	spin_unlock(&d->console.lock);
 	out->console_in_bytes = __atomic_load_n(&d->console_in_bytes, __ATOMIC_RELAXED);
 	out->vsock_refused = d->vsock_refused;
-	devices_net_counters(d, &out->net_tx_frames, &out->net_tx_bytes, &out->net_drops);
+	devices_net_stats(d, out);
 }
 
 static int op_console_write(void *ctx, unsigned id, const char *buf, size_t n, char *msg, size_t msglen)

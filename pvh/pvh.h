@@ -12,6 +12,7 @@
 #include "pvh/conbuf.h"
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
+#include "drivers/virtio/switch.h"
 
 #define SLICE_US 10000
 
@@ -186,6 +187,14 @@ struct domain {
 	hpa_t vdev_pa;
 	uint64_t vdev_pages;
 	bool dev_pending;        /* some device left work after a notification */
+	/*
+	 * Its network port (devices.c, under its net lock): the switch's view,
+	 * counters kept over reboots, and the device frames go to (NULL while
+	 * it has none).  In the slot, so a port another domain routes to is
+	 * never freed memory.
+	 */
+	struct switch_port net_port;
+	struct vdev *net_vdev;
 	/* Disks (pvh/devices.c): opened at the first build, kept over reboots. */
 	struct dom_disk *disk;
 	unsigned nr_disks;
@@ -420,7 +429,9 @@ struct acpi_params;
  */
 int devices_console_write(struct domain *d, const char *buf, size_t n);
 /* Its network port's counters (0 without one). */
-void devices_net_counters(const struct domain *d, uint64_t *tx_frames, uint64_t *tx_bytes, uint64_t *drops);
+struct pvhv_mgmt_stats;
+/* The network fields of d's statistics (net_*): its port's identity and counters, 0 without a port. */
+void devices_net_stats(const struct domain *d, struct pvhv_mgmt_stats *out);
 /* Registers the domain's devices (after its RAM exists).  0, or -errno with err set. */
 int devices_build(struct domain *d, char *err, size_t errlen);
 /* Undoes devices_build(); the disks (and what was written to them) stay for a reboot. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* switch.c: the L2 switch's anti-spoofing policy and point-to-point routing (see switch.h). */
+/* switch.c: the L2 switch's anti-spoofing policy, point-to-point and trunk routing (see switch.h). */
 #include "drivers/virtio/switch.h"
 
 #define ETH_HEADER 14u
@@ -43,6 +43,8 @@ static const char *const drop_names[SWITCH_DROP_NR] = {
 	[SWITCH_DROP_NO_LINK] = "no-link",
 	[SWITCH_DROP_NOT_PEER] = "not-peer",
 	[SWITCH_DROP_PEER_FULL] = "peer-full",
+	[SWITCH_DROP_TO_MEMBER] = "to-member",
+	[SWITCH_DROP_UNKNOWN_DST] = "unknown-dst",
 };
 
 const char *switch_drop_name(unsigned reason)
@@ -304,33 +306,131 @@ static unsigned check(const struct switch_port *p, const uint8_t *f, size_t len,
 	return OK;
 }
 
+/* A trunk is trusted (switch.h): only what no port may send. */
+static unsigned check_trunk(const uint8_t *f, size_t len, char *why, size_t whylen)
+{
+	unsigned type;
+
+	if (len < ETH_HEADER || len > SWITCH_MAX_FRAME)
+		return refuse(SWITCH_DROP_MALFORMED, why, whylen, "frame of %zu bytes", len);
+	type = be16(f + 12);
+	if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ || type == ETHERTYPE_QINQ_OLD)
+		return refuse(SWITCH_DROP_VLAN, why, whylen, "VLAN tag 0x%04x", type);
+	return OK;
+}
+
 int switch_check_tx(const struct switch_port *p, const uint8_t *frame, size_t len, char *why,
 		    size_t whylen)
 {
-	unsigned r = check(p, frame, len, why, whylen);
+	unsigned r = p->trunk ? check_trunk(frame, len, why, whylen) : check(p, frame, len, why, whylen);
 
 	if (r == OK)
 		return 0;
 	return r == SWITCH_DROP_MALFORMED ? -EINVAL : -EPERM;
 }
 
+/* Broadcast and multicast have the group bit (IEEE 802 48-bit addresses, bit 0 of octet 0). */
+static bool is_group(const uint8_t *mac)
+{
+	return mac[0] & 1;
+}
+
+struct switch_port *switch_trunk_member(const struct switch_port *t, const uint8_t mac[6])
+{
+	for (struct switch_port *m = t->members; m; m = m->next)
+		if (!memcmp(m->mac, mac, 6))
+			return m;
+	return NULL;
+}
+
+/* Where a frame from p goes first, or NULL with the reason. */
+static struct switch_port *route(struct switch_port *p, const uint8_t *f, size_t len, unsigned *r,
+				 char *why, size_t whylen)
+{
+	struct switch_port *to;
+
+	if (p->trunk) {
+		*r = check_trunk(f, len, why, whylen);
+		if (*r != OK)
+			return NULL;
+		to = is_group(f) ? p->members : switch_trunk_member(p, f);
+		if (!to && is_group(f))
+			*r = refuse(SWITCH_DROP_NO_LINK, why, whylen, "the trunk has no member");
+		else if (!to)
+			*r = refuse(SWITCH_DROP_UNKNOWN_DST, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x, "
+				    "no member's MAC", f[0], f[1], f[2], f[3], f[4], f[5]);
+		return to;
+	}
+	*r = check(p, f, len, why, whylen);
+	to = p->peer;
+	if (*r != OK)
+		return NULL;
+	if (!to) {
+		*r = refuse(SWITCH_DROP_NO_LINK, why, whylen, "the port has no link");
+		return NULL;
+	}
+	if (to->trunk) {
+		/* A member reaches the trunk only: never another member, whatever the trunk forwards. */
+		if (!is_group(f) && switch_trunk_member(to, f)) {
+			*r = refuse(SWITCH_DROP_TO_MEMBER, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x,"
+				    " another member of the trunk", f[0], f[1], f[2], f[3], f[4], f[5]);
+			return NULL;
+		}
+		return to;
+	}
+	if (!is_group(f) && memcmp(f, to->mac, 6)) {
+		*r = refuse(SWITCH_DROP_NOT_PEER, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x, "
+			    "not the peer", f[0], f[1], f[2], f[3], f[4], f[5]);
+		return NULL;
+	}
+	return to;
+}
+
 struct switch_port *switch_route(struct switch_port *p, const uint8_t *frame, size_t len, char *why,
 				 size_t whylen)
 {
-	unsigned r = check(p, frame, len, why, whylen);
-	struct switch_port *to = p->peer;
+	unsigned r = OK;
+	struct switch_port *to = route(p, frame, len, &r, why, whylen);
 
-	if (r == OK && !to)
-		r = refuse(SWITCH_DROP_NO_LINK, why, whylen, "the port has no link");
-	/* Broadcast and multicast have the group bit (IEEE 802 48-bit addresses, bit 0 of octet 0). */
-	if (r == OK && !(frame[0] & 1) && memcmp(frame, to->mac, 6))
-		r = refuse(SWITCH_DROP_NOT_PEER, why, whylen, "unicast to %02x:%02x:%02x:%02x:%02x:%02x, "
-			   "not the peer", frame[0], frame[1], frame[2], frame[3], frame[4], frame[5]);
-	if (r != OK) {
+	if (!to) {
 		p->drops[r]++;
 		return NULL;
 	}
 	p->tx_frames++;
 	p->tx_bytes += len;
 	return to;
+}
+
+struct switch_port *switch_route_next(const struct switch_port *p, const uint8_t *frame,
+				      const struct switch_port *prev)
+{
+	/* Only a trunk's group frame reaches more than one port: every member, in list order. */
+	return p->trunk && is_group(frame) && prev ? prev->next : NULL;
+}
+
+int switch_trunk_join(struct switch_port *t, struct switch_port *m)
+{
+	if (!t->trunk || m->trunk || m == t || m->peer || is_group(m->mac))
+		return -EINVAL;
+	if (!memcmp(t->mac, m->mac, 6) || switch_trunk_member(t, m->mac))
+		return -EEXIST;
+	m->next = t->members;
+	t->members = m;
+	m->peer = t;
+	return 0;
+}
+
+void switch_trunk_leave(struct switch_port *m)
+{
+	struct switch_port *t = m->peer, **at;
+
+	if (!t || !t->trunk)
+		return;
+	for (at = &t->members; *at; at = &(*at)->next)
+		if (*at == m) {
+			*at = m->next;
+			break;
+		}
+	m->next = NULL;
+	m->peer = NULL;
 }

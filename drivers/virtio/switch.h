@@ -1,8 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * switch.h: pvhv's L2 switch policy, pure: which frames a port may send
- * (anti-spoofing of its MAC and addresses) and where a frame goes (along
- * the point-to-point link the configuration names, nowhere else).
+ * (anti-spoofing of its MAC and addresses) and where a frame goes: along
+ * the point-to-point link the configuration names, or between a trunk and
+ * its members, nowhere else.
+ *
+ * A trunk is the control domain's port (DESIGN.md "Net"): it reaches every
+ * member (a sandbox's port linked to it).  A member's frames go only to
+ * the trunk, never to another member: a unicast to another member's MAC is
+ * dropped (SWITCH_DROP_TO_MEMBER); any other destination goes to the
+ * trunk, which routes.  The trunk's frames go to the member whose MAC is
+ * the destination, or, broadcast and multicast, to every member; a unicast
+ * to no member's MAC is dropped (SWITCH_DROP_UNKNOWN_DST).  The control
+ * domain is trusted (it routes and NATs for the sandboxes, so its frames
+ * carry other hosts' addresses): a trunk may send from any MAC and
+ * address; only the frame's size and VLAN tags are checked.
  *
  * What a port may send:
  *   - Ethernet II with its own source MAC, 14..SWITCH_MAX_FRAME bytes (a
@@ -53,6 +65,8 @@ enum switch_drop {
 	SWITCH_DROP_NO_LINK,     /* the port has no peer */
 	SWITCH_DROP_NOT_PEER,    /* unicast to a MAC other than the peer's */
 	SWITCH_DROP_PEER_FULL,   /* the peer took nothing (counted by the caller) */
+	SWITCH_DROP_TO_MEMBER,   /* a trunk member's unicast to another member */
+	SWITCH_DROP_UNKNOWN_DST, /* a trunk's unicast to no member's MAC */
 	SWITCH_DROP_NR
 };
 
@@ -61,7 +75,11 @@ struct switch_port {
 	unsigned nr_ipv4, nr_ipv6;               /* 0..SWITCH_ADDRS_MAX each */
 	uint8_t ipv4[SWITCH_ADDRS_MAX][4];       /* network byte order */
 	uint8_t ipv6[SWITCH_ADDRS_MAX][16];
-	struct switch_port *peer;                /* the other end of its link, or NULL */
+	/* A point-to-point port: the other end; a trunk member: the trunk; else NULL. */
+	struct switch_port *peer;
+	bool trunk;                              /* a trunk: members instead of a peer */
+	struct switch_port *members;             /* a trunk: its first member */
+	struct switch_port *next;                /* a member: the trunk's next member */
 	uint64_t tx_frames, tx_bytes;            /* carried to the peer */
 	uint64_t drops[SWITCH_DROP_NR];
 };
@@ -75,15 +93,35 @@ int switch_check_tx(const struct switch_port *p, const uint8_t *frame, size_t le
 		    size_t whylen);
 
 /*
- * switch_check_tx() and routing: returns the port the frame goes to (p's
- * peer, for a broadcast, a multicast or a unicast to the peer's MAC), or
- * NULL with the reason counted in p->drops and written to why.  Counts a
- * carried frame in p->tx_frames / tx_bytes.  The caller delivers it and
- * counts SWITCH_DROP_PEER_FULL when the peer had no room.  The caller
- * serializes calls for one port.
+ * switch_check_tx() (a trunk: its size and tags only) and routing: returns
+ * the first port the frame goes to -- p's peer, for a broadcast, a
+ * multicast or a unicast to the peer's MAC; a member's trunk; a trunk's
+ * member -- or NULL with the reason counted in p->drops and written to
+ * why.  Counts a carried frame in p->tx_frames / tx_bytes.  The caller
+ * delivers it to this port and to each one switch_route_next() gives, and
+ * counts SWITCH_DROP_PEER_FULL for each that had no room.  The caller
+ * serializes these calls against each other and against joins and leaves
+ * of the trunk involved.
  */
 struct switch_port *switch_route(struct switch_port *p, const uint8_t *frame, size_t len, char *why,
 				 size_t whylen);
+
+/* The port after prev that frame (routed from p by switch_route()) goes to too, or NULL. */
+struct switch_port *switch_route_next(const struct switch_port *p, const uint8_t *frame,
+				      const struct switch_port *prev);
+
+/*
+ * Makes m (its MAC set, not a trunk, on no link) a member of trunk t: 0,
+ * or -EEXIST when t or one of its members has m's MAC, -EINVAL when m or t
+ * is not fit.  Serialized with routing through t.
+ */
+int switch_trunk_join(struct switch_port *t, struct switch_port *m);
+
+/* Takes m off its trunk (nothing routes to it after this); a port on no trunk is left alone. */
+void switch_trunk_leave(struct switch_port *m);
+
+/* The member of trunk t with this MAC, or NULL. */
+struct switch_port *switch_trunk_member(const struct switch_port *t, const uint8_t mac[6]);
 
 /* The EUI-64 link-local address of mac (fe80::/64, RFC 4291 appendix A). */
 void switch_link_local(const uint8_t mac[6], uint8_t out[16]);

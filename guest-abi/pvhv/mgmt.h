@@ -154,7 +154,8 @@ struct pvhv_mgmt_create {
 	uint8_t net_mac[6];        /* with PVHV_MGMT_CREATE_NET: its port's MAC (unicast) */
 	uint8_t net_pad[2];        /* zero */
 	uint32_t net_ipv4[2];      /* with PVHV_MGMT_CREATE_NET: the IPv4 sources it may use
-				      (network byte order), 0 for none */
+				      (network byte order); [0] is required, [1] may be 0.
+				      Without the flag all of net_* are 0 */
 };
 
 #define PVHV_MGMT_CREATE_CONSOLE 1u  /* a virtio console */
@@ -329,7 +330,17 @@ struct pvhv_mgmt_stats {
 	uint64_t net_drops;        /* frames the switch dropped */
 	uint32_t reboots;
 	uint32_t cpu_share;        /* as in struct pvhv_mgmt_domain */
+	uint8_t net_mac[6];        /* its network port's MAC; 0 without a port */
+	uint16_t net_flags;        /* PVHV_MGMT_NET_* */
+	uint32_t net_ipv4[2];      /* the IPv4 sources its port may use (network byte order), 0 for none */
+	uint64_t net_drops_spoof;  /* of net_drops: a source MAC or address that is not the port's */
+	uint64_t net_drops_isolated; /* of net_drops: to another sandbox, or (the trunk) to no sandbox */
 };
+
+/* net_flags in struct pvhv_mgmt_stats. */
+#define PVHV_MGMT_NET_PORT 1u      /* it has a network port */
+#define PVHV_MGMT_NET_TRUNK 2u     /* the port is the control domain's trunk */
+#define PVHV_MGMT_NET_MEMBER 4u    /* the port is a member of the trunk (a sandbox's) */
 
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_status) == 96, "mgmt ABI");
@@ -340,7 +351,7 @@ _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1500, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_stats) == 360, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_stats) == 392, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_image_begin) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_image_data) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_images) == 8, "mgmt ABI");

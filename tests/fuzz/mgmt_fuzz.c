@@ -82,6 +82,10 @@ static int create(void *ctx, const char *name, const struct config_prop *props, 
 	if (!n || strcmp(props[0].name, "kernel") || props[0].len < 1 ||
 	    ((const char *)props[0].val)[props[0].len - 1])
 		abort(); /* the kernel comes first, NUL-terminated */
+	for (unsigned i = 0; i < n; i++)
+		if ((!strcmp(props[i].name, "net-mac") || !strcmp(props[i].name, "net-ipv4")) &&
+		    (props[i].len < 8 || ((const char *)props[i].val)[props[i].len - 1]))
+			abort(); /* the port's text: NUL-terminated, at least "a.b.c.d" */
 	if (!strcmp(name, "bad"))
 		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "memory-mib %u is below 2", 1u);
 	creates++;

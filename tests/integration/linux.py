@@ -526,6 +526,63 @@ def cases(dom, probe):
                             "pvhv: dom job ended: poweroff, status 0",
                             "[job2] PVHV-AGENTD", "[ctl] PVHV-CTL-RUN-EXIT=5 out=from-run err=to-err ",
                             "pvhv: dom job2 stopped: destroyed through the management port")),
+        # The control domain's trunk: two sandboxes made at run time with
+        # network ports (pvhctl create --net), set up through their agents,
+        # each reaching the control domain and never the other one; a
+        # sandbox using another IPv4 address or MAC gets nowhere; the
+        # switch counts each drop (pvhctl info, pvhv's summary); a stopped
+        # sandbox's port leaves the trunk while the other keeps going.
+        case("linux-trunk", "sandbox ports on the control domain's trunk: reach ctl, not each other; spoofing dropped",
+             [linux_root("ctl", "ctlnet", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         extra=" pvhv.ip=10.0.0.1/24", vsock_cid=3, control=True,
+                         net_mac="02:00:00:00:00:01", net_ipv4=["10.0.0.1"], net_trunk=True)],
+             code=1, timeout=420,
+             must=[r"^\[ctl\] PVHV-NET-UP mac=02:00:00:00:00:01 mtu=1500$",
+                   r"^\[ctl\] PVHV-TRUNK-CREATED sa 1:1$", r"^\[ctl\] PVHV-TRUNK-CREATED sb 2:1$",
+                   r"^\[ctl\] PVHV-TRUNK-DUP pvhctl: net-mac: 02:00:00:00:00:0a is domain sa's already, "
+                   r"on the trunk \(error 22\)$",
+                   r"^\[ctl\] PVHV-TRUNK-BCAST pvhctl: net-ipv4: 255\.255\.255\.255 is not a unicast host "
+                   r"address \(error 22\)$",
+                   r"^\[ctl\] PVHV-TRUNK-MCAST pvhctl: net-mac: 01:00:5e:00:00:01 is a multicast address "
+                   r"\(error 22\)$",
+                   r"^\[ctl\] PVHV-TRUNK-INFO sa 02:00:00:00:00:0a 10\.0\.0\.2 \(member\): ",
+                   r"^\[ctl\] PVHV-TRUNK-UP cid=5 02:00:00:00:00:0a$",
+                   r"^\[ctl\] PVHV-TRUNK-UP cid=6 02:00:0a:00:00:03$",
+                   r"^\[ctl\] PVHV-TRUNK-PING-A ok$", r"^\[ctl\] PVHV-TRUNK-PING-B ok$",
+                   r"^\[ctl\] PVHV-TRUNK-CTL-PING-B ok$",
+                   r"^\[ctl\] PVHV-TRUNK-A-TO-B arp=blocked mac=blocked isolated_grew=yes$",
+                   r"^\[ctl\] PVHV-TRUNK-SPOOF ip=blocked mac=blocked spoof_grew=yes$",
+                   r"^\[ctl\] PVHV-TRUNK-STOP-B stopped 2:1$",
+                   r"^\[ctl\] PVHV-TRUNK-AFTER-B a=ok ctl_to_b=blocked ctl_isolated_grew=yes$",
+                   r"^\[ctl\] PVHV-TRUNK-STOP-A stopped 1:1$",
+                   r"^pvhv: summary dom=sa net tx_frames=[1-9]\d* .*drop_to-member=[1-9]",
+                   r"^pvhv: summary dom=sa net .*drop_src-mac=[1-9]",
+                   r"^pvhv: summary dom=sa net .*drop_ipv4-src=[1-9]",
+                   r"^pvhv: summary dom=ctl net tx_frames=[1-9]\d* .*drop_unknown-dst=[1-9]"],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-NET-FAIL", r"PVHV-TRUNK-.*=(no\(|reached|passed)",
+                       r"PVHV-TRUNK-PING-. fail", r"^pvhv: dom s[ab] virtio"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ctl] PVHV-NET-UP mac=02:00:00:00:00:01 mtu=1500",
+                            "[ctl] PVHV-TRUNK-CREATED sa 1:1", "[ctl] PVHV-TRUNK-CREATED sb 2:1",
+                            "[ctl] PVHV-TRUNK-DUP pvhctl: net-mac: 02:00:00:00:00:0a is domain sa's already, "
+                            "on the trunk (error 22)",
+                            "[ctl] PVHV-TRUNK-BCAST pvhctl: net-ipv4: 255.255.255.255 is not a unicast host "
+                            "address (error 22)",
+                            "[ctl] PVHV-TRUNK-MCAST pvhctl: net-mac: 01:00:5e:00:00:01 is a multicast address "
+                            "(error 22)",
+                            "[ctl] PVHV-TRUNK-INFO sa 02:00:00:00:00:0a 10.0.0.2 (member): tx 9 frames 900 bytes, "
+                            "dropped 0 (spoofed 0, isolation 0)",
+                            "[ctl] PVHV-TRUNK-UP cid=5 02:00:00:00:00:0a", "[ctl] PVHV-TRUNK-UP cid=6 02:00:0a:00:00:03",
+                            "[ctl] PVHV-TRUNK-PING-A ok", "[ctl] PVHV-TRUNK-PING-B ok", "[ctl] PVHV-TRUNK-CTL-PING-B ok",
+                            "[ctl] PVHV-TRUNK-A-TO-B arp=blocked mac=blocked isolated_grew=yes",
+                            "[ctl] PVHV-TRUNK-SPOOF ip=blocked mac=blocked spoof_grew=yes",
+                            "[ctl] PVHV-TRUNK-STOP-B stopped 2:1",
+                            "[ctl] PVHV-TRUNK-AFTER-B a=ok ctl_to_b=blocked ctl_isolated_grew=yes",
+                            "[ctl] PVHV-TRUNK-STOP-A stopped 1:1",
+                            "pvhv: summary dom=sa net tx_frames=20 tx_bytes=2000 drop_to-member=2 drop_src-mac=2 "
+                            "drop_ipv4-src=2",
+                            "pvhv: summary dom=ctl net tx_frames=30 tx_bytes=3000 drop_unknown-dst=2")),
         # Domain life through pvhctl: a sandbox created paused, started,
         # exec'd into, paused (its CPU time and console stand still) and
         # resumed, typed into, followed, stopped and removed; stale and

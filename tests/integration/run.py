@@ -983,6 +983,8 @@ def write_dts(path, domains, kernels, initrds=None, serve=False):
             lines.append("\t\t\tcontrol = <1>;")
         if d.get("cpu_share"):
             lines.append("\t\t\tcpu-share = <%d>;" % d["cpu_share"])
+        if d.get("net_trunk"):
+            lines.append("\t\t\tnet-trunk;")
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:

@@ -13,15 +13,21 @@
  *   pvhctl [--json] events [AFTER]   domains' ends after event AFTER (0: all kept)
  *   pvhctl create NAME --kernel IMAGE [--initrd IMAGE] [--cmdline TEXT] [--memory MIB]
  *                 [--cpus N] [--cpu-share N] [--disk [ro:]IMAGE]... [--vsock CID] [--timeout MS]
- *                 [--rng] [--console]
+ *                 [--rng] [--console] [--net [MAC,]IPV4[,IPV4]]
  *                                    a domain made now (images: bundle files or uploaded);
  *                                    prints ID:GEN; it starts in the background
  *   pvhctl create --paused ...      built but held: it runs at `start`
  *   pvhctl run [--name N] [--cpus N] [--cpu-share N] [--memory SIZE] [--disk IMAGE[:rw]]...
- *              [--timeout S] [--vsock CID] [--kernel K] [--initrd I] [--cmdline C] IMAGE -- CMD [ARG]...
+ *              [--timeout S] [--vsock CID] [--kernel K] [--initrd I] [--cmdline C]
+ *              [--net [MAC,]IPV4] IMAGE -- CMD [ARG]...
  *                                    docker-like: IMAGE (e.g. from pvhv-mkimage --agent) is the
  *                                    root; vmlinux and initramfs.cpio boot it; a free CID is
  *                                    picked; as below otherwise
+ *   --net [MAC,]IPV4[,IPV4]          a network port on the control domain's trunk, whose
+ *                                    switch lets it send only from MAC and these IPv4
+ *                                    addresses; without MAC it is 02:00 and the first
+ *                                    address's four bytes (locally administered, so unique
+ *                                    as long as the addresses are).  info and stats show it
  *   pvhctl run NAME [create options] -- CMD [ARG]...
  *                                    create NAME (it needs --vsock), wait until its agent
  *                                    listens, run CMD there through agent-run (found beside
@@ -71,6 +77,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <linux/fs.h>
+#include <arpa/inet.h>
 #include <libgen.h>
 #include <sys/wait.h>
 #include "pvhv/agent.h"
@@ -275,25 +282,63 @@ static struct pvhv_mgmt_ref resolve(const char *arg)
 	die("no domain \"%s\"", arg);
 }
 
-static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
+/*
+ * A domain's network port from its statistics: JSON members (after a
+ * comma) or a text line; nothing without a port.
+ */
+static void print_net(const struct pvhv_mgmt_stats *s)
+{
+	const uint8_t *m = s->net_mac;
+	const char *role = s->net_flags & PVHV_MGMT_NET_TRUNK ? "trunk" :
+			   s->net_flags & PVHV_MGMT_NET_MEMBER ? "member" : "link";
+	char ip[2][INET_ADDRSTRLEN] = { "", "" };
+
+	if (!(s->net_flags & PVHV_MGMT_NET_PORT))
+		return;
+	for (unsigned i = 0; i < 2 && s->net_ipv4[i]; i++)
+		inet_ntop(AF_INET, &s->net_ipv4[i], ip[i], sizeof(ip[i]));
+	if (json) {
+		printf(",\"net\":{\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\",\"role\":\"%s\",\"ipv4\":[%s%s%s%s%s%s],"
+		       "\"tx_frames\":%llu,\"tx_bytes\":%llu,\"drops\":%llu,\"drops_spoof\":%llu,"
+		       "\"drops_isolated\":%llu}",
+		       m[0], m[1], m[2], m[3], m[4], m[5], role, ip[0][0] ? "\"" : "", ip[0], ip[0][0] ? "\"" : "",
+		       ip[1][0] ? ",\"" : "", ip[1], ip[1][0] ? "\"" : "", (unsigned long long)s->net_tx_frames,
+		       (unsigned long long)s->net_tx_bytes, (unsigned long long)s->net_drops,
+		       (unsigned long long)s->net_drops_spoof, (unsigned long long)s->net_drops_isolated);
+		return;
+	}
+	printf("net: %02x:%02x:%02x:%02x:%02x:%02x %s%s%s (%s): tx %llu frames %llu bytes, dropped %llu "
+	       "(spoofed %llu, isolation %llu)\n", m[0], m[1], m[2], m[3], m[4], m[5], ip[0][0] ? ip[0] : "any",
+	       ip[1][0] ? "," : "", ip[1], role, (unsigned long long)s->net_tx_frames,
+	       (unsigned long long)s->net_tx_bytes, (unsigned long long)s->net_drops,
+	       (unsigned long long)s->net_drops_spoof, (unsigned long long)s->net_drops_isolated);
+}
+
+/* One domain; with its statistics s (info), its network port too. */
+static void print_domain(const struct pvhv_mgmt_domain *d, bool first, const struct pvhv_mgmt_stats *s)
 {
 	const char *state = d->flags & PVHV_MGMT_DOM_NOT_STARTED ? "created" : state_name(d->state);
 
 	if (json) {
 		printf("%s{\"id\":%u,\"gen\":%u,\"name\":\"%.*s\",\"state\":\"%s\",\"end\":\"%s\","
 		       "\"exit_status\":%u,\"vcpus\":%u,\"memory_mib\":%llu,\"runtime_us\":%llu,"
-		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s,\"cpu_share\":%u}",
+		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s,\"cpu_share\":%u",
 		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state,
 		       end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
 		       (unsigned long long)d->runtime_us, (unsigned long long)d->cpu_us,
 		       (unsigned long long)d->exits, d->reboots,
 		       d->flags & PVHV_MGMT_DOM_CONTROL ? "true" : "false", d->cpu_share);
+		if (s)
+			print_net(s);
+		putchar('}');
 		return;
 	}
 	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f %5u%s\n", d->id, d->gen,
 	       (int)sizeof(d->name), d->name, state, end_name(d->end), d->vcpus,
 	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6, d->cpu_share,
 	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
+	if (s)
+		print_net(s);
 }
 
 /* True when something accepts a stream at vsock cid:port (the agent is up). */
@@ -400,6 +445,46 @@ static uint32_t parse_u32(const char *opt, const char *v)
 	return (uint32_t)n;
 }
 
+/* --net [MAC,]IPV4[,IPV4] into c (the flag, the MAC, the addresses); dies on a malformed value. */
+static void parse_net(const char *v, struct pvhv_mgmt_create *c)
+{
+	char buf[64], *tok, *save = NULL;
+	unsigned n = 0, m[6];
+	bool mac = false;
+
+	if (strlen(v) >= sizeof(buf))
+		die("--net %s: too long", v);
+	strcpy(buf, v);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char end;
+
+		if (strchr(tok, ':')) {
+			if (mac || n)
+				die("--net %s: the MAC comes first, once", v);
+			if (sscanf(tok, "%2x:%2x:%2x:%2x:%2x:%2x%c", &m[0], &m[1], &m[2], &m[3], &m[4], &m[5],
+				   &end) != 6)
+				die("--net %s: \"%s\" is not a MAC address (xx:xx:xx:xx:xx:xx)", v, tok);
+			for (unsigned i = 0; i < 6; i++)
+				c->net_mac[i] = (uint8_t)m[i];
+			mac = true;
+		} else {
+			if (n == 2)
+				die("--net %s: at most two IPv4 addresses", v);
+			if (inet_pton(AF_INET, tok, &c->net_ipv4[n]) != 1)
+				die("--net %s: \"%s\" is not an IPv4 address (a.b.c.d)", v, tok);
+			n++;
+		}
+	}
+	if (!n)
+		die("--net %s: no IPv4 address: the switch lets a port send only from its own", v);
+	if (!mac) {
+		c->net_mac[0] = 0x02;
+		c->net_mac[1] = 0x00;
+		memcpy(c->net_mac + 2, &c->net_ipv4[0], 4);
+	}
+	c->flags |= PVHV_MGMT_CREATE_NET;
+}
+
 /*
  * pvhctl run [--name N] [--cpus N] [--memory SIZE] [--disk IMAGE[:rw]]...
  *            [--timeout S] [--vsock CID] [--kernel K] [--initrd I] [--cmdline C] IMAGE -- CMD...
@@ -464,6 +549,8 @@ static int run_image(int argc, char **argv, const char *self)
 			c.cpu_share = parse_u32(o, v);
 		else if (!strcmp(o, "--vsock"))
 			cid = parse_u32(o, v);
+		else if (!strcmp(o, "--net"))
+			parse_net(v, &c);
 		else if (!strcmp(o, "--timeout")) {
 			uint32_t t = parse_u32(o, v);
 
@@ -714,7 +801,7 @@ int main(int argc, char **argv)
 			printf("%-4s %-4s %-16s %-8s %-11s %5s %8s %10s %10s %5s\n", "ID", "GEN", "NAME", "STATE",
 			       "END", "VCPUS", "MEM_MIB", "RUNTIME_S", "CPU_S", "SHARE");
 		for (unsigned k = 0; k < n; k++)
-			print_domain(&d[k], k == 0);
+			print_domain(&d[k], k == 0, NULL);
 		if (json)
 			puts("]");
 		free(d);
@@ -722,9 +809,13 @@ int main(int argc, char **argv)
 		struct pvhv_mgmt_ref r = resolve(argv[i + 1]);
 		struct pvhv_mgmt_domain d;
 
+		struct pvhv_mgmt_stats st;
+
 		if (call(PVHV_MGMT_DOMAIN_INFO, &r, sizeof(r), &d, sizeof(d)) != sizeof(d))
 			die("a short info reply");
-		print_domain(&d, true);
+		if (call(PVHV_MGMT_DOMAIN_STATS, &r, sizeof(r), &st, sizeof(st)) != sizeof(st))
+			die("a short stats reply");
+		print_domain(&d, true, &st);
 		if (json)
 			putchar('\n');
 	} else if (!strcmp(argv[i], "destroy") && i + 2 == argc) {
@@ -822,6 +913,8 @@ int main(int argc, char **argv)
 				c.max_runtime_ms = (uint32_t)strtoul(v, NULL, 0);
 			else if (!strcmp(o, "--disk") && nd < 4)
 				STR(c.disks[nd++], v);
+			else if (!strcmp(o, "--net"))
+				parse_net(v, &c);
 			else
 				usage();
 		}
@@ -904,6 +997,7 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 		       (unsigned long long)(s->overlay_pages * 4), (unsigned long long)s->console_out_bytes,
 		       (unsigned long long)s->console_dropped_bytes, (unsigned long long)s->console_in_bytes,
 		       (unsigned long long)s->exits_total);
+		print_net(s);
 		return;
 	}
 	printf("%s{\"id\":%u,\"gen\":%u,\"name\":\"%s\",\"state\":\"%s\",\"vcpus\":%u,\"vsock_cid\":%u,"
@@ -918,7 +1012,7 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 	       "\"overlay_pages\":%llu,\"overlay_peak_pages\":%llu,\"console_out_bytes\":%llu,"
 	       "\"console_dropped_bytes\":%llu,\"console_in_bytes\":%llu,\"console_lines\":%llu,"
 	       "\"vsock_refused\":%llu,\"net_tx_frames\":%llu,\"net_tx_bytes\":%llu,\"net_drops\":%llu,"
-	       "\"reboots\":%u,\"cpu_share\":%u}",
+	       "\"reboots\":%u,\"cpu_share\":%u",
 	       (unsigned long long)s->memory_bytes, (unsigned long long)s->populated_bytes,
 	       (unsigned long long)s->populated_peak_bytes, (unsigned long long)s->overlay_pages,
 	       (unsigned long long)s->overlay_peak_pages, (unsigned long long)s->console_out_bytes,
@@ -926,6 +1020,8 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 	       (unsigned long long)s->console_lines, (unsigned long long)s->vsock_refused,
 	       (unsigned long long)s->net_tx_frames, (unsigned long long)s->net_tx_bytes,
 	       (unsigned long long)s->net_drops, s->reboots, s->cpu_share);
+	print_net(s);
+	putchar('}');
 }
 
 /* stats [DOMAIN]...: the named domains, or every one that has not ended. */

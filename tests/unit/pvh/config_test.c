@@ -1298,3 +1298,160 @@ Test(config, virtio_net_named_elsewhere)
 	virtio_bad("net", 4, "virtio: \"net\" is not listed here: give net-mac");
 	virtio_bad("vsock", 6, "virtio: \"vsock\" is not listed here: give vsock-cid");
 }
+
+/* ---------------------------------------------------------------- the trunk */
+
+/* The control domain "ctl" with a trunk; then members a and b. */
+static void trunk_node(void)
+{
+	node("ctl");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	str("net-mac", "02:00:00:00:00:01");
+	str("net-ipv4", "10.0.0.1");
+	raw("net-trunk", NULL, 0);
+	end();
+}
+
+static void member(const char *name, const char *mac, const char *link)
+{
+	node(name);
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-mac", mac);
+	str("net-link", link);
+	end();
+}
+
+Test(config, members_of_the_trunk)
+{
+	begin();
+	member("a", "02:00:00:00:00:0a", "ctl");
+	trunk_node();
+	member("b", "02:00:00:00:00:0b", "ctl");
+	member("c", "02:00:00:00:00:0a", "ctl");   /* a's MAC */
+	member("d", "02:00:00:00:00:01", "ctl");   /* the trunk's */
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert(cfg.dom[1].net.trunk);
+	cr_assert_eq(cfg.dom[1].net.peer, -1);
+	for (unsigned i = 0; i < 3; i += 2) {
+		cr_assert(cfg.dom[i].valid, "%s", cfg.dom[i].error);
+		cr_assert(cfg.dom[i].net.member, "a member needs no link back");
+		cr_assert_eq(cfg.dom[i].net.peer, 1);
+	}
+	cr_assert_str_eq(cfg.dom[3].error, "net-mac: the same as domain a's, on the same trunk");
+	cr_assert_str_eq(cfg.dom[4].error, "net-mac: the same as the trunk's (domain ctl)");
+}
+
+Test(config, trunk_rules)
+{
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-mac", "02:00:00:00:00:01");
+	raw("net-trunk", NULL, 0);
+	finish_bad();
+	expect_dom_fail("net-trunk: only the control domain has a trunk (control = <1>)");
+
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	raw("net-trunk", NULL, 0);
+	finish_bad();
+	expect_dom_fail("net-trunk without net-mac");
+
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("net-mac", "02:00:00:00:00:01");
+	cell("net-trunk", 1);
+	finish_bad();
+	expect_dom_fail("net-trunk takes no value (4 bytes)");
+
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	str("net-mac", "02:00:00:00:00:01");
+	str("net-link", "before");
+	raw("net-trunk", NULL, 0);
+	finish_bad();
+	expect_dom_fail("net-trunk with net-link: a trunk reaches its members, no peer");
+}
+
+/* Run-time domains: the live configurations others[] as sched.c passes them. */
+static struct domain_config rt, live[3];
+
+static int from_props(const char *mac, const char *ipv4, const char *extra)
+{
+	struct config_prop p[5] = {
+		{ "kernel", "k", 2 }, { "memory-mib", (uint8_t[4]){ 0, 0, 0, 2 }, 4 },
+	};
+	unsigned n = 2;
+
+	if (mac)
+		p[n++] = (struct config_prop){ "net-mac", mac, (int)strlen(mac) + 1 };
+	if (ipv4)
+		p[n++] = (struct config_prop){ "net-ipv4", ipv4, (int)strlen(ipv4) + 1 };
+	if (extra)
+		p[n++] = (struct config_prop){ extra, "ctl", 4 };
+	return config_domain_from_props(&rt, "job", p, n, live, 3);
+}
+
+static void live_setup(void)
+{
+	begin();
+	trunk_node();
+	member("old", "02:00:00:00:00:0b", "ctl");
+	domain("plain", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	memcpy(live, cfg.dom, sizeof(live));
+}
+
+Test(config, runtime_port_joins_the_trunk, .init = live_setup)
+{
+	cr_assert_eq(from_props("02:00:00:00:00:0a", "10.0.0.2", NULL), 0, "%s", rt.error);
+	cr_assert(rt.net.present && rt.net.member && !rt.net.trunk);
+	cr_assert_eq(rt.net.nr_ipv4, 1);
+	cr_assert_eq(rt.net.ipv4[0][3], 2);
+	cr_assert_eq(from_props(NULL, NULL, NULL), 0, "%s", rt.error);
+	cr_assert_not(rt.net.present || rt.net.member, "no port: no member");
+}
+
+Test(config, runtime_port_refusals, .init = live_setup)
+{
+	static const struct { const char *mac, *ipv4, *extra, *msg; } bad[] = {
+		{ "02:00:00:00:00:0b", "10.0.0.2", NULL,
+		  "net-mac: 02:00:00:00:00:0b is domain old's already, on the trunk" },
+		{ "02:00:00:00:00:01", "10.0.0.2", NULL, "net-mac: the same as the trunk's (domain ctl)" },
+		{ "03:00:00:00:00:0a", "10.0.0.2", NULL, "net-mac: 03:00:00:00:00:0a is a multicast address" },
+		{ "00:00:00:00:00:00", "10.0.0.2", NULL, "net-mac: 00:00:00:00:00:00 is all zeros" },
+		{ "02:00:00:00:00:0a", "0.0.0.0", NULL, "net-ipv4: 0.0.0.0 is not a unicast host address" },
+		{ "02:00:00:00:00:0a", "255.255.255.255", NULL,
+		  "net-ipv4: 255.255.255.255 is not a unicast host address" },
+		{ "02:00:00:00:00:0a", "10.0.0.2", "net-link",
+		  "property \"net-link\" is not for domains made at run time" },
+		{ "02:00:00:00:00:0a", "10.0.0.2", "net-trunk",
+		  "property \"net-trunk\" is not for domains made at run time" },
+		{ NULL, "10.0.0.2", NULL, "net-ipv4, net-ipv6 or net-link without net-mac" },
+	};
+
+	for (unsigned i = 0; i < ARRAY_SIZE(bad); i++) {
+		cr_assert_eq(from_props(bad[i].mac, bad[i].ipv4, bad[i].extra), -EINVAL, "case %u accepted", i);
+		cr_assert_str_eq(rt.error, bad[i].msg, "case %u", i);
+	}
+	/* The old member ended: its MAC is free again.  Without the control domain there is no trunk. */
+	live[1].valid = false;
+	cr_assert_eq(from_props("02:00:00:00:00:0b", "10.0.0.2", NULL), 0, "%s", rt.error);
+	live[0].valid = false;
+	cr_assert_eq(from_props("02:00:00:00:00:0a", "10.0.0.2", NULL), -EINVAL);
+	cr_assert_str_eq(rt.error, "net-mac: no control domain with a trunk (net-trunk) to join");
+}

@@ -69,6 +69,25 @@ static unsigned events(void *ctx, uint64_t after, struct pvhv_mgmt_event *out, u
 /* Creation: "bad" is refused with a message; anything else gets slot 3, generation 9. */
 static unsigned creates;
 static int64_t last_share;   /* the cpu-share cell of the last create (big-endian), -1: none */
+static char created[512];   /* the last creation's properties: "name=value;", list entries joined by ',' */
+
+static void note_props(const struct config_prop *props, unsigned n)
+{
+	size_t at = 0;
+
+	created[0] = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const char *v = props[i].val;
+
+		at += (size_t)snprintf(created + at, sizeof(created) - at, "%s=", props[i].name);
+		if (!strcmp(props[i].name, "net-mac") || !strcmp(props[i].name, "net-ipv4"))
+			for (int k = 0; k < props[i].len; k++)
+				created[at++] = v[k] ? v[k] : (k + 1 < props[i].len ? ',' : ';');
+		else
+			at += (size_t)snprintf(created + at, sizeof(created) - at, "?;");
+		created[at] = 0;
+	}
+}
 
 static int create(void *ctx, const char *name, const struct config_prop *props, unsigned n,
 		  struct pvhv_mgmt_ref *ref, char *msg, size_t msglen)
@@ -89,6 +108,7 @@ static int create(void *ctx, const char *name, const struct config_prop *props, 
 	if (!strcmp(name, "bad"))
 		return errorf(-PVHV_MGMT_EINVAL, msg, msglen, "memory-mib %u is below 2", 1u);
 	creates++;
+	note_props(props, n);
 	*ref = (struct pvhv_mgmt_ref){ 3, 9 };
 	return 0;
 }
@@ -557,6 +577,45 @@ Test(mgmt, console_write_checks_every_field)
 	cr_assert_eq(n, 0);
 }
 
+Test(mgmt, create_maps_the_network_port)
+{
+	struct pvhv_mgmt_create c = { .memory_mib = 64, .flags = PVHV_MGMT_CREATE_NET,
+				      .net_mac = { 0x02, 0, 0x0a, 0, 0, 0x02 } };
+	size_t n;
+
+	strcpy(c.name, "job");
+	strcpy(c.kernel, "vmlinux");
+	memcpy(&c.net_ipv4[0], (uint8_t[4]){ 10, 0, 0, 2 }, 4);
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "%s", st.msg);
+	cr_assert(strstr(created, "net-mac=02:00:0a:00:00:02;net-ipv4=10.0.0.2;"), "%s", created);
+	memcpy(&c.net_ipv4[1], (uint8_t[4]){ 192, 168, 1, 200 }, 4);
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert(strstr(created, "net-ipv4=10.0.0.2,192.168.1.200;"), "%s", created);
+	cr_assert_eq(creates, 2);
+
+	/* The shape is checked here; the values (multicast, zero, broadcast, duplicates) by config.c. */
+	c.net_ipv4[0] = 0;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, -PVHV_MGMT_EINVAL);
+	cr_assert_str_eq(st.msg, "net_ipv4[0] is 0: a port needs the IPv4 address the switch lets it use");
+	c.flags = 0;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "net_mac or net_ipv4 set without the NET flag");
+	memset(c.net_mac, 0, 6);
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "net_mac or net_ipv4 set without the NET flag", "net_ipv4[1] alone");
+	c.net_ipv4[1] = 0;
+	c.net_pad[1] = 1;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_str_eq(st.msg, "net_pad is not zero");
+	c.net_pad[1] = 0;
+	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
+	cr_assert_eq(st.status, 0, "no port: %s", st.msg);
+	cr_assert_null(strstr(created, "net-"), "%s", created);
+	cr_assert_eq(creates, 3);
+}
+
 Test(mgmt, create_paused_is_its_own_request)
 {
 	struct pvhv_mgmt_create c = { .memory_mib = 64, .flags = PVHV_MGMT_CREATE_PAUSED };
@@ -572,9 +631,9 @@ Test(mgmt, create_paused_is_its_own_request)
 	cr_assert_eq(ref.id, 4);
 	cr_assert_eq(lf.held, 1);
 	cr_assert_eq(creates, 0, "not made running");
-	c.flags = PVHV_MGMT_CREATE_PAUSED | 8;
+	c.flags = PVHV_MGMT_CREATE_PAUSED | 0x40;
 	ask(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &n);
-	cr_assert_str_eq(st.msg, "unknown flags 0xc");
+	cr_assert_str_eq(st.msg, "unknown flags 0x44");
 	cr_assert_eq(lf.held, 1);
 }
 

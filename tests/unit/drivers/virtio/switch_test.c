@@ -486,3 +486,178 @@ Test(switch, the_peer_is_checked_against_its_own_port, .init = setup)
 	memcpy(f + 28, ip_a, 4);
 	cr_assert_null(switch_route(&b, f, n, why, sizeof(why)), "b may not claim a's address");
 }
+
+/* ---------------------------------------------------------------- the trunk */
+
+/* t: the control domain's trunk; a (set up above) and b: members; c: a point-to-point port. */
+static struct switch_port t;
+static const uint8_t mac_t[6] = { 0x02, 0, 0, 0, 0, 0x01 };
+
+static void trunk_setup(void)
+{
+	setup();
+	memset(&t, 0, sizeof(t));
+	memcpy(t.mac, mac_t, 6);
+	t.trunk = true;
+	a.peer = b.peer = NULL;
+	cr_assert_eq(switch_trunk_join(&t, &a), 0);
+	cr_assert_eq(switch_trunk_join(&t, &b), 0);
+}
+
+/* Every port a frame from p reaches, in out[] (at most 4); their count. */
+static unsigned reached(struct switch_port *p, size_t n, struct switch_port **out)
+{
+	unsigned k = 0;
+
+	for (struct switch_port *to = switch_route(p, f, n, why, sizeof(why)); to;
+	     to = switch_route_next(p, f, to)) {
+		cr_assert_lt(k, 4);
+		out[k++] = to;
+	}
+	return k;
+}
+
+Test(switch, trunk_members_reach_the_trunk_only, .init = trunk_setup)
+{
+	struct switch_port *to[4];
+	size_t n = udp4(ip_a, ip_b, 1000, 2000);
+
+	memcpy(f, mac_t, 6);
+	cr_assert_eq(reached(&a, n, to), 1, "%s", why);
+	cr_assert_eq(to[0], &t, "unicast to the trunk");
+	memcpy(f, bcast, 6);
+	cr_assert_eq(reached(&a, n, to), 1, "%s", why);
+	cr_assert_eq(to[0], &t, "a member's broadcast reaches the trunk, not the other member");
+	memcpy(f, mac_x, 6);
+	cr_assert_eq(reached(&a, n, to), 1, "%s", why);
+	cr_assert_eq(to[0], &t, "another destination: the trunk routes it");
+	cr_assert_eq(a.tx_frames, 3);
+	memcpy(f, mac_b, 6);
+	cr_assert_eq(reached(&a, n, to), 0, "a member never reaches another member");
+	cr_assert(strstr(why, "unicast to 52:54:00:00:00:02, another member of the trunk"), "%s", why);
+	cr_assert_eq(a.drops[SWITCH_DROP_TO_MEMBER], 1);
+	cr_assert_str_eq(switch_drop_name(SWITCH_DROP_TO_MEMBER), "to-member");
+	cr_assert_eq(a.tx_frames, 3);
+}
+
+Test(switch, trunk_members_keep_their_anti_spoofing, .init = trunk_setup)
+{
+	struct switch_port *to[4];
+	size_t n = udp4(ip_x, ip_b, 1000, 2000);
+
+	memcpy(f, mac_t, 6);
+	cr_assert_eq(reached(&a, n, to), 0, "another IPv4 source");
+	cr_assert_eq(a.drops[SWITCH_DROP_IPV4_SRC], 1);
+	n = udp4(ip_a, ip_b, 1000, 2000);
+	memcpy(f, mac_t, 6);
+	memcpy(f + 6, mac_b, 6);
+	cr_assert_eq(reached(&a, n, to), 0, "another member's MAC");
+	cr_assert_eq(a.drops[SWITCH_DROP_SRC_MAC], 1);
+	cr_assert_eq(t.tx_frames + a.tx_frames, 0);
+}
+
+Test(switch, the_trunk_reaches_the_member_by_its_mac, .init = trunk_setup)
+{
+	struct switch_port *to[4];
+	size_t n = eth(mac_b, (uint8_t[6]){ 0x02, 0x42, 0, 0, 0, 7 }, 0x0800) + 40;
+
+	cr_assert_eq(reached(&t, n, to), 1, "%s", why);
+	cr_assert_eq(to[0], &b, "the member whose MAC is the destination, from any source MAC");
+	memcpy(f, mac_a, 6);
+	cr_assert_eq(reached(&t, n, to), 1, "%s", why);
+	cr_assert_eq(to[0], &a);
+	cr_assert_eq(t.tx_frames, 2);
+}
+
+Test(switch, the_trunk_broadcasts_to_every_member, .init = trunk_setup)
+{
+	struct switch_port *to[4];
+	size_t n = eth(bcast, mac_t, 0x0806) + 28;
+
+	cr_assert_eq(reached(&t, n, to), 2, "%s", why);
+	cr_assert((to[0] == &a && to[1] == &b) || (to[0] == &b && to[1] == &a));
+	memcpy(f, (uint8_t[6]){ 0x33, 0x33, 0, 0, 0, 1 }, 6);
+	cr_assert_eq(reached(&t, n, to), 2, "multicast too");
+	cr_assert_eq(t.tx_frames, 2, "a frame is counted once, however many take it");
+}
+
+Test(switch, the_trunk_drops_and_counts_unknown_unicast, .init = trunk_setup)
+{
+	struct switch_port *to[4];
+	size_t n = eth(mac_x, mac_t, 0x0800) + 40;
+
+	cr_assert_eq(reached(&t, n, to), 0);
+	cr_assert(strstr(why, "unicast to 52:54:00:66:66:66, no member's MAC"), "%s", why);
+	cr_assert_eq(t.drops[SWITCH_DROP_UNKNOWN_DST], 1);
+	cr_assert_str_eq(switch_drop_name(SWITCH_DROP_UNKNOWN_DST), "unknown-dst");
+	cr_assert_eq(t.tx_frames, 0);
+}
+
+Test(switch, the_trunk_checks_only_size_and_tags, .init = trunk_setup)
+{
+	struct switch_port *to[4];
+	size_t n = eth(mac_a, mac_t, 0x8100) + 40;
+
+	cr_assert_eq(switch_check_tx(&t, f, 5, why, sizeof(why)), -EINVAL);
+	cr_assert_eq(switch_check_tx(&t, f, n, why, sizeof(why)), -EPERM);
+	cr_assert_eq(reached(&t, n, to), 0);
+	cr_assert_eq(t.drops[SWITCH_DROP_VLAN], 1);
+	put16be(f + 12, 0x88b5);   /* an ethertype a locked member could not send */
+	cr_assert_eq(switch_check_tx(&t, f, n, why, sizeof(why)), 0, "%s", why);
+}
+
+Test(switch, a_trunk_without_members_reaches_nobody)
+{
+	struct switch_port *to[4];
+	size_t n;
+
+	setup();
+	memset(&t, 0, sizeof(t));
+	memcpy(t.mac, mac_t, 6);
+	t.trunk = true;
+	n = eth(bcast, mac_t, 0x0806) + 28;
+	cr_assert_eq(reached(&t, n, to), 0);
+	cr_assert_eq(t.drops[SWITCH_DROP_NO_LINK], 1);
+}
+
+Test(switch, joining_checks_the_mac_and_leaving_stops_delivery, .init = trunk_setup)
+{
+	static struct switch_port c, d;
+	struct switch_port *to[4];
+	size_t n;
+
+	memset(&c, 0, sizeof(c));
+	memcpy(c.mac, mac_b, 6);
+	cr_assert_eq(switch_trunk_join(&t, &c), -EEXIST, "a member's MAC");
+	memcpy(c.mac, mac_t, 6);
+	cr_assert_eq(switch_trunk_join(&t, &c), -EEXIST, "the trunk's MAC");
+	memcpy(c.mac, bcast, 6);
+	cr_assert_eq(switch_trunk_join(&t, &c), -EINVAL, "a group MAC");
+	memcpy(c.mac, mac_x, 6);
+	cr_assert_eq(switch_trunk_join(&a, &c), -EINVAL, "a is no trunk");
+	cr_assert_eq(switch_trunk_join(&t, &a), -EINVAL, "a is on a trunk already");
+	memset(&d, 0, sizeof(d));
+	memcpy(d.mac, (uint8_t[6]){ 0x02, 0, 0, 0, 0, 9 }, 6);
+	cr_assert_eq(switch_trunk_join(&t, &c), 0);
+	cr_assert_eq(switch_trunk_join(&t, &d), 0);
+
+	/* Leaving from the middle, the head and the tail: the others keep being reached. */
+	switch_trunk_leave(&a);
+	cr_assert_null(a.peer);
+	n = eth(bcast, mac_t, 0x0806) + 28;
+	cr_assert_eq(reached(&t, n, to), 3);
+	for (unsigned i = 0; i < 3; i++)
+		cr_assert_neq(to[i], &a, "a left the trunk");
+	memcpy(f, mac_a, 6);
+	cr_assert_eq(reached(&t, n, to), 0, "unicast to a departed member");
+	cr_assert_eq(t.drops[SWITCH_DROP_UNKNOWN_DST], 1);
+	switch_trunk_leave(&d);
+	switch_trunk_leave(&b);
+	memcpy(f, bcast, 6);
+	cr_assert_eq(reached(&t, n, to), 1);
+	cr_assert_eq(to[0], &c);
+	switch_trunk_leave(&c);
+	switch_trunk_leave(&c);   /* twice: on no trunk now, left alone */
+	cr_assert_null(t.members);
+	cr_assert_eq(switch_trunk_join(&t, &a), 0, "a may come back");
+}
