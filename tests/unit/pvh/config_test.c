@@ -134,7 +134,7 @@ Test(config, good_multi_domain)
 	end();
 	node("Max-16");
 	cell("vcpus", 16);
-	cell("memory-mib", 3072);
+	cell("memory-mib", 65536);
 	str("kernel", "k");
 	str("cmdline", "");
 	end();
@@ -165,7 +165,7 @@ Test(config, good_multi_domain)
 	cr_assert(cfg.dom[2].valid, "%s", cfg.dom[2].error);
 	cr_assert_str_eq(cfg.dom[2].name, "Max-16");
 	cr_assert_eq(cfg.dom[2].vcpus, 16);
-	cr_assert_eq(cfg.dom[2].memory, MIB(3072));
+	cr_assert_eq(cfg.dom[2].memory, MIB(65536));
 	cr_assert_str_eq(cfg.dom[2].cmdline, "");
 }
 
@@ -377,9 +377,9 @@ Test(config, memory_too_big)
 {
 	begin_bad("m");
 	str("kernel", "k");
-	cell("memory-mib", 3074);
+	cell("memory-mib", 65538);
 	finish_bad();
-	expect_dom_fail("memory-mib 3074 exceeds 3072");
+	expect_dom_fail("memory-mib 65538 exceeds 65536");
 }
 
 Test(config, memory_wrong_size)
