@@ -1146,3 +1146,20 @@ Test(config, virtio_net_named_elsewhere)
 	virtio_bad("net", 4, "virtio: \"net\" is not listed here: give net-mac");
 	virtio_bad("vsock", 6, "virtio: \"vsock\" is not listed here: give vsock-cid");
 }
+
+/* A domain made at run time gets the same memory-mib range: RAM above 4 GiB, at most 64 GiB. */
+Test(config, runtime_memory_above_4g)
+{
+	static const char kernel[] = "vmlinux";
+	uint32_t mib = __builtin_bswap32(5120); /* an FDT cell is big-endian */
+	struct config_prop props[] = { { "kernel", kernel, sizeof(kernel) }, { "memory-mib", &mib, 4 } };
+	struct domain_config d;
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(config_domain_from_props(&d, "big", props, 2, NULL, 0), 0, "%s", d.error);
+	cr_assert_eq(d.memory, MIB(5120));
+	mib = __builtin_bswap32(65538);
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(config_domain_from_props(&d, "huge", props, 2, NULL, 0), -EINVAL);
+	cr_assert(strstr(d.error, "memory-mib 65538 exceeds 65536"), "%s", d.error);
+}
