@@ -202,10 +202,16 @@ static uint64_t phys_addr_limit(void)
 	return 1ull << bits;
 }
 
-/* Pages the domain costs beyond its RAM: tables, vCPU state, bookkeeping. */
+/*
+ * Pages the domain costs beyond its RAM: tables, vCPU state, bookkeeping.
+ * Stage 2 needs a page directory per GiB that RAM touches, on each side of
+ * the hole (RAM ends below 512 GiB: one PML4 and one PDPT).
+ */
 static uint64_t overhead_estimate(const struct domain_config *c)
 {
-	uint64_t pt = 1 + 1 + pages_for(c->memory / GIB(1) + 1) + pages_for(c->memory / CHUNK_SIZE);
+	uint64_t low = ram_low_size(c->memory);
+	uint64_t pt = 1 + 1 + ALIGN_UP(low, GIB(1)) / GIB(1) + ALIGN_UP(c->memory - low, GIB(1)) / GIB(1) +
+		      pages_for(c->memory / CHUNK_SIZE);
 
 	if (stage2_small_pages())
 		pt += c->memory / CHUNK_SIZE; /* a 4 KiB-leaf table per 2 MiB */
