@@ -2,6 +2,7 @@
 /* bootinfo.c: build a domain's PVH start_info, module list, memory map and command line. */
 #include "lib/base.h"
 #include "pvh/bootinfo.h"
+#include "pvh/ramlayout.h"
 #include "pvhv/abi.h"
 
 #define BOOTINFO_END (PVHV_BOOTINFO_GPA + PVHV_BOOTINFO_SIZE)
@@ -20,13 +21,12 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 }
 
 /* Extras must sit in one RAM range of the base map: low RAM above the boot
- * info, or RAM above 1 MiB. */
+ * info, RAM from 1 MiB to the end of low RAM, or RAM above 4 GiB. */
 static bool extra_in_ram(const struct bootinfo_region *r, uint64_t ram_size)
 {
 	return range_within(r->addr, r->size, BOOTINFO_END,
 			    BOOTINFO_LOW_RAM_END - BOOTINFO_END) ||
-	       range_within(r->addr, r->size, BOOTINFO_HIGH_RAM_START,
-			    ram_size - BOOTINFO_HIGH_RAM_START);
+	       (r->addr >= BOOTINFO_HIGH_RAM_START && ram_chunk(ram_size, r->addr, r->size, NULL));
 }
 
 static int check_params(const struct bootinfo_params *p, char *err, size_t errlen)
@@ -34,10 +34,11 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 	unsigned i, j;
 	size_t n;
 
-	if (p->ram_size < PVHV_RAM_ALIGN || !IS_ALIGNED(p->ram_size, PVHV_RAM_ALIGN))
+	if (p->ram_size < PVHV_RAM_ALIGN || !IS_ALIGNED(p->ram_size, PVHV_RAM_ALIGN) ||
+	    p->ram_size > PVHV_RAM_MAX)
 		return errorf(-EINVAL, err, errlen,
-			     "RAM size 0x%llx is not a non-zero multiple of 2 MiB",
-			     (unsigned long long)p->ram_size);
+			     "RAM size 0x%llx is not a non-zero multiple of 2 MiB up to 0x%llx",
+			     (unsigned long long)p->ram_size, PVHV_RAM_MAX);
 	if (p->cmdline) {
 		n = strnlen(p->cmdline, PVHV_CMDLINE_MAX);
 		if (n >= PVHV_CMDLINE_MAX) {
@@ -59,11 +60,12 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 				     i, (unsigned long long)r->size, r->type);
 		if (!extra_in_ram(r, p->ram_size))
 			return errorf(-EINVAL, err, errlen,
-				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x) or [0x%x, 0x%llx)",
+				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x), [0x%x, 0x%llx) or [0x%llx, 0x%llx)",
 				     i, (unsigned long long)r->addr,
 				     (unsigned long long)r->size, BOOTINFO_END,
 				     BOOTINFO_LOW_RAM_END, BOOTINFO_HIGH_RAM_START,
-				     (unsigned long long)p->ram_size);
+				     (unsigned long long)ram_low_size(p->ram_size),
+				     PVHV_RAM_HIGH_GPA, (unsigned long long)ram_end(p->ram_size));
 		for (j = 0; j < i; j++)
 			if (overlaps(r->addr, r->size, p->extra[j].addr,
 				     p->extra[j].size))
@@ -74,11 +76,11 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 	if (p->initrd_size) {
 		uint64_t a = p->initrd_gpa, s = p->initrd_size;
 
-		if (!range_within(a, s, 0, MIN(p->ram_size, GIB(4))))
+		if (!range_within(a, s, 0, ram_low_size(p->ram_size)))
 			return errorf(-EINVAL, err, errlen,
-				     "initrd [0x%llx, +0x%llx) is not inside RAM below 4 GiB (RAM 0x%llx bytes)",
+				     "initrd [0x%llx, +0x%llx) is not inside low RAM [0, 0x%llx)",
 				     (unsigned long long)a, (unsigned long long)s,
-				     (unsigned long long)p->ram_size);
+				     (unsigned long long)ram_low_size(p->ram_size));
 		if (overlaps(a, s, PVHV_BOOTINFO_GPA, PVHV_BOOTINFO_SIZE))
 			return errorf(-EINVAL, err, errlen,
 				     "initrd [0x%llx, +0x%llx) overlaps the boot-info area [0x%x, 0x%x)",
@@ -91,7 +93,7 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 					     (unsigned long long)a,
 					     (unsigned long long)s, i);
 	}
-	if (p->rsdp_gpa && !range_within(p->rsdp_gpa, RSDP_V2_SIZE, 0, p->ram_size))
+	if (p->rsdp_gpa && !ram_chunk(p->ram_size, p->rsdp_gpa, RSDP_V2_SIZE, NULL))
 		return errorf(-EINVAL, err, errlen,
 			     "RSDP at 0x%llx is not inside RAM (0x%llx bytes)",
 			     (unsigned long long)p->rsdp_gpa,
@@ -99,8 +101,8 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 	return 0;
 }
 
-/* Five base ranges, and each extra splits a RAM range in up to three. */
-#define MEMMAP_ENTRIES (5 + 2 * BOOTINFO_MAX_EXTRA)
+/* Six base ranges, and each extra splits a RAM range in up to three. */
+#define MEMMAP_ENTRIES (6 + 2 * BOOTINFO_MAX_EXTRA)
 _Static_assert(MEMMAP_ENTRIES <= BOOTINFO_MEMMAP_MAX, "memmap overruns cmdline");
 
 struct memmap {
@@ -148,7 +150,9 @@ static void build_memmap(const struct bootinfo_params *p, struct memmap *m)
 	emit(m, PVHV_BOOTINFO_GPA, BOOTINFO_END, PVHV_MEMMAP_RESERVED);
 	emit_ram(m, BOOTINFO_END, BOOTINFO_LOW_RAM_END, x, nx);
 	emit(m, BOOTINFO_LOW_RAM_END, BOOTINFO_HIGH_RAM_START, PVHV_MEMMAP_RESERVED);
-	emit_ram(m, BOOTINFO_HIGH_RAM_START, p->ram_size, x, nx);
+	emit_ram(m, BOOTINFO_HIGH_RAM_START, ram_low_size(p->ram_size), x, nx);
+	/* The hole up to 4 GiB is device space: not in the map, as on a PC. */
+	emit_ram(m, PVHV_RAM_HIGH_GPA, ram_end(p->ram_size), x, nx);
 }
 
 int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
@@ -197,7 +201,7 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 int bootinfo_place_initrd(uint64_t ram_size, uint64_t kernel_end,
 			  uint64_t initrd_size, uint64_t *gpa_out)
 {
-	uint64_t top = MIN(ram_size, GIB(4));
+	uint64_t top = ram_low_size(ram_size);
 	uint64_t low = MAX(kernel_end, (uint64_t)BOOTINFO_HIGH_RAM_START);
 	uint64_t gpa;
 

@@ -36,7 +36,7 @@ struct bootinfo_region {
 };
 
 struct bootinfo_params {
-	uint64_t ram_size;        /* bytes, multiple of 2 MiB, >= 2 MiB */
+	uint64_t ram_size;        /* bytes, multiple of 2 MiB, 2 MiB .. PVHV_RAM_MAX (pvh/ramlayout.h) */
 	const char *cmdline;      /* NULL means empty */
 	uint64_t initrd_gpa, initrd_size; /* size 0: no initrd */
 	uint64_t rsdp_gpa;        /* 0: no ACPI */
@@ -56,7 +56,7 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 
 /*
  * Pick the initrd's guest-physical address: page-aligned, as high as
- * possible with its end at or below min(ram_size, 4 GiB), starting at or
+ * possible with its end at or below the end of low RAM (ram_low_size()), starting at or
  * above both kernel_end and 1 MiB.  Returns 0 and sets *gpa_out, -EINVAL
  * for a zero size, or -ENOSPC when it does not fit.
  */

@@ -48,7 +48,7 @@
 #define CONFIG_MAX_VCPUS 16
 #define CONFIG_NAME_MAX 32 /* including NUL */
 #define CONFIG_MEM_MIN_MIB 2
-#define CONFIG_MEM_MAX_MIB 3072 /* PVHV_RAM_MAX: the rest of 4 GiB is device space */
+#define CONFIG_MEM_MAX_MIB 65536 /* PVHV_RAM_MAX (pvhv/platform.h says why) */
 #define CONFIG_COMPATIBLE "pvhv,config-1"
 #define CONFIG_BUNDLE_NAME "config.dtb" /* the config's name in a bundle */
 

@@ -111,38 +111,43 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 
 void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
 {
+	uint64_t i;
 	hpa_t c;
 
-	if (!range_within(gpa, len, 0, dom->ram_size) || !dom->chunk)
+	if (!ram_chunk(dom->ram_size, gpa, len, &i) || !dom->chunk)
 		return NULL;
-	if (len && gpa / CHUNK_SIZE != (gpa + len - 1) / CHUNK_SIZE)
+	if (gpa % CHUNK_SIZE + len > CHUNK_SIZE)
 		return NULL;
-	if (populate(dom, gpa / CHUNK_SIZE, &c))
+	if (populate(dom, i, &c))
 		return NULL;
 	return hpa_to_ptr(c + gpa % CHUNK_SIZE);
 }
 
 int dom_ram_fault(struct domain *dom, gpa_t gpa)
 {
+	uint64_t i;
 	hpa_t c;
 	int err;
 
-	if (gpa >= dom->ram_size || !dom->chunk)
+	if (!ram_chunk(dom->ram_size, gpa, 1, &i) || !dom->chunk)
 		return -EFAULT;
-	err = populate(dom, gpa / CHUNK_SIZE, &c);
+	err = populate(dom, i, &c);
 	return err ? err : __atomic_load_n(&dom->ram_failed, __ATOMIC_ACQUIRE) ? -ENOMEM : 0;
 }
 
+/* A range inside one RAM range (ram_chunk()) has consecutive chunks: i walks them. */
 static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool to_guest)
 {
-	if (!range_within(gpa, len, 0, dom->ram_size) || !dom->chunk)
+	uint64_t i;
+
+	if (!ram_chunk(dom->ram_size, gpa, len, &i) || !dom->chunk)
 		return -EFAULT;
-	while (len) {
+	for (; len; i++) {
 		size_t n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
-		hpa_t c = __atomic_load_n(&dom->chunk[gpa / CHUNK_SIZE], __ATOMIC_ACQUIRE);
+		hpa_t c = __atomic_load_n(&dom->chunk[i], __ATOMIC_ACQUIRE);
 
 		if (to_guest) {
-			if (!c && populate(dom, gpa / CHUNK_SIZE, &c))
+			if (!c && populate(dom, i, &c))
 				return -ENOMEM;
 			memcpy(hpa_to_ptr(c + gpa % CHUNK_SIZE), buf, n);
 		} else if (c) {
@@ -180,10 +185,33 @@ static int fail(struct domain *dom, int err, const char *fmt, ...)
 	return err;
 }
 
-/* Pages the domain costs beyond its RAM: tables, vCPU state, bookkeeping. */
+/*
+ * Where guest-physical addresses end for this CPU: guests see its width
+ * (CPUID 0x80000008 EAX[7:0], passed through by pvh/cpuid.c), and stage 2
+ * maps nothing above it.  36 bits without the leaf (SDM vol. 3 4.1.4).
+ */
+static uint64_t phys_addr_limit(void)
+{
+	uint32_t a, b, c, d, bits = 36;
+
+	cpuid_count(0x80000000u, 0, &a, &b, &c, &d);
+	if (a >= 0x80000008u && a < 0x8000ffffu) {
+		cpuid_count(0x80000008u, 0, &a, &b, &c, &d);
+		bits = MIN(MAX(a & 0xff, 36u), 52u);
+	}
+	return 1ull << bits;
+}
+
+/*
+ * Pages the domain costs beyond its RAM: tables, vCPU state, bookkeeping.
+ * Stage 2 needs a page directory per GiB that RAM touches, on each side of
+ * the hole (RAM ends below 512 GiB: one PML4 and one PDPT).
+ */
 static uint64_t overhead_estimate(const struct domain_config *c)
 {
-	uint64_t pt = 1 + 1 + pages_for(c->memory / GIB(1) + 1) + pages_for(c->memory / CHUNK_SIZE);
+	uint64_t low = ram_low_size(c->memory);
+	uint64_t pt = 1 + 1 + ALIGN_UP(low, GIB(1)) / GIB(1) + ALIGN_UP(c->memory - low, GIB(1)) / GIB(1) +
+		      pages_for(c->memory / CHUNK_SIZE);
 
 	if (stage2_small_pages())
 		pt += c->memory / CHUNK_SIZE; /* a 4 KiB-leaf table per 2 MiB */
@@ -205,7 +233,7 @@ static int map_chunk(struct domain *dom, uint64_t i, hpa_t base)
 	int err;
 
 	if (i)
-		return stage2_map(dom->stage2_root, i * CHUNK_SIZE, base, CHUNK_SIZE);
+		return stage2_map(dom->stage2_root, ram_chunk_gpa(dom->ram_size, i), base, CHUNK_SIZE);
 	err = stage2_map(dom->stage2_root, 0, base, PVHV_RESET_PAGE_GPA);
 	if (!err)
 		err = stage2_map_noexec(dom->stage2_root, PVHV_RESET_PAGE_GPA,
@@ -343,8 +371,11 @@ int domain_build(struct domain *dom)
 	if (rc)
 		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
 	if (place_rc)
-		return fail(dom, place_rc, "initrd \"%s\" (%zu bytes) does not fit in RAM above the kernel",
+		return fail(dom, place_rc, "initrd \"%s\" (%zu bytes) does not fit in low RAM above the kernel",
 			    c->initrd, dom->initrd_size);
+	if (ram_end(c->memory) > phys_addr_limit())
+		return fail(dom, -ERANGE, "%lu MiB of RAM would end at 0x%lx, beyond this CPU's 0x%lx",
+			    c->memory >> 20, ram_end(c->memory), phys_addr_limit());
 	/*
 	 * Tables, vCPU state and the writable disks' overlay budget (less
 	 * what they hold over a reboot) come from the host allocator, which

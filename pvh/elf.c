@@ -2,6 +2,7 @@
 /* elf.c: ELF32/ELF64 header, PT_LOAD and PVH entry note parsing for PVH kernels. */
 #include "lib/base.h"
 #include "pvh/elf.h"
+#include "pvh/ramlayout.h"
 #include "pvhv/abi.h"
 #include "pvhv/platform.h"
 
@@ -313,12 +314,14 @@ int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
 		const struct elf_segment *s = &im->seg[i];
 		uint64_t end = s->paddr + s->memsz;
 
-		if (!range_within(s->paddr, s->memsz, 0, ram_size))
+		if (!ram_chunk(ram_size, s->paddr, s->memsz, NULL))
 			return errorf(-ERANGE, err, errlen,
-				     "segment %u [0x%llx, 0x%llx) beyond RAM (0x%llx bytes)",
+				     "segment %u [0x%llx, 0x%llx) beyond RAM (0x%llx bytes%s)",
 				     i, (unsigned long long)s->paddr,
 				     (unsigned long long)end,
-				     (unsigned long long)ram_size);
+				     (unsigned long long)ram_size,
+				     ram_size > ram_low_size(ram_size) ?
+				     ": below 3 GiB and from 4 GiB" : "");
 		for (j = 0; j < ARRAY_SIZE(fixed_areas); j++)
 			if (s->paddr < fixed_areas[j].hi && fixed_areas[j].lo < end)
 				return overlap_error(i, s, fixed_areas[j].what,

@@ -38,7 +38,7 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
 
 /*
  * Check a parsed image against a pvhv domain with ram_size bytes of RAM
- * (layout in pvhv/platform.h): every segment inside [0, ram_size) and
+ * (layout in pvhv/platform.h): every segment inside one RAM range (pvh/ramlayout.h) and
  * clear of the boot-info area, the ACPI tables and the initrd at
  * [initrd_gpa, initrd_gpa + initrd_size) (initrd_size 0: none), and entry32
  * inside some segment.  pvhv writes those areas after loading the kernel,

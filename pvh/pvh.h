@@ -9,6 +9,7 @@
 
 #include "arch/x86/arch.h"
 #include "pvh/config.h"
+#include "pvh/ramlayout.h"
 #include "pvh/conbuf.h"
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
@@ -132,7 +133,8 @@ struct domain {
 	struct image *kernel_img, *initrd_img;
 
 	/*
-	 * Guest RAM: [0, ram_size) in 2 MiB host chunks, reserved in the pool
+	 * Guest RAM: ram_size bytes, low and high (pvh/ramlayout.h: chunk
+	 * i's GPA is ram_chunk_gpa()), in 2 MiB host chunks, reserved in the pool
 	 * at build and taken at first touch (chunk[i] 0 until then; set once,
 	 * under ram_lock, read without it).
 	 */
@@ -306,7 +308,8 @@ int sched_create_domain_held(const char *name, const struct config_prop *props, 
 			     uint32_t *gen, char *msg, size_t msglen);
 /*
  * The one place a guest-physical range becomes host memory.  Copies fail
- * with -EFAULT unless [gpa, gpa + len) lies wholly in the domain's RAM.
+ * with -EFAULT unless [gpa, gpa + len) lies wholly in one of the domain's
+ * RAM ranges (pvh/ramlayout.h; len 0 needs gpa in RAM).
  */
 int dom_copy_from_guest(struct domain *dom, void *dst, gpa_t gpa, size_t len);
 int dom_copy_to_guest(struct domain *dom, gpa_t gpa, const void *src, size_t len);

@@ -335,7 +335,7 @@ static void check_domain(const struct domain_config *d)
 		return;
 	}
 	if (place_rc)
-		problem(d->name, "initrd \"%s\" (%zu bytes) does not fit in RAM between the kernel's end (0x%llx) and min(%llu MiB, 4 GiB)",
+		problem(d->name, "initrd \"%s\" (%zu bytes) does not fit in RAM between the kernel's end (0x%llx) and min(%llu MiB, 3 GiB)",
 			d->initrd, i->size, (unsigned long long)im.highest,
 			(unsigned long long)(d->memory >> 20));
 }

@@ -2,7 +2,7 @@
 # tools.mk: host tools, built hosted from the same pure sources as pvhv.
 # Included by the top-level Makefile (uses B, CC, WARN, Q, DEPFLAGS).
 
-TOOLS_PURE_C := pvh/elf.c pvh/config.c pvh/cpio.c pvh/bootinfo.c
+TOOLS_PURE_C := pvh/elf.c pvh/config.c pvh/cpio.c pvh/bootinfo.c pvh/ramlayout.c
 TOOLS_CFLAGS := -std=gnu11 -O2 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN)
 BUNDLE_OBJ := $(B)/tools/tools/pvhv-bundle.o $(TOOLS_PURE_C:%.c=$(B)/tools/%.o)
 

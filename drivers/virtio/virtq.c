@@ -56,7 +56,12 @@ static int wr16(const struct virtio_env *env, gpa_t gpa, uint16_t v)
 	return env->write(env->ctx, gpa, &v, sizeof(v));
 }
 
-/* True when [gpa, gpa + len) does not wrap and its first and last bytes are RAM (len > 0). */
+/*
+ * True when [gpa, gpa + len) does not wrap and its first and last bytes are
+ * RAM (len > 0).  RAM may have a hole (guest RAM above 4 GiB): a range
+ * across it passes here, and every copy through env->read/write checks
+ * its whole range again and fails there.
+ */
 static bool probe(const struct virtio_env *env, gpa_t gpa, uint64_t len)
 {
 	uint8_t b;

@@ -28,7 +28,9 @@
  *   arg1 IN: guest-physical address of the bytes
  *   arg2 IN: length, at most PVHV_CONSOLE_WRITE_MAX
  *   RAX OUT: bytes written
- * The buffer must lie in the domain's RAM (-PVHV_EFAULT otherwise).
+ * The buffer must lie in one range of the domain's RAM, below 3 GiB or
+ * from 4 GiB (pvhv/platform.h); a zero length needs arg1 in RAM
+ * (-PVHV_EFAULT otherwise).
  */
 #define PVHV_HC_CONSOLE_WRITE 1
 #define PVHV_CONSOLE_WRITE_MAX 4096

@@ -2,12 +2,15 @@
 /*
  * platform.h: what a pvhv domain's guest-physical space looks like.
  *
- * RAM starts at 0 and is contiguous up to the configured size (a multiple
- * of 2 MiB).  pvhv puts the boot structures in low memory at
+ * RAM (the configured size, a multiple of 2 MiB, at most PVHV_RAM_MAX) is
+ * laid out as on a PC: low RAM [0, min(size, PVHV_RAM_LOW_END)), and the
+ * rest, if any, from PVHV_RAM_HIGH_GPA up.  The hole between the two is
+ * for devices (virtio-mmio, I/O APIC, local APIC); the memory map reports
+ * both RAM ranges.  pvhv puts the boot structures in low memory at
  * PVHV_BOOTINFO_GPA (reported as reserved in the memory map), the kernel
  * where its ELF program headers say, and the initrd page-aligned at the top
- * of RAM below 4 GiB.  Everything outside RAM is unmapped: an access there
- * stops the domain.  Ports: a 16550 UART at PVHV_COM1_PORT; every other
+ * of low RAM.  Everything outside RAM and the devices is unmapped: an
+ * access there (the hole too) stops the domain.  Ports: a 16550 UART at PVHV_COM1_PORT; every other
  * port reads all-ones and ignores writes.
  */
 #ifndef PVHV_GUEST_ABI_PLATFORM_H
@@ -55,7 +58,15 @@
 #define PVHV_VIRTIO_MAX_DEVICES 8u
 #define PVHV_VIRTIO_GSI_BASE 5u
 
-/* Guest RAM ends below the 3 GiB boundary; the space above is for devices. */
-#define PVHV_RAM_MAX (3072ull << 20)
+/*
+ * Low RAM ends at 3 GiB at the latest; the rest of RAM starts at 4 GiB.
+ * At most 64 GiB of RAM: pvhv manages at most 64 GiB of host memory, so
+ * no pool could reserve more.  RAM then ends at 65 GiB at most; a domain
+ * whose RAM would end beyond the physical addresses the CPU reports
+ * (CPUID 0x80000008, which the guest sees too) is not built.
+ */
+#define PVHV_RAM_LOW_END (3072ull << 20)
+#define PVHV_RAM_HIGH_GPA (4096ull << 20)
+#define PVHV_RAM_MAX (65536ull << 20)
 
 #endif

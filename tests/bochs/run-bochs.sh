@@ -55,8 +55,11 @@ if ! "$root/tests/bochs/mkiso.sh" "$elf" "$bundle" "$work/pvhv.iso"; then
 fi
 
 # ---- bochsrc: values come from the environment (names without digits)
+# Bochs 2.7 backs at most 2048 MiB of guest RAM with host memory (host=);
+# a larger machine (-m) pages the rest through a file Bochs manages.
+host=$((megs < 2048 ? megs : 2048))
 cat >"$work/bochsrc" <<'EOF'
-megs: $BX_MEGS
+memory: guest=$BX_MEGS, host=$BX_HOST
 cpu: model=$BX_CPU, count=$BX_COUNT, ips=50000000, reset_on_triple_fault=0
 romimage: file=/usr/share/bochs/BIOS-bochs-latest
 vgaromimage: file=/usr/share/vgabios/vgabios.bin
@@ -78,7 +81,7 @@ printf 'c\nq\n' >"$work/bochs.rc"
 # not pvhv's: try again after a short random pause (nothing ran yet).
 for attempt in 1 2 3 4 5; do
 	: >"$log"
-	BX_CPU=$model BX_COUNT=$cpus BX_MEGS=$megs BX_ISO=$work/pvhv.iso BX_SERIAL=$log BX_LOG=$work/bochs.log \
+	BX_CPU=$model BX_COUNT=$cpus BX_MEGS=$megs BX_HOST=$host BX_ISO=$work/pvhv.iso BX_SERIAL=$log BX_LOG=$work/bochs.log \
 		timeout "$limit" bochs -q -f "$work/bochsrc" -rc "$work/bochs.rc" </dev/null >"$work/bochs.out" 2>&1
 	rc=$?
 	grep -q "RFB could not bind any port" "$work/bochs.log" 2>/dev/null || break

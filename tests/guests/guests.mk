@@ -3,7 +3,7 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := acloop hello exitstatus cpuid probe memcheck hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio pingpong
+GUESTS := acloop hello exitstatus cpuid probe memcheck highmem hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio pingpong
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm

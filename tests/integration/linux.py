@@ -265,6 +265,18 @@ def cases(dom, probe):
                    r"^pvhv: summary dom=lp end=crash\b",
                    r"^pvhv: summary dom=lp reason: guest kernel panicked \(pvpanic\)$",
                    r"^pvhv: summary dom=lp last: \S"]),
+        # RAM above 4 GiB (pvhv/platform.h): the kernel takes both ranges of the memory map.
+        # MemTotal and dmesg's "Memory: FREEK/TOTALK" at least 4,800,000 KiB (above 4.5 GiB).
+        case("linux-highmem", "Debian cloud kernel with 5 GiB: RAM below 3 GiB and from 4 GiB, MemTotal above 4.5 GiB",
+             [linux("lh", memory=5120, test="dmesg,meminfo")], code=1, env={"PVHV_MEM": "6144"}, timeout=240,
+             must=[r"^\[lh\] \[ *[0-9.]+\] BIOS-e820: \[mem 0x0*100000-0x0*bfffffff\] usable$",
+                   r"^\[lh\] \[ *[0-9.]+\] BIOS-e820: \[mem 0x0*100000000-0x0*17fffffff\] usable$",
+                   r"^\[lh\] \[ *[0-9.]+\] Memory: \d+K/(?:4[89]\d{5}|[5-9]\d{6})K available",
+                   r"^\[lh\] PVHV-MEMTOTAL-KB=(?:4[89]\d{5}|[5-9]\d{6})$"],
+             fake=fake_plus("[lh] [    0.000000] BIOS-e820: [mem 0x0000000000100000-0x00000000bfffffff] usable",
+                            "[lh] [    0.000000] BIOS-e820: [mem 0x0000000100000000-0x000000017fffffff] usable",
+                            "[lh] [    2.585603] Memory: 3166112K/5242452K available (14343K kernel code)",
+                            "[lh] PVHV-MEMTOTAL-KB=5048460")),
         case("linux-mixed", "two Linux domains (1 and 2 vCPUs) beside a prober and a triple fault",
              [linux("la", vcpus=1), linux("lb", vcpus=2),
               probe("probe", "0x1000000", "write"),

@@ -274,6 +274,10 @@ Test(bootinfo, bad_ram_size)
 	expect_fail(&p, -EINVAL, "RAM size 0x300000");
 	p.ram_size = MIB(4) + 4096;
 	expect_fail(&p, -EINVAL, "not a non-zero multiple of 2 MiB");
+	p.ram_size = PVHV_RAM_MAX + MIB(2);
+	expect_fail(&p, -EINVAL, "RAM size 0x1000200000 is not a non-zero multiple of 2 MiB up to 0x1000000000");
+	p.ram_size = PVHV_RAM_MAX;
+	cr_assert_eq(build(&p), 0, "%s", err);
 }
 
 Test(bootinfo, short_buffer)
@@ -291,24 +295,75 @@ Test(bootinfo, initrd_outside_ram)
 
 	p.initrd_gpa = MIB(15);
 	p.initrd_size = MIB(1) + 1;
-	expect_fail(&p, -EINVAL, "initrd [0xf00000, +0x100001) is not inside RAM below 4 GiB (RAM 0x1000000 bytes)");
+	expect_fail(&p, -EINVAL, "initrd [0xf00000, +0x100001) is not inside low RAM [0, 0x1000000)");
 	p.initrd_gpa = ~0ull - 10;
 	p.initrd_size = 100;
-	expect_fail(&p, -EINVAL, "is not inside RAM");
+	expect_fail(&p, -EINVAL, "is not inside low RAM");
 }
 
-Test(bootinfo, initrd_above_4g)
+Test(bootinfo, initrd_in_low_ram_only)
 {
 	struct bootinfo_params p = params(GIB(8));
 
-	p.initrd_gpa = GIB(5);
+	p.initrd_gpa = GIB(5); /* high RAM */
 	p.initrd_size = 4096;
-	expect_fail(&p, -EINVAL, "not inside RAM below 4 GiB");
-	p.initrd_gpa = GIB(4) - 4096;
+	expect_fail(&p, -EINVAL, "initrd [0x140000000, +0x1000) is not inside low RAM [0, 0xc0000000)");
+	p.initrd_gpa = GIB(4) - 4096; /* the hole */
+	expect_fail(&p, -EINVAL, "not inside low RAM");
+	p.initrd_gpa = GIB(3) - 4096;
 	p.initrd_size = 4097;
-	expect_fail(&p, -EINVAL, "not inside RAM below 4 GiB");
+	expect_fail(&p, -EINVAL, "not inside low RAM");
 	p.initrd_size = 4096;
 	cr_assert_eq(build(&p), 0, "%s", err);
+}
+
+/* RAM above 3 GiB continues at 4 GiB; the hole between is not in the map. */
+Test(bootinfo, memmap_with_hole)
+{
+	struct bootinfo_params p = params(MIB(4608));
+
+	cr_assert_eq(build(&p), 0, "%s", err);
+	cr_assert_eq(start_info().memmap_entries, 6);
+	expect_entry(0, 0, 0x6000, PVHV_MEMMAP_RAM);
+	expect_entry(1, 0x6000, 0x2000, PVHV_MEMMAP_RESERVED);
+	expect_entry(2, 0x8000, 0xA0000 - 0x8000, PVHV_MEMMAP_RAM);
+	expect_entry(3, 0xA0000, 0x60000, PVHV_MEMMAP_RESERVED);
+	expect_entry(4, 0x100000, GIB(3) - 0x100000, PVHV_MEMMAP_RAM);
+	expect_entry(5, GIB(4), MIB(1536), PVHV_MEMMAP_RAM);
+
+	/* 3 GiB exactly: no high range. */
+	p = params(GIB(3));
+	cr_assert_eq(build(&p), 0, "%s", err);
+	cr_assert_eq(start_info().memmap_entries, 5);
+	expect_entry(4, 0x100000, GIB(3) - 0x100000, PVHV_MEMMAP_RAM);
+	check_coverage(GIB(3));
+}
+
+Test(bootinfo, extras_and_rsdp_with_hole)
+{
+	struct bootinfo_params p = params(MIB(5120));
+
+	p.nr_extra = 2;
+	p.extra[0] = (struct bootinfo_region){ 0x8000, 0x8000, PVHV_MEMMAP_ACPI };
+	p.extra[1] = (struct bootinfo_region){ GIB(4) + MIB(2), 0x1000, PVHV_MEMMAP_NVS };
+	p.rsdp_gpa = GIB(4) + MIB(2);
+	cr_assert_eq(build(&p), 0, "%s", err);
+	cr_assert_eq(start_info().memmap_entries, 9);
+	expect_entry(2, 0x8000, 0x8000, PVHV_MEMMAP_ACPI);
+	expect_entry(5, 0x100000, GIB(3) - 0x100000, PVHV_MEMMAP_RAM);
+	expect_entry(6, GIB(4), MIB(2), PVHV_MEMMAP_RAM);
+	expect_entry(7, GIB(4) + MIB(2), 0x1000, PVHV_MEMMAP_NVS);
+	expect_entry(8, GIB(4) + MIB(2) + 0x1000, GIB(2) - MIB(2) - 0x1000, PVHV_MEMMAP_RAM);
+
+	p.extra[1].addr = GIB(3) + MIB(2); /* the hole */
+	expect_fail(&p, -EINVAL, "extra region 1 [0xc0200000, +0x1000) is not inside RAM");
+	p.extra[1].addr = GIB(3) - 0x800; /* into the hole */
+	expect_fail(&p, -EINVAL, "extra region 1 [0xbffff800, +0x1000) is not inside RAM");
+	p.extra[1].addr = MIB(6144) - 0x800; /* past the end */
+	expect_fail(&p, -EINVAL, "is not inside RAM");
+	p.extra[1].addr = MIB(16);
+	p.rsdp_gpa = GIB(3) + 64;
+	expect_fail(&p, -EINVAL, "RSDP at 0xc0000040 is not inside RAM");
 }
 
 Test(bootinfo, initrd_overlaps_bootinfo)
@@ -409,12 +464,15 @@ Test(bootinfo_place, top_of_ram)
 	cr_assert(IS_ALIGNED(gpa, PAGE_SIZE));
 }
 
-Test(bootinfo_place, capped_at_4g)
+Test(bootinfo_place, top_of_low_ram)
 {
 	uint64_t gpa = 0;
 
 	cr_assert_eq(bootinfo_place_initrd(GIB(8), MIB(20), MIB(2), &gpa), 0);
-	cr_assert_eq(gpa, GIB(4) - MIB(2));
+	cr_assert_eq(gpa, GIB(3) - MIB(2));
+	cr_assert_eq(bootinfo_place_initrd(GIB(3) + MIB(2), MIB(20), MIB(2), &gpa), 0);
+	cr_assert_eq(gpa, GIB(3) - MIB(2));
+	cr_assert_eq(bootinfo_place_initrd(MIB(4608), GIB(3) - MIB(1), MIB(2), &gpa), -ENOSPC);
 }
 
 Test(bootinfo_place, exactly_fits_above_kernel)

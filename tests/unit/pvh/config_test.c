@@ -134,7 +134,7 @@ Test(config, good_multi_domain)
 	end();
 	node("Max-16");
 	cell("vcpus", 16);
-	cell("memory-mib", 3072);
+	cell("memory-mib", 65536);
 	str("kernel", "k");
 	str("cmdline", "");
 	end();
@@ -165,7 +165,7 @@ Test(config, good_multi_domain)
 	cr_assert(cfg.dom[2].valid, "%s", cfg.dom[2].error);
 	cr_assert_str_eq(cfg.dom[2].name, "Max-16");
 	cr_assert_eq(cfg.dom[2].vcpus, 16);
-	cr_assert_eq(cfg.dom[2].memory, MIB(3072));
+	cr_assert_eq(cfg.dom[2].memory, MIB(65536));
 	cr_assert_str_eq(cfg.dom[2].cmdline, "");
 }
 
@@ -455,9 +455,9 @@ Test(config, memory_too_big)
 {
 	begin_bad("m");
 	str("kernel", "k");
-	cell("memory-mib", 3074);
+	cell("memory-mib", 65538);
 	finish_bad();
-	expect_dom_fail("memory-mib 3074 exceeds 3072");
+	expect_dom_fail("memory-mib 65538 exceeds 65536");
 }
 
 Test(config, memory_wrong_size)
@@ -1454,4 +1454,21 @@ Test(config, runtime_port_refusals, .init = live_setup)
 	live[0].valid = false;
 	cr_assert_eq(from_props("02:00:00:00:00:0a", "10.0.0.2", NULL), -EINVAL);
 	cr_assert_str_eq(rt.error, "net-mac: no control domain with a trunk (net-trunk) to join");
+}
+
+/* A domain made at run time gets the same memory-mib range: RAM above 4 GiB, at most 64 GiB. */
+Test(config, runtime_memory_above_4g)
+{
+	static const char kernel[] = "vmlinux";
+	uint32_t mib = __builtin_bswap32(5120); /* an FDT cell is big-endian */
+	struct config_prop props[] = { { "kernel", kernel, sizeof(kernel) }, { "memory-mib", &mib, 4 } };
+	struct domain_config d;
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(config_domain_from_props(&d, "big", props, 2, NULL, 0), 0, "%s", d.error);
+	cr_assert_eq(d.memory, MIB(5120));
+	mib = __builtin_bswap32(65538);
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(config_domain_from_props(&d, "huge", props, 2, NULL, 0), -EINVAL);
+	cr_assert(strstr(d.error, "memory-mib 65538 exceeds 65536"), "%s", d.error);
 }

@@ -622,6 +622,29 @@ Test(elf_fits, beyond_ram)
 	cr_assert_str_eq(err, "segment 1 [0x200000, 0x400000) beyond RAM (0x200000 bytes)");
 }
 
+/* RAM above 3 GiB is at 4 GiB and up: a segment there fits, one in or across the hole does not. */
+Test(elf_fits, high_ram_and_the_hole)
+{
+	struct elf_image im = fit_image();
+
+	im.seg[1].paddr = GIB(4);
+	cr_assert_eq(fits(&im, MIB(5120)), 0, "%s", err);
+	cr_assert_eq(fits(&im, GIB(3)), -ERANGE);
+	cr_assert_str_eq(err, "segment 1 [0x100000000, 0x100200000) beyond RAM (0xc0000000 bytes)");
+	im.seg[1].paddr = GIB(3);
+	cr_assert_eq(fits(&im, MIB(5120)), -ERANGE);
+	cr_assert_str_eq(err, "segment 1 [0xc0000000, 0xc0200000) beyond RAM "
+			 "(0x140000000 bytes: below 3 GiB and from 4 GiB)");
+	im.seg[1].paddr = GIB(3) - MIB(1);
+	cr_assert_eq(fits(&im, MIB(5120)), -ERANGE);
+	im.seg[1].paddr = GIB(3) - MIB(2);
+	cr_assert_eq(fits(&im, MIB(5120)), 0, "%s", err);
+	im.seg[1].paddr = MIB(6142);
+	cr_assert_eq(fits(&im, MIB(5120)), 0, "%s", err);
+	im.seg[1].paddr = MIB(6143);
+	cr_assert_eq(fits(&im, MIB(5120)), -ERANGE);
+}
+
 Test(elf_fits, wrapping_segment)
 {
 	struct elf_image im = fit_image();
