@@ -285,6 +285,7 @@ struct pvhv_mgmt_console_write {
 #define PVHV_MGMT_EXIT_PAUSE 17u
 #define PVHV_MGMT_EXIT_INVALID 18u
 #define PVHV_MGMT_EXIT_UNEXPECTED 19u
+#define PVHV_MGMT_EXIT_COW 20u         /* a write to a chunk of an image (kernel, initrd): copied then */
 #define PVHV_MGMT_EXIT_REASONS 24u    /* room in exits[] (the unused ones are 0) */
 
 struct pvhv_mgmt_stats {
@@ -313,6 +314,9 @@ struct pvhv_mgmt_stats {
 	uint64_t net_drops;        /* frames the switch dropped */
 	uint32_t reboots;
 	uint32_t pad;
+	/* Its RAM from the kernel and initrd images, this boot (2 MiB chunks): */
+	uint64_t image_chunks_shared;   /* the images' own pages, read-only, now */
+	uint64_t image_chunks_copied;   /* copied: at build (partly covered) or at a write since */
 };
 
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");
@@ -324,7 +328,7 @@ _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1500, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_stats) == 360, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_stats) == 376, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_image_begin) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_image_data) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_images) == 8, "mgmt ABI");
