@@ -282,6 +282,23 @@ CASES = [
                   hello()], code=3,
          counts=[(r"^pvhv: dom rb ended: reboot\b", 2), (r"^\[rb\] booting$", 2)],
          must=[r"^pvhv: summary dom=rb end=stopped\b"], timeout=90),
+    # ---- kernel images shared copy-on-write (issue 9: images are shared, not copied)
+    dict(name="cow-share", what="a kernel's whole 2 MiB chunks are its image's pages: read and run in place, "
+         "copied at the first write (which sticks), never written through to the image or a sibling",
+         domains=[dom("cw", "cowcheck", "write=1 reboot=1", end="stopped", reason=r"reboot limit \(1\) reached",
+                      reboot_limit=1),
+                  dom("cr", "cowcheck", "rounds=30")], code=3, timeout=120,
+         counts=[(r"^\[cw\] ok - writes to both chunks stick$", 2),
+                 (r"^\[cw\] ok - patched code runs patched: 0xc0ffee$", 2),
+                 (r"^\[cw\] ok - \d+ KiB of the blob read as the image holds them$", 2)],
+         must=[r"^pvhv: bench dom=cw image_chunks shared=0 copied_at_build=2 copied_at_write=2 cow_faults=4 ",
+               r"^pvhv: bench dom=cr image_chunks shared=2 copied_at_build=2 copied_at_write=0 cow_faults=0 ",
+               r"^\[cr\] ok - round 29: the blob still reads as the image$",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         fake=fake_plus("pvhv: bench dom=cw image_chunks shared=0 copied_at_build=2 copied_at_write=2 cow_faults=4 cow_us=900",
+                        "pvhv: bench dom=cr image_chunks shared=2 copied_at_build=2 copied_at_write=0 cow_faults=0 cow_us=0",
+                        "[cr] ok - round 29: the blob still reads as the image",
+                        "pvhv: bench mem_free_kib boot=9000 end=9000")),
     # ---- the guest RAM pool (issue 9): reservations, lazy RAM, scrubbing
     dict(name="mem-cycles", what="1000 reboots (each a teardown and a build) leave free memory exactly as it was",
          domains=[dom("cy", "exitstatus", "reason=reboot", end="stopped", reason=r"reboot limit \(1000\) reached",
