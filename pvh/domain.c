@@ -156,7 +156,7 @@ static int unshare(struct domain *dom, uint64_t i, hpa_t *out)
 	spin_lock(&dom->ram_lock);
 	c = dom->chunk[i];
 	if (c & CHUNK_SHARED) {
-		err = mempool_take(&dom->mem, &fresh);
+		err = mempool_take_to_overwrite(&dom->mem, &fresh);
 		if (!err) {
 			memcpy(hpa_to_ptr(fresh), hpa_to_ptr(c & ~CHUNK_SHARED), CHUNK_SIZE);
 			err = stage2_remap(dom->stage2_root, i * CHUNK_SIZE, fresh, CHUNK_SIZE);

@@ -122,6 +122,8 @@ void mempool_unreserve(struct cp_account *a);
  * when a holds all it reserved.
  */
 int mempool_take(struct cp_account *a, hpa_t *chunk);
+/* The same, not zeroed: the caller writes every byte of it before anyone reads it. */
+int mempool_take_to_overwrite(struct cp_account *a, hpa_t *chunk);
 /* a gives chunk back (dirty: it is zeroed before anyone else sees it). */
 void mempool_free(struct cp_account *a, hpa_t chunk);
 /*
