@@ -14,7 +14,7 @@ GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
 GUEST_SRC_virtio := main.c attack.c blk.c
 GUEST_SRC_pingpong := main.c ap.asm
-GUEST_SRC_cowcheck := main.c blob.asm
+GUEST_SRC_cowcheck := main.c blob.asm ../pingpong/ap.asm
 # Linked with 2 MiB pages: its blob's file offset agrees with its address mod 2 MiB.
 GUEST_LDFLAGS_cowcheck := -z max-page-size=0x200000
 # Optional parts of lib/ a guest links besides entry and guest (lib/<name>.c).
