@@ -75,11 +75,43 @@ uint64_t pages_for(uint64_t bytes)
 
 static int map_chunk(struct domain *dom, uint64_t i, hpa_t base);
 
+_Static_assert(DOM_IMG_SEGS == ELF_MAX_SEGMENTS + 1, "room for every kernel segment and the initrd");
+
+/*
+ * The kernel's and initrd's bytes that fall in chunk i, copied into its
+ * new (zeroed) chunk c at first touch: a chunk they cover only partly
+ * (segment edges, bss, the initrd's tail) costs the build nothing.
+ */
+static void fill_from_images(struct domain *dom, uint64_t i, hpa_t c)
+{
+	uint64_t off, host, len;
+	bool any = false;
+
+	for (unsigned k = 0; k < dom->nr_img_seg; k++)
+		if (imgshare_piece(&dom->img_seg[k], i, &off, &host, &len)) {
+			memcpy(hpa_to_ptr(c + off), hpa_to_ptr(host), len);
+			any = true;
+		}
+	dom->img_copied += any;
+}
+
+/* Whether chunk i holds any kernel or initrd bytes. */
+static bool image_backed(const struct domain *dom, uint64_t i)
+{
+	uint64_t off, host, len;
+
+	for (unsigned k = 0; k < dom->nr_img_seg; k++)
+		if (imgshare_piece(&dom->img_seg[k], i, &off, &host, &len))
+			return true;
+	return false;
+}
+
 /*
  * Chunk i of the domain's RAM, taken from its reservation and mapped in
  * stage 2 on first use.  Every vCPU and device of the domain may get here
  * at once: ram_lock makes one of them take the chunk and the others find
- * it.  A chunk is published (chunk[i] set) only once it is zero.  If the
+ * it.  A chunk is published (chunk[i] set) only once it is zero (but for
+ * the kernel's and initrd's bytes in it, copied in first).  If the
  * mapping fails half way (no page for a table), the chunk stays the
  * domain's so that teardown frees it after the tables that may point at
  * it are gone, and ram_failed makes every later fault fail: the chunk is
@@ -99,6 +131,7 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 	if (!c) {
 		err = mempool_take(&dom->mem, &c);
 		if (!err) {
+			fill_from_images(dom, i, c);
 			err = map_chunk(dom, i, c);
 			if (err)
 				dom->ram_failed = true;
@@ -226,7 +259,7 @@ static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool
 			if ((!c || (c & CHUNK_SHARED)) && writable(dom, gpa / CHUNK_SIZE, &c))
 				return -ENOMEM;
 			memcpy(hpa_to_ptr(c + gpa % CHUNK_SIZE), buf, n);
-		} else if (c) {
+		} else if (c || (image_backed(dom, gpa / CHUNK_SIZE) && !populate(dom, gpa / CHUNK_SIZE, &c))) {
 			memcpy(buf, hpa_to_ptr((c & ~CHUNK_SHARED) + gpa % CHUNK_SIZE), n); /* an image reads as it is */
 		} else {
 			memset(buf, 0, n); /* not touched yet: what it will hold when it is */
@@ -318,12 +351,14 @@ static int alloc_ram(struct domain *dom)
  * 2 MiB-aligned places of their images (pvh/imgshare.h), become the
  * images' own pages, read-only and executable: nothing is copied, and the
  * reservation gives a chunk only at the first write.  Chunk 0 never is
- * one (the reset vector's page, boot information and ACPI tables).
+ * one (the reset vector's page, boot information and ACPI tables).  The
+ * segments are kept: a chunk they cover partly gets its bytes at its
+ * first touch (fill_from_images()), so building copies nothing.
  * 0, or -ENOMEM (a table).
  */
 static int share_images(struct domain *dom, const struct elf_image *im, gpa_t initrd_gpa)
 {
-	struct imgshare_seg seg[ELF_MAX_SEGMENTS + 1];
+	struct imgshare_seg *seg = dom->img_seg;
 	unsigned n = 0;
 
 	for (unsigned k = 0; k < im->nr_segments; k++)
@@ -333,6 +368,7 @@ static int share_images(struct domain *dom, const struct elf_image *im, gpa_t in
 	if (dom->initrd)
 		seg[n++] = (struct imgshare_seg){ initrd_gpa, ptr_to_hpa(dom->initrd), dom->initrd_size,
 						  dom->initrd_size };
+	dom->nr_img_seg = n;
 	for (unsigned k = 0; k < n; k++) {
 		uint64_t first, end, host;
 
@@ -345,36 +381,6 @@ static int share_images(struct domain *dom, const struct elf_image *im, gpa_t in
 				return -ENOMEM;
 			dom->img_shared++;
 		}
-	}
-	return 0;
-}
-
-/* Image bytes into guest RAM, but for the chunks that are the image's own pages. */
-static int load_image(struct domain *dom, gpa_t gpa, const uint8_t *src, uint64_t len)
-{
-	while (len) {
-		uint64_t n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
-
-		if (!(dom->chunk[gpa / CHUNK_SIZE] & CHUNK_SHARED)) {
-			if (dom_copy_to_guest(dom, gpa, src, n))
-				return -EFAULT;
-			dom->img_copied++;
-		}
-		src += n;
-		gpa += n;
-		len -= n;
-	}
-	return 0;
-}
-
-static int load_kernel(struct domain *dom, const struct elf_image *im)
-{
-	for (unsigned i = 0; i < im->nr_segments; i++) {
-		const struct elf_segment *s = &im->seg[i];
-
-		/* elf_check_fits() has put every segment inside RAM; RAM is zeroed (bss). */
-		if (load_image(dom, s->paddr, (const uint8_t *)dom->kernel + s->offset, s->filesz))
-			return -EFAULT;
 	}
 	return 0;
 }
@@ -504,19 +510,13 @@ int domain_build(struct domain *dom)
 	dom->ram_size = c->memory;
 	dom->ram_failed = false;
 	dom->img_shared = dom->img_copied = dom->img_unshared = dom->cow_tsc = 0;
+	dom->nr_img_seg = 0;
 	rc = alloc_ram(dom);
 	if (!rc)
 		rc = share_images(dom, &im, initrd_gpa);
 	if (rc) {
 		domain_teardown(dom);
 		return fail(dom, rc, "out of memory while allocating %lu MiB of RAM", c->memory >> 20);
-	}
-	rc = load_kernel(dom, &im);
-	if (!rc && dom->initrd)
-		rc = load_image(dom, initrd_gpa, dom->initrd, dom->initrd_size);
-	if (rc) {
-		domain_teardown(dom);
-		return fail(dom, rc, "loading the kernel failed");
 	}
 	rc = build_acpi(dom, &bp);
 	if (rc) {
@@ -579,6 +579,7 @@ void domain_teardown(struct domain *dom)
 		page_free(dom->chunk_array_pa, dom->chunk_array_pages);
 		dom->chunk = NULL;
 	}
+	dom->nr_img_seg = 0;
 	mempool_unreserve(&dom->mem);
 }
 

@@ -23,6 +23,23 @@ void imgshare_candidates(const struct imgshare_seg *s, uint64_t *first, uint64_t
 	*end = hi / IMGSHARE_CHUNK;
 }
 
+bool imgshare_piece(const struct imgshare_seg *s, uint64_t i, uint64_t *off, uint64_t *host,
+		    uint64_t *len)
+{
+	uint64_t lo = i * IMGSHARE_CHUNK, a, b;
+
+	if (wraps(s) || i > UINT64_MAX / IMGSHARE_CHUNK - 1)
+		return false;
+	a = MAX(lo, s->gpa);
+	b = MIN(lo + IMGSHARE_CHUNK, s->gpa + s->len);
+	if (a >= b)
+		return false;
+	*off = a - lo;
+	*host = s->host + (a - s->gpa);
+	*len = b - a;
+	return true;
+}
+
 bool imgshare_chunk(const struct imgshare_seg *segs, unsigned n, uint64_t i, uint64_t *host)
 {
 	uint64_t lo = i * IMGSHARE_CHUNK, hi = lo + IMGSHARE_CHUNK;

@@ -36,6 +36,15 @@ struct imgshare_seg {
 bool imgshare_chunk(const struct imgshare_seg *segs, unsigned n, uint64_t i, uint64_t *host);
 
 /*
+ * The part of seg's image bytes that falls in chunk i: true with *off (its
+ * offset in the chunk), *host (where the bytes are) and *len (> 0); false
+ * when none does or the segment wraps.  What the chunk gets from seg when
+ * it is copied rather than shared.
+ */
+bool imgshare_piece(const struct imgshare_seg *seg, uint64_t i, uint64_t *off, uint64_t *host,
+		    uint64_t *len);
+
+/*
  * The chunk indexes [*first, *end) that segment k could share if nothing
  * else overlapped it (empty when its bytes are not 2 MiB-congruent with
  * their guest addresses or cover no whole chunk): where to look with

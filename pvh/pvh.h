@@ -12,6 +12,7 @@
 #include "pvh/conbuf.h"
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
+#include "pvh/imgshare.h"
 
 #define SLICE_US 10000
 
@@ -116,6 +117,7 @@ struct port_dev {
 #define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO)
 #define DOM_MAX_PORTS 8
 #define DOM_RUNTIME_STRINGS 4096 /* a run-time config's strings: names, cmdline, disks */
+#define DOM_IMG_SEGS 17          /* ELF_MAX_SEGMENTS kernel segments and the initrd */
 
 struct domain {
 	unsigned id;
@@ -154,10 +156,13 @@ struct domain {
 	 * of the reservation (under ram_lock).  Counts of this build:
 	 */
 	uint64_t img_shared;     /* chunks an image backs now */
-	uint64_t img_copied;     /* image chunks copied at build (partly covered ones) */
+	uint64_t img_copied;     /* partly covered chunks: image bytes copied in at their first touch */
 	uint64_t img_unshared;   /* shared chunks copied at a write since */
 	uint64_t cow_tsc;        /* time those copies took (TSC) */
 	uint32_t s2_gen;         /* bumped when a stage-2 entry loses rights (atomic) */
+	/* Where the kernel's segments and the initrd go (set at build, read under ram_lock). */
+	struct imgshare_seg img_seg[DOM_IMG_SEGS];
+	unsigned nr_img_seg;
 	hpa_t *chunk;
 	uint64_t nr_chunks;
 	hpa_t chunk_array_pa;

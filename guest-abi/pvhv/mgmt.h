@@ -316,7 +316,7 @@ struct pvhv_mgmt_stats {
 	uint32_t pad;
 	/* Its RAM from the kernel and initrd images, this boot (2 MiB chunks): */
 	uint64_t image_chunks_shared;   /* the images' own pages, read-only, now */
-	uint64_t image_chunks_copied;   /* copied: at build (partly covered) or at a write since */
+	uint64_t image_chunks_copied;   /* copied: partly covered ones at first touch, others at a write */
 };
 
 _Static_assert(sizeof(struct pvhv_mgmt_hdr) == 16, "mgmt ABI");

@@ -74,8 +74,8 @@ CASES = [
                       reboot_limit=1),
                   dom("cs", "cowcheck", "smp=1 write=1", vcpus=2)], code=3,
          counts=[(r"^\[cw\] ok - writes to both chunks stick$", 2)],
-         must=[r"^pvhv: bench dom=cw image_chunks shared=0 copied_at_build=2 copied_at_write=2 cow_faults=4 ",
-               r"^pvhv: bench dom=cs image_chunks shared=0 copied_at_build=2 copied_at_write=2 cow_faults=2 ",
+         must=[r"^pvhv: bench dom=cw image_chunks shared=0 copied_at_touch=2 copied_at_write=2 cow_faults=4 ",
+               r"^pvhv: bench dom=cs image_chunks shared=0 copied_at_touch=2 copied_at_write=2 cow_faults=2 ",
                r"^\[cs\] ok - vcpu 1 sees vcpu 0's write to the copied chunk: 0x4e65772076616c75$"]),
     # Bochs 2.7's SVM turns a guest triple fault into a Bochs panic (the 3rd
     # exception) before it looks at the SHUTDOWN intercept: no triple fault

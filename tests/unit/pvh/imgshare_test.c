@@ -99,3 +99,28 @@ Test(imgshare, hostile_ranges)
 	cr_assert_not(imgshare_chunk(fine, 1, UINT64_MAX / C, &host));
 	cr_assert_not(imgshare_chunk(fine, 0, 8, &host));
 }
+
+Test(imgshare, pieces_of_partial_chunks)
+{
+	/* Text from 16 MiB + 4 KiB to 19 MiB + 12 bytes: pieces in chunks 8 and 9 only. */
+	struct imgshare_seg s = { MIB(16) + 0x1000, IMG + 0x1000, MIB(3) - 0x1000 + 12, MIB(4) };
+	uint64_t off = 1, host = 1, len = 1;
+
+	cr_assert(imgshare_piece(&s, 8, &off, &host, &len));
+	cr_assert_eq(off, 0x1000);
+	cr_assert_eq(host, IMG + 0x1000);
+	cr_assert_eq(len, MIB(2) - 0x1000);
+	cr_assert(imgshare_piece(&s, 9, &off, &host, &len));
+	cr_assert_eq(off, 0);
+	cr_assert_eq(host, IMG + MIB(2));
+	cr_assert_eq(len, MIB(1) + 12);
+	/* Chunk 10 holds only bss (span, not len): nothing to copy; nor before the segment. */
+	off = host = len = 7;
+	cr_assert_not(imgshare_piece(&s, 10, &off, &host, &len));
+	cr_assert_not(imgshare_piece(&s, 7, &off, &host, &len));
+	cr_assert_eq(off + host + len, 21, "outputs written without a piece");
+	/* Wrapping or absurd chunk numbers give nothing. */
+	cr_assert_not(imgshare_piece(&s, UINT64_MAX, &off, &host, &len));
+	s.host = ~0ull - 0x100;
+	cr_assert_not(imgshare_piece(&s, 8, &off, &host, &len));
+}
