@@ -212,6 +212,13 @@ int bootinfo_place_initrd(uint64_t ram_size, uint64_t kernel_end,
 	gpa = ALIGN_DOWN(top - initrd_size, PAGE_SIZE);
 	if (gpa < low)
 		return -ENOSPC;
+	/*
+	 * At a 2 MiB boundary when it has a whole chunk and that costs no
+	 * room it needs: each whole chunk can then be the image's own page
+	 * (see pvh/imgshare.h) rather than a copy.
+	 */
+	if (initrd_size >= LARGE_PAGE_SIZE && ALIGN_DOWN(gpa, LARGE_PAGE_SIZE) >= low)
+		gpa = ALIGN_DOWN(gpa, LARGE_PAGE_SIZE);
 	*gpa_out = gpa;
 	return 0;
 }

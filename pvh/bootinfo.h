@@ -55,7 +55,8 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 		   char *err, size_t errlen);
 
 /*
- * Pick the initrd's guest-physical address: page-aligned, as high as
+ * Pick the initrd's guest-physical address: page-aligned (2 MiB-aligned
+ * for an initrd of 2 MiB or more, where that still fits), as high as
  * possible with its end at or below the end of low RAM (ram_low_size()), starting at or
  * above both kernel_end and 1 MiB.  Returns 0 and sets *gpa_out, -EINVAL
  * for a zero size, or -ENOSPC when it does not fit.

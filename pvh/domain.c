@@ -4,12 +4,14 @@
 #include "pvh/acpi_tables.h"
 #include "pvh/bootinfo.h"
 #include "pvh/elf.h"
+#include "pvh/imgshare.h"
 #include "pvh/imgstore.h"
 #include "pvhv/abi.h"
 #include "arch/x86/x86.h"
 
 #define CHUNK_SIZE LARGE_PAGE_SIZE
 #define CHUNK_PAGES (CHUNK_SIZE / PAGE_SIZE)
+#define CHUNK_SHARED 1ull /* in chunk[i]: an image's page, mapped read-only (2 MiB-aligned: bit 0 free) */
 
 struct domain **dom_table;
 unsigned nr_domains;
@@ -73,11 +75,43 @@ uint64_t pages_for(uint64_t bytes)
 
 static int map_chunk(struct domain *dom, uint64_t i, hpa_t base);
 
+_Static_assert(DOM_IMG_SEGS == ELF_MAX_SEGMENTS + 1, "room for every kernel segment and the initrd");
+
+/*
+ * The kernel's and initrd's bytes that fall in chunk i, copied into its
+ * new (zeroed) chunk c at first touch: a chunk they cover only partly
+ * (segment edges, bss, the initrd's tail) costs the build nothing.
+ */
+static void fill_from_images(struct domain *dom, uint64_t i, hpa_t c)
+{
+	uint64_t off, host, len, g = ram_chunk_gpa(dom->ram_size, i) / CHUNK_SIZE;
+	bool any = false;
+
+	for (unsigned k = 0; k < dom->nr_img_seg; k++)
+		if (imgshare_piece(&dom->img_seg[k], g, &off, &host, &len)) {
+			memcpy(hpa_to_ptr(c + off), hpa_to_ptr(host), len);
+			any = true;
+		}
+	dom->img_copied += any;
+}
+
+/* Whether chunk i holds any kernel or initrd bytes (imgshare counts 2 MiB pieces of guest-physical space). */
+static bool image_backed(const struct domain *dom, uint64_t i)
+{
+	uint64_t off, host, len, g = ram_chunk_gpa(dom->ram_size, i) / CHUNK_SIZE;
+
+	for (unsigned k = 0; k < dom->nr_img_seg; k++)
+		if (imgshare_piece(&dom->img_seg[k], g, &off, &host, &len))
+			return true;
+	return false;
+}
+
 /*
  * Chunk i of the domain's RAM, taken from its reservation and mapped in
  * stage 2 on first use.  Every vCPU and device of the domain may get here
  * at once: ram_lock makes one of them take the chunk and the others find
- * it.  A chunk is published (chunk[i] set) only once it is zero.  If the
+ * it.  A chunk is published (chunk[i] set) only once it is zero (but for
+ * the kernel's and initrd's bytes in it, copied in first).  If the
  * mapping fails half way (no page for a table), the chunk stays the
  * domain's so that teardown frees it after the tables that may point at
  * it are gone, and ram_failed makes every later fault fail: the chunk is
@@ -97,6 +131,7 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 	if (!c) {
 		err = mempool_take(&dom->mem, &c);
 		if (!err) {
+			fill_from_images(dom, i, c);
 			err = map_chunk(dom, i, c);
 			if (err)
 				dom->ram_failed = true;
@@ -109,6 +144,79 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 	return err;
 }
 
+/*
+ * Every vCPU of the domain stops using stage-2 translations cached before
+ * now: each one in the guest is kicked out and flushes at its next entry
+ * (flush_stage2), and this returns once none can still run on an old
+ * one.  A vCPU entering meanwhile reads the new s2_gen after saying it is
+ * in the guest, so either it flushes or this waits for it (both sides
+ * are sequentially consistent).  Only a vCPU in the guest is waited for:
+ * nothing it does there needs this CPU or a lock.
+ */
+static void stage2_shootdown(struct domain *dom)
+{
+	uint32_t g = __atomic_add_fetch(&dom->s2_gen, 1, __ATOMIC_SEQ_CST);
+
+	for (unsigned k = 0; k < dom->nr_vcpus; k++) {
+		struct vcpu *v = &dom->vcpu[k];
+		int kicked = -1;
+
+		while (__atomic_load_n(&v->in_guest, __ATOMIC_SEQ_CST) &&
+		       __atomic_load_n(&v->s2_gen, __ATOMIC_ACQUIRE) != g) {
+			int cpu = __atomic_load_n(&v->cpu, __ATOMIC_RELAXED);
+
+			if (cpu >= 0 && cpu != kicked && (unsigned)cpu != this_cpu()->index) {
+				cpu_kick((unsigned)cpu);
+				kicked = cpu;
+			}
+			cpu_relax();
+		}
+	}
+}
+
+/*
+ * Chunk i stops being an image's page before anything writes to it: a
+ * chunk of the reservation takes a copy and replaces it in stage 2, and
+ * no vCPU keeps the read-only translation (stage2_shootdown()).  The
+ * image itself is never written.  0 and the chunk, or -errno.
+ */
+static int unshare(struct domain *dom, uint64_t i, hpa_t *out)
+{
+	uint64_t t0 = rdtsc();
+	hpa_t c, fresh;
+	int err = 0;
+
+	spin_lock(&dom->ram_lock);
+	c = dom->chunk[i];
+	if (c & CHUNK_SHARED) {
+		err = mempool_take_to_overwrite(&dom->mem, &fresh);
+		if (!err) {
+			memcpy(hpa_to_ptr(fresh), hpa_to_ptr(c & ~CHUNK_SHARED), CHUNK_SIZE);
+			err = stage2_remap(dom->stage2_root, ram_chunk_gpa(dom->ram_size, i), fresh, CHUNK_SIZE);
+			if (err)
+				dom->ram_failed = true; /* unmapped now: the chunk stays for teardown */
+			__atomic_store_n(&dom->chunk[i], fresh, __ATOMIC_RELEASE);
+			stage2_shootdown(dom);
+			c = fresh;
+			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
+			dom->img_shared--;
+			dom->img_unshared++;
+			dom->cow_tsc += rdtsc() - t0;
+		}
+	}
+	spin_unlock(&dom->ram_lock);
+	*out = c;
+	return err;
+}
+
+/* Chunk i, populated and not an image's: what pvhv may write to. */
+static int writable(struct domain *dom, uint64_t i, hpa_t *out)
+{
+	int err = populate(dom, i, out);
+
+	return err ? err : *out & CHUNK_SHARED ? unshare(dom, i, out) : 0;
+}
+
 void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
 {
 	uint64_t i;
@@ -118,7 +226,7 @@ void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
 		return NULL;
 	if (gpa % CHUNK_SIZE + len > CHUNK_SIZE)
 		return NULL;
-	if (populate(dom, i, &c))
+	if (writable(dom, i, &c))
 		return NULL;
 	return hpa_to_ptr(c + gpa % CHUNK_SIZE);
 }
@@ -132,6 +240,12 @@ int dom_ram_fault(struct domain *dom, gpa_t gpa)
 	if (!ram_chunk(dom->ram_size, gpa, 1, &i) || !dom->chunk)
 		return -EFAULT;
 	err = populate(dom, i, &c);
+	/* A mapped image chunk faults only for a write: it is read-only and executable. */
+	if (!err && (c & CHUNK_SHARED)) {
+		err = unshare(dom, i, &c);
+		if (!err && !__atomic_load_n(&dom->ram_failed, __ATOMIC_ACQUIRE))
+			return DOM_RAM_COW;
+	}
 	return err ? err : __atomic_load_n(&dom->ram_failed, __ATOMIC_ACQUIRE) ? -ENOMEM : 0;
 }
 
@@ -147,11 +261,11 @@ static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool
 		hpa_t c = __atomic_load_n(&dom->chunk[i], __ATOMIC_ACQUIRE);
 
 		if (to_guest) {
-			if (!c && populate(dom, i, &c))
+			if ((!c || (c & CHUNK_SHARED)) && writable(dom, i, &c))
 				return -ENOMEM;
 			memcpy(hpa_to_ptr(c + gpa % CHUNK_SIZE), buf, n);
-		} else if (c) {
-			memcpy(buf, hpa_to_ptr(c + gpa % CHUNK_SIZE), n);
+		} else if (c || (image_backed(dom, i) && !populate(dom, i, &c))) {
+			memcpy(buf, hpa_to_ptr((c & ~CHUNK_SHARED) + gpa % CHUNK_SIZE), n); /* an image reads as it is */
 		} else {
 			memset(buf, 0, n); /* not touched yet: what it will hold when it is */
 		}
@@ -260,15 +374,43 @@ static int alloc_ram(struct domain *dom)
 	return stage2_create(&dom->stage2_root);
 }
 
-static int load_kernel(struct domain *dom, const struct elf_image *im)
+/*
+ * The chunks the kernel's segments and the initrd fill whole, at
+ * 2 MiB-aligned places of their images (pvh/imgshare.h), become the
+ * images' own pages, read-only and executable: nothing is copied, and the
+ * reservation gives a chunk only at the first write.  Chunk 0 never is
+ * one (the reset vector's page, boot information and ACPI tables).  The
+ * segments are kept: a chunk they cover partly gets its bytes at its
+ * first touch (fill_from_images()), so building copies nothing.
+ * 0, or -ENOMEM (a table).
+ */
+static int share_images(struct domain *dom, const struct elf_image *im, gpa_t initrd_gpa)
 {
-	for (unsigned i = 0; i < im->nr_segments; i++) {
-		const struct elf_segment *s = &im->seg[i];
+	struct imgshare_seg *seg = dom->img_seg;
+	unsigned n = 0;
 
-		/* elf_check_fits() has put every segment inside RAM; RAM is zeroed (bss). */
-		if (dom_copy_to_guest(dom, s->paddr, (const uint8_t *)dom->kernel + s->offset,
-				      s->filesz))
-			return -EFAULT;
+	for (unsigned k = 0; k < im->nr_segments; k++)
+		seg[n++] = (struct imgshare_seg){ im->seg[k].paddr,
+						  ptr_to_hpa((const uint8_t *)dom->kernel + im->seg[k].offset),
+						  im->seg[k].filesz, im->seg[k].memsz };
+	if (dom->initrd)
+		seg[n++] = (struct imgshare_seg){ initrd_gpa, ptr_to_hpa(dom->initrd), dom->initrd_size,
+						  dom->initrd_size };
+	dom->nr_img_seg = n;
+	for (unsigned k = 0; k < n; k++) {
+		uint64_t first, end, host;
+
+		imgshare_candidates(&seg[k], &first, &end);
+		/* g: a 2 MiB piece of guest-physical space; i: its chunk of RAM, if it is RAM. */
+		for (uint64_t g = MAX(first, 1ull), i; g < end; g++) {
+			if (!ram_chunk(dom->ram_size, g * CHUNK_SIZE, CHUNK_SIZE, &i) ||
+			    !imgshare_chunk(seg, n, g, &host))
+				continue;
+			dom->chunk[i] = host | CHUNK_SHARED; /* before the mapping: teardown must not free it */
+			if (stage2_map_readonly(dom->stage2_root, g * CHUNK_SIZE, host, CHUNK_SIZE))
+				return -ENOMEM;
+			dom->img_shared++;
+		}
 	}
 	return 0;
 }
@@ -400,17 +542,14 @@ int domain_build(struct domain *dom)
 
 	dom->ram_size = c->memory;
 	dom->ram_failed = false;
+	dom->img_shared = dom->img_copied = dom->img_unshared = dom->cow_tsc = 0;
+	dom->nr_img_seg = 0;
 	rc = alloc_ram(dom);
+	if (!rc)
+		rc = share_images(dom, &im, initrd_gpa);
 	if (rc) {
 		domain_teardown(dom);
 		return fail(dom, rc, "out of memory while allocating %lu MiB of RAM", c->memory >> 20);
-	}
-	rc = load_kernel(dom, &im);
-	if (!rc && dom->initrd)
-		rc = dom_copy_to_guest(dom, initrd_gpa, dom->initrd, dom->initrd_size);
-	if (rc) {
-		domain_teardown(dom);
-		return fail(dom, rc, "loading the kernel failed");
 	}
 	rc = build_acpi(dom, &bp);
 	if (rc) {
@@ -468,11 +607,12 @@ void domain_teardown(struct domain *dom)
 	}
 	if (dom->chunk) {
 		for (uint64_t i = 0; i < dom->nr_chunks; i++)
-			if (dom->chunk[i])
+			if (dom->chunk[i] && !(dom->chunk[i] & CHUNK_SHARED)) /* an image's page is not the pool's */
 				mempool_free(&dom->mem, dom->chunk[i]);
 		page_free(dom->chunk_array_pa, dom->chunk_array_pages);
 		dom->chunk = NULL;
 	}
+	dom->nr_img_seg = 0;
 	mempool_unreserve(&dom->mem);
 }
 

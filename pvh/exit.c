@@ -10,7 +10,7 @@
 static const char *const reason_names[EXIT_NR] = {
 	[EXIT_INTR] = "intr", [EXIT_CPUID] = "cpuid", [EXIT_MSR_READ] = "rdmsr",
 	[EXIT_MSR_WRITE] = "wrmsr", [EXIT_IO] = "io", [EXIT_HLT] = "hlt",
-	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "npf", [EXIT_TRIPLE_FAULT] = "triple_fault",
+	[EXIT_HYPERCALL] = "hypercall", [EXIT_NPF] = "npf", [EXIT_COW] = "cow", [EXIT_TRIPLE_FAULT] = "triple_fault",
 	[EXIT_BAD_INSN] = "bad_insn", [EXIT_XSETBV] = "xsetbv", [EXIT_WBINVD] = "wbinvd", [EXIT_IRQ_WINDOW] = "irq_window",
 	[EXIT_PAUSE] = "pause", [EXIT_RDPMC] = "rdpmc", [EXIT_EXC_DB] = "exc_db",
 	[EXIT_EXC_AC] = "exc_ac", [EXIT_EXC_MC] = "exc_mc",

@@ -12,6 +12,51 @@
 static struct image_store store;
 static struct spinlock lock;
 
+/*
+ * Kernels and initrds of the bundle sit in it wherever the archive put
+ * them (a cpio member is 4-byte aligned).  A domain's RAM can use an
+ * image's own pages only where they are 2 MiB-congruent with the guest
+ * addresses (pvh/imgshare.h), so a kernel or initrd of 2 MiB or more is
+ * copied once, when the store loads it, to 2 MiB-aligned memory that
+ * lives as long as the store holds the image: every domain built from it
+ * while it is held shares those pages.  By slot of the store.
+ */
+static struct {
+	hpa_t pa;
+	uint64_t pages;
+} aligned_copy[IMAGES_MAX];
+
+static void align_loaded(struct image *img)
+{
+	unsigned slot = (unsigned)(img - store.img);
+	uint64_t pages = ALIGN_UP(img->size, PAGE_SIZE) / PAGE_SIZE;
+	hpa_t pa;
+
+	if (img->size < LARGE_PAGE_SIZE || IS_ALIGNED((uintptr_t)img->data, LARGE_PAGE_SIZE) ||
+	    pages > page_free_count() + mempool_available() * (LARGE_PAGE_SIZE / PAGE_SIZE) ||
+	    page_alloc(pages, LARGE_PAGE_SIZE / PAGE_SIZE, &pa))
+		return; /* shared where it can be, copied into each domain elsewhere */
+	memcpy(hpa_to_ptr(pa), img->data, img->size);
+	img->data = hpa_to_ptr(pa);
+	aligned_copy[slot].pa = pa;
+	aligned_copy[slot].pages = pages;
+}
+
+/* Drops a reference (under lock); the image's aligned copy goes with its slot. */
+static void put_locked(struct image *img)
+{
+	unsigned slot;
+
+	if (!img)
+		return;
+	slot = (unsigned)(img - store.img);
+	image_put(&store, img);
+	if (img->state == IMAGE_FREE && aligned_copy[slot].pa) {
+		page_free(aligned_copy[slot].pa, aligned_copy[slot].pages);
+		aligned_copy[slot].pa = 0;
+	}
+}
+
 static int fetch_bundle_file(void *ctx, const char *name, const void **data, size_t *size, char *err,
 			     size_t errlen)
 {
@@ -25,7 +70,9 @@ static int fetch_bundle_file(void *ctx, const char *name, const void **data, siz
  * reserved (mm.c, mempool.c).  So an upload competes with domains under
  * the same admission (a reservation is never taken from), and the free
  * memory hello reports counts it.  The pool's own chunks are 2 MiB apart
- * in no particular order: an image must be one contiguous run.
+ * in no particular order: an image must be one contiguous run.  One of
+ * 2 MiB or more starts at a 2 MiB boundary, so that domains built from it
+ * can map its pages instead of copying them (pvh/imgshare.h).
  */
 static int mem_alloc(void *ctx, uint64_t size, uint8_t **out)
 {
@@ -35,7 +82,7 @@ static int mem_alloc(void *ctx, uint64_t size, uint8_t **out)
 	(void)ctx;
 	/* More than is free at all: refused without moving the pool's chunks to the host allocator. */
 	if (pages > page_free_count() + mempool_available() * (LARGE_PAGE_SIZE / PAGE_SIZE) ||
-	    page_alloc(pages, 1, &pa))
+	    page_alloc(pages, pages >= LARGE_PAGE_SIZE / PAGE_SIZE ? LARGE_PAGE_SIZE / PAGE_SIZE : 1, &pa))
 		return -ENOMEM;
 	*out = hpa_to_ptr(pa);
 	return 0;
@@ -67,7 +114,7 @@ int imgstore_get(const char *name, uint64_t max_size, struct image **out, bool *
 void imgstore_put(struct image *img)
 {
 	spin_lock(&lock);
-	image_put(&store, img);
+	put_locked(img);
 	spin_unlock(&lock);
 }
 
@@ -104,9 +151,13 @@ static int hold(const char *what, const char *name, struct image **img, char *er
 			rc = errorf(-EINVAL, err, errlen, "%s \"%s\" is empty", what, name);
 	}
 	if (!rc) {
+		unsigned loads = store.loads;
+
 		rc = image_get(&store, name, UINT64_MAX, fetch_bundle_file, NULL, img, why, sizeof(why));
 		if (rc)
 			errorf(rc, err, errlen, "%s: %s", what, why);
+		else if (store.loads != loads)
+			align_loaded(*img);
 	}
 	spin_unlock(&lock);
 	return rc;
@@ -137,8 +188,8 @@ int imgstore_hold_boot(struct domain *d, char *err, size_t errlen)
 void imgstore_release_boot(struct domain *d)
 {
 	spin_lock(&lock);
-	image_put(&store, d->kernel_img);
-	image_put(&store, d->initrd_img);
+	put_locked(d->kernel_img);
+	put_locked(d->initrd_img);
 	spin_unlock(&lock);
 	d->kernel_img = d->initrd_img = NULL;
 	d->kernel = d->initrd = NULL;

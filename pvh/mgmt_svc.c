@@ -227,8 +227,9 @@ static const uint8_t exit_codes[EXIT_NR] = {
 	[EXIT_EXC_AC] = PVHV_MGMT_EXIT_EXC_AC, [EXIT_EXC_MC] = PVHV_MGMT_EXIT_EXC_MC,
 	[EXIT_IRQ_WINDOW] = PVHV_MGMT_EXIT_IRQ_WINDOW, [EXIT_PAUSE] = PVHV_MGMT_EXIT_PAUSE,
 	[EXIT_INVALID] = PVHV_MGMT_EXIT_INVALID, [EXIT_UNEXPECTED] = PVHV_MGMT_EXIT_UNEXPECTED,
+	[EXIT_COW] = PVHV_MGMT_EXIT_COW,
 };
-_Static_assert(EXIT_NR == PVHV_MGMT_EXIT_UNEXPECTED + 1, "a new exit reason needs a protocol number");
+_Static_assert(EXIT_NR == PVHV_MGMT_EXIT_COW + 1, "a new exit reason needs a protocol number");
 
 static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 {
@@ -255,6 +256,8 @@ static void op_stats(void *ctx, unsigned id, struct pvhv_mgmt_stats *out)
 	out->memory_bytes = d->cfg->memory;
 	out->populated_bytes = __atomic_load_n(&d->mem.taken, __ATOMIC_RELAXED) * LARGE_PAGE_SIZE;
 	out->populated_peak_bytes = d->populated_peak * LARGE_PAGE_SIZE;
+	out->image_chunks_shared = __atomic_load_n(&d->img_shared, __ATOMIC_RELAXED);
+	out->image_chunks_copied = d->img_copied + __atomic_load_n(&d->img_unshared, __ATOMIC_RELAXED);
 	out->overlay_pages = __atomic_load_n(&d->overlay_pages, __ATOMIC_RELAXED);
 	out->overlay_peak_pages = __atomic_load_n(&d->overlay_peak, __ATOMIC_RELAXED);
 	spin_lock(&d->console.lock);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mmio.c: stage-2 faults.  A fault in the domain's RAM is its first touch
- * of a 2 MiB chunk (taken and mapped then, see dom_ram_fault()).  A fault in one of the domain's emulated device
+ * of a 2 MiB chunk (taken and mapped then, see dom_ram_fault()), or a write
+ * to a chunk that is still a kernel's or initrd's own page (copied then).  A fault in one of the domain's emulated device
  * windows (its registry in devices.c: the I/O APIC, virtio-mmio) is emulated: the faulting instruction is fetched at CS.base +
  * RIP through the guest's page tables, decoded and carried out against
  * the device, since not every CPU reports the instruction (TCG has no
@@ -85,7 +86,9 @@ enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e)
 	    !(e->npf.fetch && range_within(e->npf.gpa, 1, PVHV_RESET_PAGE_GPA, PAGE_SIZE))) {
 		int rc = dom_ram_fault(v->dom, e->npf.gpa);
 
-		if (!rc)
+		if (rc == DOM_RAM_COW)
+			e->reason = EXIT_COW; /* counted as such (run_vcpu() counts after handling) */
+		if (rc >= 0)
 			return ACT_CONTINUE;
 		domain_end(v->dom, END_STOPPED, 0, "no memory to map its RAM at gpa 0x%lx (error %d)",
 			   e->npf.gpa, rc);

@@ -14,6 +14,7 @@
 #include "pvh/vlapic.h"
 #include "pvh/vioapic.h"
 #include "drivers/virtio/switch.h"
+#include "pvh/imgshare.h"
 
 #define SLICE_US 10000
 
@@ -41,6 +42,13 @@ struct vcpu {
 	bool irq_window;         /* window exit requested from the backend */
 	bool halted_for_good;    /* HLT with interrupts off: only INIT could wake it */
 	gpa_t pvclock_gpa;       /* registered pvclock structure, 0 if none */
+	/*
+	 * Stage-2 shootdown (domain.c, dom_stage2_shootdown()): in_guest is
+	 * set from just before run() to just after it; s2_gen is the domain's
+	 * s2_gen this vCPU last flushed for (both written by its own CPU).
+	 */
+	bool in_guest;
+	uint32_t s2_gen;
 };
 
 enum dom_state {
@@ -111,6 +119,7 @@ struct port_dev {
 #define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO)
 #define DOM_MAX_PORTS 8
 #define DOM_RUNTIME_STRINGS 4096 /* a run-time config's strings: names, cmdline, disks */
+#define DOM_IMG_SEGS 17          /* ELF_MAX_SEGMENTS kernel segments and the initrd */
 
 struct domain {
 	unsigned id;
@@ -143,6 +152,20 @@ struct domain {
 	struct spinlock ram_lock;
 	uint64_t populated_peak; /* the most chunks it held (any boot) */
 	bool ram_failed;         /* a chunk could not be wholly mapped: RAM faults fail */
+	/*
+	 * Chunks that are an image's own pages, mapped read-only: chunk[i] is
+	 * then the image's host address | CHUNK_SHARED, and the first write
+	 * (the guest's, a stage-2 fault, or pvhv's own) copies it into a chunk
+	 * of the reservation (under ram_lock).  Counts of this build:
+	 */
+	uint64_t img_shared;     /* chunks an image backs now */
+	uint64_t img_copied;     /* partly covered chunks: image bytes copied in at their first touch */
+	uint64_t img_unshared;   /* shared chunks copied at a write since */
+	uint64_t cow_tsc;        /* time those copies took (TSC) */
+	uint32_t s2_gen;         /* bumped when a stage-2 entry loses rights (atomic) */
+	/* Where the kernel's segments and the initrd go (set at build, read under ram_lock). */
+	struct imgshare_seg img_seg[DOM_IMG_SEGS];
+	unsigned nr_img_seg;
 	hpa_t *chunk;
 	uint64_t nr_chunks;
 	hpa_t chunk_array_pa;
@@ -324,10 +347,13 @@ int dom_copy_to_guest(struct domain *dom, gpa_t gpa, const void *src, size_t len
 void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len);
 /*
  * A stage-2 fault at gpa inside the domain's RAM: makes sure its chunk is
- * there and mapped.  0 (the guest may retry the access), or -errno with
- * the domain's RAM unchanged when no chunk could be mapped.
+ * there and mapped writable (an image's chunk is copied first).  0 or
+ * DOM_RAM_COW (the guest may retry the access), or -errno with the
+ * domain's RAM unchanged when no chunk could be mapped.
  */
 int dom_ram_fault(struct domain *dom, gpa_t gpa);
+/* dom_ram_fault()'s answer when the fault was a write to an image's chunk, now copied. */
+#define DOM_RAM_COW 1
 
 /* sched.c */
 /* One lock for the run queue, vCPU states and domain states. */

@@ -755,6 +755,23 @@ static uint64_t next_event(struct vcpu *v, uint64_t slice_end)
 	return dl && dl < slice_end ? dl : slice_end;
 }
 
+/*
+ * Just before run(): the vCPU says it is in the guest, then flushes if a
+ * stage-2 shootdown happened since its last entry (the other half is
+ * stage2_shootdown() in domain.c; both orders are sequentially consistent).
+ */
+static void enter_guest(struct vcpu *v)
+{
+	uint32_t g;
+
+	__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+	g = __atomic_load_n(&v->dom->s2_gen, __ATOMIC_SEQ_CST);
+	if (g != v->s2_gen) {
+		v->hw.flush_stage2 = true;
+		__atomic_store_n(&v->s2_gen, g, __ATOMIC_RELEASE);
+	}
+}
+
 static void run_vcpu(struct vcpu *v)
 {
 	struct percpu *cpu = this_cpu();
@@ -801,11 +818,13 @@ static void run_vcpu(struct vcpu *v)
 		 * covers that; on SVM only the PAUSE filter does (EXIT_PAUSE).
 		 */
 		v->hw.exit_deadline_tsc = ev;
+		enter_guest(v);
 		vcpu_ops->run(&v->hw, &e);
+		__atomic_store_n(&v->in_guest, false, __ATOMIC_RELEASE);
 		irq_after_exit(v);
-		__atomic_fetch_add(&d->exits[e.reason], 1, __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->exits_total, 1, __ATOMIC_RELAXED);
 		if (e.reason == EXIT_INTR || e.reason == EXIT_PAUSE) {
+			__atomic_fetch_add(&d->exits[e.reason], 1, __ATOMIC_RELAXED);
 			__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
 			/* Let the pending host interrupt in, if any: timer tick or kick. */
 			irq_enable();
@@ -825,6 +844,9 @@ static void run_vcpu(struct vcpu *v)
 			continue;
 		}
 		act = vcpu_handle_exit(v, &e);
+		/* After handling: the handler may say what the exit turned out to be (EXIT_COW). */
+		__atomic_fetch_add(&d->exits[e.reason < EXIT_NR ? e.reason : EXIT_UNEXPECTED], 1,
+				   __ATOMIC_RELAXED);
 		__atomic_fetch_add(&d->cpu_tsc, rdtsc() - t0, __ATOMIC_RELAXED);
 		if (act != ACT_CONTINUE)
 			break;

@@ -108,6 +108,10 @@ NORETURN void summary_and_poweroff(void)
 			kprintf("pvhv: bench dom=%s build_us=%lu rebuild_us_max=%lu reboots=%u "
 				"ram_touched_peak_kib=%lu\n", d->name, d->build_us, d->rebuild_us_max,
 				d->reboots, d->populated_peak * (LARGE_PAGE_SIZE >> 10));
+			/* Its RAM from the kernel and initrd: shared pages, copies at first touch and at writes. */
+			kprintf("pvhv: bench dom=%s image_chunks shared=%lu copied_at_touch=%lu "
+				"copied_at_write=%lu cow_faults=%lu cow_us=%lu\n", d->name, d->img_shared,
+				d->img_copied, d->img_unshared, d->exits[EXIT_COW], tsc_to_us(d->cow_tsc));
 		}
 	print_domains_bench();
 	/*

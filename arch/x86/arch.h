@@ -122,6 +122,8 @@ void mempool_unreserve(struct cp_account *a);
  * when a holds all it reserved.
  */
 int mempool_take(struct cp_account *a, hpa_t *chunk);
+/* The same, not zeroed: the caller writes every byte of it before anyone reads it. */
+int mempool_take_to_overwrite(struct cp_account *a, hpa_t *chunk);
 /* a gives chunk back (dirty: it is zeroed before anyone else sees it). */
 void mempool_free(struct cp_account *a, hpa_t chunk);
 /*
@@ -237,6 +239,7 @@ enum vcpu_exit_reason {
 	EXIT_PAUSE,       /* the guest spins on PAUSE (filter count reached): a reschedule point */
 	EXIT_INVALID,     /* VM entry failed: the guest state is invalid */
 	EXIT_UNEXPECTED,  /* anything else: stops the domain, naming the code */
+	EXIT_COW,         /* not a backend's: an EXIT_NPF that was a write to an image's chunk (copied) */
 	EXIT_NR
 };
 
@@ -319,6 +322,12 @@ struct vcpu_hw {
 	uint64_t spec_ctrl;     /* the guest's IA32_SPEC_CTRL (checked against spec's mask) */
 	uint64_t virt_spec_ctrl; /* the guest's AMD VIRT_SPEC_CTRL (SSBD only) */
 	uint64_t tenant;        /* who owns this vCPU (domain id + generation): IBPB on change */
+	/*
+	 * Set by pvh/ when a stage-2 entry lost rights (a shared page made
+	 * private): run() drops the CPU's cached stage-2 translations of this
+	 * vCPU before entering, and clears it.
+	 */
+	bool flush_stage2;
 };
 
 /*
@@ -368,6 +377,8 @@ struct vcpu_ops {
 	uint64_t stage2_ram_flags;
 	/* Leaf flags for guest memory that may be read and written but not executed. */
 	uint64_t stage2_noexec_flags;
+	/* Leaf flags for guest memory that may be read and executed: a write faults. */
+	uint64_t stage2_readonly_flags;
 	/* Turns virtualization on for this host CPU.  0 or -errno. */
 	int (*cpu_init)(struct percpu *cpu);
 	/* Allocates the control structure.  0 or -ENOMEM. */
@@ -434,6 +445,16 @@ int stage2_create(hpa_t *root);
 int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
 /* The same, not executable (needs host NX: falls back to stage2_map() without it). */
 int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
+/* The same, readable and executable only: a write is a stage-2 fault. */
+int stage2_map_readonly(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
+/*
+ * Replaces the mappings of [gpa, gpa + size) (whole 2 MiB pieces, each
+ * mapped before) by read-write-execute ones to hpa.  The caller makes
+ * every vCPU that may have cached the old ones flush (flush_stage2)
+ * before anything relies on the new ones.  0, or -errno (-ENOMEM: no
+ * page for a table), the range then left unmapped.
+ */
+int stage2_remap(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
 void stage2_destroy(hpa_t root);
 uint64_t stage2_count_tables(hpa_t root);
 

@@ -94,7 +94,7 @@ void mempool_unreserve(struct cp_account *a)
 	spin_unlock(&lock);
 }
 
-int mempool_take(struct cp_account *a, hpa_t *chunk)
+static int take(struct cp_account *a, hpa_t *chunk, bool zero)
 {
 	bool dirty, waiting = false;
 	uint32_t idx;
@@ -119,9 +119,19 @@ int mempool_take(struct cp_account *a, hpa_t *chunk)
 	if (err)
 		return err;
 	*chunk = chunk_hpa(idx);
-	if (dirty)
+	if (dirty && zero)
 		memset(hpa_to_ptr(*chunk), 0, LARGE_PAGE_SIZE);
 	return 0;
+}
+
+int mempool_take(struct cp_account *a, hpa_t *chunk)
+{
+	return take(a, chunk, true);
+}
+
+int mempool_take_to_overwrite(struct cp_account *a, hpa_t *chunk)
+{
+	return take(a, chunk, false);
 }
 
 void mempool_free(struct cp_account *a, hpa_t chunk)

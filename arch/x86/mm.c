@@ -220,6 +220,19 @@ int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
 	return map(root, gpa, hpa, size, flags);
 }
 
+int stage2_map_readonly(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
+{
+	return map(root, gpa, hpa, size, vcpu_ops->stage2_readonly_flags);
+}
+
+int stage2_remap(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
+{
+	/* A whole 2 MiB leaf (or a table's 4 KiB leaves) is cleared: no split, no allocation. */
+	int err = pt_unmap(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, size);
+
+	return err ? err : stage2_map(root, gpa, hpa, size);
+}
+
 void stage2_destroy(hpa_t root)
 {
 	pt_destroy(vcpu_ops->stage2_fmt, &host_pt_ops, root);

@@ -302,6 +302,7 @@ struct pvhv_mgmt_console_write {
 #define PVHV_MGMT_EXIT_PAUSE 17u
 #define PVHV_MGMT_EXIT_INVALID 18u
 #define PVHV_MGMT_EXIT_UNEXPECTED 19u
+#define PVHV_MGMT_EXIT_COW 20u         /* a write to a chunk of an image (kernel, initrd): copied then */
 #define PVHV_MGMT_EXIT_REASONS 24u    /* room in exits[] (the unused ones are 0) */
 
 struct pvhv_mgmt_stats {
@@ -335,6 +336,9 @@ struct pvhv_mgmt_stats {
 	uint32_t net_ipv4[2];      /* the IPv4 sources its port may use (network byte order), 0 for none */
 	uint64_t net_drops_spoof;  /* of net_drops: a source MAC or address that is not the port's */
 	uint64_t net_drops_isolated; /* of net_drops: to another sandbox, or (the trunk) to no sandbox */
+	/* Its RAM from the kernel and initrd images, this boot (2 MiB chunks): */
+	uint64_t image_chunks_shared;   /* the images' own pages, read-only, now */
+	uint64_t image_chunks_copied;   /* copied: partly covered ones at first touch, others at a write */
 };
 
 /* net_flags in struct pvhv_mgmt_stats. */
@@ -351,7 +355,7 @@ _Static_assert(sizeof(struct pvhv_mgmt_events) == 8, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_create) == 1500, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_event) == 96, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_console_write) == 16, "mgmt ABI");
-_Static_assert(sizeof(struct pvhv_mgmt_stats) == 392, "mgmt ABI");
+_Static_assert(sizeof(struct pvhv_mgmt_stats) == 408, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_image_begin) == 80, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_image_data) == 16, "mgmt ABI");
 _Static_assert(sizeof(struct pvhv_mgmt_images) == 8, "mgmt ABI");

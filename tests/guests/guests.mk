@@ -3,7 +3,8 @@
 # top-level Makefile.  Each guest links its own sources with the shared
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
-GUESTS := acloop hello exitstatus cpuid probe memcheck highmem hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio pingpong
+GUESTS := acloop hello exitstatus cpuid probe memcheck highmem hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio pingpong \
+	cowcheck
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm
@@ -13,6 +14,9 @@ GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
 GUEST_SRC_virtio := main.c attack.c blk.c
 GUEST_SRC_pingpong := main.c ap.asm
+GUEST_SRC_cowcheck := main.c blob.asm ../pingpong/ap.asm
+# Linked with 2 MiB pages: its blob's file offset agrees with its address mod 2 MiB.
+GUEST_LDFLAGS_cowcheck := -z max-page-size=0x200000
 # Optional parts of lib/ a guest links besides entry and guest (lib/<name>.c).
 GUEST_LIBS_virtio := virtio
 
@@ -36,7 +40,7 @@ guest_objs = $(patsubst %,$(B)/guests/obj/$(1)/%.o,$(basename $(or $(GUEST_SRC_$
 define GUEST_ELF_RULE
 $(B)/guests/$(1).elf: $(call guest_objs,$(1)) $(if $(filter $(1),$(GUEST_NOLIB)),,$(GUEST_LIB_OBJ)) tests/guests/lib/guest.ld
 	@echo "  LD      $$@"
-	$(Q)$(LD) $(GUEST_LDFLAGS) -o $$@ $(call guest_objs,$(1)) $(if $(filter $(1),$(GUEST_NOLIB)),,$(GUEST_LIB_OBJ))
+	$(Q)$(LD) $(GUEST_LDFLAGS) $(GUEST_LDFLAGS_$(1)) -o $$@ $(call guest_objs,$(1)) $(if $(filter $(1),$(GUEST_NOLIB)),,$(GUEST_LIB_OBJ))
 endef
 $(foreach g,$(GUESTS),$(eval $(call GUEST_ELF_RULE,$(g))))
 

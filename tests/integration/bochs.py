@@ -75,6 +75,17 @@ CASES = [
          must=[NPF_STOP % ("hm", "read", 0xc0000000), r"^\[hm\] ok - pattern read back from 4 x 1 MiB",
                r"^\[hm\] hello from high RAM$"],
          counts=[(r"^\[hm\] ok - ", 6)], must_not=[r"^\[hm\] (FAIL|not zero|mismatch)"]),
+    # Kernel images shared copy-on-write: read-only executable EPT/NPT leaves,
+    # the write fault, and the shootdown (INVEPT / TLB_CONTROL) of a second
+    # vCPU that read the shared page before the write.
+    dict(name="cow-share", what="image chunks read and run in place, copied at a write; a vCPU that read it sees the copy",
+         domains=[dom("cw", "cowcheck", "write=1 reboot=1", end="stopped", reason=r"reboot limit \(1\) reached",
+                      reboot_limit=1),
+                  dom("cs", "cowcheck", "smp=1 write=1", vcpus=2)], code=3,
+         counts=[(r"^\[cw\] ok - writes to both chunks stick$", 2)],
+         must=[r"^pvhv: bench dom=cw image_chunks shared=0 copied_at_touch=2 copied_at_write=2 cow_faults=4 ",
+               r"^pvhv: bench dom=cs image_chunks shared=0 copied_at_touch=2 copied_at_write=2 cow_faults=2 ",
+               r"^\[cs\] ok - vcpu 1 sees vcpu 0's write to the copied chunk: 0x4e65772076616c75$"]),
     # Bochs 2.7's SVM turns a guest triple fault into a Bochs panic (the 3rd
     # exception) before it looks at the SHUTDOWN intercept: no triple fault
     # on AMD models.

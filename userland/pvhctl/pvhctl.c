@@ -983,7 +983,7 @@ static void ref_call(uint16_t type, struct pvhv_mgmt_ref r)
 static const char *const exit_names[PVHV_MGMT_EXIT_REASONS] = {
 	"intr", "cpuid", "msr_read", "msr_write", "io", "hlt", "hypercall", "npf", "triple_fault",
 	"bad_insn", "xsetbv", "wbinvd", "rdpmc", "exc_db", "exc_ac", "exc_mc", "irq_window", "pause",
-	"invalid", "unexpected",
+	"invalid", "unexpected", "cow",
 };
 
 static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool first)
@@ -1012,14 +1012,15 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 	       "\"overlay_pages\":%llu,\"overlay_peak_pages\":%llu,\"console_out_bytes\":%llu,"
 	       "\"console_dropped_bytes\":%llu,\"console_in_bytes\":%llu,\"console_lines\":%llu,"
 	       "\"vsock_refused\":%llu,\"net_tx_frames\":%llu,\"net_tx_bytes\":%llu,\"net_drops\":%llu,"
-	       "\"reboots\":%u,\"cpu_share\":%u",
+	       "\"reboots\":%u,\"cpu_share\":%u,\"image_chunks_shared\":%llu,\"image_chunks_copied\":%llu",
 	       (unsigned long long)s->memory_bytes, (unsigned long long)s->populated_bytes,
 	       (unsigned long long)s->populated_peak_bytes, (unsigned long long)s->overlay_pages,
 	       (unsigned long long)s->overlay_peak_pages, (unsigned long long)s->console_out_bytes,
 	       (unsigned long long)s->console_dropped_bytes, (unsigned long long)s->console_in_bytes,
 	       (unsigned long long)s->console_lines, (unsigned long long)s->vsock_refused,
 	       (unsigned long long)s->net_tx_frames, (unsigned long long)s->net_tx_bytes,
-	       (unsigned long long)s->net_drops, s->reboots, s->cpu_share);
+	       (unsigned long long)s->net_drops, s->reboots, s->cpu_share,
+	       (unsigned long long)s->image_chunks_shared, (unsigned long long)s->image_chunks_copied);
 	print_net(s);
 	putchar('}');
 }

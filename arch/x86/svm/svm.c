@@ -133,13 +133,14 @@
 
 #define SVM_FEATURE_NP (1u << 0)
 #define SVM_FEATURE_NRIPS (1u << 3)
+#define SVM_FEATURE_FLUSH_BY_ASID (1u << 6)
 #define SVM_FEATURE_PAUSE_FILTER (1u << 10)
 
 void svm_vmrun(uint64_t *regs, hpa_t guest_vmcb, hpa_t host_vmcb);
 
 static hpa_t iopm_pa, msrpm_pa;
 static uint32_t max_asid;
-static bool has_nrips, has_pause_filter;
+static bool has_nrips, has_pause_filter, has_flush_by_asid;
 /* The CPU takes a pending V_IRQ before the first instruction of a guest entered with IF set. */
 static bool virq_at_entry = true;
 
@@ -181,6 +182,7 @@ int svm_probe(char *why, size_t len)
 	max_asid = r[1];
 	has_nrips = r[3] & SVM_FEATURE_NRIPS;
 	has_pause_filter = r[3] & SVM_FEATURE_PAUSE_FILTER;
+	has_flush_by_asid = r[3] & SVM_FEATURE_FLUSH_BY_ASID;
 	/* RDTSCP and RDPID run natively; vcpu_state.c gives each vCPU its TSC_AUX. */
 	vcpu_rdtscp_ok = host_has_rdtscp();
 	if (max_asid < 2) {
@@ -563,6 +565,16 @@ static void svm_run(struct vcpu_hw *v, struct vcpu_exit *e)
 	uint64_t inj = F64(v, VMCB_EVENTINJ);
 
 	assign_asid(v, cpu);
+	/*
+	 * Nested translations are tagged with the ASID: TLB_CONTROL 3 drops
+	 * this guest's (with FlushByAsid), 1 every ASID's (APM vol. 2,
+	 * 15.16.1).  assign_asid() may have asked for 1 already.
+	 */
+	if (v->flush_stage2) {
+		if (!F(v, VMCB_TLB_CONTROL, uint8_t))
+			F(v, VMCB_TLB_CONTROL, uint8_t) = has_flush_by_asid ? 3 : 1;
+		v->flush_stage2 = false;
+	}
 	F64(v, VMCB_RAX) = v->regs[GPR_RAX];
 	spec_guest_enter(v);
 	spec_before_entry(); /* L1D flush / VERW where the CPU needs them */
@@ -717,6 +729,7 @@ const struct vcpu_ops svm_ops = {
 	/* Present, writable, user: NPT walks treat every guest access as a user access. */
 	.stage2_ram_flags = 0x7,
 	.stage2_noexec_flags = 0x7 | (1ULL << 63),
+	.stage2_readonly_flags = 0x5, /* P and U/S without R/W (APM vol. 2, 15.25.5) */
 	.cpu_init = svm_cpu_init,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_free = svm_vcpu_free,

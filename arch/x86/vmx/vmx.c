@@ -1143,6 +1143,11 @@ again:
 		vmwrite(cached_field[i], x->f[i]);
 	}
 	x->dirty = 0;
+	/* INVEPT for the EPTP drops guest-physical and combined mappings of every VPID (SDM 29.4.3.1). */
+	if (v->flush_stage2) {
+		x->need_flush = true;
+		v->flush_stage2 = false;
+	}
 	if (x->need_flush) {
 		invept(invept_single ? 1 : 2, v->stage2_root | EPTP_WB_WALK4);
 		x->need_flush = false;
@@ -1319,6 +1324,7 @@ const struct vcpu_ops vmx_ops = {
 	/* Read, write, execute; write-back memory type, guest PAT honoured (28.3.7). */
 	.stage2_ram_flags = EPT_LEAF_RWX_WB,
 	.stage2_noexec_flags = EPT_LEAF_RWX_WB & ~4ULL, /* EPT bit 2: execute */
+	.stage2_readonly_flags = EPT_LEAF_RWX_WB & ~2ULL, /* EPT bit 1: write */
 	.cpu_init = vmx_cpu_init,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_free = vmx_vcpu_free,

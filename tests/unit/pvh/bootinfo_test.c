@@ -464,6 +464,18 @@ Test(bootinfo_place, top_of_ram)
 	cr_assert(IS_ALIGNED(gpa, PAGE_SIZE));
 }
 
+Test(bootinfo_place, chunk_aligned_when_large)
+{
+	uint64_t gpa = 0;
+
+	/* 3 MiB: at 60 MiB (a 2 MiB boundary) rather than 61 MiB, so its first chunk can be shared. */
+	cr_assert_eq(bootinfo_place_initrd(MIB(64), MIB(20), MIB(3), &gpa), 0);
+	cr_assert_eq(gpa, MIB(60));
+	/* No room below for the boundary: page-aligned as before. */
+	cr_assert_eq(bootinfo_place_initrd(MIB(64), MIB(61), MIB(3), &gpa), 0);
+	cr_assert_eq(gpa, MIB(61));
+}
+
 Test(bootinfo_place, top_of_low_ram)
 {
 	uint64_t gpa = 0;
