@@ -22,7 +22,7 @@ $(B)/userland/agent-run: $(AGENT_RUN_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB
 	@echo "  LD      $@"
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 
-$(B)/userland/pvhctl: $(PVHCTL_C:%.c=$(B)/userland/obj/%.o)
+$(B)/userland/pvhctl: $(PVHCTL_C:%.c=$(B)/userland/obj/%.o) $(B)/userland/obj/userland/lib/mgmtclient.o
 	@echo "  LD      $@"
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 

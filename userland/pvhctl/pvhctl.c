@@ -73,12 +73,11 @@
 #include "pvhv/agent.h"
 #include <linux/vm_sockets.h>
 
-#include "pvhv/mgmt.h"
+#include "mgmtclient.h"
 
 static unsigned to_cid = PVHV_VSOCK_CID_HOST, to_port = PVHV_MGMT_PORT;
 static bool json;
-static int sock = -1;
-static uint32_t next_seq = 1;
+static struct mgmt_conn conn = { .fd = -1 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -95,160 +94,45 @@ static void die(const char *fmt, ...)
 
 static void connect_pvhv(void)
 {
-	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = to_cid, .svm_port = to_port };
-
-	sock = socket(AF_VSOCK, SOCK_STREAM, 0);
-	if (sock < 0)
-		die("vsock socket: %s (is vmw_vsock_virtio_transport loaded?)", strerror(errno));
-	if (connect(sock, (struct sockaddr *)&a, sizeof(a)))
-		die("connect to vsock %u:%u: %s (only the control domain may)", to_cid, to_port,
-		    strerror(errno));
-}
-
-static void write_all(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(sock, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("write: %s", w < 0 ? strerror(errno) : "closed");
-		b += w;
-		n -= (size_t)w;
-	}
-}
-
-static void read_all(void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = read(sock, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die("read: %s", r < 0 ? strerror(errno) : "pvhv closed the stream");
-		b += r;
-		n -= (size_t)r;
-	}
-}
-
-/*
- * One request; the result (after the status) into res, its length into
- * *got.  Returns pvhv's status (0 or -PVHV_MGMT_E*), its message into err
- * when not 0; dies only when the reply cannot be read.
- */
-static int try_call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap, size_t *got,
-		    char err[92])
-{
-	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, next_seq++, len };
-	struct pvhv_mgmt_status st;
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(struct pvhv_mgmt_status)];
-	size_t n;
-
-	write_all(&h, sizeof(h));
-	if (len)
-		write_all(payload, len);
-	read_all(&h, sizeof(h));
-	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
-	    h.len > sizeof(buf))
-		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
-	read_all(buf, h.len);
-	memcpy(&st, buf, sizeof(st));
-	if (st.status) {
-		snprintf(err, 92, "%.*s", (int)sizeof(st.msg), st.msg);
-		return st.status;
-	}
-	n = h.len - sizeof(st);
-	if (n > cap)
-		die("a reply of %zu bytes, expected at most %zu", n, cap);
-	memcpy(res, buf + sizeof(st), n);
-	*got = n;
-	return 0;
+	if (mgmt_connect(&conn, to_cid, to_port))
+		die("%s", conn.err);
 }
 
 /* One request; the result (after the status) into res, its length returned.  Dies on an error status. */
 static size_t call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap)
 {
-	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, next_seq++, len };
-	struct pvhv_mgmt_status st;
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(struct pvhv_mgmt_status)];
-	size_t n;
+	size_t got = 0;
+	int rc = mgmt_call(&conn, type, payload, len, res, cap, &got);
 
-	write_all(&h, sizeof(h));
-	if (len)
-		write_all(payload, len);
-	read_all(&h, sizeof(h));
-	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
-	    h.len > sizeof(buf))
-		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
-	read_all(buf, h.len);
-	memcpy(&st, buf, sizeof(st));
-	if (st.status)
-		die("%.*s (error %d)", (int)sizeof(st.msg), st.msg, -st.status);
-	n = h.len - sizeof(st);
-	if (n > cap)
-		die("a reply of %zu bytes, expected at most %zu", n, cap);
-	memcpy(res, buf + sizeof(st), n);
-	return n;
+	if (rc == MGMT_CLIENT_EIO)
+		die("%s", conn.err);
+	if (rc)
+		die("%s (error %d)", conn.err, -rc);
+	return got;
 }
 
 static const char *state_name(uint32_t s)
 {
-	return s == PVHV_MGMT_STATE_RUNNING ? "running" : s == PVHV_MGMT_STATE_ENDING ? "ending" :
-	       s == PVHV_MGMT_STATE_ENDED ? "ended" : s == PVHV_MGMT_STATE_STARTING ? "starting" :
-	       s == PVHV_MGMT_STATE_PAUSED ? "paused" : "?";
-}
-
-static const char *end_name(uint32_t e)
-{
-	static const char *const names[] = { "-", "poweroff", "reboot", "crash", "stopped", "not-started" };
-
-	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
+	return mgmt_state_name(s, 0);
 }
 
 static unsigned list(struct pvhv_mgmt_domain *d, unsigned max)
 {
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
-	size_t n = call(PVHV_MGMT_DOMAIN_LIST, NULL, 0, buf, sizeof(buf));
-	uint32_t count;
+	unsigned n = 0;
 
-	if (n < 4)
-		die("a short list reply");
-	memcpy(&count, buf, 4);
-	if (count > max || 4 + (size_t)count * sizeof(*d) != n)
-		die("a list reply of %zu bytes for %u domains", n, count);
-	memcpy(d, buf + 4, count * sizeof(*d));
-	return count;
+	if (mgmt_list(&conn, d, max, &n))
+		die("%s", conn.err);
+	return n;
 }
 
 /* NAME, ID or ID:GEN -> a ref (the current generation from a list unless given). */
 static struct pvhv_mgmt_ref resolve(const char *arg)
 {
-	struct pvhv_mgmt_domain d[PVHV_MGMT_MAX_PAYLOAD / sizeof(struct pvhv_mgmt_domain)];
-	char *end;
-	unsigned long id = strtoul(arg, &end, 10), gen;
-	unsigned n;
+	struct pvhv_mgmt_ref r;
 
-	if (end != arg && *end == ':') {
-		gen = strtoul(end + 1, &end, 10);
-		if (*end)
-			die("\"%s\": want NAME, ID or ID:GEN", arg);
-		return (struct pvhv_mgmt_ref){ (uint32_t)id, (uint32_t)gen };
-	}
-	n = list(d, sizeof(d) / sizeof(d[0]));
-	/* A name may be an ended domain's and a live one's: the live one first. */
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < n; i++)
-			if (((end != arg && !*end && d[i].id == id) ||
-			     !strncmp(d[i].name, arg, sizeof(d[i].name))) &&
-			    (pass || d[i].state != PVHV_MGMT_STATE_ENDED))
-				return (struct pvhv_mgmt_ref){ d[i].id, d[i].gen };
-	die("no domain \"%s\"", arg);
+	if (mgmt_resolve(&conn, arg, &r))
+		die("%s", conn.err);
+	return r;
 }
 
 static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
@@ -260,14 +144,14 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first)
 		       "\"exit_status\":%u,\"vcpus\":%u,\"memory_mib\":%llu,\"runtime_us\":%llu,"
 		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s}",
 		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state,
-		       end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
+		       mgmt_end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
 		       (unsigned long long)d->runtime_us, (unsigned long long)d->cpu_us,
 		       (unsigned long long)d->exits, d->reboots,
 		       d->flags & PVHV_MGMT_DOM_CONTROL ? "true" : "false");
 		return;
 	}
 	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f%s\n", d->id, d->gen,
-	       (int)sizeof(d->name), d->name, state, end_name(d->end), d->vcpus,
+	       (int)sizeof(d->name), d->name, state, mgmt_end_name(d->end), d->vcpus,
 	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6,
 	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
 }
@@ -329,23 +213,10 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 	if (pid > 0 && waitpid(pid, &st, 0) == pid)
 		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	connect_pvhv();
-	{
-		uint8_t none[1];
-		struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_DOMAIN_DESTROY, next_seq++,
-					   sizeof(r) };
-		struct pvhv_mgmt_status rst;
-		static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(rst)];
-
-		/* Destroy it unless it ended already (its status then says so: not an error here). */
-		write_all(&h, sizeof(h));
-		write_all(&r, sizeof(r));
-		read_all(&h, sizeof(h));
-		if (h.len > sizeof(buf))
-			die("a malformed reply");
-		read_all(buf, h.len);
-		(void)none;
-	}
-	close(sock);
+	/* Destroy it unless it ended already (its status then says so: not an error here). */
+	if (mgmt_call(&conn, PVHV_MGMT_DOMAIN_DESTROY, &r, sizeof(r), NULL, 0, NULL) == MGMT_CLIENT_EIO)
+		die("%s", conn.err);
+	mgmt_close(&conn);
 	return status;
 }
 
@@ -394,8 +265,6 @@ static int run_image(int argc, char **argv, const char *self)
 	const char *image = NULL;
 	unsigned nd = 1, cid = 0;
 	int k, cmd = 0;
-	size_t got = 0;
-	char err[92];
 
 	snprintf(c.name, sizeof(c.name), "run-%u", (unsigned)getpid());
 	snprintf(c.kernel, sizeof(c.kernel), "vmlinux");
@@ -467,16 +336,16 @@ static int run_image(int argc, char **argv, const char *self)
 		int rc;
 
 		c.vsock_cid = cid ? cid : 1000 + ((unsigned)getpid() + tries * 7919u) % 1000000u;
-		rc = try_call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r), &got, err);
-		if (!rc && got == sizeof(r))
+		rc = mgmt_call_exact(&conn, PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r));
+		if (!rc)
 			break;
-		if (rc && !cid && tries < 16 && strstr(err, "vsock"))
+		if (rc != MGMT_CLIENT_EIO && !cid && tries < 16 && strstr(conn.err, "vsock"))
 			continue;
-		if (rc)
-			die("%s (error %d)", err, -rc);
-		die("a short create reply");
+		if (rc == MGMT_CLIENT_EIO)
+			die("%s", conn.err);
+		die("%s (error %d)", conn.err, -rc);
 	}
-	close(sock);
+	mgmt_close(&conn);
 	return run_in(r, c.vsock_cid, self, argc - cmd, argv + cmd);
 }
 
@@ -531,24 +400,18 @@ static void print_images(void)
 /* Reads one reply to an earlier request of type; dies with pvhv's message on an error. */
 static void import_reply(uint16_t type, const char *name)
 {
-	struct pvhv_mgmt_hdr h;
-	struct pvhv_mgmt_status st;
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(st)];
+	int rc = mgmt_reply(&conn, type, NULL, 0, NULL);
 
-	read_all(&h, sizeof(h));
-	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
-	    h.len > sizeof(buf))
-		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
-	read_all(buf, h.len);
-	memcpy(&st, buf, sizeof(st));
-	if (st.status)
-		die("image %s: %.*s (error %d)", name, (int)sizeof(st.msg), st.msg, -st.status);
+	if (rc == MGMT_CLIENT_EIO)
+		die("%s", conn.err);
+	if (rc)
+		die("image %s: %s (error %d)", name, conn.err, -rc);
 }
 
 /* pvhctl image import: BEGIN, the file in order with a window of DATA frames, END. */
 static void image_import(const char *file, const char *name)
 {
-	static uint8_t frame[sizeof(struct pvhv_mgmt_hdr) + PVHV_MGMT_MAX_PAYLOAD];
+	static uint8_t frame[PVHV_MGMT_IMAGE_CHUNK];
 	struct pvhv_mgmt_image_begin b = { 0 };
 	struct stat sb;
 	uint64_t off = 0;
@@ -577,20 +440,15 @@ static void image_import(const char *file, const char *name)
 	while (off < b.size) {
 		struct pvhv_mgmt_image_data d = { .handle = handle, .offset = off };
 		size_t want = b.size - off < PVHV_MGMT_IMAGE_CHUNK ? (size_t)(b.size - off) : PVHV_MGMT_IMAGE_CHUNK;
-		uint8_t *p = frame + sizeof(struct pvhv_mgmt_hdr) + sizeof(d);
-		ssize_t r = read(fd, p, want);
-		struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_IMAGE_PUT_DATA, next_seq++,
-					   0 };
+		ssize_t r = read(fd, frame, want);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			die("%s: %s at byte %llu", file, r < 0 ? strerror(errno) : "shorter than it was",
 			    (unsigned long long)off);
-		h.len = (uint32_t)(sizeof(d) + (size_t)r);
-		memcpy(frame, &h, sizeof(h));
-		memcpy(frame + sizeof(h), &d, sizeof(d));
-		write_all(frame, sizeof(h) + h.len);
+		if (mgmt_send(&conn, PVHV_MGMT_IMAGE_PUT_DATA, &d, sizeof(d), frame, (uint32_t)r))
+			die("%s", conn.err);
 		off += (uint64_t)r;
 		if (++ahead == IMPORT_WINDOW) {
 			import_reply(PVHV_MGMT_IMAGE_PUT_DATA, name);
@@ -723,11 +581,11 @@ int main(int argc, char **argv)
 			if (json)
 				printf("%s{\"seq\":%llu,\"id\":%u,\"gen\":%u,\"end\":\"%s\",\"exit_status\":%u,"
 				       "\"time_us\":%llu,\"reason\":\"%.*s\"}", k ? "," : "", (unsigned long long)e.seq,
-				       e.id, e.gen, end_name(e.end), e.exit_status, (unsigned long long)e.time_us,
+				       e.id, e.gen, mgmt_end_name(e.end), e.exit_status, (unsigned long long)e.time_us,
 				       (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
 			else
 				printf("%llu %u:%u %s status %u%s%.*s\n", (unsigned long long)e.seq, e.id, e.gen,
-				       end_name(e.end), e.exit_status, e.reason[0] ? ": " : "",
+				       mgmt_end_name(e.end), e.exit_status, e.reason[0] ? ": " : "",
 				       (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
 		}
 		if (json)
@@ -801,7 +659,7 @@ int main(int argc, char **argv)
 		if (!run) {
 			printf("%u:%u\n", r.id, r.gen);
 		} else {
-			close(sock);
+			mgmt_close(&conn);
 			return run_in(r, c.vsock_cid, argv[0], argc - cmd, argv + cmd);
 		}
 	} else if (!strcmp(argv[i], "logs") && i + 2 == argc) {
@@ -815,7 +673,7 @@ int main(int argc, char **argv)
 	} else {
 		usage();
 	}
-	close(sock);
+	mgmt_close(&conn);
 	return 0;
 }
 
@@ -993,7 +851,7 @@ static int exec_cmd(int argc, char **argv, const char *self)
 		    s.flags & PVHV_MGMT_DOM_NOT_STARTED ? "created, not started" : state_name(s.state));
 	if (!s.vsock_cid)
 		die("%s has no vsock device: no agent to exec through", argv[a]);
-	close(sock);
+	mgmt_close(&conn);
 	av = calloc((size_t)argc + 4, sizeof(*av));
 	if (!av)
 		die("out of memory");
