@@ -164,6 +164,28 @@ int mgmt_list(struct mgmt_conn *c, struct pvhv_mgmt_domain *d, unsigned max, uns
 	return 0;
 }
 
+int mgmt_images(struct mgmt_conn *c, uint32_t first, struct pvhv_mgmt_image *e, unsigned *count,
+		unsigned *total)
+{
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+	struct pvhv_mgmt_images l;
+	size_t got = 0;
+	int rc = mgmt_call(c, PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), buf, sizeof(buf), &got);
+
+	if (rc)
+		return rc;
+	if (got < sizeof(l))
+		return broken(c, "a short image list reply");
+	memcpy(&l, buf, sizeof(l));
+	if (l.count > MGMT_CLIENT_MAX_IMAGES || got != sizeof(l) + (size_t)l.count * sizeof(*e) ||
+	    (uint64_t)first + l.count > l.total)
+		return broken(c, "an image list reply of %zu bytes for %u images", got, l.count);
+	memcpy(e, buf + sizeof(l), l.count * sizeof(*e));
+	*count = l.count;
+	*total = l.total;
+	return 0;
+}
+
 int mgmt_resolve(struct mgmt_conn *c, const char *arg, struct pvhv_mgmt_ref *ref)
 {
 	static struct pvhv_mgmt_domain d[MGMT_CLIENT_MAX_DOMAINS];

@@ -57,6 +57,18 @@ int mgmt_call_exact(struct mgmt_conn *c, uint16_t type, const void *payload, uin
 /* Every domain pvhv keeps (at most max, MGMT_CLIENT_MAX_DOMAINS suffices) into d, their count into *n. */
 int mgmt_list(struct mgmt_conn *c, struct pvhv_mgmt_domain *d, unsigned max, unsigned *n);
 
+/* Images a list reply can hold. */
+#define MGMT_CLIENT_MAX_IMAGES ((PVHV_MGMT_MAX_PAYLOAD - sizeof(struct pvhv_mgmt_images)) / sizeof(struct pvhv_mgmt_image))
+
+/*
+ * One page of the image list from index first: up to MGMT_CLIENT_MAX_IMAGES
+ * entries into e, their count into *count and the number of images into
+ * *total (ask again from first + *count while that is below *total and
+ * *count is not 0).
+ */
+int mgmt_images(struct mgmt_conn *c, uint32_t first, struct pvhv_mgmt_image *e, unsigned *count,
+		unsigned *total);
+
 /*
  * NAME, ID or ID:GEN -> a ref: ID:GEN as given; otherwise the domain of
  * that name or ID from a list, a live one before an ended one.

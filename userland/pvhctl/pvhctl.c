@@ -355,41 +355,31 @@ static int life_main(int argc, char **argv, const char *self);
 
 static void print_images(void)
 {
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+	static struct pvhv_mgmt_image e[MGMT_CLIENT_MAX_IMAGES];
 	uint32_t first = 0;
-	struct pvhv_mgmt_images l;
+	unsigned count, total;
 
 	if (json)
 		putchar('[');
 	else
 		printf("%-32s %12s %5s %s\n", "NAME", "SIZE", "USERS", "ORIGIN");
 	do {
-		size_t n = call(PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), buf, sizeof(buf));
+		if (mgmt_images(&conn, first, e, &count, &total))
+			die("%s", conn.err);
+		for (unsigned k = 0; k < count; k++) {
+			const char *origin = e[k].origin == PVHV_MGMT_IMAGE_BUNDLE ? "bundle" :
+					     e[k].origin == PVHV_MGMT_IMAGE_UPLOADED ? "uploaded" : "?";
+			int nl = (int)strnlen(e[k].name, sizeof(e[k].name));
 
-		if (n < sizeof(l))
-			die("a short image list reply");
-		memcpy(&l, buf, sizeof(l));
-		if (n != sizeof(l) + (size_t)l.count * sizeof(struct pvhv_mgmt_image) || first + l.count > l.total)
-			die("an image list reply of %zu bytes for %u images", n, l.count);
-		for (unsigned k = 0; k < l.count; k++) {
-			struct pvhv_mgmt_image e;
-			const char *origin;
-
-			memcpy(&e, buf + sizeof(l) + k * sizeof(e), sizeof(e));
-			origin = e.origin == PVHV_MGMT_IMAGE_BUNDLE ? "bundle" :
-				 e.origin == PVHV_MGMT_IMAGE_UPLOADED ? "uploaded" : "?";
 			if (json)
 				printf("%s{\"name\":\"%.*s\",\"size\":%llu,\"users\":%u,\"origin\":\"%s\"}",
-				       first + k ? "," : "", (int)strnlen(e.name, sizeof(e.name)), e.name,
-				       (unsigned long long)e.size, e.users, origin);
+				       first + k ? "," : "", nl, e[k].name, (unsigned long long)e[k].size, e[k].users, origin);
 			else
-				printf("%-32.*s %12llu %5u %s\n", (int)strnlen(e.name, sizeof(e.name)), e.name,
-				       (unsigned long long)e.size, e.users, origin);
+				printf("%-32.*s %12llu %5u %s\n", nl, e[k].name, (unsigned long long)e[k].size, e[k].users,
+				       origin);
 		}
-		if (!l.count)
-			break;
-		first += l.count;
-	} while (first < l.total);
+		first += count;
+	} while (count && first < total);
 	if (json)
 		puts("]");
 }
