@@ -8,7 +8,7 @@ USERLAND_LDFLAGS := -static
 USERLAND_LIB_C := userland/lib/agentproto.c
 AGENT_C := userland/agent/agent.c userland/agent/session.c
 AGENT_RUN_C := userland/agent/agent-run.c
-PVHCTL_C := userland/pvhctl/pvhctl.c userland/lib/mgmtclient.c
+PVHCTL_C := userland/pvhctl/pvhctl.c userland/pvhctl/api.c userland/lib/mgmtclient.c
 # pvhd: the JSON API daemon; http.c, jsonw.c, spec.c and tools/json.c are pure (unit tests, http_fuzz).
 PVHD_C := userland/pvhd/pvhd.c userland/pvhd/api.c userland/pvhd/exec.c userland/pvhd/spec.c \
 	userland/lib/http.c userland/lib/jsonw.c userland/lib/mgmtclient.c userland/lib/agentproto.c tools/json.c

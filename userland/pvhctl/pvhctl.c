@@ -29,6 +29,9 @@
  *   pvhctl image import FILE [NAME]  uploads FILE (a regular file) as image NAME (default:
  *                                    FILE's base name); it appears when all of it is in
  *   pvhctl image rm NAME             deletes an uploaded image no domain uses
+ *   pvhctl api [--socket PATH] METHOD PATH [BODY|@FILE]
+ *                                    one request to pvhd (api.c): prints the response
+ *                                    body, exits 0 on a 2xx status, else 1
  *
  * Domain life (the functions after the "domain life" line below):
  *   pvhctl start DOMAIN              runs a domain created with --paused
@@ -74,6 +77,7 @@
 #include <linux/vm_sockets.h>
 
 #include "mgmtclient.h"
+#include "pvhctl.h"
 
 static unsigned to_cid = PVHV_VSOCK_CID_HOST, to_port = PVHV_MGMT_PORT;
 static bool json;
@@ -482,7 +486,7 @@ static void usage(void)
 		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|run [options] IMAGE -- CMD...|"
 		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
-		"exec [-i] DOMAIN -- CMD...\n");
+		"exec [-i] DOMAIN -- CMD...|api [--socket PATH] METHOD PATH [BODY|@FILE]\n");
 	exit(2);
 }
 
@@ -501,6 +505,8 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		usage();
+	if (!strcmp(argv[i], "api"))
+		return api_main(argc - i, argv + i);
 	connect_pvhv();
 	if (image_command(argc, argv, i)) {
 		/* done */

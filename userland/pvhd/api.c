@@ -17,10 +17,10 @@
 
 typedef void handler_fn(struct client *cl, struct reply *r, const char *name);
 
-/* The body of a JSON request, whole, NUL-terminated (freed by the caller); NULL with r filled. */
-static char *json_body(struct client *cl, struct reply *r, size_t *len)
+/* The body of a JSON request, whole, NUL-terminated (in a buffer of its own until the next call); NULL with r filled. */
+static const char *json_body(struct client *cl, struct reply *r, size_t *len)
 {
-	char *b;
+	static char b[SPEC_BODY_MAX + 1];
 	size_t got = 0;
 
 	if (cl->req.content_length > SPEC_BODY_MAX) {
@@ -28,16 +28,10 @@ static char *json_body(struct client *cl, struct reply *r, size_t *len)
 			    SPEC_BODY_MAX);
 		return NULL;
 	}
-	b = malloc((size_t)cl->req.content_length + 1);
-	if (!b) {
-		reply_fault(r, 500, "no memory for a body");
-		return NULL;
-	}
 	while (got < cl->req.content_length) {
 		long n = client_body(cl, b + got, (size_t)cl->req.content_length - got);
 
 		if (n <= 0) {
-			free(b);
 			r->close = true;
 			reply_fault(r, 400, "body: %zu of %llu bytes came", got, (unsigned long long)cl->req.content_length);
 			return NULL;
@@ -47,6 +41,14 @@ static char *json_body(struct client *cl, struct reply *r, size_t *len)
 	b[got] = 0;
 	*len = got;
 	return b;
+}
+
+/* A spec_decode_* result: true when it decoded, else a 400 with its message. */
+static bool decoded(struct reply *r, int rc, const char *err)
+{
+	if (rc)
+		reply_fault(r, 400, "%s", err);
+	return !rc;
 }
 
 /* The management connection, or a 503 in r. */
@@ -427,8 +429,8 @@ static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 	static struct pvhv_mgmt_create c;
 	struct pvhv_mgmt_ref ref;
 	char err[SPEC_ERRLEN], what[64];
+	const char *body;
 	size_t len;
-	char *body;
 	bool pick;
 	int rc = 0;
 
@@ -437,15 +439,7 @@ static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 		return;
 	}
 	body = json_body(cl, r, &len);
-	if (!body)
-		return;
-	rc = spec_decode_create(name, body, len, &c, err, sizeof(err));
-	free(body);
-	if (rc) {
-		reply_fault(r, 400, "%s", err);
-		return;
-	}
-	if (!mgmt(cl, r) || name_taken(cl, r, name) || !images_exist(cl, r, &c))
+	if (!body || !decoded(r, spec_decode_create(name, body, len, &c, err, sizeof(err)), err) || !mgmt(cl, r) || name_taken(cl, r, name) || !images_exist(cl, r, &c))
 		return;
 	/* No CID given: a free one above 1000; pvhv refuses one in use, so try the next. */
 	pick = !c.vsock_cid;
@@ -628,18 +622,10 @@ static void put_actions(struct client *cl, struct reply *r, const char *name)
 	enum spec_action a;
 	char err[SPEC_ERRLEN];
 	size_t len;
-	char *body = json_body(cl, r, &len);
-	int rc;
+	const char *body = json_body(cl, r, &len);
 
-	if (!body)
-		return;
-	rc = spec_decode_action(body, len, &a, err, sizeof(err));
-	free(body);
-	if (rc) {
-		reply_fault(r, 400, "%s", err);
-		return;
-	}
-	if (!sandbox_ref(cl, r, name, &ref))
+	if (!body || !decoded(r, spec_decode_action(body, len, &a, err, sizeof(err)), err) ||
+	    !sandbox_ref(cl, r, name, &ref))
 		return;
 	if (a == SPEC_STOP)
 		stop(cl, r, name, ref);
@@ -662,19 +648,10 @@ static void post_exec(struct client *cl, struct reply *r, const char *name)
 	struct pvhv_mgmt_stats s;
 	char err[SPEC_ERRLEN];
 	size_t len;
-	char *body = json_body(cl, r, &len);
-	int rc;
+	const char *body = json_body(cl, r, &len);
 
-	if (!body)
-		return;
-	rc = spec_decode_exec(body, len, &ex, err, sizeof(err));
-	if (rc) {
-		free(body);
-		reply_fault(r, 400, "%s", err);
-		return;
-	}
-	free(body);
-	if (!sandbox_ref(cl, r, name, &ref) ||
+	if (!body || !decoded(r, spec_decode_exec(body, len, &ex, err, sizeof(err)), err) ||
+	    !sandbox_ref(cl, r, name, &ref) ||
 	    !call(cl, r, name, PVHV_MGMT_DOMAIN_STATS, &ref, sizeof(ref), &s, sizeof(s)))
 		return;
 	if (s.state != PVHV_MGMT_STATE_RUNNING)
