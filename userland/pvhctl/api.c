@@ -3,7 +3,8 @@
  * api.c: `pvhctl api [--socket PATH] METHOD PATH [BODY|@FILE]`, a raw client
  * of pvhd for scripts and tests: one request on pvhd's unix socket, the
  * response body on stdout (and a newline), exit status 0 for a 2xx
- * status, else 1 (2 for bad usage or no pvhd).  @FILE is streamed with its
+ * status, else 1 ("pvhctl api: HTTP STATUS" on stderr; 2 for bad usage or
+ * no pvhd).  @FILE is streamed with its
  * size as Content-Length (an image upload need not fit in memory).
  */
 #include <errno.h>
@@ -168,5 +169,9 @@ int api_main(int argc, char **argv)
 		fprintf(stderr, "pvhctl api: a malformed or cut response from pvhd\n");
 		return 1;
 	}
-	return status >= 200 && status < 300 ? 0 : 1;
+	if (status >= 200 && status < 300)
+		return 0;
+	fflush(stdout);
+	fprintf(stderr, "pvhctl api: HTTP %d\n", status);
+	return 1;
 }

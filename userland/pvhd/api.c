@@ -12,6 +12,7 @@
 #include "pvhd.h"
 
 #define STOP_WAIT_S 30
+#define BUILD_WAIT_S 30
 #define UPLOAD_WINDOW 32  /* DATA frames sent ahead of their replies */
 #define LIST_REPLY_MAX 65536
 
@@ -424,6 +425,60 @@ static bool name_taken(struct client *cl, struct reply *r, const char *name)
 	return false;
 }
 
+/* Why domain ref ended, from pvhv's events (the last page that has it); "" if they no longer say. */
+static void end_reason(struct client *cl, struct pvhv_mgmt_ref ref, char *out, size_t len)
+{
+	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+	struct pvhv_mgmt_events ev;
+	uint64_t after = 0;
+
+	out[0] = 0;
+	for (;;) {
+		size_t got = 0;
+
+		if (mgmt_call(&cl->mgmt, PVHV_MGMT_EVENTS, &after, sizeof(after), buf, sizeof(buf), &got) ||
+		    got < sizeof(ev))
+			return;
+		memcpy(&ev, buf, sizeof(ev));
+		if (!ev.count || got != sizeof(ev) + (size_t)ev.count * sizeof(struct pvhv_mgmt_event))
+			return;
+		for (unsigned k = 0; k < ev.count; k++) {
+			struct pvhv_mgmt_event e;
+
+			memcpy(&e, buf + sizeof(ev) + k * sizeof(e), sizeof(e));
+			if (e.id == ref.id && e.gen == ref.gen)
+				snprintf(out, len, "%.*s", (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
+			after = e.seq;
+		}
+	}
+}
+
+/*
+ * pvhv answers a create at once and builds the domain afterwards (its
+ * memory is reserved then): waits while it is being built, so that a
+ * sandbox that could not be built is this request's failure (507 when
+ * memory was short), not a surprise for the next one.
+ */
+static bool built(struct client *cl, struct reply *r, const char *what, struct pvhv_mgmt_ref ref)
+{
+	struct pvhv_mgmt_domain d;
+	char why[80];
+
+	for (int k = 0; k < BUILD_WAIT_S * 20; k++) {
+		if (!call(cl, r, what, PVHV_MGMT_DOMAIN_INFO, &ref, sizeof(ref), &d, sizeof(d)))
+			return false;
+		if (d.state != PVHV_MGMT_STATE_STARTING)
+			break;
+		usleep(50000);
+	}
+	if (d.state != PVHV_MGMT_STATE_ENDED || d.end != PVHV_MGMT_END_NOT_STARTED)
+		return true;
+	end_reason(cl, ref, why, sizeof(why));
+	reply_fault(r, strstr(why, "MiB") && strstr(why, "free") ? 507 : 502, "%s: pvhv could not build it: %s", what,
+		    why[0] ? why : "(no reason kept)");
+	return false;
+}
+
 static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 {
 	static struct pvhv_mgmt_create c;
@@ -450,12 +505,12 @@ static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 		if (!rc || !pick || rc == MGMT_CLIENT_EIO || !strstr(cl->mgmt.err, "vsock"))
 			break;
 	}
+	snprintf(what, sizeof(what), "sandbox %s", name);
 	if (rc) {
-		snprintf(what, sizeof(what), "sandbox %s", name);
 		reply_mgmt_fault(r, cl, rc, what);
 		return;
 	}
-	if (!reply_json(r, 201, 256))
+	if (!built(cl, r, what, ref) || !reply_json(r, 201, 256))
 		return;
 	jsonw_object(&r->w);
 	jsonw_ku64(&r->w, "id", ref.id);
