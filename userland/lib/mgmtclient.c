@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <linux/vm_sockets.h>
 
+#include "fdio.h"
 #include "mgmtclient.h"
 
 __attribute__((format(printf, 2, 3)))
@@ -50,33 +51,15 @@ void mgmt_close(struct mgmt_conn *c)
 
 static int put_all(struct mgmt_conn *c, const uint8_t *b, size_t n)
 {
-	while (n) {
-		ssize_t w = write(c->fd, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return broken(c, "write to pvhv: %s", w < 0 ? strerror(errno) : "closed");
-		b += w;
-		n -= (size_t)w;
-	}
+	if (fd_write_all(c->fd, b, n))
+		return broken(c, "write to pvhv: %s", strerror(errno));
 	return 0;
 }
 
 static int get_all(struct mgmt_conn *c, void *p, size_t n)
 {
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = read(c->fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return broken(c, "read from pvhv: %s", r < 0 ? strerror(errno) : "pvhv closed the stream");
-		b += r;
-		n -= (size_t)r;
-	}
+	if (fd_read_all(c->fd, p, n))
+		return broken(c, "read from pvhv: %s", errno ? strerror(errno) : "pvhv closed the stream");
 	return 0;
 }
 

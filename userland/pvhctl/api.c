@@ -18,22 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "pvhctl.h"
-
-static int put(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 /* The body: BODY itself, or FILE's bytes streamed.  -1 with a message on failure. */
 static int send_body(int s, const char *arg, int file, uint64_t size)
@@ -42,7 +28,7 @@ static int send_body(int s, const char *arg, int file, uint64_t size)
 	uint64_t sent = 0;
 
 	if (file < 0)
-		return put(s, arg, strlen(arg));
+		return fd_write_all(s, arg, strlen(arg));
 	while (sent < size) {
 		ssize_t n = read(file, buf, sizeof(buf));
 
@@ -55,7 +41,7 @@ static int send_body(int s, const char *arg, int file, uint64_t size)
 		}
 		if ((uint64_t)n > size - sent)
 			n = (ssize_t)(size - sent);
-		if (put(s, buf, (size_t)n)) {
+		if (fd_write_all(s, buf, (size_t)n)) {
 			/* pvhd may have refused early and closed: its reply still says why. */
 			return 0;
 		}
@@ -161,7 +147,7 @@ int api_main(int argc, char **argv)
 		fprintf(stderr, "pvhctl api: %s %s: too long\n", argv[k], argv[k + 1]);
 		return 2;
 	}
-	if (put(s, head, (size_t)n) || (body && send_body(s, body, file, size))) {
+	if (fd_write_all(s, head, (size_t)n) || (body && send_body(s, body, file, size))) {
 		fprintf(stderr, "pvhctl api: sending the request: %s\n", strerror(errno));
 		return 1;
 	}

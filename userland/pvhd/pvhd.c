@@ -27,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "pvhd.h"
 
 #define HEAD_TIMEOUT_S 10
@@ -60,21 +61,6 @@ static int wait_readable(int fd, long deadline)
 	}
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;   /* SO_SNDTIMEO bounds a stalled reader */
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 long client_body(struct client *cl, void *p, size_t n)
 {
 	size_t take;
@@ -87,7 +73,7 @@ long client_body(struct client *cl, void *p, size_t n)
 		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 
 		cl->continue_sent = true;
-		if (!cl->rx_len && write_all(cl->fd, cont, sizeof(cont) - 1))
+		if (!cl->rx_len && fd_write_all(cl->fd, cont, sizeof(cont) - 1))
 			return -1;
 	}
 	if (cl->rx_len) {
@@ -222,8 +208,8 @@ static int send_reply(struct client *cl, struct reply *r)
 		len = r->w.len;
 	}
 	n = http_format_head(head, sizeof(head), r->status, len, !r->close);
-	if (n < 0 || write_all(cl->fd, head, (size_t)n) || (len && cl->req.method != HTTP_HEAD &&
-							 write_all(cl->fd, r->buf, len)))
+	if (n < 0 || fd_write_all(cl->fd, head, (size_t)n) || (len && cl->req.method != HTTP_HEAD &&
+							 fd_write_all(cl->fd, r->buf, len)))
 		return -1;
 	return 0;
 }
@@ -288,7 +274,7 @@ static int listen_on(const char *path)
 			unlink(path);
 	}
 	umask(077);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || listen(fd, 64)) {
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) || chmod(path, 0600) || listen(fd, 64)) {
 		fprintf(stderr, "pvhd: %s: %s\n", path, strerror(errno));
 		exit(1);
 	}
@@ -350,6 +336,12 @@ int main(int argc, char **argv)
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
+		/* A child may be just ending (its client closed a moment ago): give it 100 ms. */
+		for (int k = 0; k < 20 && children >= max_clients; k++) {
+			usleep(5000);
+			while (children && waitpid(-1, NULL, WNOHANG) > 0)
+				children--;
+		}
 		if (children >= max_clients) {
 			refuse_busy(fd);
 			continue;
