@@ -542,7 +542,8 @@ def cases(dom, probe):
         # pvhd in the control domain, driven through `pvhctl api`: an image
         # uploaded, a sandbox made from it, commands run in it (exit codes,
         # a signal, stdout and stderr apart, a missing program), its stats,
-        # stop and delete; then each refusal with its status (pvhd's log
+        # pause and resume, its console, stop and delete; then each refusal
+        # with its status (pvhd's log
         # says the status of every request: PVHV-API-LOG).
         case("linux-ctl-api", "pvhd's JSON API: images, sandboxes, exec, actions, and its refusals",
              [linux_root("ctl", "ctlapi", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
@@ -562,6 +563,11 @@ def cases(dom, probe):
                    r'^\[ctl\] PVHV-API-STATS rc=0 "name":"apisb","state":"running","vcpus":1 memory_bytes=167772160$',
                    r'^\[ctl\] PVHV-API-LIST rc=0 "id":0,"gen":1,"name":"ctl","state":"running" '
                    r'"id":1,"gen":1,"name":"apisb","state":"running" $',
+                   r'^\[ctl\] PVHV-API-PAUSE rc=0 $',
+                   r'^\[ctl\] PVHV-API-PAUSED rc=0 "state":"paused"$',
+                   r'^\[ctl\] PVHV-API-RESUME rc=0 $',
+                   r'^\[ctl\] PVHV-API-CONSOLE rc=0 agentd=1 next>0=yes$',
+                   r'^\[ctl\] PVHV-API-CONSOLE-AFTER rc=0 agentd=0 "missed":0$',
                    r'^\[ctl\] PVHV-API-E-DUP rc=1 \{"fault_message":"sandbox apisb exists \(1:1, running\)"\} '
                    r'pvhctl api: HTTP 409 $',
                    r'^\[ctl\] PVHV-API-STOP rc=0 $',
@@ -581,6 +587,8 @@ def cases(dom, probe):
                    r'pvhctl api: HTTP 507 $',
                    r'^\[ctl\] PVHV-API-E-NAME rc=1 \{"fault_message":"sandbox name \\".e1\\": 1-31 bytes of A-Za-z0-9._- '
                    r'expected"\} pvhctl api: HTTP 400 $',
+                   r'^\[ctl\] PVHV-API-E-BIG rc=1 \{"fault_message":"body: 70000 bytes, at most 65536"\} '
+                   r'pvhctl api: HTTP 413 $',
                    r'^\[ctl\] PVHV-API-E-RESOURCE rc=1 \{"fault_message":"/api/v1/nothing: no such resource"\} '
                    r'pvhctl api: HTTP 404 $',
                    r'^\[ctl\] PVHV-API-E-METHOD rc=1 \{"fault_message":"DELETE /api/v1/info: method not allowed '
@@ -591,7 +599,7 @@ def cases(dom, probe):
                    r'Resume, Stop expected at byte 16"\} pvhctl api: HTTP 400 $',
                    r'^\[ctl\] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
                    r'"seq":2,"id":1,"gen":2,"end":"not-started" $',
-                   r'^\[ctl\] PVHV-API-LOG 15 ok, 11 refused$'],
+                   r'^\[ctl\] PVHV-API-LOG 20 ok, 12 refused$'],
              must_not=[r"PVHV-OPT-FAIL"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
                             "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
@@ -611,6 +619,11 @@ def cases(dom, probe):
                             '[ctl] PVHV-API-STATS rc=0 "name":"apisb","state":"running","vcpus":1 memory_bytes=167772160',
                             '[ctl] PVHV-API-LIST rc=0 "id":0,"gen":1,"name":"ctl","state":"running" '
                             '"id":1,"gen":1,"name":"apisb","state":"running" ',
+                            "[ctl] PVHV-API-PAUSE rc=0 ",
+                            '[ctl] PVHV-API-PAUSED rc=0 "state":"paused"',
+                            "[ctl] PVHV-API-RESUME rc=0 ",
+                            "[ctl] PVHV-API-CONSOLE rc=0 agentd=1 next>0=yes",
+                            '[ctl] PVHV-API-CONSOLE-AFTER rc=0 agentd=0 "missed":0',
                             '[ctl] PVHV-API-E-DUP rc=1 {"fault_message":"sandbox apisb exists (1:1, running)"} pvhctl api: HTTP 409 ',
                             "[ctl] PVHV-API-STOP rc=0 ",
                             "pvhv: dom apisb stopped: destroyed through the management port",
@@ -628,6 +641,8 @@ def cases(dom, probe):
                             '(RAM and tables), only 694 MiB free"} pvhctl api: HTTP 507 ',
                             '[ctl] PVHV-API-E-NAME rc=1 {"fault_message":"sandbox name \\".e1\\": 1-31 bytes of A-Za-z0-9._- '
                             'expected"} pvhctl api: HTTP 400 ',
+                            '[ctl] PVHV-API-E-BIG rc=1 {"fault_message":"body: 70000 bytes, at most 65536"} '
+                            'pvhctl api: HTTP 413 ',
                             '[ctl] PVHV-API-E-RESOURCE rc=1 {"fault_message":"/api/v1/nothing: no such resource"} '
                             'pvhctl api: HTTP 404 ',
                             '[ctl] PVHV-API-E-METHOD rc=1 {"fault_message":"DELETE /api/v1/info: method not allowed '
@@ -638,7 +653,7 @@ def cases(dom, probe):
                             'Resume, Stop expected at byte 16"} pvhctl api: HTTP 400 ',
                             '[ctl] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
                             '"seq":2,"id":1,"gen":2,"end":"not-started" ',
-                            "[ctl] PVHV-API-LOG 15 ok, 11 refused")),
+                            "[ctl] PVHV-API-LOG 20 ok, 12 refused")),
         # Sandbox root images made by pvhv-mkimage from a docker-save tar (two
         # layers, a whiteout, a hard link, owners and a set-uid bit), booted
         # through the initramfs's root step: the image's own /sbin/init (its
