@@ -621,7 +621,7 @@ static void get_console(struct client *cl, struct reply *r, const char *name)
 		return;
 	jsonw_object(&r->w);
 	jsonw_ku64(&r->w, "next", b.console_lines);
-	jsonw_ku64(&r->w, "missed", after + 1 < first ? first - after - 1 : 0);
+	jsonw_ku64(&r->w, "missed", after < first - 1 ? first - 1 - after : 0);   /* first >= 1 */
 	jsonw_key(&r->w, "lines");
 	jsonw_array(&r->w);
 	for (size_t k = 0, start = 0; k < got; k++) {
