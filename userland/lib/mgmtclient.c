@@ -217,3 +217,14 @@ const char *mgmt_end_name(uint32_t e)
 
 	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
 }
+
+const char *mgmt_exit_name(unsigned reason)
+{
+	static const char *const names[PVHV_MGMT_EXIT_REASONS] = {
+		"intr", "cpuid", "msr_read", "msr_write", "io", "hlt", "hypercall", "npf", "triple_fault",
+		"bad_insn", "xsetbv", "wbinvd", "rdpmc", "exc_db", "exc_ac", "exc_mc", "irq_window", "pause",
+		"invalid", "unexpected",
+	};
+
+	return reason < PVHV_MGMT_EXIT_REASONS ? names[reason] : NULL;
+}

@@ -80,5 +80,7 @@ int mgmt_resolve(struct mgmt_conn *c, const char *arg, struct pvhv_mgmt_ref *ref
 const char *mgmt_state_name(uint32_t state, uint32_t flags);
 /* "poweroff", "crash", ... for PVHV_MGMT_END_*. */
 const char *mgmt_end_name(uint32_t end);
+/* "cpuid", "npf", ... for PVHV_MGMT_EXIT_* (the index into pvhv_mgmt_stats.exits), NULL for an unused one. */
+const char *mgmt_exit_name(unsigned reason);
 
 #endif

@@ -706,12 +706,6 @@ static void ref_call(uint16_t type, struct pvhv_mgmt_ref r)
 	call(type, &r, sizeof(r), none, 0);
 }
 
-static const char *const exit_names[PVHV_MGMT_EXIT_REASONS] = {
-	"intr", "cpuid", "msr_read", "msr_write", "io", "hlt", "hypercall", "npf", "triple_fault",
-	"bad_insn", "xsetbv", "wbinvd", "rdpmc", "exc_db", "exc_ac", "exc_mc", "irq_window", "pause",
-	"invalid", "unexpected",
-};
-
 static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool first)
 {
 	const char *state = s->flags & PVHV_MGMT_DOM_NOT_STARTED ? "created" : state_name(s->state);
@@ -731,8 +725,8 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 	       (unsigned long long)s->runtime_us, (unsigned long long)s->cpu_us, (unsigned long long)s->paused_us,
 	       (unsigned long long)s->exits_total);
 	for (unsigned r = 0, k = 0; r < PVHV_MGMT_EXIT_REASONS; r++)
-		if (exit_names[r] && s->exits[r])
-			printf("%s\"%s\":%llu", k++ ? "," : "", exit_names[r], (unsigned long long)s->exits[r]);
+		if (mgmt_exit_name(r) && s->exits[r])
+			printf("%s\"%s\":%llu", k++ ? "," : "", mgmt_exit_name(r), (unsigned long long)s->exits[r]);
 	printf("},\"memory_bytes\":%llu,\"populated_bytes\":%llu,\"populated_peak_bytes\":%llu,"
 	       "\"overlay_pages\":%llu,\"overlay_peak_pages\":%llu,\"console_out_bytes\":%llu,"
 	       "\"console_dropped_bytes\":%llu,\"console_in_bytes\":%llu,\"console_lines\":%llu,"

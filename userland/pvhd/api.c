@@ -532,12 +532,6 @@ static void get_sandbox(struct client *cl, struct reply *r, const char *name)
 	domain_json(&r->w, &d);
 }
 
-static const char *const exit_names[PVHV_MGMT_EXIT_REASONS] = {
-	"intr", "cpuid", "msr_read", "msr_write", "io", "hlt", "hypercall", "npf", "triple_fault",
-	"bad_insn", "xsetbv", "wbinvd", "rdpmc", "exc_db", "exc_ac", "exc_mc", "irq_window", "pause",
-	"invalid", "unexpected",
-};
-
 static void get_stats(struct client *cl, struct reply *r, const char *name)
 {
 	struct pvhv_mgmt_ref ref;
@@ -572,8 +566,8 @@ static void get_stats(struct client *cl, struct reply *r, const char *name)
 	jsonw_key(&r->w, "exits_by_reason");
 	jsonw_object(&r->w);
 	for (unsigned k = 0; k < PVHV_MGMT_EXIT_REASONS; k++)
-		if (exit_names[k] && s.exits[k])
-			jsonw_ku64(&r->w, exit_names[k], s.exits[k]);
+		if (mgmt_exit_name(k) && s.exits[k])
+			jsonw_ku64(&r->w, mgmt_exit_name(k), s.exits[k]);
 	jsonw_end(&r->w);
 	jsonw_end(&r->w);
 }
