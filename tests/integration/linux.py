@@ -560,6 +560,9 @@ def cases(dom, probe):
                    r'"stdout":"out\\n","stderr":"err\\n",',
                    r'^\[ctl\] PVHV-API-EXEC-SIG rc=0 \{"exit_code":137,"signal":9,',
                    r'^\[ctl\] PVHV-API-EXEC-NOENT rc=0 \{"exit_code":127,.*"error":"[^"]*/no/such',
+                   # 1 MiB of "y\\n" kept: 524288 y and 524288 \\n, plus "stdout":"" and wc's newline
+                   r'^\[ctl\] PVHV-API-EXEC-BIG rc=0 "stdout_bytes":1100000,"stderr_bytes":0,"truncated":true '
+                   r'kept=1572876$',
                    r'^\[ctl\] PVHV-API-STATS rc=0 "name":"apisb","state":"running","vcpus":1 memory_bytes=167772160$',
                    r'^\[ctl\] PVHV-API-LIST rc=0 "id":0,"gen":1,"name":"ctl","state":"running" '
                    r'"id":1,"gen":1,"name":"apisb","state":"running" $',
@@ -599,7 +602,7 @@ def cases(dom, probe):
                    r'Resume, Stop expected at byte 16"\} pvhctl api: HTTP 400 $',
                    r'^\[ctl\] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
                    r'"seq":2,"id":1,"gen":2,"end":"not-started" $',
-                   r'^\[ctl\] PVHV-API-LOG 20 ok, 12 refused$'],
+                   r'^\[ctl\] PVHV-API-LOG 21 ok, 12 refused$'],
              must_not=[r"PVHV-OPT-FAIL"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
                             "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
@@ -616,6 +619,8 @@ def cases(dom, probe):
                             '"stdout":"out\\n","stderr":"err\\n","stdout_bytes":4} ',
                             '[ctl] PVHV-API-EXEC-SIG rc=0 {"exit_code":137,"signal":9,"timed_out":false} ',
                             '[ctl] PVHV-API-EXEC-NOENT rc=0 {"exit_code":127,"error":"exec /no/such: No such file"} ',
+                            '[ctl] PVHV-API-EXEC-BIG rc=0 "stdout_bytes":1100000,"stderr_bytes":0,"truncated":true '
+                            'kept=1572876',
                             '[ctl] PVHV-API-STATS rc=0 "name":"apisb","state":"running","vcpus":1 memory_bytes=167772160',
                             '[ctl] PVHV-API-LIST rc=0 "id":0,"gen":1,"name":"ctl","state":"running" '
                             '"id":1,"gen":1,"name":"apisb","state":"running" ',
@@ -653,7 +658,7 @@ def cases(dom, probe):
                             'Resume, Stop expected at byte 16"} pvhctl api: HTTP 400 ',
                             '[ctl] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
                             '"seq":2,"id":1,"gen":2,"end":"not-started" ',
-                            "[ctl] PVHV-API-LOG 20 ok, 12 refused")),
+                            "[ctl] PVHV-API-LOG 21 ok, 12 refused")),
         # Sandbox root images made by pvhv-mkimage from a docker-save tar (two
         # layers, a whiteout, a hard link, owners and a set-uid bit), booted
         # through the initramfs's root step: the image's own /sbin/init (its
