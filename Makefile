@@ -68,7 +68,7 @@ UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
 # Guest-side protocol code (userland/) is hosted C already: its unit tests link it as is.
-UNIT_USERLAND_C := userland/lib/agentproto.c
+UNIT_USERLAND_C := userland/lib/agentproto.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c
 # The host tools' pure readers (tar, JSON): only lib/base.h, like PURE_C, but not in the image.
 UNIT_TOOLS_C := tools/tar.c tools/json.c tools/sha256.c
 UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) \
@@ -91,7 +91,7 @@ $(B)/host/%.o: %.c
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer over the virtio transport and queues, the vsock router, the network model and
-# switch, and pvhv-mkimage's tar and JSON readers (clang; `make fuzz` builds and runs each for a
+# switch, pvhv-mkimage's tar and JSON readers, and pvhd's HTTP and JSON request parsing (clang; `make fuzz` builds and runs each for a
 # bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).  vsock_fuzz: three hostile guests' vsock devices on the router.
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
@@ -100,11 +100,12 @@ MGMT_FUZZ_C := tests/fuzz/mgmt_fuzz.c pvh/mgmt.c pvh/images.c lib/format.c
 NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
 	drivers/virtio/switch.c
 MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
+HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz \
-	$(B)/fuzz/mkimage_fuzz
+	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -131,6 +132,12 @@ $(B)/fuzz/mkimage_fuzz: $(MKIMAGE_FUZZ_C) tools/tar.h tools/json.h lib/base.h
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(MKIMAGE_FUZZ_C)
+
+$(B)/fuzz/http_fuzz: $(HTTP_FUZZ_C) userland/lib/http.h userland/lib/jsonw.h userland/pvhd/spec.h tools/json.h \
+		guest-abi/pvhv/mgmt.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(HTTP_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh

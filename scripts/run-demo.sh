@@ -3,22 +3,23 @@
 # run-demo.sh: boot pvhv with a control domain, serial on this terminal.
 #
 # Builds build/demo/bundle.cpio: the control domain (Debian's cloud kernel,
-# build/linux/root.ext4 as its root, build/userland's pvhctl, agent-run and
-# pvhv-agent on a second disk at /opt; vsock CID 3, `control = <1>`) and,
+# build/linux/root.ext4 as its root, build/userland's pvhctl, pvhd, agent-run
+# and pvhv-agent on a second disk at /opt; vsock CID 3, `control = <1>`; it
+# starts pvhd on /run/pvhd.sock at boot) and,
 # for the sandboxes it makes, the image sandbox.ext4: the same busybox tree
 # with pvhv-agent as its init (tools/pvhv-mkimage --agent).  Runs QEMU
 # (accelerator from scripts/qemu-args.sh) and explains QEMU's exit status.
 # On a terminal the control domain gives a shell where `pvhctl run` works
 # (it prints a few commands to try; `exit` powers off, Ctrl-A X quits
 # QEMU).  Without a terminal it runs a first session itself (pvhctl hello,
-# images, run, ps, events) and powers off.
+# images, run, ps, events, and one pvhd API call) and powers off.
 # PVHV_DEMO_TIMEOUT (seconds, default 240; none on a terminal) bounds the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/qemu-args.sh
 
 U=build/userland
-for f in build/pvhv.elf build/tools/pvhv-bundle build/tools/pvhv-mkimage $U/pvhctl $U/agent-run $U/pvhv-agent; do
+for f in build/pvhv.elf build/tools/pvhv-bundle build/tools/pvhv-mkimage $U/pvhctl $U/pvhd $U/agent-run $U/pvhv-agent; do
 	[ -e "$f" ] || { echo "run-demo: $f is missing; run 'make all' first" >&2; exit 1; }
 done
 
@@ -39,7 +40,7 @@ fi
 D=build/demo
 mkdir -p "$D/files"
 # The control domain's /opt and the sandboxes' root, rebuilt when their inputs change.
-if [ ! -e "$D/files/userland.img" ] || [ -n "$(find $U/pvhctl $U/agent-run $U/pvhv-agent -newer "$D/files/userland.img")" ]; then
+if [ ! -e "$D/files/userland.img" ] || [ -n "$(find $U/pvhctl $U/pvhd $U/agent-run $U/pvhv-agent -newer "$D/files/userland.img")" ]; then
 	python3 -c 'import sys; sys.path.insert(0, "tests/integration"); import run; run.gen_userland(sys.argv[1])' \
 		"$D/files/userland.img"
 fi

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# run-all.sh: every pvhv test suite -- unit (Criterion), bundle and image tools, sandbox agent, virtio fuzzing, integration (QEMU, console input, Bochs).
+# run-all.sh: every pvhv test suite -- unit (Criterion), bundle and image tools, sandbox agent, pvhd, virtio fuzzing, integration (QEMU, console input, Bochs).
 # Fetches the Debian kernel for the Linux cases first (scripts/fetch-linux.sh).
 #
 # Prints each suite's own output, then one line per suite and a final
@@ -99,6 +99,8 @@ bash scripts/fetch-linux.sh || echo "scripts/fetch-linux.sh failed (status $?): 
 # root also as PID 1 of fresh PID and mount namespaces), then as /init of
 # Debian's kernel under plain QEMU (vsock modules loaded, listening).
 suite userland python3 tests/userland/test-agent.py
+# pvhd on the host against hostile HTTP clients (no pvhv behind it).
+suite pvhd python3 tests/userland/test-pvhd.py
 
 # QEMU: test guests, hostile guests, bad bundles, Linux.
 suite integration python3 tests/integration/run.py "$@"

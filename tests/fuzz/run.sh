@@ -7,7 +7,9 @@
 #   net    a hostile transmit ring through the net model, the switch and a peer's receive ring
 #   mgmt   a hostile client's byte stream through the management protocol's handler
 #   mkimage  hostile tar archives and JSON manifests through pvhv-mkimage's readers
-# FUZZ_TARGETS picks some (default: all five).  Each corpus grows in build/fuzz/<target>-corpus
+#   http   hostile requests through pvhd's HTTP head parser and JSON body decoders, and
+#          any bytes through its JSON writer and back
+# FUZZ_TARGETS picks some (default: all six).  Each corpus grows in build/fuzz/<target>-corpus
 # (virtq: build/fuzz/corpus); a crashing input lands in build/fuzz/artifacts/<target>-*.
 # Last line: "N passed, M failed" over the targets (exit status 0 when none failed).
 set -uo pipefail
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/../.."
 
 secs=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:-20000000}
-targets=${FUZZ_TARGETS:-virtq vsock net mgmt mkimage}
+targets=${FUZZ_TARGETS:-virtq vsock net mgmt mkimage http}
 out=build/fuzz
 passed=0
 failed=0
@@ -59,6 +61,7 @@ for t in $targets; do
 	net) run net tests/fuzz/net_seeds.py "$out/net-corpus" 8192 ;;
 	mgmt) run mgmt tests/fuzz/mgmt_seeds.py "$out/mgmt-corpus" 16384 ;;
 	mkimage) run mkimage tests/fuzz/mkimage_seeds.py "$out/mkimage-corpus" 32768 ;;
+	http) run http tests/fuzz/http_seeds.py "$out/http-corpus" 16384 ;;
 	*) echo "fuzz: no target $t"; failed=$((failed + 1)) ;;
 	esac
 done

@@ -666,6 +666,126 @@ def cases(dom, probe):
                             "COM1 receive interrupt off) (error 32)",
                             "[ctl] PVHV-LIFE-RM-HELD removed 1:2 was 1:2",
                             "[ctl] PVHV-LIFE-PS 1    2    x                ended    stopped         1       64        0.0        0.0")),
+        # pvhd in the control domain, driven through `pvhctl api`: an image
+        # uploaded, a sandbox made from it, commands run in it (exit codes,
+        # a signal, stdout and stderr apart, a missing program), its stats,
+        # pause and resume, its console, stop and delete; then each refusal
+        # with its status (pvhd's log
+        # says the status of every request: PVHV-API-LOG).
+        case("linux-ctl-api", "pvhd's JSON API: images, sandboxes, exec, actions, and its refusals",
+             [linux_root("ctl", "ctlapi", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         vsock_cid=3, control=True)], code=1, timeout=300,
+             must=[r'^\[ctl\] PVHV-API-INFO rc=0 \{"name":"pvhv[^"]*","api":"v1","protocol":1,"abi_major":\d+,'
+                   r'"abi_minor":\d+,"cpus":2,"vendor":"svm",',
+                   r'^\[ctl\] PVHV-API-UPLOAD rc=0 \{"name":"ul.img","size":16777216\} $',
+                   r'^\[ctl\] PVHV-API-IMAGES rc=0 \{"name":"ul.img","size":16777216,"users":0,"origin":"uploaded"\}$',
+                   r'^\[ctl\] PVHV-API-CREATE rc=0 \{"id":1,"gen":1,"name":"apisb","vsock_cid":\d{4,},"state":"running"\} $',
+                   r'^\[apisb\] PVHV-AGENTD$',
+                   r'^\[ctl\] PVHV-API-EXEC-HI rc=0 \{"exit_code":0,"signal":0,"timed_out":false,"stdout":"hi\\n",'
+                   r'"stderr":"","stdout_bytes":3,"stderr_bytes":0,"truncated":false,"output_max_bytes":1048576,',
+                   r'^\[ctl\] PVHV-API-EXEC-EXIT3 rc=0 \{"exit_code":3,"signal":0,"timed_out":false,'
+                   r'"stdout":"out\\n","stderr":"err\\n",',
+                   r'^\[ctl\] PVHV-API-EXEC-SIG rc=0 \{"exit_code":137,"signal":9,',
+                   r'^\[ctl\] PVHV-API-EXEC-NOENT rc=0 \{"exit_code":127,.*"error":"[^"]*/no/such',
+                   # 1 MiB of "y\\n" kept: 524288 y and 524288 \\n, plus "stdout":"" and wc's newline
+                   r'^\[ctl\] PVHV-API-EXEC-BIG rc=0 "stdout_bytes":1100000,"stderr_bytes":0,"truncated":true '
+                   r'kept=1572876$',
+                   r'^\[ctl\] PVHV-API-STATS rc=0 "name":"apisb","state":"running","vcpus":1 memory_bytes=167772160$',
+                   r'^\[ctl\] PVHV-API-LIST rc=0 "id":0,"gen":1,"name":"ctl","state":"running" '
+                   r'"id":1,"gen":1,"name":"apisb","state":"running" $',
+                   r'^\[ctl\] PVHV-API-PAUSE rc=0 $',
+                   r'^\[ctl\] PVHV-API-PAUSED rc=0 "state":"paused"$',
+                   r'^\[ctl\] PVHV-API-RESUME rc=0 $',
+                   r'^\[ctl\] PVHV-API-CONSOLE rc=0 agentd=1 next>0=yes$',
+                   r'^\[ctl\] PVHV-API-CONSOLE-AFTER rc=0 agentd=0 "missed":0$',
+                   r'^\[ctl\] PVHV-API-E-DUP rc=1 \{"fault_message":"sandbox apisb exists \(1:1, running\)"\} '
+                   r'pvhctl api: HTTP 409 $',
+                   r'^\[ctl\] PVHV-API-STOP rc=0 $',
+                   r"^pvhv: dom apisb stopped: destroyed through the management port$",
+                   r'^\[ctl\] PVHV-API-EXEC-ENDED rc=1 \{"fault_message":"sandbox apisb is ended: exec needs a running '
+                   r'sandbox"\} pvhctl api: HTTP 409 $',
+                   r'^\[ctl\] PVHV-API-DELETE rc=0 $',
+                   r'^\[ctl\] PVHV-API-GONE rc=0 "state":"ended","end":"stopped"$',
+                   r'^\[ctl\] PVHV-API-IMAGE-RM rc=0 $',
+                   r'^\[ctl\] PVHV-API-E-JSON rc=1 \{"fault_message":"body: JSON: [^"]* at byte 18"\} pvhctl api: HTTP 400 $',
+                   r'^\[ctl\] PVHV-API-E-KEY rc=1 \{"fault_message":"machine-config: unknown key \\"vcpus\\" at byte 20"\} '
+                   r'pvhctl api: HTTP 400 $',
+                   r'^\[ctl\] PVHV-API-E-IMAGE rc=1 \{"fault_message":"drives\[0\].image: no image \\"nope.ext4\\""\} '
+                   r'pvhctl api: HTTP 404 $',
+                   r'^\[ctl\] PVHV-API-E-MEM rc=1 \{"fault_message":"sandbox e1: pvhv could not build it: needs \d+ MiB '
+                   r'\(RAM and tables\), only \d+ MiB free"\} '
+                   r'pvhctl api: HTTP 507 $',
+                   r'^\[ctl\] PVHV-API-E-NAME rc=1 \{"fault_message":"sandbox name \\".e1\\": 1-31 bytes of A-Za-z0-9._- '
+                   r'expected"\} pvhctl api: HTTP 400 $',
+                   r'^\[ctl\] PVHV-API-E-BIG rc=1 \{"fault_message":"body: 70000 bytes, at most 65536"\} '
+                   r'pvhctl api: HTTP 413 $',
+                   r'^\[ctl\] PVHV-API-E-RESOURCE rc=1 \{"fault_message":"/api/v1/nothing: no such resource"\} '
+                   r'pvhctl api: HTTP 404 $',
+                   r'^\[ctl\] PVHV-API-E-METHOD rc=1 \{"fault_message":"DELETE /api/v1/info: method not allowed '
+                   r'\(allowed: GET\)"\} pvhctl api: HTTP 405 $',
+                   r'^\[ctl\] PVHV-API-E-NOSB rc=1 \{"fault_message":"sandbox nosuch: pvhv: no domain \\"nosuch\\" '
+                   r'\(error 2\)"\} pvhctl api: HTTP 404 $',
+                   r'^\[ctl\] PVHV-API-E-ACTION rc=1 \{"fault_message":"action_type: one of InstanceStart, Pause, '
+                   r'Resume, Stop expected at byte 16"\} pvhctl api: HTTP 400 $',
+                   r'^\[ctl\] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
+                   r'"seq":2,"id":1,"gen":2,"end":"not-started" $',
+                   r'^\[ctl\] PVHV-API-LOG 21 ok, 12 refused$'],
+             must_not=[r"PVHV-OPT-FAIL"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            '[ctl] PVHV-API-INFO rc=0 {"name":"pvhv 0.1","api":"v1","protocol":1,"abi_major":1,'
+                            '"abi_minor":0,"cpus":2,"vendor":"svm","tsc_khz":1}',
+                            '[ctl] PVHV-API-UPLOAD rc=0 {"name":"ul.img","size":16777216} ',
+                            '[ctl] PVHV-API-IMAGES rc=0 {"name":"ul.img","size":16777216,"users":0,"origin":"uploaded"}',
+                            '[ctl] PVHV-API-CREATE rc=0 {"id":1,"gen":1,"name":"apisb","vsock_cid":1234,"state":"running"} ',
+                            "[apisb] PVHV-AGENTD",
+                            '[ctl] PVHV-API-EXEC-HI rc=0 {"exit_code":0,"signal":0,"timed_out":false,"stdout":"hi\\n",'
+                            '"stderr":"","stdout_bytes":3,"stderr_bytes":0,"truncated":false,"output_max_bytes":1048576,'
+                            '"wall_us":1} ',
+                            '[ctl] PVHV-API-EXEC-EXIT3 rc=0 {"exit_code":3,"signal":0,"timed_out":false,'
+                            '"stdout":"out\\n","stderr":"err\\n","stdout_bytes":4} ',
+                            '[ctl] PVHV-API-EXEC-SIG rc=0 {"exit_code":137,"signal":9,"timed_out":false} ',
+                            '[ctl] PVHV-API-EXEC-NOENT rc=0 {"exit_code":127,"error":"exec /no/such: No such file"} ',
+                            '[ctl] PVHV-API-EXEC-BIG rc=0 "stdout_bytes":1100000,"stderr_bytes":0,"truncated":true '
+                            'kept=1572876',
+                            '[ctl] PVHV-API-STATS rc=0 "name":"apisb","state":"running","vcpus":1 memory_bytes=167772160',
+                            '[ctl] PVHV-API-LIST rc=0 "id":0,"gen":1,"name":"ctl","state":"running" '
+                            '"id":1,"gen":1,"name":"apisb","state":"running" ',
+                            "[ctl] PVHV-API-PAUSE rc=0 ",
+                            '[ctl] PVHV-API-PAUSED rc=0 "state":"paused"',
+                            "[ctl] PVHV-API-RESUME rc=0 ",
+                            "[ctl] PVHV-API-CONSOLE rc=0 agentd=1 next>0=yes",
+                            '[ctl] PVHV-API-CONSOLE-AFTER rc=0 agentd=0 "missed":0',
+                            '[ctl] PVHV-API-E-DUP rc=1 {"fault_message":"sandbox apisb exists (1:1, running)"} pvhctl api: HTTP 409 ',
+                            "[ctl] PVHV-API-STOP rc=0 ",
+                            "pvhv: dom apisb stopped: destroyed through the management port",
+                            '[ctl] PVHV-API-EXEC-ENDED rc=1 {"fault_message":"sandbox apisb is ended: exec needs a running '
+                            'sandbox"} pvhctl api: HTTP 409 ',
+                            "[ctl] PVHV-API-DELETE rc=0 ",
+                            '[ctl] PVHV-API-GONE rc=0 "state":"ended","end":"stopped"',
+                            "[ctl] PVHV-API-IMAGE-RM rc=0 ",
+                            '[ctl] PVHV-API-E-JSON rc=1 {"fault_message":"body: JSON: value expected at byte 18"} pvhctl api: HTTP 400 ',
+                            '[ctl] PVHV-API-E-KEY rc=1 {"fault_message":"machine-config: unknown key \\"vcpus\\" at byte 20"} '
+                            'pvhctl api: HTTP 400 ',
+                            '[ctl] PVHV-API-E-IMAGE rc=1 {"fault_message":"drives[0].image: no image \\"nope.ext4\\""} '
+                            'pvhctl api: HTTP 404 ',
+                            '[ctl] PVHV-API-E-MEM rc=1 {"fault_message":"sandbox e1: pvhv could not build it: needs 3137 MiB '
+                            '(RAM and tables), only 694 MiB free"} pvhctl api: HTTP 507 ',
+                            '[ctl] PVHV-API-E-NAME rc=1 {"fault_message":"sandbox name \\".e1\\": 1-31 bytes of A-Za-z0-9._- '
+                            'expected"} pvhctl api: HTTP 400 ',
+                            '[ctl] PVHV-API-E-BIG rc=1 {"fault_message":"body: 70000 bytes, at most 65536"} '
+                            'pvhctl api: HTTP 413 ',
+                            '[ctl] PVHV-API-E-RESOURCE rc=1 {"fault_message":"/api/v1/nothing: no such resource"} '
+                            'pvhctl api: HTTP 404 ',
+                            '[ctl] PVHV-API-E-METHOD rc=1 {"fault_message":"DELETE /api/v1/info: method not allowed '
+                            '(allowed: GET)"} pvhctl api: HTTP 405 ',
+                            '[ctl] PVHV-API-E-NOSB rc=1 {"fault_message":"sandbox nosuch: pvhv: no domain \\"nosuch\\" '
+                            '(error 2)"} pvhctl api: HTTP 404 ',
+                            '[ctl] PVHV-API-E-ACTION rc=1 {"fault_message":"action_type: one of InstanceStart, Pause, '
+                            'Resume, Stop expected at byte 16"} pvhctl api: HTTP 400 ',
+                            '[ctl] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
+                            '"seq":2,"id":1,"gen":2,"end":"not-started" ',
+                            "[ctl] PVHV-API-LOG 21 ok, 12 refused")),
         # Sandbox root images made by pvhv-mkimage from a docker-save tar (two
         # layers, a whiteout, a hard link, owners and a set-uid bit), booted
         # through the initramfs's root step: the image's own /sbin/init (its

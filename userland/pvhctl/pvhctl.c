@@ -38,6 +38,9 @@
  *   pvhctl image import FILE [NAME]  uploads FILE (a regular file) as image NAME (default:
  *                                    FILE's base name); it appears when all of it is in
  *   pvhctl image rm NAME             deletes an uploaded image no domain uses
+ *   pvhctl api [--socket PATH] METHOD PATH [BODY|@FILE]
+ *                                    one request to pvhd (api.c): prints the response
+ *                                    body, exits 0 on a 2xx status, else 1
  *
  * Domain life (the functions after the "domain life" line below):
  *   pvhctl start DOMAIN              runs a domain created with --paused
@@ -83,12 +86,12 @@
 #include "pvhv/agent.h"
 #include <linux/vm_sockets.h>
 
-#include "pvhv/mgmt.h"
+#include "mgmtclient.h"
+#include "pvhctl.h"
 
 static unsigned to_cid = PVHV_VSOCK_CID_HOST, to_port = PVHV_MGMT_PORT;
 static bool json;
-static int sock = -1;
-static uint32_t next_seq = 1;
+static struct mgmt_conn conn = { .fd = -1 };
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -105,181 +108,46 @@ static void die(const char *fmt, ...)
 
 static void connect_pvhv(void)
 {
-	struct sockaddr_vm a = { .svm_family = AF_VSOCK, .svm_cid = to_cid, .svm_port = to_port };
-
-	sock = socket(AF_VSOCK, SOCK_STREAM, 0);
-	if (sock < 0)
-		die("vsock socket: %s (is vmw_vsock_virtio_transport loaded?)", strerror(errno));
-	if (connect(sock, (struct sockaddr *)&a, sizeof(a)))
-		die("connect to vsock %u:%u: %s (only the control domain may)", to_cid, to_port,
-		    strerror(errno));
-}
-
-static void write_all(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t w = write(sock, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			die("write: %s", w < 0 ? strerror(errno) : "closed");
-		b += w;
-		n -= (size_t)w;
-	}
-}
-
-static void read_all(void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = read(sock, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			die("read: %s", r < 0 ? strerror(errno) : "pvhv closed the stream");
-		b += r;
-		n -= (size_t)r;
-	}
-}
-
-/*
- * One request; the result (after the status) into res, its length into
- * *got.  Returns pvhv's status (0 or -PVHV_MGMT_E*), its message into err
- * when not 0; dies only when the reply cannot be read.
- */
-static int try_call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap, size_t *got,
-		    char err[92])
-{
-	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, next_seq++, len };
-	struct pvhv_mgmt_status st;
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(struct pvhv_mgmt_status)];
-	size_t n;
-
-	write_all(&h, sizeof(h));
-	if (len)
-		write_all(payload, len);
-	read_all(&h, sizeof(h));
-	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
-	    h.len > sizeof(buf))
-		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
-	read_all(buf, h.len);
-	memcpy(&st, buf, sizeof(st));
-	if (st.status) {
-		snprintf(err, 92, "%.*s", (int)sizeof(st.msg), st.msg);
-		return st.status;
-	}
-	n = h.len - sizeof(st);
-	if (n > cap)
-		die("a reply of %zu bytes, expected at most %zu", n, cap);
-	memcpy(res, buf + sizeof(st), n);
-	*got = n;
-	return 0;
+	if (mgmt_connect(&conn, to_cid, to_port))
+		die("%s", conn.err);
 }
 
 /* One request; the result (after the status) into res, its length returned.  Dies on an error status. */
 static size_t call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap)
 {
-	struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, type, next_seq++, len };
-	struct pvhv_mgmt_status st;
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(struct pvhv_mgmt_status)];
-	size_t n;
+	size_t got = 0;
+	int rc = mgmt_call(&conn, type, payload, len, res, cap, &got);
 
-	write_all(&h, sizeof(h));
-	if (len)
-		write_all(payload, len);
-	read_all(&h, sizeof(h));
-	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
-	    h.len > sizeof(buf))
-		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
-	read_all(buf, h.len);
-	memcpy(&st, buf, sizeof(st));
-	if (st.status)
-		die("%.*s (error %d)", (int)sizeof(st.msg), st.msg, -st.status);
-	n = h.len - sizeof(st);
-	if (n > cap)
-		die("a reply of %zu bytes, expected at most %zu", n, cap);
-	memcpy(res, buf + sizeof(st), n);
-	return n;
+	if (rc == MGMT_CLIENT_EIO)
+		die("%s", conn.err);
+	if (rc)
+		die("%s (error %d)", conn.err, -rc);
+	return got;
 }
 
 static const char *state_name(uint32_t s)
 {
-	return s == PVHV_MGMT_STATE_RUNNING ? "running" : s == PVHV_MGMT_STATE_ENDING ? "ending" :
-	       s == PVHV_MGMT_STATE_ENDED ? "ended" : s == PVHV_MGMT_STATE_STARTING ? "starting" :
-	       s == PVHV_MGMT_STATE_PAUSED ? "paused" : "?";
-}
-
-static const char *end_name(uint32_t e)
-{
-	static const char *const names[] = { "-", "poweroff", "reboot", "crash", "stopped", "not-started" };
-
-	return e < sizeof(names) / sizeof(names[0]) ? names[e] : "?";
+	return mgmt_state_name(s, 0);
 }
 
 /* Every domain pvhv lists, page by page (*out: malloc'd, the caller frees it). */
 static unsigned list(struct pvhv_mgmt_domain **out)
 {
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
-	struct pvhv_mgmt_domain *d = NULL;
-	unsigned total = 0;
-	uint32_t from = 0;
+	unsigned n = 0;
 
-	for (;;) {
-		size_t n = call(PVHV_MGMT_DOMAIN_LIST, &from, sizeof(from), buf, sizeof(buf));
-		uint32_t count;
-
-		if (n < 4)
-			die("a short list reply");
-		memcpy(&count, buf, 4);
-		if (4 + (size_t)count * sizeof(*d) != n)
-			die("a list reply of %zu bytes for %u domains", n, count);
-		if (!count)
-			break;
-		d = realloc(d, (total + count) * sizeof(*d));
-		if (!d)
-			die("out of memory for %u domains", total + count);
-		memcpy(d + total, buf + 4, count * sizeof(*d));
-		total += count;
-		if (d[total - 1].id < from || d[total - 1].id == UINT32_MAX)
-			die("a list reply that goes backwards (id %u from %u)", d[total - 1].id, from);
-		from = d[total - 1].id + 1;
-	}
-	*out = d;
-	return total;
+	if (mgmt_list(&conn, out, &n))
+		die("%s", conn.err);
+	return n;
 }
 
 /* NAME, ID or ID:GEN -> a ref (the current generation from a list unless given). */
 static struct pvhv_mgmt_ref resolve(const char *arg)
 {
-	struct pvhv_mgmt_domain *d;
-	char *end;
-	unsigned long id = strtoul(arg, &end, 10), gen;
-	unsigned n;
+	struct pvhv_mgmt_ref r;
 
-	if (end != arg && *end == ':') {
-		gen = strtoul(end + 1, &end, 10);
-		if (*end)
-			die("\"%s\": want NAME, ID or ID:GEN", arg);
-		return (struct pvhv_mgmt_ref){ (uint32_t)id, (uint32_t)gen };
-	}
-	n = list(&d);
-	/* A name may be an ended domain's and a live one's: the live one first. */
-	for (int pass = 0; pass < 2; pass++)
-		for (unsigned i = 0; i < n; i++)
-			if (((end != arg && !*end && d[i].id == id) ||
-			     !strncmp(d[i].name, arg, sizeof(d[i].name))) &&
-			    (pass || d[i].state != PVHV_MGMT_STATE_ENDED)) {
-				struct pvhv_mgmt_ref r = { d[i].id, d[i].gen };
-
-				free(d);
-				return r;
-			}
-	die("no domain \"%s\"", arg);
+	if (mgmt_resolve(&conn, arg, &r))
+		die("%s", conn.err);
+	return r;
 }
 
 /*
@@ -324,7 +192,7 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first, const str
 		       "\"exit_status\":%u,\"vcpus\":%u,\"memory_mib\":%llu,\"runtime_us\":%llu,"
 		       "\"cpu_us\":%llu,\"exits\":%llu,\"reboots\":%u,\"control\":%s,\"cpu_share\":%u",
 		       first ? "" : ",", d->id, d->gen, (int)sizeof(d->name), d->name, state,
-		       end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
+		       mgmt_end_name(d->end), d->exit_status, d->vcpus, (unsigned long long)(d->memory_bytes >> 20),
 		       (unsigned long long)d->runtime_us, (unsigned long long)d->cpu_us,
 		       (unsigned long long)d->exits, d->reboots,
 		       d->flags & PVHV_MGMT_DOM_CONTROL ? "true" : "false", d->cpu_share);
@@ -334,7 +202,7 @@ static void print_domain(const struct pvhv_mgmt_domain *d, bool first, const str
 		return;
 	}
 	printf("%-4u %-4u %-16.*s %-8s %-11s %5u %8llu %10.1f %10.1f %5u%s\n", d->id, d->gen,
-	       (int)sizeof(d->name), d->name, state, end_name(d->end), d->vcpus,
+	       (int)sizeof(d->name), d->name, state, mgmt_end_name(d->end), d->vcpus,
 	       (unsigned long long)(d->memory_bytes >> 20), d->runtime_us / 1e6, d->cpu_us / 1e6, d->cpu_share,
 	       d->flags & PVHV_MGMT_DOM_CONTROL ? " control" : "");
 	if (s)
@@ -398,23 +266,10 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 	if (pid > 0 && waitpid(pid, &st, 0) == pid)
 		status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	connect_pvhv();
-	{
-		uint8_t none[1];
-		struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_DOMAIN_DESTROY, next_seq++,
-					   sizeof(r) };
-		struct pvhv_mgmt_status rst;
-		static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(rst)];
-
-		/* Destroy it unless it ended already (its status then says so: not an error here). */
-		write_all(&h, sizeof(h));
-		write_all(&r, sizeof(r));
-		read_all(&h, sizeof(h));
-		if (h.len > sizeof(buf))
-			die("a malformed reply");
-		read_all(buf, h.len);
-		(void)none;
-	}
-	close(sock);
+	/* Destroy it unless it ended already (its status then says so: not an error here). */
+	if (mgmt_call(&conn, PVHV_MGMT_DOMAIN_DESTROY, &r, sizeof(r), NULL, 0, NULL) == MGMT_CLIENT_EIO)
+		die("%s", conn.err);
+	mgmt_close(&conn);
 	return status;
 }
 
@@ -503,8 +358,6 @@ static int run_image(int argc, char **argv, const char *self)
 	const char *image = NULL;
 	unsigned nd = 1, cid = 0;
 	int k, cmd = 0;
-	size_t got = 0;
-	char err[92];
 
 	snprintf(c.name, sizeof(c.name), "run-%u", (unsigned)getpid());
 	snprintf(c.kernel, sizeof(c.kernel), "vmlinux");
@@ -580,16 +433,16 @@ static int run_image(int argc, char **argv, const char *self)
 		int rc;
 
 		c.vsock_cid = cid ? cid : 1000 + ((unsigned)getpid() + tries * 7919u) % 1000000u;
-		rc = try_call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r), &got, err);
-		if (!rc && got == sizeof(r))
+		rc = mgmt_call_exact(&conn, PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r));
+		if (!rc)
 			break;
-		if (rc && !cid && tries < 16 && strstr(err, "vsock"))
+		if (rc != MGMT_CLIENT_EIO && !cid && tries < 16 && strstr(conn.err, "vsock"))
 			continue;
-		if (rc)
-			die("%s (error %d)", err, -rc);
-		die("a short create reply");
+		if (rc == MGMT_CLIENT_EIO)
+			die("%s", conn.err);
+		die("%s (error %d)", conn.err, -rc);
 	}
-	close(sock);
+	mgmt_close(&conn);
 	return run_in(r, c.vsock_cid, self, argc - cmd, argv + cmd);
 }
 
@@ -599,41 +452,31 @@ static int life_main(int argc, char **argv, const char *self);
 
 static void print_images(void)
 {
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD];
+	static struct pvhv_mgmt_image e[MGMT_CLIENT_MAX_IMAGES];
 	uint32_t first = 0;
-	struct pvhv_mgmt_images l;
+	unsigned count, total;
 
 	if (json)
 		putchar('[');
 	else
 		printf("%-32s %12s %5s %s\n", "NAME", "SIZE", "USERS", "ORIGIN");
 	do {
-		size_t n = call(PVHV_MGMT_IMAGE_LIST, &first, sizeof(first), buf, sizeof(buf));
+		if (mgmt_images(&conn, first, e, &count, &total))
+			die("%s", conn.err);
+		for (unsigned k = 0; k < count; k++) {
+			const char *origin = e[k].origin == PVHV_MGMT_IMAGE_BUNDLE ? "bundle" :
+					     e[k].origin == PVHV_MGMT_IMAGE_UPLOADED ? "uploaded" : "?";
+			int nl = (int)strnlen(e[k].name, sizeof(e[k].name));
 
-		if (n < sizeof(l))
-			die("a short image list reply");
-		memcpy(&l, buf, sizeof(l));
-		if (n != sizeof(l) + (size_t)l.count * sizeof(struct pvhv_mgmt_image) || first + l.count > l.total)
-			die("an image list reply of %zu bytes for %u images", n, l.count);
-		for (unsigned k = 0; k < l.count; k++) {
-			struct pvhv_mgmt_image e;
-			const char *origin;
-
-			memcpy(&e, buf + sizeof(l) + k * sizeof(e), sizeof(e));
-			origin = e.origin == PVHV_MGMT_IMAGE_BUNDLE ? "bundle" :
-				 e.origin == PVHV_MGMT_IMAGE_UPLOADED ? "uploaded" : "?";
 			if (json)
 				printf("%s{\"name\":\"%.*s\",\"size\":%llu,\"users\":%u,\"origin\":\"%s\"}",
-				       first + k ? "," : "", (int)strnlen(e.name, sizeof(e.name)), e.name,
-				       (unsigned long long)e.size, e.users, origin);
+				       first + k ? "," : "", nl, e[k].name, (unsigned long long)e[k].size, e[k].users, origin);
 			else
-				printf("%-32.*s %12llu %5u %s\n", (int)strnlen(e.name, sizeof(e.name)), e.name,
-				       (unsigned long long)e.size, e.users, origin);
+				printf("%-32.*s %12llu %5u %s\n", nl, e[k].name, (unsigned long long)e[k].size, e[k].users,
+				       origin);
 		}
-		if (!l.count)
-			break;
-		first += l.count;
-	} while (first < l.total);
+		first += count;
+	} while (count && first < total);
 	if (json)
 		puts("]");
 }
@@ -644,24 +487,18 @@ static void print_images(void)
 /* Reads one reply to an earlier request of type; dies with pvhv's message on an error. */
 static void import_reply(uint16_t type, const char *name)
 {
-	struct pvhv_mgmt_hdr h;
-	struct pvhv_mgmt_status st;
-	static uint8_t buf[PVHV_MGMT_MAX_PAYLOAD + sizeof(st)];
+	int rc = mgmt_reply(&conn, type, NULL, 0, NULL);
 
-	read_all(&h, sizeof(h));
-	if (h.magic != PVHV_MGMT_MAGIC || h.type != (type | PVHV_MGMT_REPLY) || h.len < sizeof(st) ||
-	    h.len > sizeof(buf))
-		die("a malformed reply (type 0x%x, %u bytes)", h.type, h.len);
-	read_all(buf, h.len);
-	memcpy(&st, buf, sizeof(st));
-	if (st.status)
-		die("image %s: %.*s (error %d)", name, (int)sizeof(st.msg), st.msg, -st.status);
+	if (rc == MGMT_CLIENT_EIO)
+		die("%s", conn.err);
+	if (rc)
+		die("image %s: %s (error %d)", name, conn.err, -rc);
 }
 
 /* pvhctl image import: BEGIN, the file in order with a window of DATA frames, END. */
 static void image_import(const char *file, const char *name)
 {
-	static uint8_t frame[sizeof(struct pvhv_mgmt_hdr) + PVHV_MGMT_MAX_PAYLOAD];
+	static uint8_t frame[PVHV_MGMT_IMAGE_CHUNK];
 	struct pvhv_mgmt_image_begin b = { 0 };
 	struct stat sb;
 	uint64_t off = 0;
@@ -690,20 +527,15 @@ static void image_import(const char *file, const char *name)
 	while (off < b.size) {
 		struct pvhv_mgmt_image_data d = { .handle = handle, .offset = off };
 		size_t want = b.size - off < PVHV_MGMT_IMAGE_CHUNK ? (size_t)(b.size - off) : PVHV_MGMT_IMAGE_CHUNK;
-		uint8_t *p = frame + sizeof(struct pvhv_mgmt_hdr) + sizeof(d);
-		ssize_t r = read(fd, p, want);
-		struct pvhv_mgmt_hdr h = { PVHV_MGMT_MAGIC, PVHV_MGMT_VERSION, PVHV_MGMT_IMAGE_PUT_DATA, next_seq++,
-					   0 };
+		ssize_t r = read(fd, frame, want);
 
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0)
 			die("%s: %s at byte %llu", file, r < 0 ? strerror(errno) : "shorter than it was",
 			    (unsigned long long)off);
-		h.len = (uint32_t)(sizeof(d) + (size_t)r);
-		memcpy(frame, &h, sizeof(h));
-		memcpy(frame + sizeof(h), &d, sizeof(d));
-		write_all(frame, sizeof(h) + h.len);
+		if (mgmt_send(&conn, PVHV_MGMT_IMAGE_PUT_DATA, &d, sizeof(d), frame, (uint32_t)r))
+			die("%s", conn.err);
 		off += (uint64_t)r;
 		if (++ahead == IMPORT_WINDOW) {
 			import_reply(PVHV_MGMT_IMAGE_PUT_DATA, name);
@@ -747,7 +579,7 @@ static void usage(void)
 		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|run [options] IMAGE -- CMD...|"
 		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
-		"exec [-i] DOMAIN -- CMD...\n");
+		"exec [-i] DOMAIN -- CMD...|api [--socket PATH] METHOD PATH [BODY|@FILE]\n");
 	exit(2);
 }
 
@@ -766,6 +598,8 @@ int main(int argc, char **argv)
 	}
 	if (i >= argc)
 		usage();
+	if (!strcmp(argv[i], "api"))
+		return api_main(argc - i, argv + i);
 	connect_pvhv();
 	if (image_command(argc, argv, i)) {
 		/* done */
@@ -846,11 +680,11 @@ int main(int argc, char **argv)
 			if (json)
 				printf("%s{\"seq\":%llu,\"id\":%u,\"gen\":%u,\"end\":\"%s\",\"exit_status\":%u,"
 				       "\"time_us\":%llu,\"reason\":\"%.*s\"}", k ? "," : "", (unsigned long long)e.seq,
-				       e.id, e.gen, end_name(e.end), e.exit_status, (unsigned long long)e.time_us,
+				       e.id, e.gen, mgmt_end_name(e.end), e.exit_status, (unsigned long long)e.time_us,
 				       (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
 			else
 				printf("%llu %u:%u %s status %u%s%.*s\n", (unsigned long long)e.seq, e.id, e.gen,
-				       end_name(e.end), e.exit_status, e.reason[0] ? ": " : "",
+				       mgmt_end_name(e.end), e.exit_status, e.reason[0] ? ": " : "",
 				       (int)strnlen(e.reason, sizeof(e.reason)), e.reason);
 		}
 		if (json)
@@ -928,7 +762,7 @@ int main(int argc, char **argv)
 		if (!run) {
 			printf("%u:%u\n", r.id, r.gen);
 		} else {
-			close(sock);
+			mgmt_close(&conn);
 			return run_in(r, c.vsock_cid, argv[0], argc - cmd, argv + cmd);
 		}
 	} else if (!strcmp(argv[i], "logs") && i + 2 == argc) {
@@ -942,7 +776,7 @@ int main(int argc, char **argv)
 	} else {
 		usage();
 	}
-	close(sock);
+	mgmt_close(&conn);
 	return 0;
 }
 
@@ -980,12 +814,6 @@ static void ref_call(uint16_t type, struct pvhv_mgmt_ref r)
 	call(type, &r, sizeof(r), none, 0);
 }
 
-static const char *const exit_names[PVHV_MGMT_EXIT_REASONS] = {
-	"intr", "cpuid", "msr_read", "msr_write", "io", "hlt", "hypercall", "npf", "triple_fault",
-	"bad_insn", "xsetbv", "wbinvd", "rdpmc", "exc_db", "exc_ac", "exc_mc", "irq_window", "pause",
-	"invalid", "unexpected", "cow",
-};
-
 static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool first)
 {
 	const char *state = s->flags & PVHV_MGMT_DOM_NOT_STARTED ? "created" : state_name(s->state);
@@ -1006,8 +834,8 @@ static void print_stats(const struct pvhv_mgmt_stats *s, const char *name, bool 
 	       (unsigned long long)s->runtime_us, (unsigned long long)s->cpu_us, (unsigned long long)s->paused_us,
 	       (unsigned long long)s->exits_total);
 	for (unsigned r = 0, k = 0; r < PVHV_MGMT_EXIT_REASONS; r++)
-		if (exit_names[r] && s->exits[r])
-			printf("%s\"%s\":%llu", k++ ? "," : "", exit_names[r], (unsigned long long)s->exits[r]);
+		if (mgmt_exit_name(r) && s->exits[r])
+			printf("%s\"%s\":%llu", k++ ? "," : "", mgmt_exit_name(r), (unsigned long long)s->exits[r]);
 	printf("},\"memory_bytes\":%llu,\"populated_bytes\":%llu,\"populated_peak_bytes\":%llu,"
 	       "\"overlay_pages\":%llu,\"overlay_peak_pages\":%llu,\"console_out_bytes\":%llu,"
 	       "\"console_dropped_bytes\":%llu,\"console_in_bytes\":%llu,\"console_lines\":%llu,"
@@ -1126,7 +954,7 @@ static int exec_cmd(int argc, char **argv, const char *self)
 		    s.flags & PVHV_MGMT_DOM_NOT_STARTED ? "created, not started" : state_name(s.state));
 	if (!s.vsock_cid)
 		die("%s has no vsock device: no agent to exec through", argv[a]);
-	close(sock);
+	mgmt_close(&conn);
 	av = calloc((size_t)argc + 4, sizeof(*av));
 	if (!av)
 		die("out of memory");

@@ -1,0 +1,215 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""test-pvhd.py: pvhd on the host, against hostile and clumsy HTTP clients.
+
+Starts build/userland/pvhd on a unix socket in a temporary directory (no pvhv behind it: every
+management call gets 503) and checks what needs no pvhv: routing (404, 405 with the allowed
+methods), the request limits and rejections (400, 411/413/414/431, 501, 505), JSON bodies
+refused with the field and byte, keep-alive and pipelining, HTTP/1.0, Expect: 100-continue,
+the timeouts of a slow client, the limit on clients at once, and clients that vanish.  Prints
+"ok - NAME" or "not ok - NAME: why" per check and a final "N passed, M failed" line.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+PVHD = os.path.join(ROOT, "build/userland/pvhd")
+results = []
+
+
+def check(name, cond, why=""):
+    results.append(bool(cond))
+    print(("ok - %s" % name) if cond else ("not ok - %s: %s" % (name, why)))
+
+
+def connect(path):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(20)
+    s.connect(path)
+    return s
+
+
+def read_response(s, buf=b""):
+    """One response from s (buf: bytes already read): (status, headers, body, rest), or None at EOF."""
+    while b"\r\n\r\n" not in buf:
+        d = s.recv(65536)
+        if not d:
+            return None
+        buf += d
+    head, rest = buf.split(b"\r\n\r\n", 1)
+    lines = head.decode().split("\r\n")
+    status = int(lines[0].split()[1])
+    hdrs = {k.lower(): v.strip() for k, v in (l.split(":", 1) for l in lines[1:])}
+    n = int(hdrs.get("content-length", "0"))
+    while len(rest) < n:
+        d = s.recv(65536)
+        if not d:
+            break
+        rest += d
+    return status, hdrs, rest[:n], rest[n:]
+
+
+def request(path, raw):
+    s = connect(path)
+    try:
+        s.sendall(raw)
+    except (BrokenPipeError, ConnectionResetError):
+        pass   # pvhd answered (and closed) before reading it all: its answer still counts
+    r = read_response(s)
+    s.close()
+    return r
+
+
+def fault(r):
+    try:
+        return json.loads(r[2])["fault_message"]
+    except (TypeError, ValueError, KeyError):
+        return None
+
+
+def req(method, target, body=None, extra=""):
+    b = b"" if body is None else body.encode() if isinstance(body, str) else body
+    cl = "" if body is None else "Content-Length: %d\r\n" % len(b)
+    return ("%s %s HTTP/1.1\r\nHost: pvhd\r\n%s%s\r\n" % (method, target, cl, extra)).encode() + b
+
+
+def main():
+    if not os.path.exists(PVHD):
+        print("not ok - build/userland/pvhd is not built")
+        print("0 passed, 1 failed")
+        return 1
+    tmp = tempfile.mkdtemp(prefix="pvhd-test-")
+    sock = os.path.join(tmp, "pvhd.sock")
+    log = open(os.path.join(tmp, "pvhd.log"), "w")
+    # pvhv is nowhere: vsock CID 1 (the local loopback CID) on a port nobody listens at.
+    p = subprocess.Popen([PVHD, "--socket", sock, "--to", "vsock:1:9", "--max-clients", "3"], stderr=log)
+    try:
+        for _ in range(50):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.1)
+        check("pvhd listens on its socket, mode 0600", os.path.exists(sock) and
+              (os.stat(sock).st_mode & 0o777) == 0o600, "no socket or wrong mode")
+        run_checks(sock)
+    finally:
+        p.terminate()
+        p.wait()
+    print("%d passed, %d failed" % (results.count(True), results.count(False)))
+    return 0 if all(results) else 1
+
+
+def run_checks(sock):
+    r = request(sock, req("GET", "/api/v1/nothing"))
+    check("an unknown resource is 404 with a JSON fault",
+          r and r[0] == 404 and fault(r) == "/api/v1/nothing: no such resource", repr(r))
+    r = request(sock, req("DELETE", "/api/v1/info"))
+    check("a wrong method is 405 naming the allowed ones",
+          r and r[0] == 405 and "allowed: GET" in (fault(r) or ""), repr(r))
+    r = request(sock, req("POST", "/api/v1/sandboxes/x"))
+    check("405 lists every method of a resource",
+          r and r[0] == 405 and "allowed: GET, PUT, DELETE" in (fault(r) or ""), repr(r))
+    r = request(sock, req("GET", "/api/v1/info"))
+    check("no pvhv behind it: 503 with the reason", r and r[0] == 503 and "pvhv unreachable" in (fault(r) or ""),
+          repr(r))
+    r = request(sock, req("GET", "/api/v1/sandboxes/a/../b"))
+    check("dot segments are no resource", r and r[0] == 404, repr(r))
+
+    # JSON bodies: what and where.
+    r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"machine-config":{"vcpu_count":0}}'))
+    check("a field out of range is 400 naming it and its byte",
+          r and r[0] == 400 and fault(r) == "machine-config.vcpu_count: an integer 1..64 expected at byte 32", repr(r))
+    r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"paused":false,"extra":1}'))
+    check("an unknown key is 400", r and r[0] == 400 and 'unknown key "extra"' in (fault(r) or ""), repr(r))
+    r = request(sock, req("PUT", "/api/v1/sandboxes/web", "[" * 40))
+    check("deep nesting is 400", r and r[0] == 400 and "body: JSON" in (fault(r) or ""), repr(r))
+    r = request(sock, b"PUT /api/v1/sandboxes/web HTTP/1.1\r\nContent-Length: 70000\r\n\r\n")
+    check("a JSON body over 64 KiB is 413 before it is read, and the connection closes",
+          r and r[0] == 413 and r[1].get("connection") == "close", repr(r))
+    r = request(sock, req("PUT", "/api/v1/images/x"))
+    check("an image without Content-Length is 411", r and r[0] == 411, repr(r))
+    r = request(sock, req("PUT", "/api/v1/images/..", "x"))
+    check("a bad image name is 400 (or no resource)", r and r[0] in (400, 404), repr(r))
+
+    # The head.
+    bad = [
+        ("a request line without a version", b"GET /\r\n\r\n", 400),
+        ("HTTP/2.0", b"GET / HTTP/2.0\r\n\r\n", 505),
+        ("Transfer-Encoding", b"PUT /api/v1/images/x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 501),
+        ("two Content-Lengths", b"PUT / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", 400),
+        ("a bare LF", b"GET / HTTP/1.1\nHost: x\n\n", 400),
+        ("a NUL in the head", b"GET /\0 HTTP/1.1\r\n\r\n", 400),
+        ("a target over 255 bytes", b"GET /" + b"a" * 300 + b" HTTP/1.1\r\n\r\n", 414),
+        ("a head over 8 KiB", b"GET / HTTP/1.1\r\nX: " + b"a" * 9000, 431),
+        ("too many headers", b"GET / HTTP/1.1\r\n" + b"X: 1\r\n" * 60 + b"\r\n", 431),
+    ]
+    for name, raw, status in bad:
+        r = request(sock, raw)
+        check("%s is %d and closes" % (name, status),
+              r and r[0] == status and r[1].get("connection") == "close" and fault(r), repr(r))
+
+    # Keep-alive: two requests in one write, two responses in order; HTTP/1.0 closes.
+    s = connect(sock)
+    s.sendall(req("GET", "/api/v1/nothing") + req("DELETE", "/api/v1/info"))
+    a = read_response(s)
+    b = a and read_response(s, a[3])
+    check("pipelined requests are answered in order on one connection",
+          a and b and a[0] == 404 and b[0] == 405 and a[1].get("connection") == "keep-alive", repr((a, b)))
+    s.close()
+    s = connect(sock)
+    s.sendall(b"GET /x HTTP/1.0\r\n\r\n")
+    a = read_response(s)
+    check("HTTP/1.0 without keep-alive: answered, then closed",
+          a and a[0] == 404 and a[1].get("connection") == "close" and s.recv(10) == b"", repr(a))
+    s.close()
+
+    # Expect: 100-continue: the interim answer comes before the body is sent.
+    s = connect(sock)
+    body = b'{"bogus":true}'
+    s.sendall(b"PUT /api/v1/sandboxes/web HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: %d\r\n\r\n"
+              % len(body))
+    interim = s.recv(100)
+    s.sendall(body)
+    a = read_response(s)
+    check("Expect: 100-continue gets 100 first, then the answer to the body",
+          interim.startswith(b"HTTP/1.1 100 Continue\r\n\r\n") and a and a[0] == 400, repr((interim, a)))
+    s.close()
+
+    # A client that goes away in the middle of a body does not hurt the next one.
+    s = connect(sock)
+    s.sendall(b"PUT /api/v1/sandboxes/web HTTP/1.1\r\nContent-Length: 100\r\n\r\n{\"boot")
+    s.close()
+    r = request(sock, req("GET", "/api/v1/nothing"))
+    check("a client gone mid-body leaves pvhd serving", r and r[0] == 404, repr(r))
+
+    # Slow clients: a head that dribbles in is cut at 10 s with 408; the limit on clients
+    # (3 here) makes a fourth one wait for nothing: 503 at once.
+    time.sleep(0.5)   # the children of the checks above have ended
+    slow = []
+    for _ in range(3):
+        s = connect(sock)
+        s.sendall(b"GET /api/v1/info HTTP/1.1\r\n")
+        slow.append(s)
+    time.sleep(0.5)
+    t0 = time.time()
+    r = request(sock, req("GET", "/api/v1/nothing"))
+    check("a client beyond --max-clients gets 503 at once",
+          r and r[0] == 503 and time.time() - t0 < 2, repr(r))
+    answers = [read_response(s) for s in slow]
+    waited = time.time() - t0
+    check("a head not complete within 10 s gets 408",
+          all(a and a[0] == 408 for a in answers) and 8 < waited < 15, "%r after %.1f s" % (answers, waited))
+    for s in slow:
+        s.close()
+    time.sleep(1.5)
+    r = request(sock, req("GET", "/api/v1/nothing"))
+    check("once they are gone, clients are served again", r and r[0] == 404, repr(r))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
