@@ -29,7 +29,7 @@
 
 #define PVHV_MGMT_PORT PVHV_VSOCK_MGMT_PORT
 #define PVHV_MGMT_MAGIC 0x474d5650u /* "PVMG" */
-#define PVHV_MGMT_VERSION 1u
+#define PVHV_MGMT_VERSION 2u /* 2: list pages, cpu_share, network port, image chunks in stats */
 #define PVHV_MGMT_MAX_PAYLOAD 4096u
 
 /* Errors (negated in status), Linux errno values. */

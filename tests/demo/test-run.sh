@@ -22,7 +22,7 @@ check() {
 		fail=$((fail + 1))
 	fi
 }
-check "pvhctl hello answers" '^\[ctl\] pvhv protocol 1, ABI [0-9]+\.[0-9]+, [0-9]+ CPUs'
+check "pvhctl hello answers" '^\[ctl\] pvhv protocol 2, ABI [0-9]+\.[0-9]+, [0-9]+ CPUs'
 check "the sandbox image is listed" '^\[ctl\] sandbox\.ext4 +[0-9]+ '
 check "pvhctl run prints the sandbox's uname" '^\[ctl\] Linux [0-9]+\.[0-9]+\.[0-9]+-[0-9]+-cloud-amd64$'
 check "pvhctl run returns the command's status" '^\[ctl\] PVHV-DEMO-RUN-EXIT=0$'

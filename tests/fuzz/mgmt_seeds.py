@@ -6,7 +6,7 @@ import os
 import struct
 import sys
 
-MAGIC, VERSION = 0x474D5650, 1
+MAGIC, VERSION = 0x474D5650, 2
 
 
 def frame(kind, payload=b"", seq=1):

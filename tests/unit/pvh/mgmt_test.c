@@ -352,11 +352,11 @@ Test(mgmt, frames_that_cannot_be_delimited)
 	cr_assert_eq(mgmt_frame(req, sizeof(h), err, sizeof(err)), -EPROTO);
 	cr_assert_str_eq(err, "payload of 4097 bytes, limit 4096");
 	h.len = 0;
-	h.version = 2;
+	h.version = 1; /* before list pages, cpu_share and the network port */
 	memcpy(req, &h, sizeof(h));
 	cr_assert_eq(mgmt_frame(req, sizeof(h), err, sizeof(err)), -EPROTO);
-	cr_assert_str_eq(err, "version 2, pvhv speaks 1");
-	h.version = 1;
+	cr_assert_str_eq(err, "version 1, pvhv speaks 2");
+	h.version = 2;
 	h.magic = 0x12345678;
 	memcpy(req, &h, sizeof(h));
 	cr_assert_eq(mgmt_frame(req, sizeof(h), err, sizeof(err)), -EPROTO);
