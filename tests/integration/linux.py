@@ -447,7 +447,7 @@ def cases(dom, probe):
                    r"^\[sb\] PVHV-AGENT-MGMT-REFUSED pvhctl: connect to vsock 2:1024: ",
                    r"^\[sb\] PVHV-AGENT-STOP-REFUSED pvhctl: connect to vsock 2:1024: ",
                    r"^\[sb\] PVHV-AGENT-DONE$",
-                   r"^\[ctl\] PVHV-CTL-EVENT 1 2:1 stopped status 0: destroyed through the management port$",
+                   r"^\[ctl\] PVHV-CTL-EVENT \d+ 2:1 stopped status 0: destroyed through the management port$",
                    r"^\[ctl\] PVHV-CTL-LOGS spinning\|$",
                    r"^pvhv: summary dom=sb end=poweroff .* vsock_refused=2 "],   # hello, host stop
              must_not=[r"PVHV-AGENT-MGMT-PASSED", r"PVHV-AGENT-STOP-PASSED", r"PVHV-OPT-FAIL",
@@ -675,7 +675,7 @@ def cases(dom, probe):
         case("linux-ctl-api", "pvhd's JSON API: images, sandboxes, exec, actions, and its refusals",
              [linux_root("ctl", "ctlapi", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
                          vsock_cid=3, control=True)], code=1, timeout=300,
-             must=[r'^\[ctl\] PVHV-API-INFO rc=0 \{"name":"pvhv[^"]*","api":"v1","protocol":1,"abi_major":\d+,'
+             must=[r'^\[ctl\] PVHV-API-INFO rc=0 \{"name":"pvhv[^"]*","api":"v1","protocol":2,"abi_major":\d+,'
                    r'"abi_minor":\d+,"cpus":2,"vendor":"svm",',
                    r'^\[ctl\] PVHV-API-UPLOAD rc=0 \{"name":"ul.img","size":16777216\} $',
                    r'^\[ctl\] PVHV-API-IMAGES rc=0 \{"name":"ul.img","size":16777216,"users":0,"origin":"uploaded"\}$',
@@ -733,7 +733,7 @@ def cases(dom, probe):
              must_not=[r"PVHV-OPT-FAIL"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
                             "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
-                            '[ctl] PVHV-API-INFO rc=0 {"name":"pvhv 0.1","api":"v1","protocol":1,"abi_major":1,'
+                            '[ctl] PVHV-API-INFO rc=0 {"name":"pvhv 0.1","api":"v1","protocol":2,"abi_major":1,'
                             '"abi_minor":0,"cpus":2,"vendor":"svm","tsc_khz":1}',
                             '[ctl] PVHV-API-UPLOAD rc=0 {"name":"ul.img","size":16777216} ',
                             '[ctl] PVHV-API-IMAGES rc=0 {"name":"ul.img","size":16777216,"users":0,"origin":"uploaded"}',
