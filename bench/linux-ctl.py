@@ -14,7 +14,7 @@ CID 3, control = <1>), whose init (scripts/rootfs/init) does the work:
             returning its status ("exit"), destroy; then PVHV_BENCH_CTL_RUNS
             (5) `pvhctl run ... -- true` end to end.  Times from the control
             domain's CLOCK_MONOTONIC; pvhv's own work per sandbox from its
-            "bench dom=sbN build_us=" line (pvhv's TSC: building the domain,
+            "dom sbN created ... built in N us" line (pvhv's TSC: building the domain,
             its stage-2 tables, boot info, devices) and its bytes beyond
             guest RAM and overlay ("overhead_bytes=").
   ctlkill   PVHV_BENCH_CTL_KILL (20) sandboxes (hello.elf hold=1: halted
@@ -67,7 +67,9 @@ ROW = lb.row
 PFX = r"^(?:\[ctl\] )"
 SB = re.compile(PFX + r"PVHV-CTLBENCH seq=(\d+) mem=(\d+) ready_us=(\d+) exit_us=(\d+) status=(\d+)$", re.M)
 RUN = re.compile(PFX + r"PVHV-CTLBENCH-RUN seq=(\d+) us=(\d+) status=(\d+)$", re.M)
-BUILD = re.compile(r"^pvhv: bench dom=(\w+) build_us=(\d+) ", re.M)
+BUILD = re.compile(r"^pvhv: dom (\w+) created \(slot \d+, generation \d+\): .*, built in (\d+) us$", re.M)
+WORK = re.compile(r"^pvhv: dom (\w+) work: built in \d+ us, (\d+) copy-on-write faults in (\d+) us, "
+                  r"image chunks (\d+) shared, (\d+) filled at first touch$", re.M)
 OVER = re.compile(r"^pvhv: bench dom=(\w+) ram_bytes=(\d+) overhead_bytes=(\d+)$", re.M)
 
 
@@ -136,6 +138,7 @@ def report_bench():
     text = r["text"]
     sb = [tuple(int(x) for x in m.groups()) for m in SB.finditer(text)]
     build = {m.group(1): int(m.group(2)) for m in BUILD.finditer(text)}
+    after = {m.group(1): tuple(int(x) for x in m.groups()[1:]) for m in WORK.finditer(text)}
     over = {m.group(1): (int(m.group(2)), int(m.group(3))) for m in OVER.finditer(text)}
     small = [s for s in sb if s[1] == SMALL_MIB]
     big = [s for s in sb if s[1] == BIG_MIB]
@@ -153,6 +156,12 @@ def report_bench():
         ob = [over["sb%d" % s[0]][1] for s in group if "sb%d" % s[0] in over]
         ROW("", "pvhv's work to build and start one: median %s, max %s (goal <= 5 ms)" %
             (ms(lb.median(work)), ms(max(work) if work else None)))
+        cow = [after[n] for n in ("sb%d" % s[0] for s in group) if n in after]
+        if cow:
+            ROW("", "then, while it boots: copy-on-write faults median %d (%s of copying); image chunks "
+                "shared at exit median %d, filled at first touch %d" %
+                (lb.median([c[0] for c in cow]), ms(lb.median([c[1] for c in cow])),
+                 lb.median([c[2] for c in cow]), lb.median([c[3] for c in cow])))
         if ob:
             ROW("", "pvhv's memory per sandbox beyond RAM and overlay: %.1f KiB (goal <= 128 KiB)" %
                 (lb.median(ob) / 1024.0))

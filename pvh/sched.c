@@ -653,8 +653,9 @@ static void create_due(void)
 		}
 		unpin(d->pins);   /* the build holds what it uses now */
 		if (rc == 0) {
-			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s\n", d->name,
-				d->id, d->gen, d->ram_size >> 20, d->nr_vcpus, d->nr_vcpus == 1 ? "" : "s");
+			kprintf("pvhv: dom %s created (slot %u, generation %u): %lu MiB RAM, %u vcpu%s, "
+				"built in %lu us\n", d->name, d->id, d->gen, d->ram_size >> 20, d->nr_vcpus,
+				d->nr_vcpus == 1 ? "" : "s", d->build_us);
 			sched_lock();
 			start_domain_locked(d);
 			sched_unlock();

@@ -528,7 +528,7 @@ def cases(dom, probe):
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
                             "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
                             "[ctl] PVHV-CTL-CREATED 1:1",
-                            "pvhv: dom job created (slot 1, generation 1): 160 MiB RAM, 1 vcpu",
+                            "pvhv: dom job created (slot 1, generation 1): 160 MiB RAM, 1 vcpu, built in 612 us",
                             "[job] PVHV-AGENT-READY",
                             "[ctl] PVHV-CTL-JOB-EXIT=7 out=hello-from-pvhv-test-root-1",
                             "[ctl] PVHV-CTL-EVENT 1 1:1 poweroff status 0",
