@@ -93,16 +93,16 @@ static bool rate_allows(struct conbuf *c, uint64_t cost, uint64_t now_us)
 	return !c->limited;
 }
 
-/* The line in c->line is complete (newline: the guest ended it). */
-static void commit(struct conbuf *c, bool newline, uint64_t now_us)
+/* The line in l is complete (newline: the guest ended it). */
+static void commit(struct conbuf *c, struct conbuf_line *l, bool newline, uint64_t now_us)
 {
-	uint32_t n = c->len;
+	uint32_t n = l->len;
 	uint64_t cost = n + c->overhead + (c->unreported ? marker_cost(c) : 0);
 	bool rate_ok;
 
-	c->len = 0;
+	l->len = 0;
 	if (n)
-		keep(c, c->line, n);
+		keep(c, l->text, n);
 	rate_ok = rate_allows(c, cost, now_us);
 	if (!rate_ok || c->cost + cost + marker_cost(c) > CONBUF_RING) {
 		c->dropped += n + newline;
@@ -113,7 +113,7 @@ static void commit(struct conbuf *c, bool newline, uint64_t now_us)
 	c->tokens -= cost * US_PER_S;
 	if (c->unreported)
 		put_marker(c);
-	ring_put(c, c->line, n);
+	ring_put(c, l->text, n);
 }
 
 /*
@@ -121,36 +121,40 @@ static void commit(struct conbuf *c, bool newline, uint64_t now_us)
  * than tab, DEL and bytes above 0x7f become '?', so no escape sequence
  * reaches it; carriage returns vanish.
  */
-void conbuf_feed(struct conbuf *c, const char *s, size_t n, uint64_t now_us)
+void conbuf_feed(struct conbuf *c, enum conbuf_source src, const char *s, size_t n, uint64_t now_us)
 {
+	struct conbuf_line *l = &c->in[(unsigned)src < CONBUF_SOURCES ? src : CONBUF_SERIAL];
+
 	for (size_t i = 0; i < n; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if (ch == '\n') {
 			/* A line just split at CONBUF_LINE_MAX ends here: no empty line after it. */
-			if (!c->split)
-				commit(c, true, now_us);
-			c->split = false;
+			if (!l->split)
+				commit(c, l, true, now_us);
+			l->split = false;
 			continue;
 		}
 		if (ch == '\r')
 			continue;
 		if ((ch < 0x20 && ch != '\t') || ch >= 0x7f)
 			ch = '?';
-		c->line[c->len++] = (char)ch;
-		c->split = false;
-		if (c->len == CONBUF_LINE_MAX) {
-			commit(c, false, now_us);
-			c->split = true;
+		l->text[l->len++] = (char)ch;
+		l->split = false;
+		if (l->len == CONBUF_LINE_MAX) {
+			commit(c, l, false, now_us);
+			l->split = true;
 		}
 	}
 }
 
 void conbuf_flush(struct conbuf *c, uint64_t now_us)
 {
-	c->split = false;
-	if (c->len)
-		commit(c, false, now_us);
+	for (unsigned k = 0; k < CONBUF_SOURCES; k++) {
+		c->in[k].split = false;
+		if (c->in[k].len)
+			commit(c, &c->in[k], false, now_us);
+	}
 	if (c->unreported)
 		put_marker(c);
 }

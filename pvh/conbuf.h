@@ -34,13 +34,24 @@
 #define CONBUF_KEEP_LEN 80      /* kept lines are cut to 79 characters */
 #define CONBUF_MARKER_MAX 64    /* "... N bytes dropped (console buffer full)" with N < 2^64 */
 
+/*
+ * Where the bytes come from: each source has its own line being written,
+ * so a line the serial port has half written and one the virtio console
+ * writes meanwhile stay two lines.
+ */
+enum conbuf_source { CONBUF_SERIAL, CONBUF_VIRTIO, CONBUF_SOURCES };
+
+struct conbuf_line {
+	char text[CONBUF_LINE_MAX];     /* the line being written */
+	uint32_t len;
+	bool split;                     /* the last byte filled a line: a '\n' next adds nothing */
+};
+
 struct conbuf {
 	uint64_t rate, burst;   /* bytes per second, bytes */
 	uint32_t overhead;      /* host bytes per line beyond its text */
 
-	char line[CONBUF_LINE_MAX];     /* the line being written */
-	uint32_t len;
-	bool split;                     /* the last byte filled a line: a '\n' next adds nothing */
+	struct conbuf_line in[CONBUF_SOURCES];
 
 	char ring[CONBUF_RING];         /* accepted lines, each ending in '\n' */
 	uint32_t head, used;            /* bytes */
@@ -66,8 +77,8 @@ struct conbuf {
 void conbuf_init(struct conbuf *c, uint64_t rate, uint64_t burst, uint32_t overhead,
 		 uint64_t now_us);
 
-/* The guest wrote n bytes (any values). */
-void conbuf_feed(struct conbuf *c, const char *s, size_t n, uint64_t now_us);
+/* The guest wrote n bytes (any values) through source src. */
+void conbuf_feed(struct conbuf *c, enum conbuf_source src, const char *s, size_t n, uint64_t now_us);
 
 /*
  * The guest has stopped writing (its domain ends): a partial line is

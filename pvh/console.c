@@ -65,10 +65,10 @@ static struct conbuf *buf_locked(struct domain *dom)
 	return &c->buf;
 }
 
-void console_feed(struct domain *dom, const char *s, size_t n)
+void console_feed(struct domain *dom, enum conbuf_source src, const char *s, size_t n)
 {
 	spin_lock(&dom->console.lock);
-	conbuf_feed(buf_locked(dom), s, n, time_us());
+	conbuf_feed(buf_locked(dom), src, s, n, time_us());
 	dom->console.bytes += n;
 	spin_unlock(&dom->console.lock);
 }

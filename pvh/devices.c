@@ -186,7 +186,7 @@ static void console_output(void *ctx, const char *buf, size_t n)
 {
 	struct vdev *v = ctx;
 
-	console_feed(v->dom, buf, n);
+	console_feed(v->dom, CONBUF_VIRTIO, buf, n);
 }
 
 static int rng_fill(void *ctx, void *buf, size_t n)

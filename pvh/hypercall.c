@@ -21,7 +21,7 @@ static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 		if (dom_copy_from_guest(v->dom, buf, gpa + done, n))
 			return -PVHV_EFAULT;
-		console_feed(v->dom, buf, n);
+		console_feed(v->dom, CONBUF_SERIAL, buf, n);
 		done += n;
 	}
 	return (int64_t)done;

@@ -512,8 +512,9 @@ void uart_receive(struct domain *dom, uint8_t byte);
 int uart_receive_buf(struct domain *dom, const char *buf, size_t n);
 
 /*
- * console.c: every domain's console output (COM1, the console hypercall,
- * later virtio-console) goes through console_feed() into the domain's
+ * console.c: every domain's console output (COM1 and the console
+ * hypercall as one source, virtio-console as another, each cut into its
+ * own lines) goes through console_feed() into the domain's
  * conbuf, under its rate limit; one writer moves lines from there to the
  * host console with a bounded budget per call.
  *
@@ -526,7 +527,7 @@ int uart_receive_buf(struct domain *dom, const char *buf, size_t n);
  * console_drain_all(): the end of the run: every waiting line is written,
  * and kprintf waits for the UART from now on.
  */
-void console_feed(struct domain *dom, const char *s, size_t n);
+void console_feed(struct domain *dom, enum conbuf_source src, const char *s, size_t n);
 void console_flush(struct domain *dom);
 void console_drain(void);
 void console_drain_all(void);

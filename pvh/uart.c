@@ -102,7 +102,7 @@ static void write_reg(struct domain *dom, uint16_t off, uint8_t b)
 		if (dlab) {
 			u->dll = b;
 		} else {
-			console_feed(dom, (const char *)&b, 1);
+			console_feed(dom, CONBUF_SERIAL, (const char *)&b, 1);
 			u->thri_pending = true; /* sent at once: the holding register is empty again */
 		}
 		break;

@@ -17,7 +17,7 @@ static void setup(void)
 
 static void feed(const char *s, uint64_t now_us)
 {
-	conbuf_feed(&cb, s, strlen(s), now_us);
+	conbuf_feed(&cb, CONBUF_SERIAL, s, strlen(s), now_us);
 }
 
 /* A line of n 'x' and a newline: it costs n + 10. */
@@ -28,7 +28,7 @@ static void feed_x(unsigned n, uint64_t now_us)
 	cr_assert_leq(n, CONBUF_LINE_MAX);
 	memset(buf, 'x', n);
 	buf[n] = '\n';
-	conbuf_feed(&cb, buf, n + 1, now_us);
+	conbuf_feed(&cb, CONBUF_SERIAL, buf, n + 1, now_us);
 }
 
 /* The line feed_x(n, ...) wrote: n times 'x' (static, one at a time). */
@@ -84,6 +84,26 @@ Test(conbuf, lines_in_order_and_cleaned)
 	expect_none();
 }
 
+/* The serial port's half-written line and the virtio console's lines stay apart (linux-virtio). */
+Test(conbuf, sources_keep_their_own_lines)
+{
+	static const char hvc[] = "from hvc0\n";
+
+	feed("PVHV-HWRNG-BYTES=1024", 5000000);
+	conbuf_feed(&cb, CONBUF_VIRTIO, hvc, sizeof(hvc) - 1, 5000000);
+	feed("\n", 5000000);
+	expect_line("from hvc0");
+	expect_line("PVHV-HWRNG-BYTES=1024");
+	expect_none();
+	/* An end flushes both halves. */
+	feed("serial half", 5000000);
+	conbuf_feed(&cb, CONBUF_VIRTIO, "virtio half", 11, 5000000);
+	conbuf_flush(&cb, 5000000);
+	expect_line("serial half");
+	expect_line("virtio half");
+	expect_none();
+}
+
 Test(conbuf, long_lines_are_split)
 {
 	char big[2 * CONBUF_LINE_MAX + 11];
@@ -91,7 +111,7 @@ Test(conbuf, long_lines_are_split)
 	memset(big, 'a', sizeof(big));
 	big[sizeof(big) - 1] = '\n';
 	conbuf_init(&cb, 100000, 100000, 10, 0);
-	conbuf_feed(&cb, big, sizeof(big), 0);
+	conbuf_feed(&cb, CONBUF_SERIAL, big, sizeof(big), 0);
 	for (int i = 0; i < 2; i++) {
 		cr_assert_eq(conbuf_peek(&cb, out), CONBUF_LINE_MAX);
 		conbuf_pop(&cb);
@@ -125,7 +145,7 @@ Test(conbuf, empty_lines_cost_the_prefix)
 	char nl[4096];
 
 	memset(nl, '\n', sizeof(nl));
-	conbuf_feed(&cb, nl, sizeof(nl), 5000000);
+	conbuf_feed(&cb, CONBUF_SERIAL, nl, sizeof(nl), 5000000);
 	/* Each costs its 10 bytes of prefix: 100 of them fit in 1000. */
 	cr_assert_eq(drain(), 100);
 	cr_assert_eq(cb.dropped, sizeof(nl) - 100);
@@ -208,7 +228,7 @@ Test(conbuf, kept_lines_are_cut)
 
 	memset(big, 'k', CONBUF_LINE_MAX);
 	big[CONBUF_LINE_MAX] = '\n';
-	conbuf_feed(&cb, big, sizeof(big), 5000000);
+	conbuf_feed(&cb, CONBUF_SERIAL, big, sizeof(big), 5000000);
 	cr_assert_eq(cb.nkeep, 1);
 	cr_assert_eq(strlen(conbuf_kept(&cb, 0)), CONBUF_KEEP_LEN - 1);
 	cr_assert_null(conbuf_kept(&cb, 1));
