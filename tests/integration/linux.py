@@ -513,7 +513,7 @@ def cases(dom, probe):
              [linux_root("ctl", "ctlcreate", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
                          vsock_cid=3, control=True)], code=1, timeout=240,
              must=[r"^\[ctl\] PVHV-CTL-CREATED 1:1$",
-                   r"^pvhv: dom job created \(slot 1, generation 1\): 160 MiB RAM, 1 vcpu$",
+                   r"^pvhv: dom job created \(slot 1, generation 1\): 160 MiB RAM, 1 vcpu, built in \d+ us$",
                    r"^\[job\] PVHV-AGENT-READY$",
                    r"^\[ctl\] PVHV-CTL-JOB-EXIT=7 out=hello-from-pvhv-test-root-1$",
                    r"^\[ctl\] PVHV-CTL-EVENT \d+ 1:1 poweroff status 0$",
