@@ -63,9 +63,13 @@ struct acpi_info {
 	bool hw_reduced;
 	uint64_t sleep_ctl_addr;
 	uint8_t sleep_ctl_space;
+	hpa_t mcfg;         /* the MCFG table (checksummed, below 4 GiB), 0 if none */
+	uint32_t mcfg_len;
 };
 extern struct acpi_info acpi_info;
 void acpi_init(void);
+/* pci.c: maps each MCFG segment's ECAM window uncached and prints every function (after acpi_init). */
+void pci_init(void);
 
 void lapic_init(void);
 uint32_t lapic_id(void);
