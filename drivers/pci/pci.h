@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * pci.h: pure PCI logic: the ACPI MCFG table and probing one function's
- * configuration space.  No hardware access here: configuration space is
- * reached only through struct pci_cfg_ops.
+ * pci.h: pure PCI logic: the ACPI MCFG table, probing one function's
+ * configuration space, and the model of a passed-through function's
+ * configuration space as its domain sees it.  No hardware access here:
+ * configuration space is reached only through struct pci_cfg_ops.
  */
 #ifndef PVHV_DRIVERS_PCI_H
 #define PVHV_DRIVERS_PCI_H
@@ -106,5 +107,52 @@ int pci_probe_func(const struct pci_cfg_ops *ops, struct pci_func *f, char *err,
 /* The boot line for a function: "0000:00:03.0 1af4:1041 class 020000 bar0 mem64 ...". */
 void pci_func_format(const struct pci_func *f, uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn,
 		     char *buf, size_t len);
+
+/* ------------------------------------------------------------ passthrough model */
+
+#define PCI_VCFG_MSI_CHANGED (1u << 0)
+#define PCI_VCFG_MSIX_CHANGED (1u << 1)
+
+/*
+ * A header type 0 function given to a domain.  What its configuration
+ * space shows (PCI 3.0, 6.1; rules in vcfg.c):
+ *  - identity, class, status, capability list and the rest of the 4 KiB
+ *    pass through, writes too, except as below;
+ *  - BARs are emulated at the host's addresses: all-ones sizes them, the
+ *    host address restores them, any other value is ignored and counted
+ *    in bar_moves; the expansion ROM BAR reads as absent;
+ *  - command: I/O and memory decode and bus master pass, INTx disable is
+ *    always set (interrupts come by MSI or MSI-X only); interrupt pin 0;
+ *  - MSI and MSI-X capability writes stay in the model (msi, msix below)
+ *    and set a PCI_VCFG_*_CHANGED bit in changed, for pvhv to act on;
+ *  - an access outside the 4 KiB, misaligned or not 1, 2 or 4 bytes wide
+ *    is refused (-EINVAL, counted in refused; a refused read gives all-ones).
+ */
+struct pci_vcfg {
+	struct pci_func f;
+	struct pci_cfg_ops hw;
+	uint32_t bar_reg[PCI_NR_BARS]; /* what each BAR register reads as now */
+	uint8_t int_line;
+	struct {
+		uint16_t ctrl;     /* enable and multiple message enable as written */
+		uint64_t addr;
+		uint16_t data;
+		uint32_t mask;
+	} msi;
+	uint16_t msix_ctrl;        /* enable and function mask as written */
+	unsigned changed;
+	uint64_t bar_moves, refused;
+};
+
+/*
+ * Sets up v for the function f was probed from, reached through hw.
+ * Returns 0, or -EINVAL when f is not header type 0 (err says so).
+ */
+int pci_vcfg_init(struct pci_vcfg *v, const struct pci_func *f, const struct pci_cfg_ops *hw,
+		  char *err, size_t errlen);
+
+/* The domain's config read/write at off; 0 or -EINVAL (refused, see above). */
+int pci_vcfg_read(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t *val);
+int pci_vcfg_write(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t val);
 
 #endif
