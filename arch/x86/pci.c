@@ -2,19 +2,9 @@
 /* pci.c: finds the host's PCI segments in MCFG, maps their ECAM windows uncached, lists every function. */
 #include "arch/x86/arch.h"
 #include "arch/x86/hw.h"
-#include "arch/x86/x86.h"
-#include "arch/x86/pagetable.h"
 #include "drivers/pci/pci.h"
 
 #define PCI_MAX_SEGMENTS 16
-/*
- * P | RW | PWT | PCD: with the power-on PAT (pvhv keeps it) that selects
- * entry 3, UC (SDM vol. 3, 11.12.4 and table 11-11).  Config accesses
- * must not be cached, combined or reordered (PCIe Base 4.0, 7.2.2).
- */
-#define PTE_ECAM 0x1bULL
-
-extern uint64_t boot_pml4[];
 
 static uint32_t ecam_read(void *ctx, unsigned off, unsigned size)
 {
@@ -49,22 +39,6 @@ static bool overlaps_ram(hpa_t start, uint64_t size)
 			return true;
 	}
 	return false;
-}
-
-/*
- * Replaces whatever maps the window (the boot tables' write-back 2 MiB
- * pages below 4 GiB, nothing above) with uncached pages.  Boot CPU only,
- * before the others start and before anything else reaches the window.
- */
-static int map_uncached(hpa_t start, uint64_t size)
-{
-	hpa_t root = ptr_to_hpa(boot_pml4);
-	int err = pt_unmap(&pt_format_x86, &host_pt_ops, root, start, size);
-
-	if (!err)
-		err = pt_map(&pt_format_x86, &host_pt_ops, root, start, start, size, PTE_ECAM);
-	write_cr3(read_cr3()); /* no global pages in the boot map: this drops them all */
-	return err;
 }
 
 static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
@@ -121,7 +95,7 @@ void pci_init(void)
 			kprintf("pvhv: pci: segment %u ECAM 0x%lx+0x%lx overlaps RAM, skipped\n", s->seg, start, size);
 			continue;
 		}
-		rc = map_uncached(start, size);
+		rc = mm_map_uncached(start, size);
 		if (rc) {
 			kprintf("pvhv: pci: segment %u ECAM 0x%lx+0x%lx: cannot map (%d), skipped\n", s->seg,
 				start, size, rc);

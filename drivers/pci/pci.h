@@ -31,6 +31,11 @@
 #define PCI_CAP_PCIE 0x10
 #define PCI_CAP_MSIX 0x11
 #define PCI_NR_BARS 6
+#define PCI_EXT_CAP_START 0x100
+#define PCI_EXT_SRIOV 0x0010   /* its VF BARs and VF count */
+#define PCI_EXT_REBAR 0x0015   /* a size change moves the BAR's low address bits */
+#define PCI_EXT_VF_REBAR 0x0024
+#define PCI_MAX_LOCKED 4
 
 /* ------------------------------------------------------------ MCFG */
 
@@ -89,6 +94,9 @@ struct pci_func {
 	uint8_t msix_bir, pba_bir;
 	uint32_t msix_offset, pba_offset;
 	uint8_t pcie_cap;
+	/* Extended capabilities whose writes could resize or add BARs: read-only to a domain. */
+	unsigned nr_locked;
+	struct { uint16_t off, len; } locked[PCI_MAX_LOCKED];
 };
 
 /*
@@ -99,8 +107,11 @@ struct pci_func {
  * sized (bridges' windows are not ours to take).  A capability list that
  * loops or points outside 0x40-0xff ends the walk; an MSI-X table or PBA
  * outside an implemented memory BAR drops the MSI-X capability (err says
- * so, the return stays 0).  Returns 0, or -ENODEV when no function
- * answers (vendor 0xffff or 0).
+ * so, the return stays 0).  A PCI Express function's extended list
+ * (from 0x100, same loop rules) is searched for SR-IOV and (VF)
+ * Resizable BAR, recorded in locked; more than PCI_MAX_LOCKED of them
+ * fails the probe.  Returns 0, -ENODEV when no function answers (vendor
+ * 0xffff or 0), or -E2BIG (err says so).
  */
 int pci_probe_func(const struct pci_cfg_ops *ops, struct pci_func *f, char *err, size_t errlen);
 
@@ -118,6 +129,7 @@ void pci_func_format(const struct pci_func *f, uint16_t seg, uint8_t bus, uint8_
  * space shows (PCI 3.0, 6.1; rules in vcfg.c):
  *  - identity, class, status, capability list and the rest of the 4 KiB
  *    pass through, writes too, except as below;
+ *  - SR-IOV and Resizable BAR extended capabilities are read-only;
  *  - BARs are emulated at the host's addresses: all-ones sizes them, the
  *    host address restores them, any other value is ignored and counted
  *    in bar_moves; the expansion ROM BAR reads as absent;

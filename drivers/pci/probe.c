@@ -132,6 +132,35 @@ static void walk_caps(const struct pci_cfg_ops *o, struct pci_func *f, char *err
 	}
 }
 
+/* PCIe Base 4.0, 7.6: extended capabilities from 0x100, each header id:16 version:4 next:12. */
+static int walk_ext_caps(const struct pci_cfg_ops *o, struct pci_func *f, char *err, size_t errlen)
+{
+	static const struct { uint16_t id, len; } lock[] = {
+		{ PCI_EXT_SRIOV, 0x40 }, { PCI_EXT_REBAR, 0x34 }, { PCI_EXT_VF_REBAR, 0x34 },
+	};
+	uint8_t seen[PCI_CFG_SIZE / 4 / 8] = { 0 };
+	unsigned off = PCI_EXT_CAP_START;
+
+	while (off >= PCI_EXT_CAP_START && !(seen[off / 32] & (1u << (off / 4 % 8)))) {
+		uint32_t hdr = rd(o, off, 4);
+
+		if (hdr == 0 || hdr == ~0u)
+			break;
+		seen[off / 32] |= 1u << (off / 4 % 8);
+		for (unsigned i = 0; i < ARRAY_SIZE(lock); i++) {
+			if ((hdr & 0xffff) != lock[i].id)
+				continue;
+			if (f->nr_locked == PCI_MAX_LOCKED)
+				return errorf(-E2BIG, err, errlen, "more than %u SR-IOV/resizable BAR capabilities",
+					      PCI_MAX_LOCKED);
+			f->locked[f->nr_locked].off = (uint16_t)off;
+			f->locked[f->nr_locked++].len = (uint16_t)MIN(lock[i].len, PCI_CFG_SIZE - off);
+		}
+		off = (hdr >> 20) & 0xffc;
+	}
+	return 0;
+}
+
 int pci_probe_func(const struct pci_cfg_ops *ops, struct pci_func *f, char *err, size_t errlen)
 {
 	uint32_t id = rd(ops, PCI_VENDOR, 4);
@@ -152,6 +181,8 @@ int pci_probe_func(const struct pci_cfg_ops *ops, struct pci_func *f, char *err,
 		size_bars(ops, f);
 	if (f->header_type <= 1 && (rd(ops, PCI_STATUS, 2) & PCI_STATUS_CAP_LIST))
 		walk_caps(ops, f, err, errlen);
+	if (f->pcie_cap)
+		return walk_ext_caps(ops, f, err, errlen);
 	return 0;
 }
 

@@ -173,6 +173,14 @@ static void header_write(struct pci_vcfg *v, unsigned off, unsigned size, uint32
 	}
 }
 
+static bool locked(const struct pci_func *f, unsigned off)
+{
+	for (unsigned i = 0; i < f->nr_locked && i < PCI_MAX_LOCKED; i++)
+		if (off >= f->locked[i].off && off < (unsigned)f->locked[i].off + f->locked[i].len)
+			return true;
+	return false;
+}
+
 static bool access_ok(uint32_t off, unsigned size)
 {
 	return (size == 1 || size == 2 || size == 4) && off % size == 0 &&
@@ -246,7 +254,7 @@ int pci_vcfg_write(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t val
 		return 0; /* table and PBA location: read-only */
 	if (dw < 0x40)
 		header_write(v, off, size, val);
-	else
+	else if (!locked(&v->f, dw))
 		hw_write(v, off, size, val);
 	return 0;
 }

@@ -5,15 +5,17 @@
  * capability bytes come from the input too (probed by drivers/pci/probe.c).
  *
  * Input: 16 bytes of BAR kinds, sizes and the capability pointer, 192
- * bytes of capability space (0x40-0xff), then 7-byte accesses: op (bit 0
+ * bytes of capability space (0x40-0xff), 64 of extended space (from
+ * 0x100), then 7-byte accesses: op (bit 0
  * write, bits 1-3 size 1/2/4 or an invalid one, bit 4 a far offset),
  * offset (2 bytes), value (4 bytes).
  *
  * Beyond ASan/UBSan it checks pci.h's promises: no access reaches the
  * device outside its 4 KiB; no BAR register of the device ever changes
  * and the domain only ever reads a BAR as its host address or its size
- * mask; INTx disable stays set; MSI and MSI-X control never reach the
- * device; refusals are counted exactly.
+ * mask; INTx disable stays set; MSI and MSI-X control and the SR-IOV and
+ * resizable BAR capabilities never reach the device; refusals are counted
+ * exactly.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +25,7 @@
 #include "drivers/pci/pci.h"
 #include "tests/unit/drivers/pci/fake_pci.h"
 
-#define PREAMBLE (16 + 192)
+#define PREAMBLE (16 + 192 + 64)
 
 static void check(bool ok, const char *what)
 {
@@ -68,6 +70,7 @@ static void build(struct fake_pci *d, const uint8_t *in)
 			i++;
 	}
 	memcpy(d->cfg + 0x40, in + 16, 192);
+	memcpy(d->cfg + PCI_EXT_CAP_START, in + 16 + 192, 64);
 	d->cfg[PCI_CAP_PTR] = in[13];
 	if (in[14] & 1)
 		d->cfg[PCI_STATUS] |= PCI_STATUS_CAP_LIST;
@@ -141,6 +144,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (f.msix_cap)
 			check(!memcmp(d.cfg + f.msix_cap, before + f.msix_cap, 12),
 			      "an MSI-X control write reached the device");
+		for (unsigned i = 0; i < f.nr_locked; i++)
+			check(!memcmp(d.cfg + f.locked[i].off, before + f.locked[i].off, f.locked[i].len),
+			      "a write reached an SR-IOV or resizable BAR capability");
 	}
 	return 0;
 }

@@ -16,7 +16,10 @@ def preamble():
     caps[8:12] = struct.pack("<I", 0x3000)          # PBA bar0+0x3000
     caps[0x10:0x14] = bytes([0x05, 0x80, 0x86, 1])  # MSI at 0x50, 64-bit, maskable
     caps[0x40:0x44] = bytes([0x10, 0, 2, 0])        # PCIe at 0x80
-    return head + bytes(caps)
+    ext = bytearray(64)
+    ext[0:4] = struct.pack("<I", 0x0001 | 1 << 16 | 0x120 << 20)  # AER, next 0x120
+    ext[0x20:0x24] = struct.pack("<I", 0x0015 | 1 << 16)         # resizable BAR, last
+    return head + bytes(caps) + bytes(ext)
 
 
 def op(write, size, off, val=0):
@@ -28,7 +31,7 @@ def main(out):
     os.makedirs(out, exist_ok=True)
     sizing = b"".join(op(1, 4, 0x10 + 4 * i, 0xffffffff) + op(0, 4, 0x10 + 4 * i) for i in range(6))
     msi = op(1, 4, 0x54, 0xfee00000) + op(1, 4, 0x58, 0) + op(1, 2, 0x5c, 0x41) + op(1, 2, 0x52, 1)
-    msix = op(1, 2, 0x42, 0xc000) + op(1, 2, 0x42, 0x8000)
+    msix = op(1, 2, 0x42, 0xc000) + op(1, 2, 0x42, 0x8000) + op(1, 4, 0x128, 0xd00) + op(1, 4, 0x104, 1)
     cmd = op(1, 2, 4, 7) + op(1, 4, 4, 0xffffffff) + op(1, 1, 0x3c, 5)
     for name, body in (("sizing", sizing), ("msi", msi), ("msix", msix), ("cmd", cmd),
                        ("all", sizing + msi + msix + cmd + op(1, 4, 0xffc, 1) + op(0, 4, 0x1000))):

@@ -185,3 +185,43 @@ Test(probe, boot_line)
 	pci_func_format(&f, 0, 0, 3, 0, line, 20); /* truncated, still terminated */
 	cr_assert_eq(strlen(line), 19);
 }
+
+static void ext_cap(unsigned off, uint16_t id, unsigned next)
+{
+	fake_put(&d, off, id | 1u << 16 | (uint32_t)next << 20, 4);
+}
+
+Test(probe, extended_list_locks_sriov_and_rebar)
+{
+	virtio_net();
+	fake_cap(&d, 0xa0, PCI_CAP_PCIE, 2);
+	ext_cap(0x100, 0x0001, 0x140);          /* AER: not locked */
+	ext_cap(0x140, PCI_EXT_REBAR, 0x180);
+	ext_cap(0x180, PCI_EXT_SRIOV, 0xfd0);
+	ext_cap(0xfd0, PCI_EXT_VF_REBAR, 0x100); /* loops back: the walk ends */
+	cr_assert_eq(probe(), 0, "%s", err);
+	cr_assert_eq(f.pcie_cap, 0xa0);
+	cr_assert_eq(f.nr_locked, 3);
+	cr_assert_eq(f.locked[0].off, 0x140);
+	cr_assert_eq(f.locked[0].len, 0x34);
+	cr_assert_eq(f.locked[1].off, 0x180);
+	cr_assert_eq(f.locked[1].len, 0x40);
+	cr_assert_eq(f.locked[2].off, 0xfd0);
+	cr_assert_eq(f.locked[2].len, 0x30); /* clipped at the end of the space */
+}
+
+Test(probe, extended_list_only_for_pcie_and_bounded)
+{
+	virtio_net();
+	ext_cap(0x100, PCI_EXT_REBAR, 0);
+	cr_assert_eq(probe(), 0);
+	cr_assert_eq(f.nr_locked, 0); /* conventional PCI: no extended space */
+	fake_cap(&d, 0xa0, PCI_CAP_PCIE, 2);
+	for (unsigned i = 0; i < 5; i++)
+		ext_cap(0x100 + 0x40 * i, PCI_EXT_REBAR, 0x140 + 0x40 * i);
+	cr_assert_eq(probe(), -E2BIG);
+	cr_assert(strstr(err, "more than 4"), "%s", err);
+	ext_cap(0x100, 0x0001, 0x0c0); /* next below 0x100 ends the walk */
+	cr_assert_eq(probe(), 0);
+	cr_assert_eq(f.nr_locked, 0);
+}

@@ -27,6 +27,8 @@ static void setup(void)
 	fake_put(&d, 0x48, 0x3000, 4);
 	fake_cap(&d, 0x50, PCI_CAP_MSI, (1u << 7) | (1u << 8) | (3u << 1));
 	fake_cap(&d, 0x80, PCI_CAP_PCIE, 2);
+	fake_put(&d, 0x100, 0x0001 | 1u << 16 | 0x200u << 20, 4); /* AER, then resizable BAR */
+	fake_put(&d, 0x200, PCI_EXT_REBAR | 1u << 16, 4);
 	/* Make everything writable beyond the header so a leak to the device shows. */
 	for (unsigned i = 0x40 / 4; i < PCI_CFG_SIZE / 4; i++)
 		d.wmask[i] = ~0u;
@@ -190,11 +192,24 @@ Test(vcfg, other_capabilities_and_extended_space_pass)
 {
 	wr(0x88, 2, 0x8000);
 	cr_assert_eq(fake_get(&d, 0x88) & 0xffff, 0x8000);
-	wr(0x100, 4, 0xdeadbeef);
-	cr_assert_eq(fake_get(&d, 0x100), 0xdeadbeef);
+	wr(0x104, 4, 0xdeadbeef);
+	cr_assert_eq(fake_get(&d, 0x104), 0xdeadbeef);
 	cr_assert_eq(rd(0xffc, 4), 0);
 	wr(0xfff, 1, 0x7f);
 	cr_assert_eq(rd(0xfff, 1), 0x7f);
+}
+
+Test(vcfg, resizable_bar_read_only)
+{
+	unsigned writes = d.writes;
+
+	fake_put(&d, 0x208, 0x00000100, 4);
+	wr(0x208, 4, 0x00000d00); /* would make BAR0 bigger and move its low address bits */
+	wr(0x230, 1, 0xff);       /* the last dword of the capability */
+	cr_assert_eq(d.writes, writes);
+	cr_assert_eq(rd(0x208, 4), 0x100);
+	wr(0x234, 4, 7);          /* just past it: passes */
+	cr_assert_eq(fake_get(&d, 0x234), 7);
 }
 
 Test(vcfg, outside_misaligned_and_odd_sizes_refused)
