@@ -51,17 +51,23 @@ static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
 			hpa_t a = s->base + ((uint64_t)bus << 20) + ((uint64_t)dev << 15) + ((uint64_t)fn << 12);
 			struct pci_cfg_ops ops = { .read = ecam_read, .write = ecam_write, .ctx = hpa_to_ptr(a) };
 			struct pci_func f;
+			int rc = pci_probe_func(&ops, &f, why, sizeof(why));
 
-			if (pci_probe_func(&ops, &f, why, sizeof(why))) {
+			if (rc == -ENODEV) {
 				if (fn == 0)
 					break; /* no function 0, no device (PCI 3.0, 6.2.1) */
 				continue;
 			}
 			found++;
-			pci_func_format(&f, s->seg, (uint8_t)bus, (uint8_t)dev, (uint8_t)fn, line, sizeof(line));
-			kprintf("pvhv: pci %s\n", line);
-			if (why[0])
-				kprintf("pvhv: pci %04x:%02x:%02x.%u: %s\n", s->seg, bus, dev, fn, why);
+			if (rc) {
+				kprintf("pvhv: pci %04x:%02x:%02x.%u %04x:%04x: %s\n", s->seg, bus, dev, fn,
+					f.vendor, f.device, why);
+			} else {
+				pci_func_format(&f, s->seg, (uint8_t)bus, (uint8_t)dev, (uint8_t)fn, line, sizeof(line));
+				kprintf("pvhv: pci %s\n", line);
+				if (why[0])
+					kprintf("pvhv: pci %04x:%02x:%02x.%u: %s\n", s->seg, bus, dev, fn, why);
+			}
 			if (fn == 0 && !f.multi)
 				break;
 		}
@@ -77,13 +83,13 @@ void pci_init(void)
 	int rc;
 
 	if (!acpi_info.mcfg) {
-		kprintf("pvhv: pci: no MCFG table; no PCI devices\n");
+		kprintf("pvhv: pci: no MCFG table; host PCI not enumerated (ECAM only)\n");
 		return;
 	}
 	rc = pci_mcfg_parse(hpa_to_ptr(acpi_info.mcfg), acpi_info.mcfg_len, segs, PCI_MAX_SEGMENTS, &nr,
 			    err, sizeof(err));
 	if (rc) {
-		kprintf("pvhv: pci: %s; no PCI devices\n", err);
+		kprintf("pvhv: pci: %s; host PCI not enumerated\n", err);
 		return;
 	}
 	for (unsigned i = 0; i < nr; i++) {
