@@ -134,7 +134,10 @@ void pci_func_format(const struct pci_func *f, uint16_t seg, uint8_t bus, uint8_
  *    host address restores them, any other value is ignored and counted
  *    in bar_moves; the expansion ROM BAR reads as absent;
  *  - command: I/O and memory decode and bus master pass, INTx disable is
- *    always set (interrupts come by MSI or MSI-X only); interrupt pin 0;
+ *    always set (interrupts come by MSI or MSI-X only), the other bits stay
+ *    as the host left them; status: only writes of its error bits (RW1C)
+ *    pass; cache line size and latency timer pass; interrupt line is kept
+ *    in the model, interrupt pin reads 0;
  *  - MSI and MSI-X capability writes stay in the model (msi, msix below)
  *    and set a PCI_VCFG_*_CHANGED bit in changed, for pvhv to act on;
  *  - an access outside the 4 KiB, misaligned or not 1, 2 or 4 bytes wide

@@ -140,6 +140,8 @@ Test(probe, bridge_bars_untouched)
 	cr_assert(f.multi);
 	cr_assert_eq(f.bar[0].kind, PCI_BAR_NONE);
 	cr_assert_eq(d.writes, 0);
+	pci_func_format(&f, 1, 0x80, 0x1f, 7, line, sizeof(line));
+	cr_assert_str_eq(line, "0001:80:1f.7 1b36:000c class 060400 bridge");
 }
 
 Test(probe, capability_loop_and_bad_pointer_end_the_walk)
