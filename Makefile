@@ -37,7 +37,8 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/mempo
 	pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
-	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c
+	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c arch/x86/pci.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -63,7 +64,8 @@ PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/pagetable.c arch
 	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c pvh/imgshare.c pvh/mgmt.c pvh/share.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
-	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c
+	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
@@ -91,7 +93,7 @@ $(B)/host/%.o: %.c
 
 # ---------------------------------------------------------------- fuzzing
 # libFuzzer over the virtio transport and queues, the vsock router, the network model and
-# switch, pvhv-mkimage's tar and JSON readers, and pvhd's HTTP and JSON request parsing (clang; `make fuzz` builds and runs each for a
+# switch, a passed-through PCI function's configuration space, pvhv-mkimage's tar and JSON readers, and pvhd's HTTP and JSON request parsing (clang; `make fuzz` builds and runs each for a
 # bounded time via tests/fuzz/run.sh, FUZZ_SECONDS to change that).  vsock_fuzz: three hostile guests' vsock devices on the router.
 FUZZ_C := tests/fuzz/virtq_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 FUZZ_VSOCK_C := tests/fuzz/vsock_fuzz.c drivers/virtio/vsock.c drivers/virtio/vsock_router.c \
@@ -100,12 +102,13 @@ MGMT_FUZZ_C := tests/fuzz/mgmt_fuzz.c pvh/mgmt.c pvh/images.c lib/format.c
 NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/net.c \
 	drivers/virtio/switch.c
 MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
+PCI_FUZZ_C := tests/fuzz/pci_fuzz.c drivers/pci/probe.c drivers/pci/vcfg.c
 HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz \
-	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz
+	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz $(B)/fuzz/pci_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -138,6 +141,11 @@ $(B)/fuzz/http_fuzz: $(HTTP_FUZZ_C) userland/lib/http.h userland/lib/jsonw.h use
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(HTTP_FUZZ_C)
+
+$(B)/fuzz/pci_fuzz: $(PCI_FUZZ_C) drivers/pci/pci.h tests/unit/drivers/pci/fake_pci.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(PCI_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh

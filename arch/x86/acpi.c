@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* acpi.c: reads the host's ACPI tables: CPUs (MADT) and how to power off (FADT, \_S5). */
+/* acpi.c: reads the host's ACPI tables: CPUs (MADT), how to power off (FADT, \_S5), where MCFG is. */
 #include "arch/x86/arch.h"
 #include "arch/x86/hw.h"
 
@@ -190,5 +190,9 @@ void acpi_init(void)
 			parse_madt(h);
 		else if (!memcmp(h->sig, "FACP", 4))
 			parse_fadt(h);
+		else if (!memcmp(h->sig, "MCFG", 4) && !acpi_info.mcfg) {
+			acpi_info.mcfg = pa; /* pci.c parses it */
+			acpi_info.mcfg_len = h->length;
+		}
 	}
 }

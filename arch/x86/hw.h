@@ -43,6 +43,13 @@ void mm_init(void);
 int page_claim(hpa_t p, uint64_t npages);
 /* One past the highest usable host RAM address pvhv manages. */
 hpa_t mm_ram_top(void);
+/*
+ * Maps [start, start + size) (4 KiB aligned, not RAM) uncached in pvhv's
+ * own tables, in place of whatever mapped it.  Boot CPU only, before the
+ * others start and before anything reaches the range.  0 or pt_map()'s
+ * and pt_unmap()'s errors (the range is then left partly unmapped).
+ */
+int mm_map_uncached(hpa_t start, uint64_t size);
 /* mempool.c: carves the free 2 MiB chunks into the guest RAM pool (after mm_init). */
 void mempool_init(void);
 /* mempool.c for page_alloc(): hands one unreserved chunk back to the host allocator. */
@@ -63,9 +70,13 @@ struct acpi_info {
 	bool hw_reduced;
 	uint64_t sleep_ctl_addr;
 	uint8_t sleep_ctl_space;
+	hpa_t mcfg;         /* the MCFG table (checksummed, below 4 GiB), 0 if none */
+	uint32_t mcfg_len;
 };
 extern struct acpi_info acpi_info;
 void acpi_init(void);
+/* pci.c: maps each MCFG segment's ECAM window uncached and prints every function (after acpi_init). */
+void pci_init(void);
 
 void lapic_init(void);
 uint32_t lapic_id(void);

@@ -179,6 +179,7 @@ void boot_main(uint32_t kind, uint64_t info)
 	mm_init();
 	time_init();
 	acpi_init();
+	pci_init();
 	lapic_init();
 	bsp->apic_id = lapic_id();
 	bsp->online = true;

@@ -134,6 +134,25 @@ void mm_init(void)
 	}
 }
 
+/*
+ * P | RW | PWT | PCD: with the power-on PAT (pvhv keeps it) that selects
+ * entry 3, UC (SDM vol. 3, 11.12.4 and table 11-11).  Device registers
+ * such as PCI configuration space must not be cached, combined or
+ * reordered (PCIe Base 4.0, 7.2.2).
+ */
+#define PTE_UNCACHED 0x1bULL
+
+int mm_map_uncached(hpa_t start, uint64_t size)
+{
+	hpa_t root = ptr_to_hpa(boot_pml4);
+	int err = pt_unmap(&pt_format_x86, &host_pt_ops, root, start, size);
+
+	if (!err)
+		err = pt_map(&pt_format_x86, &host_pt_ops, root, start, start, size, PTE_UNCACHED);
+	write_cr3(read_cr3()); /* the boot map has no global pages: this drops every stale entry */
+	return err;
+}
+
 /* ------------------------------------------------------------ stage 2 */
 
 int stage2_create(hpa_t *root)

@@ -79,7 +79,8 @@ MIB = 1 << 20
 # PVHV_CPU for another CPU model), append (pvhv's own command line), optin
 # (run only when -k names it in full), fake (--self-test: builds a good log),
 # bundle_add (test guests or absolute paths the bundle carries for run-time domains),
-# serve (the bundle says "serve;": pvhv runs until told to stop).
+# serve (the bundle says "serve;": pvhv runs until told to stop), qemu (extra QEMU
+# arguments, e.g. ["-device", "nvme,serial=x"], after the shared ones).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -304,6 +305,38 @@ CASES = [
                r"^pvhv: bench dom=hello ram_bytes=%d overhead_bytes=\d+" % (16 * MIB),
                r"^pvhv: cpu \d+ running vcpus",
                r"^pvhv: summary dom=hello end=poweroff status=0 runtime_us=\d+ (?:\w+=\d+ )*exits=\d+"]),
+    dict(name="pci-enum", what="the host's PCI functions, found through MCFG and ECAM, one line each",
+         domains=[hello()], code=1, timeout=60,
+         qemu=["-device", "virtio-net-pci,netdev=n0", "-netdev", "user,id=n0,restrict=on",
+               "-device", "nvme,serial=pvhv0,drive=d0", "-drive", "if=none,id=d0,format=raw,file=null-co://",
+               "-device", "e1000e,netdev=n1", "-netdev", "user,id=n1,restrict=on"],
+         # Addresses are SeaBIOS's choice; sizes, kinds and MSI-X placement are the devices' own.
+         must=[r"^pvhv: pci: segment 0 buses 00-ff ECAM 0xb0000000 \(uncached\)$",
+               r"^pvhv: pci 0000:00:00\.0 8086:29c0 class 060000$",
+               r"^pvhv: pci 0000:00:01\.0 1af4:1000 class 020000 bar0 io 0x[0-9a-f]+\+0x20 "
+               r"bar1 mem32 0x[0-9a-f]+\+0x1000 bar4 mem64pf 0x[0-9a-f]+\+0x4000 msix 4@bar1\+0x0$",
+               r"^pvhv: pci 0000:00:02\.0 1b36:0010 class 010802 bar0 mem64 0x[0-9a-f]+\+0x4000 "
+               r"msix 65@bar0\+0x2000 pcie$",
+               r"^pvhv: pci 0000:00:03\.0 8086:10d3 class 020000 bar0 mem32 0x[0-9a-f]+\+0x20000 "
+               r"bar1 mem32 0x[0-9a-f]+\+0x20000 bar2 io 0x[0-9a-f]+\+0x20 bar3 mem32 0x[0-9a-f]+\+0x4000 "
+               r"msi 1 64 msix 5@bar3\+0x0 pcie$",
+               r"^pvhv: pci 0000:00:1f\.2 8086:2922 class 010601 bar4 io 0x[0-9a-f]+\+0x20 "
+               r"bar5 mem32 0x[0-9a-f]+\+0x1000 msi 1 64$",
+               r"^pvhv: pci: 7 functions$",
+               r"^\[hello\] hello from hello$"],
+         must_not=[r"^pvhv: pci .*outside its BAR", r"^pvhv: pci: .*(skipped|not enumerated)"],
+         fake=fake_plus("pvhv: pci: segment 0 buses 00-ff ECAM 0xb0000000 (uncached)",
+                        "pvhv: pci 0000:00:00.0 8086:29c0 class 060000",
+                        "pvhv: pci 0000:00:01.0 1af4:1000 class 020000 bar0 io 0xc040+0x20 bar1 mem32 "
+                        "0xfebc8000+0x1000 bar4 mem64pf 0xfebfc000+0x4000 msix 4@bar1+0x0",
+                        "pvhv: pci 0000:00:02.0 1b36:0010 class 010802 bar0 mem64 0xfebc0000+0x4000 "
+                        "msix 65@bar0+0x2000 pcie",
+                        "pvhv: pci 0000:00:03.0 8086:10d3 class 020000 bar0 mem32 0xfeb80000+0x20000 bar1 "
+                        "mem32 0xfeba0000+0x20000 bar2 io 0xc060+0x20 bar3 mem32 0xfebc4000+0x4000 msi 1 64 "
+                        "msix 5@bar3+0x0 pcie",
+                        "pvhv: pci 0000:00:1f.2 8086:2922 class 010601 bar4 io 0xc080+0x20 bar5 mem32 "
+                        "0xfebc9000+0x1000 msi 1 64",
+                        "pvhv: pci: 7 functions", "[hello] hello from hello")),
     dict(name="exit-status", what="status=7 reaches the summary and QEMU exit code 3",
          domains=[dom("ex", "exitstatus", "status=7", status=7)], code=3,
          must=[r"^pvhv: summary dom=ex end=poweroff status=7\b", r"^\[ex\] exiting with 7\b"],
@@ -1296,6 +1329,7 @@ def boot(case, cdir, log_path, qout_path, opts):
         cmd += ["-initrd", bundle]
     if case.get("append"):
         cmd += ["-append", case["append"]]  # pvhv's own command line
+    cmd += case.get("qemu", [])
     with open(os.path.join(cdir, "cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     limit = case_timeout(case, opts)

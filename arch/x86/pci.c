@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* pci.c: finds the host's PCI segments in MCFG, maps their ECAM windows uncached, lists every function. */
+#include "arch/x86/arch.h"
+#include "arch/x86/hw.h"
+#include "drivers/pci/pci.h"
+
+#define PCI_MAX_SEGMENTS 16
+
+static uint32_t ecam_read(void *ctx, unsigned off, unsigned size)
+{
+	volatile uint8_t *p = (volatile uint8_t *)ctx + off;
+
+	if (size == 1)
+		return *p;
+	if (size == 2)
+		return *(volatile uint16_t *)p;
+	return *(volatile uint32_t *)p;
+}
+
+static void ecam_write(void *ctx, unsigned off, unsigned size, uint32_t val)
+{
+	volatile uint8_t *p = (volatile uint8_t *)ctx + off;
+
+	if (size == 1)
+		*p = (uint8_t)val;
+	else if (size == 2)
+		*(volatile uint16_t *)p = (uint16_t)val;
+	else
+		*(volatile uint32_t *)p = val;
+}
+
+/* The window must not be RAM the allocator hands out (a lying MCFG). */
+static bool overlaps_ram(hpa_t start, uint64_t size)
+{
+	for (unsigned i = 0; i < boot_info.nr_regions; i++) {
+		const struct mem_region *r = &boot_info.region[i];
+
+		if (r->type == 1 && start < r->addr + r->size && r->addr < start + size)
+			return true;
+	}
+	return false;
+}
+
+static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
+{
+	unsigned found = 0;
+	char line[200], why[120];
+
+	for (unsigned dev = 0; dev < 32; dev++) {
+		for (unsigned fn = 0; fn < 8; fn++) {
+			hpa_t a = s->base + ((uint64_t)bus << 20) + ((uint64_t)dev << 15) + ((uint64_t)fn << 12);
+			struct pci_cfg_ops ops = { .read = ecam_read, .write = ecam_write, .ctx = hpa_to_ptr(a) };
+			struct pci_func f;
+			int rc = pci_probe_func(&ops, &f, why, sizeof(why));
+
+			if (rc == -ENODEV) {
+				if (fn == 0)
+					break; /* no function 0, no device (PCI 3.0, 6.2.1) */
+				continue;
+			}
+			found++;
+			if (rc) {
+				kprintf("pvhv: pci %04x:%02x:%02x.%u %04x:%04x: %s\n", s->seg, bus, dev, fn,
+					f.vendor, f.device, why);
+			} else {
+				pci_func_format(&f, s->seg, (uint8_t)bus, (uint8_t)dev, (uint8_t)fn, line, sizeof(line));
+				kprintf("pvhv: pci %s\n", line);
+				if (why[0])
+					kprintf("pvhv: pci %04x:%02x:%02x.%u: %s\n", s->seg, bus, dev, fn, why);
+			}
+			if (fn == 0 && !f.multi)
+				break;
+		}
+	}
+	return found;
+}
+
+void pci_init(void)
+{
+	struct pci_segment segs[PCI_MAX_SEGMENTS];
+	unsigned nr, found = 0;
+	char err[120];
+	int rc;
+
+	if (!acpi_info.mcfg) {
+		kprintf("pvhv: pci: no MCFG table; host PCI not enumerated (ECAM only)\n");
+		return;
+	}
+	rc = pci_mcfg_parse(hpa_to_ptr(acpi_info.mcfg), acpi_info.mcfg_len, segs, PCI_MAX_SEGMENTS, &nr,
+			    err, sizeof(err));
+	if (rc) {
+		kprintf("pvhv: pci: %s; host PCI not enumerated\n", err);
+		return;
+	}
+	for (unsigned i = 0; i < nr; i++) {
+		const struct pci_segment *s = &segs[i];
+		hpa_t start = s->base + ((uint64_t)s->bus_start << 20);
+		uint64_t size = ((uint64_t)s->bus_end - s->bus_start + 1) << 20;
+
+		if (overlaps_ram(start, size)) {
+			kprintf("pvhv: pci: segment %u ECAM 0x%lx+0x%lx overlaps RAM, skipped\n", s->seg, start, size);
+			continue;
+		}
+		rc = mm_map_uncached(start, size);
+		if (rc) {
+			kprintf("pvhv: pci: segment %u ECAM 0x%lx+0x%lx: cannot map (%d), skipped\n", s->seg,
+				start, size, rc);
+			continue;
+		}
+		kprintf("pvhv: pci: segment %u buses %02x-%02x ECAM 0x%lx (uncached)\n", s->seg, s->bus_start,
+			s->bus_end, start);
+		for (unsigned bus = s->bus_start; bus <= s->bus_end; bus++)
+			found += scan_bus(s, bus);
+	}
+	kprintf("pvhv: pci: %u functions\n", found);
+}
