@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* http_test.c: unit tests for userland/lib/http.c: complete and partial heads, every rejection, limits. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,4 +172,63 @@ Test(http, response_head)
 	cr_assert(strstr(buf, "Content-Length: 12\r\nConnection: close\r\n\r\n"), "%s", buf);
 	cr_assert_eq(http_format_head(buf, 20, 200, 0, true), -1);
 	cr_assert_str_eq(http_reason(999), "Unknown");
+}
+
+/* The head of a GET with the given header lines (each ending in CRLF). */
+static int with_headers(const char *lines)
+{
+	char s[1024];
+
+	snprintf(s, sizeof(s), "GET /api/v1/info HTTP/1.1\r\nHost: x\r\n%s\r\n", lines);
+	return parse(s);
+}
+
+Test(http, bearer_token)
+{
+	static const char tok[] = "0123456789abcdef";
+
+	cr_assert_eq(with_headers("Authorization: Bearer 0123456789abcdef\r\n"), 1, "%s", err);
+	cr_assert(req.has_bearer);
+	cr_assert(http_bearer_ok(&req, tok, 16));
+	/* The scheme is case-insensitive (RFC 9110 11.1), the credential is not. */
+	cr_assert_eq(with_headers("authorization: bearer 0123456789abcdef \r\n"), 1, "%s", err);
+	cr_assert(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Bearer 0123456789ABCDEF\r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	/* A difference in the last byte, a prefix, a longer credential: all refused. */
+	cr_assert_eq(with_headers("Authorization: Bearer 0123456789abcdee\r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Bearer 0123456789abcde\r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Bearer 0123456789abcdef0\r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	/* No header, another scheme, an empty credential, two headers (even both right). */
+	cr_assert_eq(with_headers(""), 1, "%s", err);
+	cr_assert_not(req.has_bearer);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Basic 0123456789abcdef\r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Bearer \r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Bearer 0123456789abcdef\r\n"
+				  "Authorization: Bearer 0123456789abcdef\r\n"), 1, "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	cr_assert_eq(with_headers("Authorization: Bearer x\r\nAuthorization: Bearer 0123456789abcdef\r\n"), 1,
+		     "%s", err);
+	cr_assert_not(http_bearer_ok(&req, tok, 16));
+	/* An empty token never matches (a daemon without one must not accept everything). */
+	cr_assert_not(http_bearer_ok(&req, "", 0));
+	/* A credential past HTTP_BEARER_MAX is not kept (nor cut to a prefix that could match). */
+	{
+		char lines[400], big[HTTP_BEARER_MAX + 2];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		snprintf(lines, sizeof(lines), "Authorization: Bearer %s\r\n", big);
+		cr_assert_eq(with_headers(lines), 1, "%s", err);
+		cr_assert_not(req.has_bearer);
+		big[HTTP_BEARER_MAX] = 0;
+		cr_assert_not(http_bearer_ok(&req, big, HTTP_BEARER_MAX));
+	}
+	cr_assert_str_eq(http_reason(401), "Unauthorized");
 }
