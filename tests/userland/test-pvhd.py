@@ -274,6 +274,7 @@ def tcp_checks(tmp, log):
         check("TCP with the token: routed like the unix socket", r and r[0] == 404, repr(r))
         r = request(os.path.join(tmp, "tcp.sock"), req("GET", "/api/v1/nothing"))
         check("the unix socket needs no token", r and r[0] == 404, repr(r))
+        pvhctl_checks(tmp, port, token_file)
     finally:
         p.terminate()
         p.wait()
@@ -290,6 +291,30 @@ def tcp_checks(tmp, log):
                         "--token-file", token_file], stderr=subprocess.PIPE, timeout=10)
     check("a token file others can read is refused", r.returncode != 0 and b"mode 0600" in r.stderr,
           repr(r.stderr))
+
+
+def pvhctl_checks(tmp, port, token_file):
+    """pvhctl --host / --api: pvhd's refusals come back with its fault_message and status."""
+    pvhctl = os.path.join(ROOT, "build/userland/pvhctl")
+    host = ["--host", "127.0.0.1:%d" % port]
+    env = dict(os.environ)
+    env.pop("PVHCTL_TOKEN", None)
+
+    def run(args, extra_env=None):
+        e = dict(env, **(extra_env or {}))
+        r = subprocess.run([pvhctl] + args, env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+        return r.returncode, r.stderr.decode()
+
+    rc, err = run(host + ["ps"])
+    check("pvhctl --host without a token refuses to ask", rc == 1 and "needs pvhd's token" in err, err)
+    rc, err = run(host + ["ps"], {"PVHCTL_TOKEN": "0" * 64})
+    check("pvhctl --host with a wrong token: pvhd's 401 and message",
+          rc == 1 and "(pvhd: HTTP 401)" in err and "wrong" in err, err)
+    rc, err = run(host + ["--token-file", token_file, "ps"])
+    check("pvhctl --host --token-file: through to pvhd's resource (503: no pvhv here)",
+          rc == 1 and "pvhv unreachable" in err and "(pvhd: HTTP 503)" in err, err)
+    rc, err = run(["--api", os.path.join(tmp, "tcp.sock"), "stop", "web"])
+    check("pvhctl --api: the unix socket, no token", rc == 1 and "(pvhd: HTTP 503)" in err, err)
 
 
 if __name__ == "__main__":
