@@ -63,7 +63,9 @@
  *                                    (128+N for signal N) are ours; -i: our stdin too
  *
  * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
- * change).  A name or a bare ID is looked up with a list first and then
+ * change), or with --host ADDR:PORT [--token-file F] (else $PVHCTL_TOKEN)
+ * or --api SOCKET to pvhd, whose resources do the same (remote.c; run and
+ * exec then go through pvhd's exec, their output printed when they return).  A name or a bare ID is looked up with a list first and then
  * named by ID and generation, so the request cannot reach another domain
  * that took the slot meanwhile.  Exit status 0, or 1 with pvhv's message.
  */

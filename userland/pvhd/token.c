@@ -11,18 +11,17 @@
 #include "fdio.h"
 #include "pvhd.h"
 
-/* Makes the directory of path (one level, mode 0700) when it is missing. */
+/* Makes the directories above path that are missing (mode 0700), as mkdir -p. */
 static void make_parent(const char *path)
 {
 	char dir[4096];
-	char *slash;
 
 	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = 0;
-	(void)mkdir(dir, 0700);
+	for (char *p = dir + 1; (p = strchr(p, '/')); p++) {
+		*p = 0;
+		(void)mkdir(dir, 0700);
+		*p = '/';
+	}
 }
 
 /* A new token into path (which must not exist): 0, or -1 with err filled. */
