@@ -215,7 +215,11 @@ def run_checks(sock):
 
 
 def tcp_request(port, raw):
-    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    """One request on TCP: (status, headers, body, rest), or None when nothing listens or answers."""
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    except OSError:
+        return None
     try:
         s.sendall(raw)
     except (BrokenPipeError, ConnectionResetError):
