@@ -8,9 +8,9 @@ USERLAND_LDFLAGS := -static
 USERLAND_LIB_C := userland/lib/agentproto.c
 AGENT_C := userland/agent/agent.c userland/agent/session.c
 AGENT_RUN_C := userland/agent/agent-run.c
-PVHCTL_C := userland/pvhctl/pvhctl.c userland/pvhctl/api.c userland/lib/mgmtclient.c userland/lib/fdio.c
+PVHCTL_C := userland/pvhctl/pvhctl.c userland/pvhctl/api.c userland/pvhctl/remote.c userland/lib/jsonw.c tools/json.c userland/lib/mgmtclient.c userland/lib/fdio.c
 # pvhd: the JSON API daemon; http.c, jsonw.c, spec.c and tools/json.c are pure (unit tests, http_fuzz).
-PVHD_C := userland/pvhd/pvhd.c userland/pvhd/api.c userland/pvhd/exec.c userland/pvhd/spec.c \
+PVHD_C := userland/pvhd/pvhd.c userland/pvhd/token.c userland/pvhd/api.c userland/pvhd/exec.c userland/pvhd/spec.c \
 	userland/lib/http.c userland/lib/jsonw.c userland/lib/mgmtclient.c userland/lib/fdio.c userland/lib/agentproto.c \
 	tools/json.c
 # A hostile management client for the integration tests (the ctlimage step).

@@ -85,6 +85,9 @@ def linux_root(name, steps, disks=(ROOT_EXT4,), extra="", **kw):
     return d
 
 
+# What a control domain "ctl" made by linux_root prints first (for --self-test's fake logs).
+CTL_ROOT_LINES = ("[ctl] PVHV-ROOT-MOUNTED dev=vda", "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw")
+
 # ---------------------------------------------------------------- pvhv-mkimage root images
 
 MKIMAGE_TOOL = os.path.join(ROOT, "build", "tools", "pvhv-mkimage")
@@ -786,6 +789,56 @@ def cases(dom, probe):
                             '[ctl] PVHV-API-EVENTS rc=0 "seq":1,"id":1,"gen":1,"end":"stopped" '
                             '"seq":2,"id":1,"gen":2,"end":"not-started" ',
                             "[ctl] PVHV-API-LOG 21 ok, 12 refused")),
+        # pvhd on TCP with its token, driven by pvhctl --host from the control domain
+        # itself (the host's loopback stands for a developer's machine): a run through
+        # pvhd's exec keeps the exit status and the two streams apart; without the
+        # token nothing is served.
+        case("linux-ctl-tcp", "pvhd --tcp with a token; pvhctl --host: run, ps, stop, rm; refused without it",
+             [linux_root("ctl", "ctltcp", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         vsock_cid=3, control=True)], code=1, timeout=300,
+             must=[r'^\[ctl\] PVHV-TCP-TOKEN mode=600 hex=64$',
+                   r'^\[ctl\] PVHV-TCP-HELLO rc=0 pvhv[^,]* protocol 2, ABI \d+\.\d+, 2 CPUs \(AMD-V\), '
+                   r'\d+ domains at most, \d+ MiB, \d+ MiB free$',
+                   r'^\[ctl\] PVHV-TCP-IMPORT rc=0 imported ul.img \(16777216 bytes\)$',
+                   r'^\[tcprun\] PVHV-AGENTD$',
+                   r'^\[ctl\] PVHV-TCP-RUN rc=3 out=o  err=e $',
+                   r'^\[ctl\] PVHV-TCP-CREATE \d+:\d+$',
+                   r'^\[tcpsb\] PVHV-AGENTD$',
+                   r'^\[ctl\] PVHV-TCP-EXEC rc=4 hi$',
+                   r'^\[ctl\] PVHV-TCP-PS rc=0 \d+ lines: tcpsb +running$',
+                   r'^\[ctl\] PVHV-TCP-PS-JSON rc=0 "name":"tcpsb","state":"running"$',
+                   r'^\[ctl\] PVHV-TCP-STOP stopped \d+:\d+$',
+                   r'^\[ctl\] PVHV-TCP-LIFE paused \d+:\d+, tcpsb +paused, resumed \d+:\d+$',
+                   r'^\[ctl\] PVHV-TCP-LOGS rc=0 agentd=1$',
+                   r'^\[ctl\] PVHV-TCP-STATS rc=0 tcpsb +running$',
+                   r'^\[ctl\] PVHV-TCP-RM removed \d+:\d+$',
+                   r'^\[ctl\] PVHV-TCP-SAME same same same same same same$',
+                   r'^\[ctl\] PVHV-TCP-IMAGE-RM deleted ul.img$',
+                   r'^\[ctl\] PVHV-TCP-NOTOKEN HTTP/1.1 401 Unauthorized \{"fault_message":"no token: ',
+                   r'^\[ctl\] PVHV-TCP-BADTOKEN rc=1 pvhctl: a wrong or malformed token: .* \(pvhd: HTTP 401\)$',
+                   r'^\[ctl\] PVHV-TCP-LOG 2 refused$'],
+             must_not=[r"PVHV-OPT-FAIL"],
+             fake=fake_plus(*CTL_ROOT_LINES, "[ctl] PVHV-TCP-TOKEN mode=600 hex=64",
+                            "[ctl] PVHV-TCP-HELLO rc=0 pvhv 0.1 protocol 2, ABI 1.0, 2 CPUs (AMD-V), 64 domains at most, "
+                            "1000 MiB, 700 MiB free",
+                            "[ctl] PVHV-TCP-IMPORT rc=0 imported ul.img (16777216 bytes)",
+                            "[tcprun] PVHV-AGENTD",
+                            "[ctl] PVHV-TCP-RUN rc=3 out=o  err=e ",
+                            "[ctl] PVHV-TCP-CREATE 2:1",
+                            "[tcpsb] PVHV-AGENTD",
+                            "[ctl] PVHV-TCP-EXEC rc=4 hi",
+                            "[ctl] PVHV-TCP-PS rc=0 4 lines: tcpsb            running",
+                            '[ctl] PVHV-TCP-PS-JSON rc=0 "name":"tcpsb","state":"running"',
+                            "[ctl] PVHV-TCP-STOP stopped 2:1",
+                            "[ctl] PVHV-TCP-LIFE paused 2:1, tcpsb            paused, resumed 2:1",
+                            "[ctl] PVHV-TCP-LOGS rc=0 agentd=1",
+                            "[ctl] PVHV-TCP-STATS rc=0 tcpsb            running",
+                            "[ctl] PVHV-TCP-RM removed 2:1",
+                            "[ctl] PVHV-TCP-SAME same same same same same same",
+                            "[ctl] PVHV-TCP-IMAGE-RM deleted ul.img",
+                            '[ctl] PVHV-TCP-NOTOKEN HTTP/1.1 401 Unauthorized {"fault_message":"no token: x"}',
+                            "[ctl] PVHV-TCP-BADTOKEN rc=1 pvhctl: a wrong or malformed token: x (pvhd: HTTP 401)",
+                            "[ctl] PVHV-TCP-LOG 2 refused")),
         # Sandbox root images made by pvhv-mkimage from a docker-save tar (two
         # layers, a whiteout, a hard link, owners and a set-uid bit), booted
         # through the initramfs's root step: the image's own /sbin/init (its

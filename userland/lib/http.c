@@ -154,6 +154,23 @@ static int header(const char *s, size_t n, size_t at, struct http_request *req, 
 			req->keep_alive = true;
 		else
 			req->keep_alive = !http10;
+	} else if (word_is(s, i, "authorization")) {
+		/* A second one makes the request ambiguous: it is refused (as no credential) rather than guessed. */
+		bool bearer = v1 - v0 > 7 && word_is(s + v0, 6, "bearer") && s[v0 + 6] == ' ';
+		size_t c0 = v0 + 7;
+
+		while (bearer && c0 < v1 && s[c0] == ' ')
+			c0++;
+		if (req->auth_seen || !bearer || v1 - c0 == 0 || v1 - c0 > HTTP_BEARER_MAX) {
+			req->auth_seen = true;
+			req->has_bearer = false;
+			req->bearer[0] = 0;
+			return 0;
+		}
+		req->auth_seen = true;
+		memcpy(req->bearer, s + c0, v1 - c0);
+		req->bearer[v1 - c0] = 0;
+		req->has_bearer = true;
 	} else if (word_is(s, i, "expect")) {
 		if (!word_is(s + v0, v1 - v0, "100-continue"))
 			return errorf(-417, err, errlen, "Expect: only 100-continue is understood");
@@ -264,6 +281,18 @@ int http_query_u64(const char *query, const char *name, uint64_t max, uint64_t *
 	return 0;
 }
 
+bool http_bearer_ok(const struct http_request *req, const char *token, size_t n)
+{
+	unsigned char diff = 0;
+
+	if (!req->has_bearer || !n || strlen(req->bearer) != n)
+		return false;
+	/* No early exit: every byte is compared whatever the first difference. */
+	for (size_t k = 0; k < n; k++)
+		diff |= (unsigned char)(req->bearer[k] ^ token[k]);
+	return diff == 0;
+}
+
 const char *http_reason(int status)
 {
 	static const struct {
@@ -271,7 +300,7 @@ const char *http_reason(int status)
 		const char *text;
 	} reasons[] = {
 		{ 100, "Continue" }, { 200, "OK" }, { 201, "Created" }, { 204, "No Content" },
-		{ 400, "Bad Request" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
+		{ 400, "Bad Request" }, { 401, "Unauthorized" }, { 404, "Not Found" }, { 405, "Method Not Allowed" },
 		{ 408, "Request Timeout" }, { 409, "Conflict" }, { 411, "Length Required" },
 		{ 413, "Content Too Large" }, { 414, "URI Too Long" }, { 417, "Expectation Failed" },
 		{ 431, "Request Header Fields Too Large" }, { 500, "Internal Server Error" },

@@ -21,6 +21,7 @@
 #define HTTP_QUERY_MAX 256
 #define HTTP_SEGS_MAX 8
 #define HTTP_ERRLEN 160
+#define HTTP_BEARER_MAX 128       /* bytes of an "Authorization: Bearer" credential */
 
 enum http_method { HTTP_OTHER, HTTP_GET, HTTP_HEAD, HTTP_PUT, HTTP_POST, HTTP_DELETE, HTTP_PATCH };
 
@@ -33,6 +34,9 @@ struct http_request {
 	uint64_t content_length;    /* 0 without Content-Length */
 	bool keep_alive;            /* HTTP/1.1 unless "Connection: close"; HTTP/1.0 only with keep-alive */
 	bool expect_continue;       /* "Expect: 100-continue" */
+	bool auth_seen;             /* an Authorization header came */
+	bool has_bearer;            /* exactly one, "Bearer CREDENTIAL" with a credential of a sane size */
+	char bearer[HTTP_BEARER_MAX + 1]; /* its CREDENTIAL ("" without) */
 	size_t head_len;            /* bytes of the head, the blank line included */
 };
 
@@ -59,6 +63,15 @@ int http_split_path(const char *path, char *out, size_t outlen, const char **seg
  * number up to max: 1 found (into *v), 0 absent, -1 present but not such a number.
  */
 int http_query_u64(const char *query, const char *name, uint64_t max, uint64_t *v);
+
+/*
+ * True when the request carries the bearer credential token[0..n): the
+ * comparison takes the same time wherever the two differ (and for any
+ * credential of n bytes), so a network client cannot find a token byte by
+ * byte.  A missing or second Authorization header, another scheme, or a
+ * credential of another length is false.
+ */
+bool http_bearer_ok(const struct http_request *req, const char *token, size_t n);
 
 /* "OK", "Not Found", ... ("Unknown" for a status this file does not name). */
 const char *http_reason(int status);

@@ -63,7 +63,9 @@
  *                                    (128+N for signal N) are ours; -i: our stdin too
  *
  * It talks to vsock CID 2 port PVHV_MGMT_PORT (--to vsock:CID:PORT to
- * change).  A name or a bare ID is looked up with a list first and then
+ * change), or with --host ADDR:PORT [--token-file F] (else $PVHCTL_TOKEN)
+ * or --api SOCKET to pvhd, whose resources do the same (remote.c; run and
+ * exec then go through pvhd's exec, their output printed when they return).  A name or a bare ID is looked up with a list first and then
  * named by ID and generation, so the request cannot reach another domain
  * that took the slot meanwhile.  Exit status 0, or 1 with pvhv's message.
  */
@@ -93,11 +95,11 @@ static unsigned to_cid = PVHV_VSOCK_CID_HOST, to_port = PVHV_MGMT_PORT;
 static bool json;
 static struct mgmt_conn conn = { .fd = -1 };
 
-static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...)
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
+	fflush(stdout);
 	fputs("pvhctl: ", stderr);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -108,6 +110,8 @@ static void die(const char *fmt, ...)
 
 static void connect_pvhv(void)
 {
+	if (remote_on())
+		return;
 	if (mgmt_connect(&conn, to_cid, to_port))
 		die("%s", conn.err);
 }
@@ -116,8 +120,11 @@ static void connect_pvhv(void)
 static size_t call(uint16_t type, const void *payload, uint32_t len, void *res, size_t cap)
 {
 	size_t got = 0;
-	int rc = mgmt_call(&conn, type, payload, len, res, cap, &got);
+	int rc;
 
+	if (remote_on())
+		return remote_call(type, payload, len, res, cap);
+	rc = mgmt_call(&conn, type, payload, len, res, cap, &got);
 	if (rc == MGMT_CLIENT_EIO)
 		die("%s", conn.err);
 	if (rc)
@@ -135,6 +142,8 @@ static unsigned list(struct pvhv_mgmt_domain **out)
 {
 	unsigned n = 0;
 
+	if (remote_on())
+		return remote_list(out);
 	if (mgmt_list(&conn, out, &n))
 		die("%s", conn.err);
 	return n;
@@ -145,6 +154,8 @@ static struct pvhv_mgmt_ref resolve(const char *arg)
 {
 	struct pvhv_mgmt_ref r;
 
+	if (remote_on())
+		return remote_resolve(arg);
 	if (mgmt_resolve(&conn, arg, &r))
 		die("%s", conn.err);
 	return r;
@@ -242,6 +253,15 @@ static int run_in(struct pvhv_mgmt_ref r, unsigned cid, const char *self, int ar
 	int status = 125, st, k = 0;
 	pid_t pid;
 
+	if (remote_on()) {
+		char ref[32];
+
+		free(av);
+		snprintf(ref, sizeof(ref), "%u:%u", r.id, r.gen);
+		status = remote_exec(ref, argc, argv);
+		remote_call(PVHV_MGMT_DOMAIN_DESTROY, &r, sizeof(r), NULL, 0);
+		return status;
+	}
 	agent_run_dir(self, path, sizeof(path));
 	dir = path;
 	snprintf(addr, sizeof(addr), "vsock:%u", cid);
@@ -428,6 +448,12 @@ static int run_image(int argc, char **argv, const char *self)
 	if (strlen(image) >= sizeof(c.disks[0]))
 		die("%s: longer than %zu bytes", image, sizeof(c.disks[0]) - 1);
 	snprintf(c.disks[0], sizeof(c.disks[0]), "%s", image);
+	/* Through pvhd: it picks a free CID itself when none is given. */
+	if (remote_on()) {
+		c.vsock_cid = cid;
+		call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r));
+		return run_in(r, c.vsock_cid, self, argc - cmd, argv + cmd);
+	}
 	/* A free CID: pvhv refuses one in use, so try the next (the name must be free too). */
 	for (unsigned tries = 0;; tries++) {
 		int rc;
@@ -452,7 +478,7 @@ static int life_main(int argc, char **argv, const char *self);
 
 static void print_images(void)
 {
-	static struct pvhv_mgmt_image e[MGMT_CLIENT_MAX_IMAGES];
+	static struct pvhv_mgmt_image page[MGMT_CLIENT_MAX_IMAGES], *e = page;
 	uint32_t first = 0;
 	unsigned count, total;
 
@@ -461,7 +487,10 @@ static void print_images(void)
 	else
 		printf("%-32s %12s %5s %s\n", "NAME", "SIZE", "USERS", "ORIGIN");
 	do {
-		if (mgmt_images(&conn, first, e, &count, &total))
+		/* pvhd lists every image in one reply: one page of all of them. */
+		if (remote_on())
+			remote_images(&e, &count), total = count;
+		else if (mgmt_images(&conn, first, e, &count, &total))
 			die("%s", conn.err);
 		for (unsigned k = 0; k < count; k++) {
 			const char *origin = e[k].origin == PVHV_MGMT_IMAGE_BUNDLE ? "bundle" :
@@ -522,6 +551,12 @@ static void image_import(const char *file, const char *name)
 		die("image name \"%s\": longer than %zu bytes", name, sizeof(b.name) - 1);
 	strcpy(b.name, name);
 	b.size = (uint64_t)sb.st_size;
+	if (remote_on()) {
+		remote_import(fd, b.size, name);
+		close(fd);
+		printf("imported %s (%llu bytes)\n", name, (unsigned long long)b.size);
+		return;
+	}
 	if (call(PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), &handle, sizeof(handle)) != sizeof(handle))
 		die("a short upload reply");
 	while (off < b.size) {
@@ -575,7 +610,7 @@ static bool image_command(int argc, char **argv, int i)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT] hello|host stop|ps|info DOMAIN|destroy DOMAIN|"
+	fprintf(stderr, "usage: pvhctl [--json] [--to vsock:CID:PORT | --api SOCKET | --host ADDR:PORT [--token-file F]] hello|host stop|ps|info DOMAIN|destroy DOMAIN|"
 		"logs [-f] DOMAIN|events [AFTER]|create NAME --kernel IMAGE [options]|run NAME [options] -- CMD...|run [options] IMAGE -- CMD...|"
 		"images|image import FILE [NAME]|image rm NAME|"
 		"start|pause|resume|stop DOMAIN|rm [-f] DOMAIN|stats [DOMAIN]...|console DOMAIN TEXT|"
@@ -585,11 +620,18 @@ static void usage(void)
 
 int main(int argc, char **argv)
 {
+	const char *host = NULL, *api = NULL, *token_file = NULL;
 	int i = 1;
 
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
 		if (!strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "--host") && i + 1 < argc)
+			host = argv[++i];
+		else if (!strcmp(argv[i], "--api") && i + 1 < argc)
+			api = argv[++i];
+		else if (!strcmp(argv[i], "--token-file") && i + 1 < argc)
+			token_file = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "vsock:%u:%u", &to_cid, &to_port) == 2)
 			i++;
@@ -600,6 +642,9 @@ int main(int argc, char **argv)
 		usage();
 	if (!strcmp(argv[i], "api"))
 		return api_main(argc - i, argv + i);
+	if (host && api)
+		die("--host or --api, not both");
+	remote_setup(host, api, token_file);
 	connect_pvhv();
 	if (image_command(argc, argv, i)) {
 		/* done */
@@ -947,6 +992,11 @@ static int exec_cmd(int argc, char **argv, const char *self)
 		with_stdin = true, a++;
 	if (a + 2 >= argc || strcmp(argv[a + 1], "--"))
 		usage();
+	if (remote_on()) {
+		if (with_stdin)
+			die("exec -i: pvhd's exec takes no input stream");
+		return remote_exec(argv[a], argc - a - 2, argv + a + 2);
+	}
 	r = resolve(argv[a]);
 	stats_of(r, &s);
 	if (s.state != PVHV_MGMT_STATE_RUNNING)

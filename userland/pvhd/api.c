@@ -114,6 +114,7 @@ static void domain_json(struct jsonw *w, const struct pvhv_mgmt_domain *d)
 	jsonw_ku64(w, "exits", d->exits);
 	jsonw_ku64(w, "reboots", d->reboots);
 	jsonw_kbool(w, "control", d->flags & PVHV_MGMT_DOM_CONTROL);
+	jsonw_ku64(w, "cpu_share", d->cpu_share);
 	jsonw_end(w);
 }
 
@@ -138,6 +139,7 @@ static void get_info(struct client *cl, struct reply *r, const char *unused)
 	jsonw_ku64(&r->w, "memory_bytes", h.host_mem_bytes);
 	jsonw_ku64(&r->w, "free_bytes", h.free_mem_bytes);
 	jsonw_ku64(&r->w, "table_bytes", h.table_bytes);
+	jsonw_ku64(&r->w, "max_domains", h.max_domains);
 	jsonw_end(&r->w);
 }
 
@@ -554,7 +556,8 @@ static void get_stats(struct client *cl, struct reply *r, const char *name)
 		{ "console_dropped_bytes", s.console_dropped_bytes }, { "console_in_bytes", s.console_in_bytes },
 		{ "console_lines", s.console_lines }, { "vsock_refused", s.vsock_refused },
 		{ "net_tx_frames", s.net_tx_frames }, { "net_tx_bytes", s.net_tx_bytes }, { "net_drops", s.net_drops },
-		{ "reboots", s.reboots },
+		{ "reboots", s.reboots }, { "cpu_share", s.cpu_share }, { "image_chunks_shared", s.image_chunks_shared },
+		{ "image_chunks_copied", s.image_chunks_copied },
 	};
 
 	jsonw_object(&r->w);

@@ -2,7 +2,7 @@
 /*
  * pvhd: pvhv's JSON API over HTTP/1.1 on a unix socket, run in the control domain.
  *
- *   pvhd [--socket PATH] [--to vsock:CID:PORT] [--max-clients N]
+ *   pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] [--max-clients N]
  *
  * Listens on PATH (default /run/pvhd.sock, mode 0600: only root in the
  * control domain may drive pvhv), forks a process per client (at most N,
@@ -12,8 +12,17 @@
  * body must progress within IO_TIMEOUT_S, an idle keep-alive connection is
  * closed after IDLE_TIMEOUT_S, and a connection serves at most
  * MAX_REQUESTS requests.  Logs one line per request on stderr.
+ *
+ * With --tcp it listens on ADDR:PORT too, with the same limits (one count
+ * of clients for both).  There the socket's mode cannot say who may drive
+ * pvhv, so every request must carry "Authorization: Bearer TOKEN", TOKEN
+ * being the file F's (default /var/lib/pvhd/token, made mode 0600 on the
+ * first start and kept across restarts); any other request gets 401 and
+ * nothing is done for it.
  */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -237,7 +246,12 @@ static void serve_client(struct client *cl)
 			cl->body_left = cl->req.content_length;
 			cl->continue_sent = !cl->req.expect_continue;
 			r.close = !cl->req.keep_alive || k + 1 == MAX_REQUESTS;
-			api_serve(cl, &r);
+			if (cl->token && !http_bearer_ok(&cl->req, cl->token, strlen(cl->token)))
+				reply_fault(&r, 401, "%s: \"Authorization: Bearer TOKEN\" needed (the token is in "
+					    "pvhd's --token-file in the control domain)",
+					    cl->req.auth_seen ? "a wrong or malformed token" : "no token");
+			else
+				api_serve(cl, &r);
 			/* A body left unread cannot be skipped safely: end the connection after this reply. */
 			if (cl->body_left)
 				r.close = true;
@@ -281,6 +295,44 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+/* ADDR:PORT (IPv4, or "[IPv6]:PORT"): a listening TCP socket, or exit. */
+static int listen_tcp(const char *spec)
+{
+	struct sockaddr_in a4 = { .sin_family = AF_INET };
+	struct sockaddr_in6 a6 = { .sin6_family = AF_INET6 };
+	struct sockaddr *sa = (struct sockaddr *)&a4;
+	socklen_t salen = sizeof(a4);
+	const char *colon = strrchr(spec, ':');
+	char host[64], *end;
+	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
+	size_t hl = colon ? (size_t)(colon - spec) : 0;
+	int fd, one = 1;
+
+	if (!colon || !colon[1] || *end || port == 0 || port > 65535 || hl == 0 || hl >= sizeof(host)) {
+		fprintf(stderr, "pvhd: --tcp %s: not ADDR:PORT (a port 1..65535)\n", spec);
+		exit(2);
+	}
+	if (spec[0] == '[' && hl > 2 && spec[hl - 1] == ']') {
+		memcpy(host, spec + 1, hl - 2), host[hl - 2] = 0;
+		sa = (struct sockaddr *)&a6, salen = sizeof(a6);
+		a6.sin6_port = htons((uint16_t)port);
+	} else {
+		memcpy(host, spec, hl), host[hl] = 0;
+		a4.sin_port = htons((uint16_t)port);
+	}
+	if (inet_pton(sa->sa_family, host, sa->sa_family == AF_INET ? (void *)&a4.sin_addr : (void *)&a6.sin6_addr) != 1) {
+		fprintf(stderr, "pvhd: --tcp %s: \"%s\" is not an IPv4 address (or [IPv6])\n", spec, host);
+		exit(2);
+	}
+	fd = socket(sa->sa_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) || bind(fd, sa, salen) ||
+	    listen(fd, 64)) {
+		fprintf(stderr, "pvhd: --tcp %s: %s\n", spec, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
 /* A client beyond the limit: 503 without reading its request (a short write at most, never blocking). */
 static void refuse_busy(int fd)
 {
@@ -295,22 +347,28 @@ static void refuse_busy(int fd)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: pvhd [--socket PATH] [--to vsock:CID:PORT] [--max-clients N]\n");
+	fprintf(stderr, "usage: pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] "
+		"[--max-clients N]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = PVHD_DEFAULT_SOCKET;
+	const char *path = PVHD_DEFAULT_SOCKET, *tcp = NULL, *token_file = PVHD_DEFAULT_TOKEN_FILE;
+	static char token[PVHD_TOKEN_HEX + 1];
 	unsigned cid = PVHV_VSOCK_CID_HOST, port = PVHV_MGMT_PORT, children = 0;
 	unsigned long max_clients = MAX_CLIENTS_DEFAULT;
-	int lfd;
+	int lfd[2] = { -1, -1 };
 
 	for (int i = 1; i < argc; i++) {
 		char *end;
 
 		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
 			path = argv[++i];
+		else if (!strcmp(argv[i], "--tcp") && i + 1 < argc)
+			tcp = argv[++i];
+		else if (!strcmp(argv[i], "--token-file") && i + 1 < argc)
+			token_file = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "vsock:%u:%u", &cid, &port) == 2)
 			i++;
@@ -321,19 +379,31 @@ int main(int argc, char **argv)
 			usage();
 	}
 	signal(SIGPIPE, SIG_IGN);
-	lfd = listen_on(path);
+	if (tcp) {
+		char err[512];
+		bool made;
+
+		if (token_load(token_file, token, &made, err, sizeof(err))) {
+			fprintf(stderr, "pvhd: --token-file %s\n", err);
+			exit(1);
+		}
+		lfd[1] = listen_tcp(tcp);
+		fprintf(stderr, "pvhd: listening on tcp %s (token %s %s)\n", tcp, made ? "made in" : "from", token_file);
+	}
+	lfd[0] = listen_on(path);
 	fprintf(stderr, "pvhd: listening on %s (pvhv at vsock %u:%u, at most %lu clients)\n", path, cid, port,
 		max_clients);
 	for (;;) {
-		struct pollfd p = { .fd = lfd, .events = POLLIN };
-		int fd;
+		struct pollfd p[2] = { { .fd = lfd[0], .events = POLLIN }, { .fd = lfd[1], .events = POLLIN } };
+		int fd, from;
 		pid_t pid;
 
 		while (children && waitpid(-1, NULL, WNOHANG) > 0)
 			children--;
-		if (poll(&p, 1, 1000) <= 0)
+		if (poll(p, lfd[1] >= 0 ? 2 : 1, 1000) <= 0)
 			continue;
-		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		from = p[0].revents ? 0 : 1;
+		fd = accept4(lfd[from], NULL, NULL, SOCK_CLOEXEC);
 		if (fd < 0)
 			continue;
 		/* A child may be just ending (its client closed a moment ago): give it 100 ms. */
@@ -350,8 +420,11 @@ int main(int argc, char **argv)
 		if (pid == 0) {
 			static struct client cl;
 
-			close(lfd);
+			close(lfd[0]);
+			if (lfd[1] >= 0)
+				close(lfd[1]);
 			cl.fd = fd;
+			cl.token = from ? token : NULL;
 			cl.cid = cid;
 			cl.port = port;
 			cl.mgmt.fd = -1;

@@ -22,6 +22,9 @@
 #include "spec.h"
 
 #define PVHD_DEFAULT_SOCKET "/run/pvhd.sock"
+#define PVHD_DEFAULT_TOKEN_FILE "/var/lib/pvhd/token"
+#define PVHD_TOKEN_BYTES 32
+#define PVHD_TOKEN_HEX (2 * PVHD_TOKEN_BYTES)
 #define PVHD_EXEC_OUTPUT_MAX (1u << 20)  /* bytes of stdout, and of stderr, an exec reply carries */
 
 /* A client connection: its socket and the bytes read past the current request's head. */
@@ -35,6 +38,7 @@ struct client {
 	struct mgmt_conn mgmt;  /* to pvhv, opened at the first request that needs it */
 	bool mgmt_open;
 	unsigned cid, port;     /* pvhv's management address */
+	const char *token;      /* a TCP client's: every request must bear it (NULL on the unix socket) */
 };
 
 /* A response being built: status and a JSON body (a fault's or a resource's). */
@@ -64,6 +68,14 @@ void reply_fault(struct reply *r, int status, const char *fmt, ...) __attribute_
 
 /* pvhv's failure rc (from mgmtclient) as a fault: 404, 409, 507, 400, 403, or 502/503. */
 void reply_mgmt_fault(struct reply *r, struct client *cl, int rc, const char *what);
+
+/*
+ * The TCP token from path into tok (PVHD_TOKEN_HEX + 1 bytes): read when
+ * the file exists (a regular file of ours, mode 0600, 64 lower-case hex
+ * digits), else made from 32 bytes of getrandom and written there mode
+ * 0600 (*made true).  -1 with a message in err when neither works.
+ */
+int token_load(const char *path, char *tok, bool *made, char *err, size_t errlen);
 
 /* Serves the parsed request cl->req (its body still to read through client_body). */
 void api_serve(struct client *cl, struct reply *r);

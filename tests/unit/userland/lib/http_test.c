@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* http_test.c: unit tests for userland/lib/http.c: complete and partial heads, every rejection, limits. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -171,4 +172,55 @@ Test(http, response_head)
 	cr_assert(strstr(buf, "Content-Length: 12\r\nConnection: close\r\n\r\n"), "%s", buf);
 	cr_assert_eq(http_format_head(buf, 20, 200, 0, true), -1);
 	cr_assert_str_eq(http_reason(999), "Unknown");
+}
+
+/* The head of a GET with the given header lines (each ending in CRLF). */
+static int with_headers(const char *lines)
+{
+	char s[1024];
+
+	snprintf(s, sizeof(s), "GET /api/v1/info HTTP/1.1\r\nHost: x\r\n%s\r\n", lines);
+	return parse(s);
+}
+
+Test(http, bearer_token)
+{
+	static const char tok[] = "0123456789abcdef";
+	static const struct {
+		const char *lines;
+		bool ok;
+	} cases[] = {
+		{ "Authorization: Bearer 0123456789abcdef\r\n", true },
+		/* The scheme is case-insensitive (RFC 9110 11.1), the credential is not. */
+		{ "authorization: bearer 0123456789abcdef \r\n", true },
+		{ "Authorization: Bearer 0123456789ABCDEF\r\n", false },
+		/* A difference in the last byte, a prefix, a longer credential. */
+		{ "Authorization: Bearer 0123456789abcdee\r\n", false },
+		{ "Authorization: Bearer 0123456789abcde\r\n", false },
+		{ "Authorization: Bearer 0123456789abcdef0\r\n", false },
+		/* No header, another scheme, an empty credential, two headers (even both right). */
+		{ "", false },
+		{ "Authorization: Basic 0123456789abcdef\r\n", false },
+		{ "Authorization: Bearer \r\n", false },
+		{ "Authorization: Bearer 0123456789abcdef\r\nAuthorization: Bearer 0123456789abcdef\r\n", false },
+		{ "Authorization: Bearer x\r\nAuthorization: Bearer 0123456789abcdef\r\n", false },
+	};
+
+	for (size_t k = 0; k < ARRAY_SIZE(cases); k++) {
+		cr_assert_eq(with_headers(cases[k].lines), 1, "case %zu: %s", k, err);
+		cr_assert_eq(http_bearer_ok(&req, tok, 16), cases[k].ok, "case %zu: %s", k, cases[k].lines);
+	}
+	/* A credential past HTTP_BEARER_MAX is not kept (nor cut to a prefix that could match). */
+	{
+		char lines[400], big[HTTP_BEARER_MAX + 2];
+
+		memset(big, 'a', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		snprintf(lines, sizeof(lines), "Authorization: Bearer %s\r\n", big);
+		cr_assert_eq(with_headers(lines), 1, "%s", err);
+		cr_assert_not(req.has_bearer);
+		big[HTTP_BEARER_MAX] = 0;
+		cr_assert_not(http_bearer_ok(&req, big, HTTP_BEARER_MAX));
+	}
+	cr_assert_str_eq(http_reason(401), "Unauthorized");
 }
