@@ -170,4 +170,19 @@ int pci_vcfg_init(struct pci_vcfg *v, const struct pci_func *f, const struct pci
 int pci_vcfg_read(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t *val);
 int pci_vcfg_write(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t val);
 
+/* ------------------------------------------------------------ quiesce */
+
+/*
+ * Quiesces a function before the memory its domain gave it is reused (a
+ * control domain's restart): bus master, memory and I/O decode, MSI and
+ * MSI-X off; then a function-level reset where the function offers one
+ * (PCIe Device Capabilities FLR bit, or the Advanced Features capability),
+ * with the waits the specifications ask for (delay_us: the caller's busy
+ * wait); then its BARs as f records them restored, with decode and bus
+ * master still off.  Returns 0, or -ETIMEDOUT when the function does not
+ * come back from reset (err says so; bus master stays off).
+ */
+int pci_quiesce(const struct pci_cfg_ops *hw, const struct pci_func *f, void (*delay_us)(uint64_t us),
+		char *err, size_t errlen);
+
 #endif
