@@ -80,7 +80,8 @@ MIB = 1 << 20
 # (run only when -k names it in full), fake (--self-test: builds a good log),
 # bundle_add (test guests or absolute paths the bundle carries for run-time domains),
 # serve (the bundle says "serve;": pvhv runs until told to stop), qemu (extra QEMU
-# arguments, e.g. ["-device", "nvme,serial=x"], after the shared ones).
+# arguments, e.g. ["-device", "nvme,serial=x"], after the shared ones), host_setup
+# and host (the host's side of a run: loopback servers, commands on cue; see HostSide).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -1316,10 +1317,68 @@ def case_dir(out_dir, name):
     return cdir, os.path.join(cdir, "serial.log"), os.path.join(cdir, "qemu.out")
 
 
+class HostSide:
+    """A case's host side while its QEMU runs (case keys host_setup and host).
+
+    host_setup(h) runs before QEMU starts and returns extra QEMU arguments
+    (it may take loopback ports with h.port() and start servers with
+    h.spawn()); host(h) then runs in a thread beside QEMU, waits for lines
+    of the serial log with h.wait() and reports with h.say(), whose lines
+    ("[host] ...") are appended to the log the case's regexes judge.  Every
+    process spawned is killed when QEMU ends.
+    """
+
+    def __init__(self, cdir, log_path):
+        self.cdir, self.log_path = cdir, log_path
+        self.lines, self.procs = [], []
+        self.done = threading.Event()
+
+    def port(self):
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    def spawn(self, argv, **kw):
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=subprocess.DEVNULL, start_new_session=True, **kw)
+        self.procs.append(p)
+        return p
+
+    def wait(self, rx, timeout):
+        """-> the first match of rx (multi-line) in the serial log, or None after timeout s or QEMU's end."""
+        end = time.monotonic() + timeout
+        while True:
+            m = re.search(rx, read_text(self.log_path), re.M)
+            if m or self.done.is_set() or time.monotonic() > end:
+                return m
+            time.sleep(0.5)
+
+    def say(self, line):
+        self.lines.append("[host] " + line)
+
+    def finish(self):
+        for p in self.procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            p.wait()
+
+
 def boot(case, cdir, log_path, qout_path, opts):
     """Builds case's bundle in cdir and boots it -> (serial log, None or why it failed)."""
     if not os.path.exists(HV_ELF):
         raise Fail("harness: build/pvhv.elf not built")
+    hs = HostSide(cdir, log_path) if case.get("host_setup") or case.get("host") else None
+    try:
+        return boot_with(case, cdir, log_path, qout_path, opts, hs)
+    finally:
+        if hs:
+            hs.finish()
+
+
+def boot_with(case, cdir, log_path, qout_path, opts, hs):
     bundle = build_bundle(case, cdir)
     env = dict(os.environ)
     env.update(case.get("env", {}))
@@ -1330,19 +1389,31 @@ def boot(case, cdir, log_path, qout_path, opts):
     if case.get("append"):
         cmd += ["-append", case["append"]]  # pvhv's own command line
     cmd += case.get("qemu", [])
+    if hs and case.get("host_setup"):
+        cmd += case["host_setup"](hs)
     with open(os.path.join(cdir, "cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     limit = case_timeout(case, opts)
+    thread = None
     with open(qout_path, "wb") as qout:
         proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qout,
                                 stderr=subprocess.STDOUT, start_new_session=True)
+        if hs and case.get("host"):
+            thread = threading.Thread(target=case["host"], args=(hs,), daemon=True)
+            thread.start()
         try:
             rc = proc.wait(timeout=limit)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            return read_text(log_path), "timed out after %ds" % limit
-    log = read_text(log_path)
+            rc = None
+    if hs:
+        hs.done.set()
+        if thread:
+            thread.join(30)
+    log = read_text(log_path) + "".join(line + "\n" for line in (hs.lines if hs else []))
+    if rc is None:
+        return log, "timed out after %ds" % limit
     return log, check_log(case, rc, log)
 
 
