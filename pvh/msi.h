@@ -41,4 +41,14 @@ int msi_route_bind(struct msi_route *r, struct domain *dom, uint64_t guest_addr,
 /* Frees r's host vector (nothing when unbound); an interrupt still on its way is dropped and counted. */
 void msi_route_unbind(struct msi_route *r);
 
+/*
+ * Delivers the device interrupts the host took since the last call (see
+ * msi.c): every CPU calls it right after letting host interrupts in, with
+ * them off again and no lock held.  Neither bind nor unbind may be called
+ * with sched_lock or a vCPU's lapic_lock held: delivery takes those.
+ */
+void msi_poll(void);
+/* Interrupts that arrived on a host vector no route owned (counted and dropped). */
+uint64_t msi_unrouted(void);
+
 #endif

@@ -188,6 +188,25 @@ void timer_arm_us(uint64_t us);
 /* Arms it for a TSC value (at least 1 us ahead). */
 void timer_arm_tsc(uint64_t deadline);
 
+/* ------------------------------------------------------------ device interrupts */
+
+/*
+ * Host vectors HOSTIRQ_FIRST-HOSTIRQ_LAST carry devices' MSIs (pvh/msi.c
+ * hands them out).  Host interrupts are let in only where the CPU holds
+ * no lock (the window after a guest's EXIT_INTR, the idle HLT), but the
+ * handler still does no more than note the interrupt (a count per vector,
+ * a bit in a pending map) and EOI it; whoever delivers takes the notes
+ * afterwards, from ordinary code: pvh/msi.c's msi_poll().
+ */
+#define HOSTIRQ_FIRST 0x30
+#define HOSTIRQ_LAST 0xef
+/* Takes the map of vectors noted since the last call (bit v of map[v / 64]); false when none. */
+bool hostirq_take_pending(uint64_t map[4]);
+/* Takes the count of interrupts noted on vec since the last take (0 when none). */
+uint64_t hostirq_take(uint8_t vec);
+/* Sends vec to the host CPU with xAPIC ID apic_id, as a device's MSI would arrive (the test device). */
+void hostirq_send(uint32_t apic_id, uint8_t vec);
+
 /* ------------------------------------------------------------ power */
 
 /* Exit statuses of pvhv itself (QEMU turns v into (v << 1) | 1). */

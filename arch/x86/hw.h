@@ -78,6 +78,9 @@ void acpi_init(void);
 /* pci.c: maps each MCFG segment's ECAM window uncached and prints every function (after acpi_init). */
 void pci_init(void);
 
+/* hostirq.c: the trap handler notes an interrupt on a device vector (HOSTIRQ_FIRST-LAST). */
+void hostirq_note(unsigned vec);
+
 void lapic_init(void);
 uint32_t lapic_id(void);
 void lapic_eoi(void);
