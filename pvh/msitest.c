@@ -3,11 +3,12 @@
  * msitest.c: the MSI test device (config "test-msi", tests only).  A guest
  * programs a message into it as a driver would into a device's MSI
  * capability; pvhv binds it with msi_route_bind(), and FIRE sends the host
- * vector to the host CPU the route names, as the device itself would.  So
+ * vector to the host CPU the route names, as the device itself would
+ * (FIRE_OTHER to another host CPU: one idle or running someone else).  So
  * the whole path -- host IDT, hostirq notes, msi_poll(), irq_deliver(),
  * injection -- runs without a passed-through device.  Registers (32-bit
  * port accesses at PVHV_MSITEST_PORT + offset, guest-abi/pvhv/platform.h):
- * ADDR_LO, ADDR_HI, DATA (write), CMD (write BIND/FIRE/UNBIND, read the
+ * ADDR_LO, ADDR_HI, DATA (write), CMD (write BIND/FIRE/FIRE_OTHER/UNBIND, read the
  * last command's status: 0 or a positive errno), DELIVERED, DROPPED,
  * UNROUTED (read: the route's counters and pvhv's), VECTOR (read: the
  * host vector, 0 when unbound).
@@ -25,6 +26,20 @@ struct msitest {
 	uint8_t last_vector;  /* FIRE after UNBIND sends it: an interrupt nobody owns */
 	uint32_t last_apic;
 };
+
+/* A host CPU other than this one (this one when it is alone): its note is delivered by a kick. */
+static uint32_t other_apic(void)
+{
+	unsigned me = this_cpu()->index;
+
+	for (unsigned i = 1; i < nr_cpus; i++) {
+		unsigned c = (me + i) % nr_cpus;
+
+		if (cpus[c].online)
+			return cpus[c].apic_id;
+	}
+	return this_cpu()->apic_id;
+}
 
 static void command(struct domain *d, struct msitest *t, uint32_t cmd)
 {
@@ -50,6 +65,12 @@ static void command(struct domain *d, struct msitest *t, uint32_t cmd)
 			rc = -EINVAL;
 		else
 			hostirq_send(t->last_apic, t->last_vector);
+		break;
+	case PVHV_MSITEST_FIRE_OTHER:
+		if (!t->last_vector)
+			rc = -EINVAL;
+		else
+			hostirq_send(other_apic(), t->last_vector);
 		break;
 	case PVHV_MSITEST_UNBIND:
 		msi_route_unbind(&t->route);

@@ -70,6 +70,7 @@
 #define PVHV_MSITEST_BIND 1u
 #define PVHV_MSITEST_FIRE 2u
 #define PVHV_MSITEST_UNBIND 3u
+#define PVHV_MSITEST_FIRE_OTHER 4u /* FIRE, to a host CPU other than the one running this vCPU */
 
 /* Interrupt controllers: one I/O APIC (24 pins, GSI 0-23); local x2APICs with ID = vCPU index. */
 #define PVHV_IOAPIC_GPA 0xfec00000u
