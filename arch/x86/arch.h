@@ -207,6 +207,20 @@ uint64_t hostirq_take(uint8_t vec);
 /* Sends vec to the host CPU with xAPIC ID apic_id, as a device's MSI would arrive (the test device). */
 void hostirq_send(uint32_t apic_id, uint8_t vec);
 
+/* ------------------------------------------------------------ PCI */
+
+struct pci_cfg_ops;
+struct pci_func;
+/*
+ * pci_quiesce() (drivers/pci/pci.h) with a real busy wait (arch/x86/pci.c):
+ * up to 100 ms for outstanding requests, 100 ms after a function-level
+ * reset and up to 1 s more for the function to answer.  Interrupts stay
+ * off meanwhile, so call it where the CPU may be gone that long (a control
+ * domain's teardown, not an exit handler) and with no lock others spin on.
+ * 0, or -ETIMEDOUT (err says so; bus master stays off).
+ */
+int arch_pci_quiesce(const struct pci_cfg_ops *hw, const struct pci_func *f, char *err, size_t errlen);
+
 /* ------------------------------------------------------------ power */
 
 /* Exit statuses of pvhv itself (QEMU turns v into (v << 1) | 1). */

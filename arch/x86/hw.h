@@ -34,6 +34,8 @@ struct boot_info {
 	const char *cmdline;
 };
 extern struct boot_info boot_info;
+/* mm.c: word appears whole, space-separated, in pvhv's command line c (may be NULL). */
+bool cmdline_has(const char *c, const char *word);
 
 void serial_init(void);
 void idt_init(void);

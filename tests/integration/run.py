@@ -337,6 +337,24 @@ CASES = [
                         "pvhv: pci 0000:00:1f.2 8086:2922 class 010601 bar4 io 0xc080+0x20 bar5 mem32 "
                         "0xfebc9000+0x1000 msi 1 64",
                         "pvhv: pci: 7 functions", "[hello] hello from hello")),
+    # pci_quiesce() with real waits on QEMU's devices (pvhv's test-only "pci-quiesce-test"):
+    # nvme offers a PCIe function-level reset (so it takes the 100 ms); QEMU's e1000e and
+    # virtio-net-pci on the root bus do not (no wait).  The command register keeps SERR# (0x100).
+    dict(name="pci-quiesce", what="every endpoint quiesced at boot: FLR and its 100 ms where offered, "
+         "master and decode off, BARs where they were",
+         domains=[hello()], code=1, timeout=60, append="pci-quiesce-test",
+         qemu=["-device", "virtio-net-pci,netdev=n0", "-netdev", "user,id=n0,restrict=on",
+               "-device", "nvme,serial=pvhv0,drive=d0", "-drive", "if=none,id=d0,format=raw,file=null-co://",
+               "-device", "e1000e,netdev=n1", "-netdev", "user,id=n1,restrict=on"],
+         must=[r"^pvhv: pci 0000:00:01\.0: quiesced in \d{1,2} ms: command 0x0[45]00, 0 BARs moved$",
+               r"^pvhv: pci 0000:00:02\.0: quiesced in 1\d\d ms: command 0x0[45]00, 0 BARs moved$",
+               r"^pvhv: pci 0000:00:03\.0: quiesced in \d{1,2} ms: command 0x0[45]00, 0 BARs moved$",
+               r"^pvhv: pci: 7 functions$", r"^\[hello\] hello from hello$"],
+         must_not=[r"quiesce: ", r"BARs moved(?<! 0 BARs moved)$"],
+         fake=fake_plus("pvhv: pci 0000:00:01.0: quiesced in 1 ms: command 0x0500, 0 BARs moved",
+                        "pvhv: pci 0000:00:02.0: quiesced in 107 ms: command 0x0400, 0 BARs moved",
+                        "pvhv: pci 0000:00:03.0: quiesced in 4 ms: command 0x0500, 0 BARs moved",
+                        "pvhv: pci: 7 functions", "[hello] hello from hello")),
     dict(name="exit-status", what="status=7 reaches the summary and QEMU exit code 3",
          domains=[dom("ex", "exitstatus", "status=7", status=7)], code=3,
          must=[r"^pvhv: summary dom=ex end=poweroff status=7\b", r"^\[ex\] exiting with 7\b"],
