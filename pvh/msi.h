@@ -42,10 +42,16 @@ int msi_route_bind(struct msi_route *r, struct domain *dom, uint64_t guest_addr,
 void msi_route_unbind(struct msi_route *r);
 
 /*
- * Delivers the device interrupts the host took since the last call (see
- * msi.c): every CPU calls it right after letting host interrupts in, with
- * them off again and no lock held.  Neither bind nor unbind may be called
- * with sched_lock or a vCPU's lapic_lock held: delivery takes those.
+ * Bind and unbind take only msi.c's own lock, which nothing is taken
+ * under: they may be called with any other lock held, from any context
+ * but a host interrupt handler.  A bound route's dom must stay a valid
+ * domain pointer: unbind before its slot is torn down or reused (delivery
+ * to a domain that is not running is dropped and counted).
+ *
+ * msi_poll() delivers the device interrupts the host took since the last
+ * call (see msi.c): every CPU calls it right after letting host interrupts
+ * in, with them off again and no lock held (delivery takes the vCPU's
+ * lapic_lock and sched_lock).
  */
 void msi_poll(void);
 /* Interrupts that arrived on a host vector no route owned (counted and dropped). */
