@@ -23,7 +23,7 @@
 
 #define NR_VEC 256
 
-/* Leaf lock: nothing else is taken under it (dom_get() is an atomic add). */
+/* A leaf: nothing else is taken under it. */
 static struct spinlock msi_lock;
 static struct msi_route *route_of[NR_VEC];
 static struct msi_vecmap vecs;
@@ -112,7 +112,11 @@ void msi_route_unbind(struct msi_route *r)
 /*
  * One vector's notes: n interrupts for its route's domain.  The vLAPIC
  * holds one request per vector (IRR), as a real one does, so n edges
- * before the guest takes one make one interrupt; all n are counted.
+ * before the guest takes one make one interrupt; all n are counted.  The
+ * reference is taken after msi_lock is dropped (a failed dom_get() may
+ * take sched_lock, and msi_lock must stay a leaf); a domain that dies in
+ * between loses the interrupt though it was counted delivered.  Domain
+ * slots are never freed, so the pointer stays good to try.
  */
 static void deliver_vector(uint8_t vec)
 {
@@ -130,14 +134,15 @@ static void deliver_vector(uint8_t vec)
 	}
 	if (!r) {
 		unrouted += n;
-	} else if (msimsg_decode(r->guest_addr, r->guest_data, &m, NULL, 0) || !dom_get(r->dom)) {
-		r->dropped += n; /* its domain is ending (or the message changed under a bad rebind) */
+	} else if (msimsg_decode(r->guest_addr, r->guest_data, &m, NULL, 0) ||
+		   __atomic_load_n(&r->dom->state, __ATOMIC_ACQUIRE) != DOM_RUNNING) {
+		r->dropped += n; /* its domain is ending */
 	} else {
 		d = r->dom;
 		r->delivered += n;
 	}
 	spin_unlock(&msi_lock);
-	if (!d)
+	if (!d || !dom_get(d))
 		return;
 	irq_deliver(d, msimsg_x2apic_dest(&m), m.logical, m.mode, m.vector, false, -1, 0);
 	dom_put(d);
