@@ -27,6 +27,7 @@
  *               vsock-connect = "other"; // optional: domains it may open streams to
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
  *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
+ *               test-msi;               // optional, tests only: the MSI test device (pvh/msitest.c)
 
  *           };
  *       };
@@ -120,6 +121,7 @@ struct domain_config {
 	struct config_vsock vsock;
 	bool control;               /* the control domain: the only one that may reach the management port */
 	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
+	bool test_msi;              /* test-msi: the MSI test device at PVHV_MSITEST_PORT (pvh/msitest.c) */
 	bool runtime;               /* made through the management port (config_domain_from_props) */
 	bool valid;
 	char error[160];            /* why not valid */
