@@ -1032,6 +1032,12 @@ def gen_userland(path):
         raise Fail("harness: mkfs.ext4 failed: %s" % p.stderr.strip())
 
 
+def gen_store(path):
+    """32 MiB of zeros: a blank disk (no signature) for pvhd's image store (the ctlstore step)."""
+    with open(path, "wb") as f:
+        f.truncate(32 * MIB)
+
+
 def gen_linux(fn):
     """A generator of linux.py (pvhv-mkimage images), its failures as harness failures."""
     def gen(path):
@@ -1042,7 +1048,7 @@ def gen_linux(fn):
     return gen
 
 
-DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland,
+DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland, "store": gen_store,
                    "mkimage": gen_linux(linux.gen_mkimage), "mkimage-agent": gen_linux(linux.gen_mkimage_agent)}
 
 

@@ -478,9 +478,9 @@ int store_restore(const char *dir, const struct store_restore_ops *ops, void *ct
 	}
 	free(names);
 	snprintf(res->line, sizeof(res->line),
-		 "pvhd: store %s: restored %u image%s%s%s%s, %u already in pvhv, %u damaged and %u failed (skipped%s%s%s), "
+		 "pvhd: store %s: restored %u image%s%s%s%s, %u already in pvhv, %u damaged and %u failed%s%s%s, "
 		 "%u half-written file%s removed", dir, res->restored, res->restored == 1 ? "" : "s",
 		 good[0] ? " (" : "", good, good[0] ? ")" : "", res->present, res->damaged, res->failed,
-		 bad[0] ? ": " : "", bad, "", res->stale, res->stale == 1 ? "" : "s");
+		 bad[0] ? " (skipped: " : "", bad, bad[0] ? ")" : "", res->stale, res->stale == 1 ? "" : "s");
 	return 0;
 }

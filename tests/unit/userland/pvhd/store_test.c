@@ -416,5 +416,6 @@ Test(store, restore_of_a_bad_head_never_begins_an_upload)
 	cr_assert_eq(f.begun, 0);
 	cr_assert_eq(res.damaged, 1);
 	cr_assert(strstr(f.lines[0], "image bad.img damaged, not loaded: store "), "%s", f.lines[0]);
-	cr_assert(strstr(res.line, "restored 0 images, 0 already in pvhv"), "%s", res.line);
+	cr_assert(strstr(res.line, "restored 0 images, 0 already in pvhv, 1 damaged and 0 failed (skipped: bad.img), "
+			 "0 half-written files removed"), "%s", res.line);
 }
