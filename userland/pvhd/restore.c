@@ -132,7 +132,7 @@ int store_restore_into_pvhv(const char *dir, unsigned cid, unsigned port)
 	int rc = store_check_dir(dir, err, sizeof(err));
 
 	if (rc) {
-		fprintf(stderr, "pvhd: --store %s\n", err);
+		fprintf(stderr, "pvhd: --store: %s\n", err);
 		return -1;
 	}
 	if (conn(&x, err, sizeof(err))) {
