@@ -1014,6 +1014,18 @@ def cases(dom, probe):
                             "[ctl] PVHV-STORE-KEEP same", "[ctl] PVHV-STORE-RM deleted app.ext4",
                             "[ctl] PVHV-STORE-FILES-AFTER dmg.img.pvhd keep.img.pvhd lost+found ",
                             "pvhv: summary dom=ctl end=poweroff status=0 runtime_ms=1")),
+        # pvhd.store= naming a disk that holds something else: the init
+        # formats nothing, says so, and pvhd serves without a store.
+        case("linux-ctl-store-foreign", "a store disk with another signature (swap) is never formatted",
+             [linux_root("ctl", "ctlforeign", disks=(ROOT_EXT4, "ro:gen:userland", "gen:swapdisk"),
+                         memory=192, extra=" pvhd.store=/dev/vdc", vsock_cid=3, control=True)], code=1,
+             must=[r"^\[ctl\] PVHV-STORE-FAIL /dev/vdc holds TYPE=swap \(not ext4\): not touched$",
+                   r"^\[ctl\] PVHV-FOREIGN-PVHD store=0 listening=1 not-mounted$",
+                   r"^\[ctl\] PVHV-FOREIGN-AFTER LABEL=not-a-store TYPE=swap $"],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-STORE-(MKFS|MOUNTED)"],
+             fake=fake_plus(*CTL_ROOT_LINES, "[ctl] PVHV-STORE-FAIL /dev/vdc holds TYPE=swap (not ext4): not touched",
+                            "[ctl] PVHV-FOREIGN-PVHD store=0 listening=1 not-mounted",
+                            "[ctl] PVHV-FOREIGN-AFTER LABEL=not-a-store TYPE=swap ")),
         # Debian's generic kernel (linux-image-amd64) as a pvhv domain: it
         # boots, its dmesg is clean, and its initramfs has the drivers a
         # control domain needs for passed-through devices (e1000e, which

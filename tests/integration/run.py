@@ -1038,6 +1038,15 @@ def gen_store(path):
         f.truncate(32 * MIB)
 
 
+def gen_swapdisk(path):
+    """8 MiB holding a swap signature (Debian's mkswap): a disk with someone's data on it, not a file system."""
+    with open(path, "wb") as f:
+        f.truncate(8 * MIB)
+    p = subprocess.run(["mkswap", "-L", "not-a-store", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Fail("harness: mkswap failed: %s" % p.stderr.strip())
+
+
 def gen_linux(fn):
     """A generator of linux.py (pvhv-mkimage images), its failures as harness failures."""
     def gen(path):
@@ -1048,7 +1057,7 @@ def gen_linux(fn):
     return gen
 
 
-DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland, "store": gen_store,
+DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland, "store": gen_store, "swapdisk": gen_swapdisk,
                    "mkimage": gen_linux(linux.gen_mkimage), "mkimage-agent": gen_linux(linux.gen_mkimage_agent)}
 
 
