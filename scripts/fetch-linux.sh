@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# fetch-linux.sh: fetches Debian's cloud kernel (the package behind the
-# linux-image-cloud-amd64 metapackage) from Debian's archive, extracts the
-# ELF vmlinux (with its PVH note) from the LZ4-compressed bzImage, and builds
+# fetch-linux.sh [generic]: fetches Debian's cloud kernel (the package behind
+# the linux-image-cloud-amd64 metapackage) from Debian's archive, extracts the
+# ELF vmlinux (with its PVH note) from the bzImage (LZ4 legacy, XZ, gzip or
+# zstd payload, decompressed with Debian's lz4, xz, gzip or zstd), and builds
 # an uncompressed newc initramfs from busybox-static, the package's virtio
-# modules and scripts/initramfs/init.
+# and nvme modules and scripts/initramfs/init.
+#
+# With "generic" it does the same for Debian's generic kernel (behind
+# linux-image-amd64, which has the e1000e driver the cloud kernel lacks)
+# into build/linux-generic/: vmlinux, VERSION, initramfs.cpio (the same
+# init, plus the e1000e, nvme and virtio_pci modules) and deb/, but no
+# root.ext4 (build/linux's serves both kernels).  Without an argument the
+# cloud run first runs the generic one (PVHV_LINUX_GENERIC=0 skips it).
 #
 # Writes (all under build/linux/, never committed):
 #   vmlinux          ELF64 kernel with the Xen PHYS32_ENTRY (PVH) note
@@ -23,20 +31,40 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-OUT=build/linux
-META=linux-image-cloud-amd64
+FLAVOR=${1:-cloud}
+case "$FLAVOR" in
+cloud)
+	OUT=build/linux
+	META=linux-image-cloud-amd64
+	# The generic kernel first (cached like this one): its own run, its own checks.
+	if [ "${PVHV_LINUX_GENERIC:-1}" != 0 ]; then
+		bash scripts/fetch-linux.sh generic || { echo "fetch-linux: error: the generic kernel failed" >&2; exit 1; }
+	fi
+	;;
+generic)
+	OUT=build/linux-generic
+	META=linux-image-amd64
+	;;
+*)
+	echo "fetch-linux: error: unknown flavour \"$FLAVOR\" (cloud or generic)" >&2
+	exit 2
+	;;
+esac
 INITDIR=scripts/initramfs
 ROOTDIR=scripts/rootfs
 
-log() { echo "fetch-linux: $*"; }
-die() { echo "fetch-linux: error: $*" >&2; exit 1; }
+log() { echo "fetch-linux ($FLAVOR): $*"; }
+die() { echo "fetch-linux ($FLAVOR): error: $*" >&2; exit 1; }
 
 # ----------------------------------------------------------- up to date?
 up_to_date() {
-	[ -s "$OUT/vmlinux" ] && [ -s "$OUT/initramfs.cpio" ] && [ -s "$OUT/root.ext4" ] &&
-		[ -s "$OUT/VERSION" ] || return 1
-	local t src
-	for t in "$OUT/vmlinux" "$OUT/initramfs.cpio" "$OUT/root.ext4"; do
+	local t src targets=("$OUT/vmlinux" "$OUT/initramfs.cpio")
+	[ "$FLAVOR" = cloud ] && targets+=("$OUT/root.ext4")
+	[ -s "$OUT/VERSION" ] || return 1
+	for t in "${targets[@]}"; do
+		[ -s "$t" ] || return 1
+	done
+	for t in "${targets[@]}"; do
 		for src in scripts/fetch-linux.sh $(find "$INITDIR" "$ROOTDIR" -type f); do
 			[ "$t" -nt "$src" ] || return 1
 		done
@@ -71,9 +99,13 @@ need_pkg() { # need_pkg PACKAGE
 	}
 }
 need_pkg lz4
+need_pkg xz-utils   # the generic kernel's bzImage is XZ
+need_pkg zstd
+need_pkg gzip
 need_pkg cpio
 need_pkg busybox-static
 need_pkg e2fsprogs
+need_pkg util-linux # blkid, for the control domain's image store (scripts/rootfs/init)
 need_pkg socat    # vsock and TCP streams in the test root
 need_pkg iperf3   # network throughput in the test root
 need_pkg kmod
@@ -136,18 +168,34 @@ VERSION=${BZ##*/vmlinuz-}
 log "kernel release $VERSION, bzImage $(stat -c %s "$BZ") bytes"
 
 # ----------------------------------------------------------- vmlinux
-# LZ4 legacy frame magic 0x184C2102 (LE bytes 02 21 4C 18).
-OFF=$(LC_ALL=C grep -m1 -obUaP '\x02\x21\x4c\x18' "$BZ" | head -n1 | cut -d: -f1 || true)
-[ -n "$OFF" ] || die "LZ4 legacy magic 02 21 4C 18 not found in $BZ"
-log "LZ4 legacy payload at offset $OFF"
+# The bzImage's payload, found by its magic and decompressed with Debian's
+# tool for it; a magic can also occur by chance inside the setup code or
+# another payload, so every place is tried until one gives an ELF.
+# Magic (bytes), tool: LZ4 legacy 02 21 4C 18, XZ FD 37 7A 58 5A 00,
+# zstd 28 B5 2F FD, gzip 1F 8B 08.
 TMPV="$OUT/vmlinux.tmp"
 trap 'rm -f "$OUT/vmlinux.tmp" "$OUT/initramfs.cpio.tmp"' EXIT
-# lz4 complains about the bzImage's trailing data after the frame; ignore
-# its status and check the result instead.
-tail -c +"$((OFF + 1))" "$BZ" | lz4 -dc > "$TMPV" 2>/dev/null || true
-[ -s "$TMPV" ] || die "lz4 -dc produced nothing"
-[ "$(head -c 4 "$TMPV" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ] ||
-	die "decompressed kernel is not an ELF"
+is_elf() { [ -s "$1" ] && [ "$(head -c 4 "$1" | od -An -tx1 | tr -d ' \n')" = 7f454c46 ]; }
+found=""
+for kind in 'lz4:\x02\x21\x4c\x18' 'xz:\xfd\x37\x7a\x58\x5a\x00' 'zstd:\x28\xb5\x2f\xfd' 'gzip:\x1f\x8b\x08'; do
+	tool=${kind%%:*}
+	for OFF in $(LC_ALL=C grep -obUaP "${kind#*:}" "$BZ" | cut -d: -f1 | head -n 8); do
+		# Each tool complains about the bzImage's trailing data after its
+		# stream; ignore its status and check the result instead.
+		case "$tool" in
+		lz4) tail -c +"$((OFF + 1))" "$BZ" | lz4 -dc > "$TMPV" 2>/dev/null || true ;;
+		xz) tail -c +"$((OFF + 1))" "$BZ" | xz -dc --single-stream > "$TMPV" 2>/dev/null || true ;;
+		zstd) tail -c +"$((OFF + 1))" "$BZ" | zstd -dcq > "$TMPV" 2>/dev/null || true ;;
+		gzip) tail -c +"$((OFF + 1))" "$BZ" | gzip -dc > "$TMPV" 2>/dev/null || true ;;
+		esac
+		if is_elf "$TMPV"; then
+			found="$tool payload at offset $OFF"
+			break 2
+		fi
+	done
+done
+[ -n "$found" ] || die "no LZ4, XZ, zstd or gzip payload in $BZ decompresses to an ELF"
+log "vmlinux from the $found"
 grep -q 'ELF64' <<< "$(readelf -h "$TMPV")" || die "decompressed kernel is not ELF64"
 NOTES=$(readelf -n "$TMPV" 2>/dev/null)
 grep -qE '^[[:space:]]+Xen[[:space:]]+0x[0-9a-f]+[[:space:]]+.*(\(0x00000012\)|PHYS32_ENTRY)' <<< "$NOTES" ||
@@ -209,9 +257,13 @@ while IFS= read -r f; do
 	b=${b//-/_}
 	MODPATH[$b]=$f
 done < <(find "$MODSRC/kernel" -name '*.ko*' -type f)
+# nvme and virtio_pci (virtio_net too) for disks and NICs a control domain
+# is given by PCI passthrough; the generic kernel adds e1000e (QEMU's
+# -device e1000e), which the cloud kernel has not.
 want=(virtio virtio_ring virtio_mmio virtio_blk virtio_net net_failover failover ext4 crc32c_generic
       virtio_console vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common
-      virtio_rng pvpanic_mmio)
+      virtio_rng pvpanic_mmio nvme virtio_pci)
+[ "$FLAVOR" = generic ] && want+=(e1000e)
 declare -A HAVE=()
 queue=("${want[@]}")
 while [ ${#queue[@]} -gt 0 ]; do
@@ -252,6 +304,12 @@ TMPC="$OUT/initramfs.cpio.tmp"
 mv -f "$TMPC" "$OUT/initramfs.cpio"
 log "wrote $OUT/initramfs.cpio ($(stat -c %s "$OUT/initramfs.cpio") bytes, uncompressed newc)"
 
+if [ "$FLAVOR" = generic ]; then
+	rm -rf "$X"
+	log "done: $PKG ${PKGVER:-} release $VERSION (no root.ext4: build/linux's serves it)"
+	exit 0
+fi
+
 # ----------------------------------------------------------- root.ext4
 # The same busybox tree without the initramfs's /init and modules, with
 # scripts/rootfs/init as /sbin/init, made into ext4 by mkfs.ext4 -d.
@@ -266,15 +324,20 @@ echo "pvhv-test-root-1" > "$R/etc/pvhv-root-id"
 # libraries ldd names (and the dynamic loader) at the same paths.
 copy_with_libs() {
 	local bin=$1 lib
+	rm -f "$R$bin"   # a busybox applet link there would take the copy to the host's busybox
 	install -D -m 0755 "$bin" "$R$bin"
 	for lib in $(ldd "$bin" | awk '/=> \// { print $3 } /^\t\/lib/ { print $1 }'); do
 		[ -e "$R$lib" ] || install -D -m 0755 "$lib" "$R$lib"   # the loader must be executable
 	done
 }
-for b in /usr/bin/socat /usr/bin/iperf3; do
+# Debian's mke2fs (mkfs.ext4) and blkid: the control domain's init makes
+# its image store's file system only on a device where blkid finds none.
+for b in /usr/bin/socat /usr/bin/iperf3 /sbin/mke2fs /sbin/blkid; do
 	[ -x "$b" ] || die "$b missing after installing its package"
 	copy_with_libs "$b"
 done
+ln -sf mke2fs "$R/sbin/mkfs.ext4"
+install -D -m 0644 /etc/mke2fs.conf "$R/etc/mke2fs.conf"
 rm -f "$OUT/root.ext4.tmp"
 mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 48M ||
 	die "mkfs.ext4 failed"

@@ -4,7 +4,10 @@
 #
 # Builds build/demo/bundle.cpio: the control domain (Debian's cloud kernel,
 # build/linux/root.ext4 as its root, build/userland's pvhctl, pvhd, agent-run
-# and pvhv-agent on a second disk at /opt; vsock CID 3, `control = <1>`; it
+# and pvhv-agent on a second disk at /opt; a blank third disk, store.img,
+# for pvhd's image store (pvhd.store=/dev/vdc: made ext4 at the first boot
+# of the run, images uploaded through pvhd kept there; being a pvhv disk,
+# it lives as long as this QEMU run); vsock CID 3, `control = <1>`; it
 # starts pvhd on /run/pvhd.sock at boot) and,
 # for the sandboxes it makes, the image sandbox.ext4: the same busybox tree
 # with pvhv-agent as its init (tools/pvhv-mkimage --agent).  Runs QEMU
@@ -48,6 +51,7 @@ if [ ! -e "$D/files/sandbox.ext4" ] || [ build/linux/root.ext4 -nt "$D/files/san
 	[ $U/pvhv-agent -nt "$D/files/sandbox.ext4" ]; then
 	build/tools/pvhv-mkimage --agent $U/pvhv-agent --dir build/linux/rootfs "$D/files/sandbox.ext4" >/dev/null
 fi
+[ -e "$D/files/store.img" ] || truncate -s 128M "$D/files/store.img"
 for f in vmlinux initramfs.cpio root.ext4; do
 	ln -sfn "$PWD/build/linux/$f" "$D/files/$f"
 done
@@ -59,9 +63,10 @@ cat >"$D/config.dts" <<EOF
 		ctl {
 			kernel = "vmlinux";
 			initrd = "initramfs.cpio";
-			cmdline = "console=ttyS0 quiet pvhv.test=root pvhv.root=$steps pvhv.name=ctl pvhv.end=poweroff";
+			cmdline = "console=ttyS0 quiet pvhv.test=root pvhv.root=$steps pvhv.name=ctl pvhv.end=poweroff pvhd.store=/dev/vdc";
 			memory-mib = <256>;
-			disks = "root.ext4", "ro:userland.img";
+			disks = "root.ext4", "ro:userland.img", "store.img";
+			overlay-mib = <256>;
 			vsock-cid = <3>;
 			control = <1>;
 		};

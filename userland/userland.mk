@@ -11,8 +11,9 @@ AGENT_RUN_C := userland/agent/agent-run.c
 PVHCTL_C := userland/pvhctl/pvhctl.c userland/pvhctl/api.c userland/pvhctl/remote.c userland/lib/jsonw.c tools/json.c userland/lib/mgmtclient.c userland/lib/fdio.c
 # pvhd: the JSON API daemon; http.c, jsonw.c, spec.c and tools/json.c are pure (unit tests, http_fuzz).
 PVHD_C := userland/pvhd/pvhd.c userland/pvhd/token.c userland/pvhd/api.c userland/pvhd/exec.c userland/pvhd/spec.c \
+	userland/pvhd/store.c userland/pvhd/restore.c \
 	userland/lib/http.c userland/lib/jsonw.c userland/lib/mgmtclient.c userland/lib/fdio.c userland/lib/agentproto.c \
-	tools/json.c
+	tools/json.c tools/sha256.c
 # A hostile management client for the integration tests (the ctlimage step).
 IMG_HOSTILE_C := tests/userland/img-hostile.c
 

@@ -27,6 +27,7 @@ check "the sandbox image is listed" '^\[ctl\] sandbox\.ext4 +[0-9]+ '
 check "pvhctl run prints the sandbox's uname" '^\[ctl\] Linux [0-9]+\.[0-9]+\.[0-9]+-[0-9]+-cloud-amd64$'
 check "pvhctl run returns the command's status" '^\[ctl\] PVHV-DEMO-RUN-EXIT=0$'
 check "the sandbox was destroyed after the command" '^pvhv: dom demo1 stopped: destroyed through the management port$'
+check "pvhd's image store is on the control domain's third disk" '^\[ctl\] PVHV-STORE-MOUNTED /dev/vdc ext4$'
 check "pvhd answers its API at boot" '^\[ctl\] \{"name":"pvhv[^"]*","api":"v1","protocol":2,'
 check "the control domain powered the machine off" '^run-demo: QEMU exit status 1: '
 if [ "$rc" = 0 ]; then

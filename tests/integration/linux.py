@@ -21,6 +21,10 @@ LINUX_DIR = os.path.join(ROOT, "build", "linux")
 VMLINUX = os.path.join(LINUX_DIR, "vmlinux")
 INITRAMFS = os.path.join(LINUX_DIR, "initramfs.cpio")
 ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")   # scripts/rootfs/init as /sbin/init
+# Debian's generic kernel (scripts/fetch-linux.sh generic): e1000e, nvme and virtio_pci in its initramfs.
+GENERIC_DIR = os.path.join(ROOT, "build", "linux-generic")
+GENERIC_VMLINUX = os.path.join(GENERIC_DIR, "vmlinux")
+GENERIC_INITRAMFS = os.path.join(GENERIC_DIR, "initramfs.cpio")
 
 REBOOT_LIMIT = 8   # pvh/pvh.h
 TIMEOUT = 120      # seconds under TCG for one case (a boot takes 3-5 s)
@@ -952,6 +956,102 @@ def cases(dom, probe):
                             "[app1] pvhv-agent[1]: ready (1 listener, init)",
                             "[ctl] PVHV-IMPORT-RM deleted app.ext4",
                             "pvhv: dom app1 stopped: destroyed through the management port")),
+        # pvhd's image store on a disk the control domain has (here a blank
+        # pvhv virtio-blk disk; later a passed-through NVMe): made ext4 once,
+        # images kept there atomically with their checksums, a PUT the disk
+        # cannot take refused with 507; pvhv forgets two images and the
+        # control domain crashes; the new pvhd puts the good one back (the
+        # damaged one named and skipped), a sandbox boots from it.
+        case("linux-ctl-store", "pvhd --store: images on the control domain's disk survive its crash; 507 when full",
+             [linux_root("ctl", "ctlstore", disks=(ROOT_EXT4, "ro:gen:userland", "ro:gen:mkimage-agent", "gen:store"),
+                         memory=192, extra=" pvhd.store=/dev/vdd", vsock_cid=3, control=True)], code=1, timeout=400,
+             must=[r"(?s)^\[ctl\] PVHV-STORE-MKFS /dev/vdd ext4$.*^\[ctl\] PVHV-STORE-MOUNTED /dev/vdd ext4$"
+                   r".*^\[ctl\] PVHV-STORE-CRASHING$(?:(?!PVHV-STORE-MKFS).)*^\[ctl\] PVHV-STORE-MOUNTED /dev/vdd ext4$",
+                   r"^\[ctl\] PVHV-STORE-RESTORE pvhd: store /var/lib/pvhd/images: restored 0 images, 0 already in pvhv, "
+                   r"0 damaged and 0 failed, 0 half-written files removed$",
+                   r"^\[ctl\] PVHV-STORE-IMPORT imported app\.ext4 \(\d+ bytes\)$",
+                   r"^\[ctl\] PVHV-STORE-IMPORT imported keep\.img \(1048576 bytes\)$",
+                   r"^\[ctl\] PVHV-STORE-IMPORT imported dmg\.img \(65536 bytes\)$",
+                   r"^\[ctl\] PVHV-STORE-FILES app\.ext4\.pvhd dmg\.img\.pvhd keep\.img\.pvhd lost\+found $",
+                   r"^\[ctl\] PVHV-STORE-FULL rc=1 pvhctl: store /var/lib/pvhd/images: huge\.img needs 67108960 bytes, "
+                   r"\d+ free \(pvhd: HTTP 507\) $",
+                   r"^\[ctl\] PVHV-STORE-AFTER-FULL files=0 pvhv=0$",
+                   r"^\[ctl\] PVHV-STORE-FORGET deleted app\.ext4$",
+                   r"^\[ctl\] PVHV-STORE-FORGET deleted dmg\.img$",
+                   r"^pvhv: dom ctl: the control domain ended \(crash\); restarting in 1000 ms \(1 of at most \d+\)$",
+                   r"^pvhv: dom ctl: the control domain restarted$",
+                   r"^\[ctl\] PVHV-STORE-RESTORE pvhd: store /var/lib/pvhd/images: restored 1 image \(app\.ext4\), "
+                   r"1 already in pvhv, 1 damaged and 0 failed \(skipped: dmg\.img\), 0 half-written files removed$",
+                   r"^\[ctl\] PVHV-STORE-DAMAGED pvhd: store /var/lib/pvhd/images: image dmg\.img damaged, not loaded: "
+                   r"store: dmg\.img: checksum mismatch: ",
+                   r"^\[ctl\] PVHV-STORE-IMAGES app\.ext4 keep\.img $",
+                   r"^\[ctl\] PVHV-STORE-RUN=3 out=hello=from-layer-2 err=to-err $",
+                   r"^\[ctl\] PVHV-STORE-KEEP same$",
+                   r"^\[ctl\] PVHV-STORE-RM deleted app\.ext4$",
+                   r"^\[ctl\] PVHV-STORE-FILES-AFTER dmg\.img\.pvhd keep\.img\.pvhd lost\+found $",
+                   r"^pvhv: summary dom=ctl end=poweroff status=0 "],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-STORE-FAIL", r"PVHV-STORE-KEEP differ"],
+             fake=fake_plus(*CTL_ROOT_LINES, "[ctl] PVHV-STORE-MKFS /dev/vdd ext4", "[ctl] PVHV-STORE-MOUNTED /dev/vdd ext4",
+                            "[ctl] PVHV-STORE-RESTORE pvhd: store /var/lib/pvhd/images: restored 0 images, 0 already in "
+                            "pvhv, 0 damaged and 0 failed, 0 half-written files removed",
+                            "[ctl] PVHV-STORE-IMPORT imported app.ext4 (4194304 bytes)",
+                            "[ctl] PVHV-STORE-IMPORT imported keep.img (1048576 bytes)",
+                            "[ctl] PVHV-STORE-IMPORT imported dmg.img (65536 bytes)",
+                            "[ctl] PVHV-STORE-FILES app.ext4.pvhd dmg.img.pvhd keep.img.pvhd lost+found ",
+                            "[ctl] PVHV-STORE-FULL rc=1 pvhctl: store /var/lib/pvhd/images: huge.img needs 67108960 "
+                            "bytes, 20000000 free (pvhd: HTTP 507) ",
+                            "[ctl] PVHV-STORE-AFTER-FULL files=0 pvhv=0",
+                            "[ctl] PVHV-STORE-FORGET deleted app.ext4", "[ctl] PVHV-STORE-FORGET deleted dmg.img",
+                            "[ctl] PVHV-STORE-CRASHING",
+                            "pvhv: dom ctl: the control domain ended (crash); restarting in 1000 ms (1 of at most 8)",
+                            "pvhv: dom ctl: the control domain restarted", "[ctl] PVHV-STORE-MOUNTED /dev/vdd ext4",
+                            "[ctl] PVHV-STORE-RESTORE pvhd: store /var/lib/pvhd/images: restored 1 image (app.ext4), "
+                            "1 already in pvhv, 1 damaged and 0 failed (skipped: dmg.img), 0 half-written files removed",
+                            "[ctl] PVHV-STORE-DAMAGED pvhd: store /var/lib/pvhd/images: image dmg.img damaged, not "
+                            "loaded: store: dmg.img: checksum mismatch: x",
+                            "[ctl] PVHV-STORE-IMAGES app.ext4 keep.img ",
+                            "[ctl] PVHV-STORE-RUN=3 out=hello=from-layer-2 err=to-err ",
+                            "[ctl] PVHV-STORE-KEEP same", "[ctl] PVHV-STORE-RM deleted app.ext4",
+                            "[ctl] PVHV-STORE-FILES-AFTER dmg.img.pvhd keep.img.pvhd lost+found ",
+                            "pvhv: summary dom=ctl end=poweroff status=0 runtime_ms=1")),
+        # pvhd.store= naming a disk that holds something else: the init
+        # formats nothing, says so, and pvhd serves without a store.
+        case("linux-ctl-store-foreign", "a store disk with another signature (swap) is never formatted",
+             [linux_root("ctl", "ctlforeign", disks=(ROOT_EXT4, "ro:gen:userland", "gen:swapdisk"),
+                         memory=192, extra=" pvhd.store=/dev/vdc", vsock_cid=3, control=True)], code=1,
+             must=[r"^\[ctl\] PVHV-STORE-FAIL /dev/vdc holds TYPE=swap \(not ext4\): not touched$",
+                   r"^\[ctl\] PVHV-FOREIGN-PVHD store=0 listening=1 not-mounted$",
+                   r"^\[ctl\] PVHV-FOREIGN-AFTER LABEL=not-a-store TYPE=swap $"],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-STORE-(MKFS|MOUNTED)"],
+             fake=fake_plus(*CTL_ROOT_LINES, "[ctl] PVHV-STORE-FAIL /dev/vdc holds TYPE=swap (not ext4): not touched",
+                            "[ctl] PVHV-FOREIGN-PVHD store=0 listening=1 not-mounted",
+                            "[ctl] PVHV-FOREIGN-AFTER LABEL=not-a-store TYPE=swap ")),
+        # Debian's generic kernel (linux-image-amd64) as a pvhv domain: it
+        # boots, its dmesg is clean, and its initramfs has the drivers a
+        # control domain needs for passed-through devices (e1000e, which
+        # the cloud kernel lacks, nvme, virtio_pci); the cloud kernel's has
+        # nvme and virtio_pci/virtio_net too.
+        case("linux-generic", "Debian's generic kernel boots as a domain; e1000e, nvme, virtio_pci load",
+             [dict(linux("gen", test="nproc,dmesg,drivers", kernel=GENERIC_VMLINUX, initrd=GENERIC_INITRAMFS,
+                         cmdline="console=ttyS0 quiet pvhv.end=poweroff pvhv.test=nproc,dmesg,drivers "
+                                 "pvhv.drivers=e1000e,nvme,virtio_pci")),
+              linux("cl", test="drivers")], code=1, timeout=240,
+             must=[r"^\[gen\] PVHV-INIT-REACHED uptime=", r"^\[gen\] PVHV-NPROC=1$",
+                   r"^\[gen\] \[ *[0-9.]+\] Linux version 6\.\d+\.\d+-\d+-amd64 ",
+                   r"^\[gen\] PVHV-DRIVER e1000e=loaded$", r"^\[gen\] PVHV-DRIVER nvme=loaded$",
+                   r"^\[gen\] PVHV-DRIVER virtio_pci=loaded$", r"^\[gen\] PVHV-END=poweroff ",
+                   r"^\[cl\] PVHV-DRIVER nvme=loaded$", r"^\[cl\] PVHV-DRIVER virtio_pci=loaded$",
+                   r"^\[cl\] PVHV-DRIVER virtio_net=loaded$",
+                   r"^pvhv: summary dom=gen end=poweroff status=0 "],
+             must_not=[r"PVHV-DRIVER \S+=missing", r"^\[gen\] PVHV-(UNKNOWN-STEP|PVPANIC-MISSING)"] +
+                      [r"^\[gen\] .*%s" % bad for bad in DMESG_BAD],
+             fake=fake_plus("[gen] PVHV-INIT-REACHED uptime=1.0", "[gen] PVHV-NPROC=1",
+                            "[gen] [    0.000000] Linux version 6.1.0-57-amd64 (x)",
+                            "[gen] PVHV-DRIVER e1000e=loaded", "[gen] PVHV-DRIVER nvme=loaded",
+                            "[gen] PVHV-DRIVER virtio_pci=loaded", "[gen] PVHV-END=poweroff uptime=2.0",
+                            "[cl] PVHV-DRIVER nvme=loaded", "[cl] PVHV-DRIVER virtio_pci=loaded",
+                            "[cl] PVHV-DRIVER virtio_net=loaded", "pvhv: dom gen ended: poweroff, status 0",
+                            "pvhv: summary dom=gen end=poweroff status=0 runtime_us=100 exits=9")),
         # Images uploaded at run time: a hostile upload changes nothing and
         # leaks nothing; an imported image is a sandbox's disk, read byte for
         # byte, not deletable while in use; an imported ELF is a kernel.

@@ -1072,6 +1072,21 @@ def gen_userland(path):
         raise Fail("harness: mkfs.ext4 failed: %s" % p.stderr.strip())
 
 
+def gen_store(path):
+    """32 MiB of zeros: a blank disk (no signature) for pvhd's image store (the ctlstore step)."""
+    with open(path, "wb") as f:
+        f.truncate(32 * MIB)
+
+
+def gen_swapdisk(path):
+    """8 MiB holding a swap signature (Debian's mkswap): a disk with someone's data on it, not a file system."""
+    with open(path, "wb") as f:
+        f.truncate(8 * MIB)
+    p = subprocess.run(["mkswap", "-L", "not-a-store", path], capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Fail("harness: mkswap failed: %s" % p.stderr.strip())
+
+
 def gen_linux(fn):
     """A generator of linux.py (pvhv-mkimage images), its failures as harness failures."""
     def gen(path):
@@ -1082,7 +1097,7 @@ def gen_linux(fn):
     return gen
 
 
-DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland,
+DISK_GENERATORS = {"pattern": gen_pattern, "userland": gen_userland, "store": gen_store, "swapdisk": gen_swapdisk,
                    "mkimage": gen_linux(linux.gen_mkimage), "mkimage-agent": gen_linux(linux.gen_mkimage_agent)}
 
 

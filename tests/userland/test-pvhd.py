@@ -103,6 +103,7 @@ def main():
         p.terminate()
         p.wait()
     tcp_checks(tmp, log)
+    store_checks(tmp)
     print("%d passed, %d failed" % (results.count(True), results.count(False)))
     return 0 if all(results) else 1
 
@@ -319,6 +320,30 @@ def pvhctl_checks(tmp, port, token_file):
           rc == 1 and "pvhv unreachable" in err and "(pvhd: HTTP 503)" in err, err)
     rc, err = run(["--api", os.path.join(tmp, "tcp.sock"), "stop", "web"])
     check("pvhctl --api: the unix socket, no token", rc == 1 and "(pvhd: HTTP 503)" in err, err)
+
+
+def store_checks(tmp):
+    """pvhd --store DIR: a directory it cannot use, or no pvhv to restore into, stops it before it listens
+    (the store itself is tested in tests/unit/userland/pvhd/store_test.c and linux-ctl-store)."""
+    def start(store):
+        sock = os.path.join(tmp, "store.sock")
+        r = subprocess.run([PVHD, "--socket", sock, "--to", "vsock:1:9", "--store", store],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        return r.returncode, r.stderr.decode(), os.path.exists(sock)
+
+    missing = os.path.join(tmp, "no-such-dir")
+    rc, err, listened = start(missing)
+    check("pvhd --store on a missing directory: named, exit 1",
+          rc == 1 and "pvhd: --store: store %s: No such file or directory" % missing in err and not listened, err)
+    afile = os.path.join(tmp, "a-file")
+    open(afile, "w").close()
+    rc, err, listened = start(afile)
+    check("pvhd --store on a file: not a directory", rc == 1 and "store %s: not a directory" % afile in err, err)
+    sdir = os.path.join(tmp, "store")
+    os.mkdir(sdir)
+    rc, err, listened = start(sdir)
+    check("pvhd --store without pvhv: no restore, so no serving", rc == 1 and
+          "pvhd: store %s: pvhv unreachable: " % sdir in err and not listened, err)
 
 
 if __name__ == "__main__":

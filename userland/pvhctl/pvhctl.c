@@ -38,6 +38,9 @@
  *   pvhctl image import FILE [NAME]  uploads FILE (a regular file) as image NAME (default:
  *                                    FILE's base name); it appears when all of it is in
  *   pvhctl image rm NAME             deletes an uploaded image no domain uses
+ *                                    (both go through pvhd when its socket /run/pvhd.sock
+ *                                    is there and no --to is given, so that pvhd's
+ *                                    --store keeps the image on disk, or forgets it)
  *   pvhctl api [--socket PATH] METHOD PATH [BODY|@FILE]
  *                                    one request to pvhd (api.c): prints the response
  *                                    body, exits 0 on a 2xx status, else 1
@@ -621,6 +624,8 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	const char *host = NULL, *api = NULL, *token_file = NULL;
+	bool to_given = false;
+	struct stat sb;
 	int i = 1;
 
 	for (; i < argc && !strncmp(argv[i], "--", 2); i++) {
@@ -634,10 +639,15 @@ int main(int argc, char **argv)
 			token_file = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "vsock:%u:%u", &to_cid, &to_port) == 2)
-			i++;
+			i++, to_given = true;
 		else
 			usage();
 	}
+	/* Images through pvhd when it serves here: its store (if any) must see every upload and delete. */
+	if (!host && !api && !to_given && i + 1 < argc && !strcmp(argv[i], "image") &&
+	    (!strcmp(argv[i + 1], "import") || !strcmp(argv[i + 1], "rm")) && !lstat("/run/pvhd.sock", &sb) &&
+	    S_ISSOCK(sb.st_mode))
+		api = "/run/pvhd.sock";
 	if (i >= argc)
 		usage();
 	if (!strcmp(argv[i], "api"))

@@ -4,12 +4,14 @@
  * Names in paths are checked before pvhv sees them; pvhv's refusals come
  * back with its message and a status that says whose fault it was.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "pvhd.h"
+#include "store.h"
 
 #define STOP_WAIT_S 30
 #define BUILD_WAIT_S 30
@@ -257,15 +259,27 @@ static bool upload_reply(struct client *cl, struct reply *r, uint16_t type, cons
 	return false;
 }
 
+/* A failure of pvhd's own store (a full disk, an I/O error) as a 507 that says why. */
+static void store_fault(struct reply *r, const char *err)
+{
+	reply_fault(r, 507, "%s", err);
+}
+
 /*
  * PUT /api/v1/images/{name}: the body streamed to pvhv as it comes, a
  * window of DATA frames ahead of their replies; any failure closes the
- * management stream, which makes pvhv discard the upload.
+ * management stream, which makes pvhv discard the upload.  With --store,
+ * every piece goes to the store's temporary file first, and the file is
+ * committed (fsync, rename) before pvhv publishes the image: an image pvhv
+ * shows is on the disk, and a PUT the disk cannot take is a 507 with
+ * nothing left under the image's name.
  */
 static void put_image(struct client *cl, struct reply *r, const char *name)
 {
 	static uint8_t chunk[PVHV_MGMT_IMAGE_CHUNK];
 	struct pvhv_mgmt_image_begin b = { 0 };
+	struct store_put sp = { .fd = -1 };
+	char serr[STORE_ERRLEN];
 	uint64_t off = 0;
 	unsigned ahead = 0;
 	uint32_t handle = 0;
@@ -287,6 +301,10 @@ static void put_image(struct client *cl, struct reply *r, const char *name)
 	if (!mgmt(cl, r) || mgmt_send(&cl->mgmt, PVHV_MGMT_IMAGE_PUT_BEGIN, &b, sizeof(b), NULL, 0) ||
 	    !upload_reply(cl, r, PVHV_MGMT_IMAGE_PUT_BEGIN, name, &handle, sizeof(handle)))
 		goto fail;
+	if (cl->store && store_put_begin(&sp, cl->store, name, b.size, serr, sizeof(serr))) {
+		store_fault(r, serr);
+		goto fail;
+	}
 	while (off < b.size) {
 		struct pvhv_mgmt_image_data d = { .handle = handle, .offset = off };
 		long n = client_body(cl, chunk, sizeof(chunk));
@@ -295,6 +313,10 @@ static void put_image(struct client *cl, struct reply *r, const char *name)
 			r->close = true;
 			reply_fault(r, 400, "image %s: the body stopped after %llu of %llu bytes", name,
 				    (unsigned long long)off, (unsigned long long)b.size);
+			goto fail;
+		}
+		if (cl->store && store_put_write(&sp, chunk, (size_t)n, serr, sizeof(serr))) {
+			store_fault(r, serr);
 			goto fail;
 		}
 		if (mgmt_send(&cl->mgmt, PVHV_MGMT_IMAGE_PUT_DATA, &d, sizeof(d), chunk, (uint32_t)n)) {
@@ -311,8 +333,17 @@ static void put_image(struct client *cl, struct reply *r, const char *name)
 	for (; ahead; ahead--)
 		if (!upload_reply(cl, r, PVHV_MGMT_IMAGE_PUT_DATA, name, NULL, 0))
 			goto fail;
-	if (!call(cl, r, name, PVHV_MGMT_IMAGE_PUT_END, &handle, sizeof(handle), NULL, 0) ||
-	    !reply_json(r, 201, 256))
+	if (cl->store && store_put_commit(&sp, serr, sizeof(serr))) {
+		store_fault(r, serr);
+		goto fail;
+	}
+	if (!call(cl, r, name, PVHV_MGMT_IMAGE_PUT_END, &handle, sizeof(handle), NULL, 0)) {
+		/* pvhv did not take it: its file goes too, or a restart would bring back what was refused. */
+		if (cl->store)
+			store_remove(cl->store, name, serr, sizeof(serr));
+		return;
+	}
+	if (!reply_json(r, 201, 256))
 		return;
 	jsonw_object(&r->w);
 	jsonw_kstr(&r->w, "name", name);
@@ -320,6 +351,7 @@ static void put_image(struct client *cl, struct reply *r, const char *name)
 	jsonw_end(&r->w);
 	return;
 fail:
+	store_put_abort(&sp);
 	if (r->status != 503 && cl->mgmt_open) {
 		/* Replies still due would come out of order for the next request: start a new stream. */
 		mgmt_close(&cl->mgmt);
@@ -329,9 +361,15 @@ fail:
 		reply_fault(r, 503, "image %s: pvhv unreachable: %s", name, cl->mgmt.err);
 }
 
+/*
+ * DELETE /api/v1/images/{name}: from pvhv, then from the store.  An image
+ * pvhv lacks but the store has (one a restore skipped as damaged) is
+ * removed from the store alone.
+ */
 static void delete_image(struct client *cl, struct reply *r, const char *name)
 {
-	char n[PVHV_MGMT_IMAGE_NAME] = { 0 }, what[96];
+	char n[PVHV_MGMT_IMAGE_NAME] = { 0 }, what[96], serr[STORE_ERRLEN];
+	int rc;
 
 	if (!spec_image_name_ok(name)) {
 		reply_fault(r, 400, "image name \"%.64s\": 1-63 bytes of A-Za-z0-9._- expected", name);
@@ -339,8 +377,26 @@ static void delete_image(struct client *cl, struct reply *r, const char *name)
 	}
 	strcpy(n, name);
 	snprintf(what, sizeof(what), "image %s", name);
-	if (call(cl, r, what, PVHV_MGMT_IMAGE_DELETE, n, sizeof(n), NULL, 0))
-		r->status = 204;
+	if (!mgmt(cl, r))
+		return;
+	rc = mgmt_call_exact(&cl->mgmt, PVHV_MGMT_IMAGE_DELETE, n, sizeof(n), NULL, 0);
+	if (rc && !(rc == -PVHV_MGMT_ENOENT && cl->store)) {
+		reply_mgmt_fault(r, cl, rc, what);
+		return;
+	}
+	if (cl->store) {
+		int src = store_remove(cl->store, name, serr, sizeof(serr));
+
+		if (src == -ENOENT && rc) {
+			reply_mgmt_fault(r, cl, rc, what);
+			return;
+		}
+		if (src && src != -ENOENT) {
+			reply_fault(r, 500, "image %s: deleted from pvhv, but its file stays: %s", name, serr);
+			return;
+		}
+	}
+	r->status = 204;
 }
 
 /* ------------------------------------------------------------------ sandboxes */

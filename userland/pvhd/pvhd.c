@@ -3,6 +3,7 @@
  * pvhd: pvhv's JSON API over HTTP/1.1 on a unix socket, run in the control domain.
  *
  *   pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] [--max-clients N]
+ *        [--store DIR]
  *
  * Listens on PATH (default /run/pvhd.sock, mode 0600: only root in the
  * control domain may drive pvhv), forks a process per client (at most N,
@@ -19,6 +20,13 @@
  * being the file F's (default /var/lib/pvhd/token, made mode 0600 on the
  * first start and kept across restarts); any other request gets 401 and
  * nothing is done for it.
+ *
+ * With --store DIR (a file system on the control domain's disk) every
+ * image uploaded through pvhd is kept there as well (store.h: written
+ * atomically with its checksum, deleted with its image), and before pvhd
+ * listens it uploads every image of DIR that pvhv lacks (pvhv's memory is
+ * gone after a restart of the machine; after a restart of the control
+ * domain pvhv still has them): a damaged file is named and skipped.
  */
 #include <errno.h>
 #include <arpa/inet.h>
@@ -348,13 +356,13 @@ static void refuse_busy(int fd)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] "
-		"[--max-clients N]\n");
+		"[--max-clients N] [--store DIR]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	const char *path = PVHD_DEFAULT_SOCKET, *tcp = NULL, *token_file = PVHD_DEFAULT_TOKEN_FILE;
+	const char *path = PVHD_DEFAULT_SOCKET, *tcp = NULL, *token_file = PVHD_DEFAULT_TOKEN_FILE, *store = NULL;
 	static char token[PVHD_TOKEN_HEX + 1];
 	unsigned cid = PVHV_VSOCK_CID_HOST, port = PVHV_MGMT_PORT, children = 0;
 	unsigned long max_clients = MAX_CLIENTS_DEFAULT;
@@ -369,6 +377,8 @@ int main(int argc, char **argv)
 			tcp = argv[++i];
 		else if (!strcmp(argv[i], "--token-file") && i + 1 < argc)
 			token_file = argv[++i];
+		else if (!strcmp(argv[i], "--store") && i + 1 < argc)
+			store = argv[++i];
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "vsock:%u:%u", &cid, &port) == 2)
 			i++;
@@ -379,6 +389,9 @@ int main(int argc, char **argv)
 			usage();
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* The images back first: a client that reaches pvhd finds them in pvhv. */
+	if (store && store_restore_into_pvhv(store, cid, port))
+		exit(1);
 	if (tcp) {
 		char err[512];
 		bool made;
@@ -425,6 +438,7 @@ int main(int argc, char **argv)
 				close(lfd[1]);
 			cl.fd = fd;
 			cl.token = from ? token : NULL;
+			cl.store = store;
 			cl.cid = cid;
 			cl.port = port;
 			cl.mgmt.fd = -1;

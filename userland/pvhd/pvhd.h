@@ -39,6 +39,7 @@ struct client {
 	bool mgmt_open;
 	unsigned cid, port;     /* pvhv's management address */
 	const char *token;      /* a TCP client's: every request must bear it (NULL on the unix socket) */
+	const char *store;      /* --store DIR: images kept on disk there too (store.h), or NULL */
 };
 
 /* A response being built: status and a JSON body (a fault's or a resource's). */
@@ -76,6 +77,14 @@ void reply_mgmt_fault(struct reply *r, struct client *cl, int rc, const char *wh
  * 0600 (*made true).  -1 with a message in err when neither works.
  */
 int token_load(const char *path, char *tok, bool *made, char *err, size_t errlen);
+
+/*
+ * --store DIR at pvhd's start: every image in DIR that pvhv lacks goes
+ * back into pvhv (store_restore, over a management connection to
+ * CID:PORT); prints one line per damaged image and one that says what was
+ * restored.  -1 (with a message printed) when DIR or pvhv cannot be used.
+ */
+int store_restore_into_pvhv(const char *dir, unsigned cid, unsigned port);
 
 /* Serves the parsed request cl->req (its body still to read through client_body). */
 void api_serve(struct client *cl, struct reply *r);
