@@ -27,6 +27,8 @@
  *               vsock-connect = "other"; // optional: domains it may open streams to
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
  *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
+ *               identity-ram;           // optional, control domain only: RAM at guest-physical =
+ *                                       // host-physical (devices DMA to it; no IOMMU)
 
  *           };
  *       };
@@ -119,6 +121,7 @@ struct domain_config {
 	struct config_net net;
 	struct config_vsock vsock;
 	bool control;               /* the control domain: the only one that may reach the management port */
+	bool identity_ram;          /* identity-ram (control only): RAM at guest-physical = host-physical */
 	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
 	bool runtime;               /* made through the management port (config_domain_from_props) */
 	bool valid;
