@@ -696,6 +696,21 @@ CASES = [
          must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
          must_not=[r"trusted for DMA"],
          fake=fake_plus("pvhv: bench mem_free_kib boot=9000 end=9000")),
+    # The bundle (QEMU loads it at the top of low memory, made big here by a
+    # kernel nobody boots) in the way of identity RAM: the refusal names it.
+    dict(name="ident-held", what="identity-ram refused where the boot bundle lies, naming it",
+         domains=[dom("ctl", "hello", "name=ctl", vsock_cid=3, control=True, identity_ram=True, memory=1000,
+                      end="not-started",
+                      reason=r"identity-ram: needs 998 MiB at guest-physical = host-physical from 0x1000000, "
+                             r"only \d+ MiB free up to 0x[0-9a-f]+ \(the end of host RAM\); "
+                             r"0x[0-9a-f]+-0x[0-9a-f]+ is a boot module \(the bundle\)$",
+                      fake_reason="identity-ram: needs 998 MiB at guest-physical = host-physical from 0x1000000, "
+                                  "only 940 MiB free up to 0x3fe00000 (the end of host RAM); "
+                                  "0x3c000000-0x3fe00000 is a boot module (the bundle)"),
+                  hello()], code=3, bundle_add=[os.path.join(BUILD, "linux", "vmlinux")],
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         must_not=[r"trusted for DMA"],
+         fake=fake_plus("pvhv: bench mem_free_kib boot=9000 end=9000")),
     dict(name="virtio-attack", what="every ring rule broken against pvhv's rng: NEEDS_RESET, recovery, a sibling unharmed",
          domains=[dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=120000),
                   memcheck("mc")],
