@@ -677,6 +677,7 @@ CASES = [
                         "pvhv: dom ctl: identity RAM 0x1000000-0x4e00000 kept over restart 1, zeroed and mapped",
                         "pvhv: dom ctl: identity RAM 0x1000000-0x4e00000 kept over restart 2, zeroed and mapped",
                         "pvhv: bench dom=mc build_us=900 rebuild_us_max=900 reboots=12 ram_touched_peak_kib=49152",
+                        "pvhv: dom mc stopped: reboot limit (12) reached",
                         "pvhv: bench mem_free_kib boot=9000 end=9000",
                         "pvhv: dom ctl stopped: triple fault (rip 0xfff0)",
                         "pvhv: dom ctl stopped: triple fault (rip 0xfff0)")),
