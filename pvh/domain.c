@@ -136,7 +136,7 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 			if (err)
 				dom->ram_failed = true;
 			__atomic_store_n(&dom->chunk[i], c, __ATOMIC_RELEASE);
-			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
+			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken + dom->ident.taken);
 		}
 	}
 	spin_unlock(&dom->ram_lock);
@@ -198,7 +198,7 @@ static int unshare(struct domain *dom, uint64_t i, hpa_t *out)
 			__atomic_store_n(&dom->chunk[i], fresh, __ATOMIC_RELEASE);
 			stage2_shootdown(dom);
 			c = fresh;
-			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
+			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken + dom->ident.taken);
 			dom->img_shared--;
 			dom->img_unshared++;
 			dom->cow_tsc += rdtsc() - t0;
@@ -502,6 +502,7 @@ static int map_identity(struct domain *dom)
 			return err;
 		}
 	}
+	dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken + dom->ident.taken);
 	return 0;
 }
 
