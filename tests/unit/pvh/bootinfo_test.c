@@ -589,7 +589,8 @@ Test(bootinfo, identity_checks)
 
 	p.layout = &l;
 	p.extra[p.nr_extra++] = (struct bootinfo_region){ MIB(1), 0x1000, PVHV_MEMMAP_ACPI };
-	expect_fail(&p, -EINVAL, "extra region 0 [0x100000, +0x1000) is not inside RAM");
+	expect_fail(&p, -EINVAL, "extra region 0 [0x100000, +0x1000) is not inside RAM at [0x8000, 0xa0000) "
+		    "or in one identity range");
 	p.extra[0].addr = MIB(8);
 	expect_fail(&p, -EINVAL, "extra region 0 [0x800000, +0x1000) is not inside RAM");
 	p.nr_extra = 0;
