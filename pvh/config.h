@@ -28,6 +28,8 @@
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
  *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
  *               test-msi;               // optional, tests only: the MSI test device (pvh/msitest.c)
+ *               identity-ram;           // optional, control domain only: RAM at guest-physical =
+ *                                       // host-physical (devices DMA to it; no IOMMU)
 
  *           };
  *       };
@@ -120,6 +122,7 @@ struct domain_config {
 	struct config_net net;
 	struct config_vsock vsock;
 	bool control;               /* the control domain: the only one that may reach the management port */
+	bool identity_ram;          /* identity-ram (control only): RAM at guest-physical = host-physical */
 	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
 	bool test_msi;              /* test-msi: the MSI test device at PVHV_MSITEST_PORT (pvh/msitest.c) */
 	bool runtime;               /* made through the management port (config_domain_from_props) */
