@@ -70,7 +70,8 @@ UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
 # Guest-side protocol code (userland/) is hosted C already: its unit tests link it as is.
-UNIT_USERLAND_C := userland/lib/agentproto.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c
+UNIT_USERLAND_C := userland/lib/agentproto.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c \
+	userland/pvhd/netpol.c
 # The host tools' pure readers (tar, JSON): only lib/base.h, like PURE_C, but not in the image.
 UNIT_TOOLS_C := tools/tar.c tools/json.c tools/sha256.c
 UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) \
