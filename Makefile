@@ -104,7 +104,7 @@ NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 	drivers/virtio/switch.c
 MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
 PCI_FUZZ_C := tests/fuzz/pci_fuzz.c drivers/pci/probe.c drivers/pci/vcfg.c
-HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c tools/json.c
+HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c userland/pvhd/netpol.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
