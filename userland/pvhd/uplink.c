@@ -192,15 +192,47 @@ static int used_addrs(struct client *cl, struct reply *r, uint32_t *used, unsign
 	return (int)u;
 }
 
+/* True when host-order a is a host of the trunk's subnet other than ctl's own. */
+static bool trunk_host(uint32_t a)
+{
+	uint32_t host = 0xffffffffu >> prefix;
+
+	return prefix >= 1 && prefix <= 30 && !((a ^ self) & ~host) && a != self && (a & host) && (a & host) != host;
+}
+
+/* pvhv-router add for c's address and MAC and net's policy: its exit status, its message in out. */
+static int router_add(const char *name, const struct pvhv_mgmt_create *c, const char *egress,
+		      const struct spec_net *net, char *out, size_t cap)
+{
+	char ip[16], mac[18], ports[NETPOL_PORTS_MAX][12];
+	char *argv[6 + NETPOL_PORTS_MAX + 1];
+	const uint8_t *b = (const uint8_t *)&c->net_ipv4[0], *m = c->net_mac;
+	unsigned argc = 0;
+
+	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", b[0], b[1], b[2], b[3]);
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+	argv[argc++] = (char *)conf.router;
+	argv[argc++] = "add";
+	argv[argc++] = (char *)name;
+	argv[argc++] = ip;
+	argv[argc++] = mac;
+	argv[argc++] = (char *)egress;
+	for (unsigned k = 0; k < net->pol.nports; k++) {
+		snprintf(ports[k], sizeof(ports[k]), "%u:%u", net->pol.ports[k].host_port, net->pol.ports[k].port);
+		argv[argc++] = ports[k];
+	}
+	argv[argc] = NULL;
+	return run(argv, out, cap);
+}
+
 bool uplink_prepare(struct client *cl, struct reply *r, const char *name, struct pvhv_mgmt_create *c,
 		    const struct spec_net *net)
 {
-	static uint32_t used[2 * MGMT_CLIENT_MAX_DOMAINS + 1];
-	char ip[16], mac[18], egress[NETPOL_TEXT_MAX], ports[NETPOL_PORTS_MAX][12], out[512];
-	char *argv[6 + NETPOL_PORTS_MAX + 1];
-	unsigned argc = 0;
+	static uint32_t used[2 * MGMT_CLIENT_MAX_DOMAINS + 8];
+	char egress[NETPOL_TEXT_MAX], out[512];
+	unsigned n = 0;
 	uint32_t a;
-	int n, rc;
+	int rc;
 
 	if (!net->present)
 		return true;
@@ -208,51 +240,49 @@ bool uplink_prepare(struct client *cl, struct reply *r, const char *name, struct
 		reply_fault(r, 409, "network: pvhd runs without --uplink: no router for sandboxes");
 		return false;
 	}
-	if (net->pick_ipv4) {
-		n = used_addrs(cl, r, used, ARRAY_SIZE(used));
-		if (n < 0)
-			return false;
-		if (netpol_pick(self, prefix, used, (unsigned)n, &a)) {
-			reply_fault(r, 507, "network.ipv4: no free address left on the trunk (/%u)", prefix);
-			return false;
-		}
-		c->net_ipv4[0] = htonl(a);
-	}
-	a = ntohl(c->net_ipv4[0]);
-	if (prefix < 1 || prefix > 30 || (a ^ self) >> (32 - prefix) || a == self ||
-	    !(a & (0xffffffffu >> prefix)) || (a | (0xffffffffu << (32 - prefix))) == 0xffffffffu) {
-		reply_fault(r, 400, "network.ipv4: %u.%u.%u.%u is not a host address of the trunk's subnet (/%u) "
-			    "other than the control domain's", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, prefix);
-		return false;
-	}
-	if (!net->mac_given) {
-		/* As pvhctl --net does: locally administered 02:00 and the address, unique as the addresses are. */
-		c->net_mac[0] = 0x02;
-		c->net_mac[1] = 0x00;
-		memcpy(c->net_mac + 2, &c->net_ipv4[0], 4);
-	}
-	snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
-	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", c->net_mac[0], c->net_mac[1], c->net_mac[2],
-		 c->net_mac[3], c->net_mac[4], c->net_mac[5]);
 	if (netpol_egress_text(&net->pol, egress, sizeof(egress))) {
 		reply_fault(r, 400, "network.egress: too long");
 		return false;
 	}
-	argv[argc++] = (char *)conf.router;
-	argv[argc++] = "add";
-	argv[argc++] = (char *)name;
-	argv[argc++] = ip;
-	argv[argc++] = mac;
-	argv[argc++] = egress;
-	for (unsigned k = 0; k < net->pol.nports; k++) {
-		snprintf(ports[k], sizeof(ports[k]), "%u:%u", net->pol.ports[k].host_port, net->pol.ports[k].port);
-		argv[argc++] = ports[k];
+	if (net->pick_ipv4) {
+		int u = used_addrs(cl, r, used, ARRAY_SIZE(used) - 8);
+
+		if (u < 0)
+			return false;
+		n = (unsigned)u;
 	}
-	argv[argc] = NULL;
-	rc = run(argv, out, sizeof(out));
+	for (unsigned tries = 0;; tries++) {
+		if (net->pick_ipv4) {
+			if (netpol_pick(self, prefix, used, n, &a)) {
+				reply_fault(r, 507, "network.ipv4: no free address left on the trunk (/%u)", prefix);
+				return false;
+			}
+			c->net_ipv4[0] = htonl(a);
+		}
+		a = ntohl(c->net_ipv4[0]);
+		if (!trunk_host(a)) {
+			reply_fault(r, 400, "network.ipv4: %u.%u.%u.%u is not a host of the trunk's subnet (/%u) other "
+				    "than the control domain's", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255, prefix);
+			return false;
+		}
+		if (!net->mac_given) {
+			/* As pvhctl --net does: locally administered 02:00 and the address, unique as addresses are. */
+			c->net_mac[0] = 0x02;
+			c->net_mac[1] = 0x00;
+			memcpy(c->net_mac + 2, &c->net_ipv4[0], 4);
+		}
+		rc = router_add(name, c, egress, net, out, sizeof(out));
+		/* A concurrent create (not live yet, so not in used[]) holds the picked address: the next one. */
+		if (rc == 3 && net->pick_ipv4 && !strncmp(out, "pvhv-router: ipv4:", 18) && tries < 8) {
+			used[n++] = a;
+			continue;
+		}
+		break;
+	}
 	if (rc) {
 		/* pvhv-router: 2 a malformed request, 3 a conflict (an address, a host port in use). */
-		reply_fault(r, rc == 3 ? 409 : rc == 2 ? 400 : 502, "%s", strncmp(out, "pvhv-router: ", 13) ? out : out + 13);
+		reply_fault(r, rc == 3 ? 409 : rc == 2 ? 400 : 502, "%s",
+			    strncmp(out, "pvhv-router: ", 13) ? out : out + 13);
 		return false;
 	}
 	return true;
