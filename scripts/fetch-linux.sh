@@ -10,7 +10,7 @@
 #   vmlinux          ELF64 kernel with the Xen PHYS32_ENTRY (PVH) note
 #   VERSION          kernel release string, e.g. 6.1.0-56-cloud-amd64
 #   initramfs.cpio   uncompressed newc archive
-#   root.ext4        a 48 MiB ext4 root file system (busybox-static,
+#   root.ext4        a 64 MiB ext4 root file system (busybox-static,
 #                    Debian's socat, iperf3, dnsmasq, nft and iproute2's
 #                    ip (as /usr/local/sbin/ip) with their libraries, the
 #                    initramfs's modules (nf_tables, veth, ...), and
@@ -286,7 +286,7 @@ copy_with_libs /usr/sbin/ip
 mkdir -p "$R/usr/local/sbin" "$R/var/run/netns"
 mv "$R/usr/sbin/ip" "$R/usr/local/sbin/ip"
 rm -f "$OUT/root.ext4.tmp"
-mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 48M ||
+mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 64M ||
 	die "mkfs.ext4 failed"
 mv -f "$OUT/root.ext4.tmp" "$OUT/root.ext4"
 # $R stays: scripts/run-demo.sh makes the sandboxes' image from the same tree.
