@@ -280,6 +280,9 @@ bool uplink_prepare(struct client *cl, struct reply *r, const char *name, struct
 		break;
 	}
 	if (rc) {
+		/* A tool failed after some of it was applied (dnsmasq's restart): what was added goes. */
+		if (rc != 2 && rc != 3)
+			uplink_drop(name);
 		/* pvhv-router: 2 a malformed request, 3 a conflict (an address, a host port in use). */
 		reply_fault(r, rc == 3 ? 409 : rc == 2 ? 400 : 502, "%s",
 			    strncmp(out, "pvhv-router: ", 13) ? out : out + 13);
