@@ -71,7 +71,7 @@ HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
 # Guest-side protocol code (userland/) is hosted C already: its unit tests link it as is.
 UNIT_USERLAND_C := userland/lib/agentproto.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c \
-	userland/pvhd/store.c
+	userland/pvhd/store.c userland/pvhd/netpol.c
 # The host tools' pure readers (tar, JSON): only lib/base.h, like PURE_C, but not in the image.
 UNIT_TOOLS_C := tools/tar.c tools/json.c tools/sha256.c
 UNIT_OBJ := $(PURE_C:%.c=$(B)/host/%.o) $(UNIT_USERLAND_C:%.c=$(B)/host/%.o) \
@@ -104,7 +104,7 @@ NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 	drivers/virtio/switch.c
 MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
 PCI_FUZZ_C := tests/fuzz/pci_fuzz.c drivers/pci/probe.c drivers/pci/vcfg.c
-HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c tools/json.c
+HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c userland/pvhd/netpol.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 

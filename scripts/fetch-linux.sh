@@ -18,8 +18,10 @@
 #   vmlinux          ELF64 kernel with the Xen PHYS32_ENTRY (PVH) note
 #   VERSION          kernel release string, e.g. 6.1.0-56-cloud-amd64
 #   initramfs.cpio   uncompressed newc archive
-#   root.ext4        a 48 MiB ext4 root file system (busybox-static,
-#                    Debian's socat and iperf3 with their libraries, and
+#   root.ext4        a 64 MiB ext4 root file system (busybox-static,
+#                    Debian's socat, iperf3, dnsmasq, nft and iproute2's
+#                    ip (as /usr/local/sbin/ip) with their libraries, the
+#                    initramfs's modules (nf_tables, veth, ...), and
 #                    scripts/rootfs/init as /sbin/init) for virtio tests;
 #                    rootfs/ is the tree it was made from
 #   deb/             the downloaded .deb
@@ -262,7 +264,8 @@ done < <(find "$MODSRC/kernel" -name '*.ko*' -type f)
 # -device e1000e), which the cloud kernel has not.
 want=(virtio virtio_ring virtio_mmio virtio_blk virtio_net net_failover failover ext4 crc32c_generic
       virtio_console vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common
-      virtio_rng pvpanic_mmio nvme virtio_pci)
+      virtio_rng pvpanic_mmio nvme virtio_pci
+      nf_tables nft_chain_nat nft_nat nft_masq nft_ct nf_conntrack nf_nat veth)
 [ "$FLAVOR" = generic ] && want+=(e1000e)
 declare -A HAVE=()
 queue=("${want[@]}")
@@ -316,7 +319,7 @@ fi
 R="$OUT/rootfs"
 rm -rf "$R"
 cp -a "$S" "$R"
-rm -rf "$R/init" "$R/lib/modules"
+rm -rf "$R/init"   # the modules stay: the router (userland/router) loads nf_tables and veth there
 rm -f "$R/sbin/init"
 install -m 0755 "$ROOTDIR/init" "$R/sbin/init"
 echo "pvhv-test-root-1" > "$R/etc/pvhv-root-id"
@@ -332,14 +335,21 @@ copy_with_libs() {
 }
 # Debian's mke2fs (mkfs.ext4) and blkid: the control domain's init makes
 # its image store's file system only on a device where blkid finds none.
-for b in /usr/bin/socat /usr/bin/iperf3 /sbin/mke2fs /sbin/blkid; do
+need_pkg dnsmasq-base   # the sandboxes' DHCP and DNS (userland/router/pvhv-router)
+need_pkg nftables       # their NAT, egress filter and published ports
+need_pkg iproute2       # netns and veth for the stand-in uplink (busybox ip has neither)
+for b in /usr/bin/socat /usr/bin/iperf3 /sbin/mke2fs /sbin/blkid /usr/sbin/dnsmasq /usr/sbin/nft; do
 	[ -x "$b" ] || die "$b missing after installing its package"
 	copy_with_libs "$b"
 done
 ln -sf mke2fs "$R/sbin/mkfs.ext4"
 install -D -m 0644 /etc/mke2fs.conf "$R/etc/mke2fs.conf"
+# iproute2's ip beside busybox's (which stays /sbin/ip for the other steps).
+copy_with_libs /usr/sbin/ip
+mkdir -p "$R/usr/local/sbin" "$R/var/run/netns"
+mv "$R/usr/sbin/ip" "$R/usr/local/sbin/ip"
 rm -f "$OUT/root.ext4.tmp"
-mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 48M ||
+mkfs.ext4 -q -F -L pvhv-root -d "$R" -E root_owner=0:0 "$OUT/root.ext4.tmp" 64M ||
 	die "mkfs.ext4 failed"
 mv -f "$OUT/root.ext4.tmp" "$OUT/root.ext4"
 # $R stays: scripts/run-demo.sh makes the sandboxes' image from the same tree.

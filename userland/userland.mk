@@ -11,7 +11,7 @@ AGENT_RUN_C := userland/agent/agent-run.c
 PVHCTL_C := userland/pvhctl/pvhctl.c userland/pvhctl/api.c userland/pvhctl/remote.c userland/lib/jsonw.c tools/json.c userland/lib/mgmtclient.c userland/lib/fdio.c
 # pvhd: the JSON API daemon; http.c, jsonw.c, spec.c and tools/json.c are pure (unit tests, http_fuzz).
 PVHD_C := userland/pvhd/pvhd.c userland/pvhd/token.c userland/pvhd/api.c userland/pvhd/exec.c userland/pvhd/spec.c \
-	userland/pvhd/store.c userland/pvhd/restore.c \
+	userland/pvhd/store.c userland/pvhd/restore.c userland/pvhd/netpol.c userland/pvhd/uplink.c \
 	userland/lib/http.c userland/lib/jsonw.c userland/lib/mgmtclient.c userland/lib/fdio.c userland/lib/agentproto.c \
 	tools/json.c tools/sha256.c
 # A hostile management client for the integration tests (the ctlimage step).
@@ -20,7 +20,12 @@ IMG_HOSTILE_C := tests/userland/img-hostile.c
 PHYSMARK_C := tests/userland/physmark.c
 
 userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run $(B)/userland/pvhctl $(B)/userland/pvhd \
-	$(B)/userland/img-hostile $(B)/userland/physmark
+	$(B)/userland/img-hostile $(B)/userland/physmark $(B)/userland/pvhv-router $(B)/userland/udhcpc.script
+
+# The router pvhd drives and the sandboxes' DHCP client script: shell, copied as they are.
+$(B)/userland/pvhv-router $(B)/userland/udhcpc.script: $(B)/userland/%: userland/router/%
+	@mkdir -p $(dir $@)
+	$(Q)install -m 0755 $< $@
 
 $(B)/userland/pvhv-agent: $(AGENT_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"

@@ -18,6 +18,7 @@
 
 static struct spec_exec ex;
 static struct pvhv_mgmt_create create;
+static struct spec_net net;
 
 static void check(bool ok)
 {
@@ -73,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (n > 0 && !strcmp(seg[n - 1], "actions")) {
 			if (!spec_decode_action(body, blen, &a, serr, sizeof(serr)))
 				check(a >= SPEC_START && a <= SPEC_STOP);
-		} else if (!spec_decode_create("fuzz", body, blen, &create, serr, sizeof(serr))) {
+		} else if (!spec_decode_create("fuzz", body, blen, &create, &net, serr, sizeof(serr))) {
 			check(create.memory_mib >= 1 && create.vcpus >= 1 && create.vcpus <= SPEC_VCPUS_MAX);
 			check(memchr(create.cmdline, 0, sizeof(create.cmdline)) && memchr(create.kernel, 0, sizeof(create.kernel)));
 			for (unsigned k = 0; k < 4; k++)

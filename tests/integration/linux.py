@@ -659,6 +659,80 @@ def cases(dom, probe):
         # sandbox using another IPv4 address or MAC gets nowhere; the
         # switch counts each drop (pvhctl info, pvhv's summary); a stopped
         # sandbox's port leaves the trunk while the other keeps going.
+        # The control domain as the sandboxes' router (pvhd --uplink, userland/router):
+        # a network namespace on a veth stands in for the uplink NIC and the internet
+        # (its httpd and DNS); three sandboxes made through pvhd get DHCP leases,
+        # egress all / allow=NAME / none, a published port; sandbox to sandbox is
+        # refused by ctl's forwarding; the rules go when a sandbox stops or crashes.
+        case("linux-uplink", "ctl routes sandboxes: DHCP, NAT, egress all/allow/none, published port, cleanup",
+             [linux_root("ctl", "uplink", disks=(ROOT_EXT4, "ro:gen:userland"), memory=256,
+                         extra=" pvhv.ip=10.0.0.1/24", vsock_cid=3, control=True,
+                         net_mac="02:00:00:00:00:01", net_ipv4=["10.0.0.1"], net_trunk=True)],
+             code=1, timeout=600,
+             must=[r"^\[ctl\] PVHV-UPLINK-PVHD pvhd: uplink: up: eth0 \(10\.0\.0\.1/24\) -> up0, dns 192\.168\.100\.2$",
+                   r"^\[ctl\] PVHV-UPLINK-CREATED s1 \d+:1$", r"^\[ctl\] PVHV-UPLINK-CREATED s2 \d+:1$",
+                   r"^\[ctl\] PVHV-UPLINK-CREATED s3 \d+:1$",
+                   r"^\[ctl\] PVHV-UPLINK-DUP-PORT pvhctl: ports: host port 8080 is published already, by sandbox s1 "
+                   r"\(pvhd: HTTP 409\)$",
+                   r"^\[ctl\] PVHV-UPLINK-BAD-CIDR pvhctl: network\.egress: 10\.0\.0\.1/8 has host bits set past /8 "
+                   r"\(pvhd: HTTP 400\)$",
+                   r'^\[ctl\] PVHV-UPLINK-BAD-NAME pvhctl: network\.egress: "a;b" is neither a CIDR nor a DNS name '
+                   r"\(pvhd: HTTP 400\)$",
+                   r"^\[ctl\] PVHV-UPLINK-BAD-PORT pvhctl: network\.ports\[0\]: an integer 1\.\.65535 expected at byte "
+                   r"\d+ \(pvhd: HTTP 400\)$",
+                   r"^\[ctl\] PVHV-UPLINK-DIRECT pvhctl: --net without an address, --egress and -p need pvhd's router",
+                   r"^\[ctl\] PVHV-UPLINK-LEASE cid=11 10\.0\.0\.2$", r"^\[ctl\] PVHV-UPLINK-LEASE cid=12 10\.0\.0\.3$",
+                   r"^\[ctl\] PVHV-UPLINK-LEASE cid=13 10\.0\.0\.4$",
+                   r"^\[ctl\] PVHV-UPLINK-NAT ok from-the-internet$",
+                   r"^\[ctl\] PVHV-UPLINK-HTTPD s1 up ctl_got=from-s1$", r"^\[ctl\] PVHV-UPLINK-HTTPD s2 up ctl_got=from-s2$",
+                   r"^\[ctl\] PVHV-UPLINK-PUBLISHED ok from-s1$",
+                   r"^\[ctl\] PVHV-UPLINK-ALLOW-DNS 192\.168\.100\.2$",
+                   r"^\[ctl\] PVHV-UPLINK-ALLOW-NAME ok from-the-internet$",
+                   r"^\[ctl\] PVHV-UPLINK-ALLOW-SET elements = \{ 192\.168\.100\.2 \}$",
+                   r"^\[ctl\] PVHV-UPLINK-ALLOW-OTHER blocked$", r"^\[ctl\] PVHV-UPLINK-ALLOW-OTHERNAME blocked$",
+                   r"^\[ctl\] PVHV-UPLINK-NONE blocked$", r"^\[ctl\] PVHV-UPLINK-NONE-DNS blocked$",
+                   r"^\[ctl\] PVHV-UPLINK-S1-TO-S2 blocked$", r"^\[ctl\] PVHV-UPLINK-S2-TO-S1 blocked$",
+                   r"^\[ctl\] PVHV-UPLINK-STOP-S1 stopped \d+:1$",
+                   r"^pvhv: dom s2 ended: crash",
+                   r"^\[ctl\] PVHV-UPLINK-AFTER router=s3  pub=0 s2set=0 leases=1$",
+                   r"^\[ctl\] PVHV-UPLINK-UNPUBLISHED blocked$",
+                   r"^\[ctl\] PVHV-UPLINK-RUN rc=0 10\.0\.0\.[23] from-the-internet$",
+                   r"^\[ctl\] PVHV-UPLINK-RUN-AFTER router=s3 $",
+                   r"^\[ctl\] PVHV-UPLINK-STOP-S3 stopped \d+:1$", r"^\[ctl\] PVHV-UPLINK-DONE$"],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-NET-FAIL", r"PVHV-UPLINK-FAIL"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "[ctl] PVHV-UPLINK-PVHD pvhd: uplink: up: eth0 (10.0.0.1/24) -> up0, dns 192.168.100.2",
+                            "[ctl] PVHV-UPLINK-CREATED s1 1:1", "[ctl] PVHV-UPLINK-CREATED s2 2:1",
+                            "[ctl] PVHV-UPLINK-CREATED s3 3:1",
+                            "[ctl] PVHV-UPLINK-DUP-PORT pvhctl: ports: host port 8080 is published already, by sandbox s1 "
+                            "(pvhd: HTTP 409)",
+                            "[ctl] PVHV-UPLINK-BAD-CIDR pvhctl: network.egress: 10.0.0.1/8 has host bits set past /8 "
+                            "(pvhd: HTTP 400)",
+                            '[ctl] PVHV-UPLINK-BAD-NAME pvhctl: network.egress: "a;b" is neither a CIDR nor a DNS name '
+                            "(pvhd: HTTP 400)",
+                            "[ctl] PVHV-UPLINK-BAD-PORT pvhctl: network.ports[0]: an integer 1..65535 expected at byte 168 "
+                            "(pvhd: HTTP 400)",
+                            "[ctl] PVHV-UPLINK-DIRECT pvhctl: --net without an address, --egress and -p need pvhd's router: "
+                            "add --api /run/pvhd.sock (or --host)",
+                            "[ctl] PVHV-UPLINK-LEASE cid=11 10.0.0.2", "[ctl] PVHV-UPLINK-LEASE cid=12 10.0.0.3",
+                            "[ctl] PVHV-UPLINK-LEASE cid=13 10.0.0.4",
+                            "[ctl] PVHV-UPLINK-NAT ok from-the-internet",
+                            "[ctl] PVHV-UPLINK-HTTPD s1 up ctl_got=from-s1", "[ctl] PVHV-UPLINK-HTTPD s2 up ctl_got=from-s2",
+                            "[ctl] PVHV-UPLINK-PUBLISHED ok from-s1",
+                            "[ctl] PVHV-UPLINK-ALLOW-DNS 192.168.100.2",
+                            "[ctl] PVHV-UPLINK-ALLOW-NAME ok from-the-internet",
+                            "[ctl] PVHV-UPLINK-ALLOW-SET elements = { 192.168.100.2 }",
+                            "[ctl] PVHV-UPLINK-ALLOW-OTHER blocked", "[ctl] PVHV-UPLINK-ALLOW-OTHERNAME blocked",
+                            "[ctl] PVHV-UPLINK-NONE blocked", "[ctl] PVHV-UPLINK-NONE-DNS blocked",
+                            "[ctl] PVHV-UPLINK-S1-TO-S2 blocked", "[ctl] PVHV-UPLINK-S2-TO-S1 blocked",
+                            "[ctl] PVHV-UPLINK-STOP-S1 stopped 1:1",
+                            "pvhv: dom s2 ended: crash, status 0: guest kernel panicked (pvpanic)",
+                            "[ctl] PVHV-UPLINK-AFTER router=s3  pub=0 s2set=0 leases=1",
+                            "[ctl] PVHV-UPLINK-UNPUBLISHED blocked",
+                            "[ctl] PVHV-UPLINK-RUN rc=0 10.0.0.2 from-the-internet",
+                            "[ctl] PVHV-UPLINK-RUN-AFTER router=s3 ",
+                            "[ctl] PVHV-UPLINK-STOP-S3 stopped 3:1", "[ctl] PVHV-UPLINK-DONE")),
         case("linux-trunk", "sandbox ports on the control domain's trunk: reach ctl, not each other; spoofing dropped",
              [linux_root("ctl", "ctlnet", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
                          extra=" pvhv.ip=10.0.0.1/24", vsock_cid=3, control=True,
@@ -1192,7 +1266,7 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-IMG-READ same$",
                    r'^\[ctl\] PVHV-IMG-RM-BUSY pvhctl: image "data1" is in use \(1 user\) \(error 16\)$',
                    r"^\[ctl\] PVHV-IMG-LIST NAME +SIZE USERS ORIGIN$",
-                   r"^\[ctl\] PVHV-IMG-LIST root\.ext4 +50331648 +2 bundle$",
+                   r"^\[ctl\] PVHV-IMG-LIST root\.ext4 +67108864 +2 bundle$",
                    r"^\[ctl\] PVHV-IMG-LIST data1 +1049088 +1 uploaded$",
                    r'^\[ctl\] PVHV-IMG-JSON \{"name":"data1","size":1049088,"users":1,"origin":"uploaded"\}$',
                    r"^\[ctl\] PVHV-IMG-RM deleted data1$",
@@ -1237,7 +1311,7 @@ def cases(dom, probe):
                             "[ctl] PVHV-IMG-READ same",
                             '[ctl] PVHV-IMG-RM-BUSY pvhctl: image "data1" is in use (1 user) (error 16)',
                             "[ctl] PVHV-IMG-LIST NAME                                     SIZE USERS ORIGIN",
-                            "[ctl] PVHV-IMG-LIST root.ext4                            50331648     2 bundle",
+                            "[ctl] PVHV-IMG-LIST root.ext4                            67108864     2 bundle",
                             "[ctl] PVHV-IMG-LIST data1                                 1049088     1 uploaded",
                             '[ctl] PVHV-IMG-JSON {"name":"data1","size":1049088,"users":1,"origin":"uploaded"}',
                             "[ctl] PVHV-IMG-RM deleted data1",

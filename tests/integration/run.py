@@ -1127,13 +1127,15 @@ def gen_pattern(path):
 
 
 def gen_userland(path):
-    """An ext4 image of build/userland's programs (pvhv-agent, agent-run, pvhctl, pvhd, img-hostile, physmark) and
+    """An ext4 image of build/userland's programs (pvhv-agent, agent-run, pvhctl, pvhd, img-hostile, physmark,
+    pvhv-router, udhcpc.script) and
     build/guests/hello.elf (a kernel the control domain can upload), mkfs.ext4 -d."""
     src = os.path.join(ROOT, "build", "userland")
     stage = path + "-files"   # (not *.d: the Makefile reads build/**/*.d as dependencies)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
-    for prog in ("pvhv-agent", "agent-run", "pvhctl", "pvhd", "img-hostile", "physmark", "../guests/hello.elf"):
+    for prog in ("pvhv-agent", "agent-run", "pvhctl", "pvhd", "img-hostile", "physmark", "pvhv-router",
+                 "udhcpc.script", "../guests/hello.elf"):
         if not os.path.exists(os.path.join(src, prog)):
             raise Fail("harness: build/userland/%s not built" % prog)
         shutil.copy2(os.path.join(src, prog), stage)

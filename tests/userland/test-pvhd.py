@@ -128,6 +128,16 @@ def run_checks(sock):
     r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"machine-config":{"vcpu_count":0}}'))
     check("a field out of range is 400 naming it and its byte",
           r and r[0] == 400 and fault(r) == "machine-config.vcpu_count: an integer 1..64 expected at byte 32", repr(r))
+    r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"network":{"egress":"allow=10.0.0.1/8"}}'))
+    check("an egress CIDR with host bits is 400 naming the field",
+          r and r[0] == 400 and fault(r) == "network.egress: 10.0.0.1/8 has host bits set past /8", repr(r))
+    r = request(sock, req("PUT", "/api/v1/sandboxes/web",
+                          '{"network":{"ports":[{"host_port":8080,"port":80},{"host_port":8080,"port":81}]}}'))
+    check("a host port published twice in one request is 400",
+          r and r[0] == 400 and fault(r) == "network.ports[1]: host port 8080 published twice", repr(r))
+    r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"network":{"egress":"allow=x.org;reboot"}}'))
+    check("an allow-list item that is not a DNS name is 400",
+          r and r[0] == 400 and "is neither a CIDR nor a DNS name" in (fault(r) or ""), repr(r))
     r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"paused":false,"extra":1}'))
     check("an unknown key is 400", r and r[0] == 400 and 'unknown key "extra"' in (fault(r) or ""), repr(r))
     r = request(sock, req("PUT", "/api/v1/sandboxes/web", "[" * 40))

@@ -28,6 +28,12 @@
  *                                    addresses; without MAC it is 02:00 and the first
  *                                    address's four bytes (locally administered, so unique
  *                                    as long as the addresses are).  info and stats show it
+ *   --net (no value) --egress none|all|allow=CIDR|NAME[,...] -p HOSTPORT:PORT (repeatable)
+ *                                    through pvhd only (--api/--host), whose router
+ *                                    (pvhd --uplink) picks a free address and MAC, gives
+ *                                    the sandbox its DHCP lease, lets it out through NAT
+ *                                    as --egress says (default none) and publishes
+ *                                    HOSTPORT on the uplink to its TCP PORT
  *   pvhctl run NAME [create options] -- CMD [ARG]...
  *                                    create NAME (it needs --vsock), wait until its agent
  *                                    listens, run CMD there through agent-run (found beside
@@ -95,6 +101,7 @@
 #include "pvhctl.h"
 
 static unsigned to_cid = PVHV_VSOCK_CID_HOST, to_port = PVHV_MGMT_PORT;
+struct pvhctl_net net_opts;
 static bool json;
 static struct mgmt_conn conn = { .fd = -1 };
 
@@ -323,6 +330,44 @@ static uint32_t parse_u32(const char *opt, const char *v)
 	return (uint32_t)n;
 }
 
+/* True when v reads as --net's value ([MAC,]IPV4...), not as the next argument (an image, an option). */
+static bool net_value(const char *v)
+{
+	return v && v[0] >= '0' && v[0] <= '9' && strspn(v, "0123456789abcdefABCDEF:.,") == strlen(v);
+}
+
+/*
+ * The router's options, shared by create and run: --net without a value,
+ * --egress, -p/--publish.  True (and *k past what it took) when o was one.
+ */
+static bool net_option(const char *o, const char *v, int *k, struct pvhv_mgmt_create *c)
+{
+	if (!strcmp(o, "--net") && !net_value(v)) {
+		net_opts.pick = true;
+		c->flags |= PVHV_MGMT_CREATE_NET;
+		return true;
+	}
+	if (!v || (strcmp(o, "--egress") && strcmp(o, "-p") && strcmp(o, "--publish")))
+		return false;
+	if (!strcmp(o, "--egress"))
+		net_opts.egress = v;
+	else if (net_opts.nports == PVHCTL_PORTS_MAX)
+		die("%s %s: at most %d published ports", o, v, PVHCTL_PORTS_MAX);
+	else
+		net_opts.ports[net_opts.nports++] = v;
+	c->flags |= PVHV_MGMT_CREATE_NET;
+	(*k)++;
+	return true;
+}
+
+/* --net without an address, --egress and -p are pvhd's router's: refused on pvhv's own stream. */
+static void net_direct_check(void)
+{
+	if (!remote_on() && (net_opts.pick || net_opts.egress || net_opts.nports))
+		die("--net without an address, --egress and -p need pvhd's router: add --api /run/pvhd.sock "
+		    "(or --host)");
+}
+
 /* --net [MAC,]IPV4[,IPV4] into c (the flag, the MAC, the addresses); dies on a malformed value. */
 static void parse_net(const char *v, struct pvhv_mgmt_create *c)
 {
@@ -406,6 +451,8 @@ static int run_image(int argc, char **argv, const char *self)
 			image = o;
 			continue;
 		}
+		if (net_option(o, v, &k, &c))
+			continue;
 		if (!v)
 			die("run: %s needs a value", o);
 		k++;
@@ -451,6 +498,7 @@ static int run_image(int argc, char **argv, const char *self)
 	if (strlen(image) >= sizeof(c.disks[0]))
 		die("%s: longer than %zu bytes", image, sizeof(c.disks[0]) - 1);
 	snprintf(c.disks[0], sizeof(c.disks[0]), "%s", image);
+	net_direct_check();
 	/* Through pvhd: it picks a free CID itself when none is given. */
 	if (remote_on()) {
 		c.vsock_cid = cid;
@@ -781,6 +829,8 @@ int main(int argc, char **argv)
 				c.flags |= PVHV_MGMT_CREATE_CONSOLE;
 				continue;
 			}
+			if (net_option(o, v, &k, &c))
+				continue;
 			if (!v)
 				usage();
 			k++;
@@ -812,6 +862,7 @@ int main(int argc, char **argv)
 			die("run needs --vsock CID and -- CMD");
 		if (run && (c.flags & PVHV_MGMT_CREATE_PAUSED))
 			die("run starts what it creates: no --paused");
+		net_direct_check();
 		if (call(PVHV_MGMT_DOMAIN_CREATE, &c, sizeof(c), &r, sizeof(r)) != sizeof(r))
 			die("a short create reply");
 		if (!run) {

@@ -32,4 +32,14 @@ void remote_import(int fd, uint64_t size, const char *name);
 /* CMD in DOMAIN through pvhd's exec: its stdout and stderr written out, its status (128+N for signal N). */
 int remote_exec(const char *domain, int argc, char **argv);
 
+/* A sandbox's router options (pvhd's "network" beyond the port): only through pvhd (--api or --host). */
+#define PVHCTL_PORTS_MAX 8
+struct pvhctl_net {
+	bool pick;                 /* --net without an address: pvhd picks one */
+	const char *egress;        /* --egress none|all|allow=LIST, NULL for pvhd's default (none) */
+	const char *ports[PVHCTL_PORTS_MAX];   /* -p HOSTPORT:PORT */
+	unsigned nports;
+};
+extern struct pvhctl_net net_opts;
+
 #endif

@@ -377,6 +377,42 @@ static void dom_path(char *p, size_t n, const void *payload, const char *sub)
 	snprintf(p, n, "/api/v1/sandboxes/%u:%u%s", r.id, r.gen, sub);
 }
 
+/* "network": the address and MAC when given (else pvhd picks them), egress, published ports. */
+static void network(struct jsonw *w, const struct pvhv_mgmt_create *c)
+{
+	char ip[INET_ADDRSTRLEN], mac[18];
+	const uint8_t *m = c->net_mac;
+
+	if (c->net_ipv4[1])
+		die("--net: pvhd gives a sandbox one address");
+	jsonw_key(w, "network");
+	jsonw_object(w);
+	if (!net_opts.pick && inet_ntop(AF_INET, &c->net_ipv4[0], ip, sizeof(ip))) {
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		jsonw_kstr(w, "ipv4", ip);
+		jsonw_kstr(w, "mac", mac);
+	}
+	if (net_opts.egress)
+		jsonw_kstr(w, "egress", net_opts.egress);
+	jsonw_key(w, "ports");
+	jsonw_array(w);
+	for (unsigned k = 0; k < net_opts.nports; k++) {
+		unsigned long hp, p;
+		char *e1, *e2;
+
+		/* pvhd checks the ranges; this only splits HOSTPORT:PORT. */
+		hp = strtoul(net_opts.ports[k], &e1, 10);
+		if (*e1 != ':' || (p = strtoul(e1 + 1, &e2, 10), *e2) || e1 == net_opts.ports[k] || !e1[1])
+			die("-p %s: HOSTPORT:PORT expected", net_opts.ports[k]);
+		jsonw_object(w);
+		jsonw_ku64(w, "host_port", hp);
+		jsonw_ku64(w, "port", p);
+		jsonw_end(w);
+	}
+	jsonw_end(w);
+	jsonw_end(w);
+}
+
 /* PUT /api/v1/sandboxes/NAME from a create request (what pvhd's spec takes). */
 static void create(const struct pvhv_mgmt_create *c, struct pvhv_mgmt_ref *r)
 {
@@ -386,8 +422,8 @@ static void create(const struct pvhv_mgmt_create *c, struct pvhv_mgmt_ref *r)
 	struct json_doc d;
 	char path[128];
 
-	if (c->flags & (PVHV_MGMT_CREATE_NET | PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_CONSOLE))
-		die("--net, --rng and --console are not served through pvhd: run pvhctl in the control domain");
+	if (c->flags & (PVHV_MGMT_CREATE_RNG | PVHV_MGMT_CREATE_CONSOLE))
+		die("--rng and --console are not served through pvhd: run pvhctl in the control domain");
 	jsonw_init(&w, body, sizeof(body));
 	jsonw_object(&w);
 	jsonw_key(&w, "boot-source");
@@ -425,6 +461,8 @@ static void create(const struct pvhv_mgmt_create *c, struct pvhv_mgmt_ref *r)
 	}
 	jsonw_ku64(&w, "timeout_s", (c->max_runtime_ms + 999) / 1000);
 	jsonw_kbool(&w, "paused", c->flags & PVHV_MGMT_CREATE_PAUSED);
+	if (c->flags & PVHV_MGMT_CREATE_NET)
+		network(&w, c);
 	jsonw_end(&w);
 	if (w.overflow)
 		die("create %s: its request is too large", c->name);

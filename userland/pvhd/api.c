@@ -543,6 +543,7 @@ static bool built(struct client *cl, struct reply *r, const char *what, struct p
 static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 {
 	static struct pvhv_mgmt_create c;
+	static struct spec_net net;
 	struct pvhv_mgmt_ref ref;
 	char err[SPEC_ERRLEN], what[64];
 	const char *body;
@@ -555,7 +556,8 @@ static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 		return;
 	}
 	body = json_body(cl, r, &len);
-	if (!body || !decoded(r, spec_decode_create(name, body, len, &c, err, sizeof(err)), err) || !mgmt(cl, r) || name_taken(cl, r, name) || !images_exist(cl, r, &c))
+	if (!body || !decoded(r, spec_decode_create(name, body, len, &c, &net, err, sizeof(err)), err) || !mgmt(cl, r) ||
+	    name_taken(cl, r, name) || !images_exist(cl, r, &c) || !uplink_prepare(cl, r, name, &c, &net))
 		return;
 	/* No CID given: a free one above 1000; pvhv refuses one in use, so try the next. */
 	pick = !c.vsock_cid;
@@ -568,10 +570,15 @@ static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 	}
 	snprintf(what, sizeof(what), "sandbox %s", name);
 	if (rc) {
+		if (net.present)
+			uplink_drop(name);
 		reply_mgmt_fault(r, cl, rc, what);
 		return;
 	}
-	if (!built(cl, r, what, ref) || !reply_json(r, 201, 256))
+	/* Bound before it is built: a domain that fails to build ends, and its end removes the rules. */
+	if (net.present)
+		uplink_bind(name, ref);
+	if (!built(cl, r, what, ref) || !reply_json(r, 201, 512))
 		return;
 	jsonw_object(&r->w);
 	jsonw_ku64(&r->w, "id", ref.id);
@@ -579,6 +586,18 @@ static void put_sandbox(struct client *cl, struct reply *r, const char *name)
 	jsonw_kstr(&r->w, "name", name);
 	jsonw_ku64(&r->w, "vsock_cid", c.vsock_cid);
 	jsonw_kstr(&r->w, "state", c.flags & PVHV_MGMT_CREATE_PAUSED ? "created" : "running");
+	if (net.present) {
+		char ip[16], mac[18];
+		const uint8_t *a = (const uint8_t *)&c.net_ipv4[0], *m = c.net_mac;
+
+		snprintf(ip, sizeof(ip), "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+		jsonw_key(&r->w, "network");
+		jsonw_object(&r->w);
+		jsonw_kstr(&r->w, "ipv4", ip);
+		jsonw_kstr(&r->w, "mac", mac);
+		jsonw_end(&r->w);
+	}
 	jsonw_end(&r->w);
 }
 

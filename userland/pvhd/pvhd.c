@@ -3,7 +3,7 @@
  * pvhd: pvhv's JSON API over HTTP/1.1 on a unix socket, run in the control domain.
  *
  *   pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] [--max-clients N]
- *        [--store DIR]
+ *        [--store DIR] [--uplink IF --dns ADDR [--trunk IF] [--router PATH]]
  *
  * Listens on PATH (default /run/pvhd.sock, mode 0600: only root in the
  * control domain may drive pvhv), forks a process per client (at most N,
@@ -27,8 +27,14 @@
  * listens it uploads every image of DIR that pvhv lacks (pvhv's memory is
  * gone after a restart of the machine; after a restart of the control
  * domain pvhv still has them): a damaged file is named and skipped.
+ * With --uplink IF --dns ADDR it is also the sandboxes' router (uplink.c):
+ * pvhv-router (beside pvhd, or --router PATH) sets up dnsmasq and the
+ * nftables table between the trunk (--trunk, default eth0) and IF, and a
+ * sandbox created with "network" gets its lease, egress rules and
+ * published ports, removed when pvhv reports its end.
  */
 #include <errno.h>
+#include <limits.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -356,7 +362,8 @@ static void refuse_busy(int fd)
 static void usage(void)
 {
 	fprintf(stderr, "usage: pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] "
-		"[--max-clients N] [--store DIR]\n");
+		"[--max-clients N] [--store DIR]\n"
+		"            [--uplink IF --dns ADDR [--trunk IF] [--router PATH]]\n");
 	exit(2);
 }
 
@@ -367,6 +374,7 @@ int main(int argc, char **argv)
 	unsigned cid = PVHV_VSOCK_CID_HOST, port = PVHV_MGMT_PORT, children = 0;
 	unsigned long max_clients = MAX_CLIENTS_DEFAULT;
 	int lfd[2] = { -1, -1 };
+	struct uplink_conf up = { .trunk = "eth0" };
 
 	for (int i = 1; i < argc; i++) {
 		char *end;
@@ -382,6 +390,14 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--to") && i + 1 < argc &&
 			 sscanf(argv[i + 1], "vsock:%u:%u", &cid, &port) == 2)
 			i++;
+		else if (!strcmp(argv[i], "--uplink") && i + 1 < argc)
+			up.uplink = argv[++i];
+		else if (!strcmp(argv[i], "--trunk") && i + 1 < argc)
+			up.trunk = argv[++i];
+		else if (!strcmp(argv[i], "--dns") && i + 1 < argc)
+			up.dns = argv[++i];
+		else if (!strcmp(argv[i], "--router") && i + 1 < argc)
+			up.router = argv[++i];
 		else if (!strcmp(argv[i], "--max-clients") && i + 1 < argc &&
 			 (max_clients = strtoul(argv[i + 1], &end, 10)) >= 1 && max_clients <= 1024 && !*end)
 			i++;
@@ -392,6 +408,28 @@ int main(int argc, char **argv)
 	/* The images back first: a client that reaches pvhd finds them in pvhv. */
 	if (store && store_restore_into_pvhv(store, cid, port))
 		exit(1);
+	if (up.uplink) {
+		static char router[PATH_MAX];
+		char err[512];
+		ssize_t n;
+
+		if (!up.dns) {
+			fprintf(stderr, "pvhd: --uplink %s needs --dns ADDR (the uplink's resolver)\n", up.uplink);
+			exit(2);
+		}
+		/* pvhv-router beside pvhd unless --router says otherwise. */
+		if (!up.router && (n = readlink("/proc/self/exe", router, sizeof(router) - 16)) > 0) {
+			router[n] = 0;
+			strcpy(strrchr(router, '/') ? strrchr(router, '/') + 1 : router, "pvhv-router");
+			up.router = router;
+		}
+		up.cid = cid;
+		up.port = port;
+		if (!up.router || uplink_start(&up, err, sizeof(err))) {
+			fprintf(stderr, "pvhd: --uplink %s: %s\n", up.uplink, up.router ? err : "no pvhv-router");
+			exit(1);
+		}
+	}
 	if (tcp) {
 		char err[512];
 		bool made;

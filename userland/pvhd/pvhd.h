@@ -97,4 +97,37 @@ void api_serve(struct client *cl, struct reply *r);
  */
 void exec_run(struct client *cl, struct reply *r, unsigned cid, const struct spec_exec *ex);
 
+/* The sandboxes' router (uplink.c), set up by pvhd --uplink. */
+struct uplink_conf {
+	const char *uplink;     /* the interface towards the world (a NIC, or a test's veth) */
+	const char *trunk;      /* the control domain's port on pvhv's switch */
+	const char *dns;        /* the uplink's resolver, dnsmasq's upstream */
+	const char *router;     /* pvhv-router */
+	unsigned cid, port;     /* pvhv's management address, for the watcher */
+};
+
+/*
+ * Reads the trunk's address, runs `pvhv-router up` and forks the watcher
+ * that removes an ended sandbox's rules: 0, or -1 with a message in err.
+ */
+int uplink_start(const struct uplink_conf *c, char *err, size_t errlen);
+
+/* True when uplink_start succeeded in this pvhd. */
+bool uplink_on(void);
+
+/*
+ * For a create with "network": picks a free trunk address when none was
+ * given (and the MAC from it), then adds the sandbox's lease and rules
+ * (pvhv-router add).  True to go on (also without "network"); false with a
+ * fault in r (400 bad, 409 a conflict or no uplink, 507 no address left).
+ */
+bool uplink_prepare(struct client *cl, struct reply *r, const char *name, struct pvhv_mgmt_create *c,
+		    const struct spec_net *net);
+
+/* The rules of name belong to domain ref (the watcher removes them at its end). */
+void uplink_bind(const char *name, struct pvhv_mgmt_ref ref);
+
+/* The rules of name removed (its create failed). */
+void uplink_drop(const char *name);
+
 #endif

@@ -206,14 +206,95 @@ static int drives(struct ctx *x, int t, struct pvhv_mgmt_create *c)
 	return 0;
 }
 
-int spec_decode_create(const char *name, const char *body, size_t len, struct pvhv_mgmt_create *c, char *err,
-		       size_t errlen)
+static int hexval(char ch)
+{
+	return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 :
+	       ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+/* "xx:xx:xx:xx:xx:xx", unicast: true and mac[6]. */
+static bool mac_parse(const char *s, uint8_t *mac)
+{
+	if (strlen(s) != 17)
+		return false;
+	for (int i = 0; i < 6; i++) {
+		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return false;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	return !(mac[0] & 1);
+}
+
+static int ports(struct ctx *x, int t, struct spec_net *net)
+{
+	static const char *const keys[] = { "host_port", "port", NULL };
+	char where[40];
+
+	if (t < 0)
+		return 0;
+	if (x->toks[t].type != JSON_ARRAY)
+		return bad(x, "network.ports", (uint32_t)t, "an array expected");
+	for (uint32_t i = 0; i < x->toks[t].size; i++) {
+		int e = json_at(&x->doc, (uint32_t)t, i), v[2];
+		uint32_t hp = 0, p = 0;
+
+		snprintf(where, sizeof(where), "network.ports[%u]", i);
+		if (members(x, (uint32_t)e, where, keys, v))
+			return -1;
+		if (v[0] < 0 || v[1] < 0)
+			return bad(x, where, (uint32_t)e, "host_port and port expected");
+		if (get_u32(x, v[0], where, 1, 65535, &hp) || get_u32(x, v[1], where, 1, 65535, &p) ||
+		    netpol_port(hp, p, where, &net->pol, x->err, x->errlen))
+			return -1;
+	}
+	return 0;
+}
+
+static int network(struct ctx *x, int t, struct pvhv_mgmt_create *c, struct spec_net *net)
+{
+	static const char *const keys[] = { "ipv4", "mac", "egress", "ports", NULL };
+	char s[NETPOL_TEXT_MAX];
+	uint32_t a;
+	int v[4];
+
+	memset(net, 0, sizeof(*net));
+	if (t < 0)
+		return 0;
+	if (members(x, (uint32_t)t, "network", keys, v))
+		return -1;
+	net->present = true;
+	c->flags |= PVHV_MGMT_CREATE_NET;
+	net->pick_ipv4 = v[0] < 0;
+	if (v[0] >= 0) {
+		if (get_str(x, v[0], "network.ipv4", s, 16) || !netpol_ipv4(s, &a))
+			return bad(x, "network.ipv4", (uint32_t)v[0], "an IPv4 address (a.b.c.d) expected");
+		if (!a || (a >> 24) == 127 || (a >> 28) >= 14)
+			return bad(x, "network.ipv4", (uint32_t)v[0], "a unicast host address expected");
+		for (int i = 0; i < 4; i++)   /* network byte order */
+			((uint8_t *)&c->net_ipv4[0])[i] = (uint8_t)(a >> (24 - 8 * i));
+	}
+	if (v[1] >= 0) {
+		if (get_str(x, v[1], "network.mac", s, 18) || !mac_parse(s, c->net_mac))
+			return bad(x, "network.mac", (uint32_t)v[1], "a unicast MAC (xx:xx:xx:xx:xx:xx) expected");
+		net->mac_given = true;
+	}
+	if (v[2] >= 0 &&
+	    (get_str(x, v[2], "network.egress", s, sizeof(s)) || netpol_egress(s, "network.egress", &net->pol, x->err,
+								       x->errlen)))
+		return -1;
+	return ports(x, v[3], net);
+}
+
+int spec_decode_create(const char *name, const char *body, size_t len, struct pvhv_mgmt_create *c,
+		       struct spec_net *net, char *err, size_t errlen)
 {
 	static const char *const keys[] = { "boot-source", "machine-config", "drives", "vsock", "timeout_s",
-					    "paused", NULL };
+					    "paused", "network", NULL };
 	static const char *const vsock_keys[] = { "guest_cid", NULL };
 	static struct ctx x;
-	int v[6], vs[1];
+	int v[7], vs[1];
 	uint32_t timeout_s = 0;
 	bool paused = false;
 
@@ -228,7 +309,8 @@ int spec_decode_create(const char *name, const char *body, size_t len, struct pv
 	c->vcpus = 1;
 	if (parse(&x, body, len) || members(&x, 0, "body", keys, v) || boot_source(&x, v[0], c) ||
 	    machine_config(&x, v[1], c) || drives(&x, v[2], c) ||
-	    get_u32(&x, v[4], "timeout_s", 0, UINT32_MAX / 1000, &timeout_s) || get_bool(&x, v[5], "paused", &paused))
+	    get_u32(&x, v[4], "timeout_s", 0, UINT32_MAX / 1000, &timeout_s) || get_bool(&x, v[5], "paused", &paused) ||
+	    network(&x, v[6], c, net))
 		return -1;
 	if (v[3] >= 0 && (members(&x, (uint32_t)v[3], "vsock", vsock_keys, vs) ||
 			  get_u32(&x, vs[0], "vsock.guest_cid", 0, UINT32_MAX - 1, &c->vsock_cid)))

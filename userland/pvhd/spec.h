@@ -14,6 +14,7 @@
 
 #include "lib/base.h"
 #include "pvhv/mgmt.h"
+#include "netpol.h"
 
 #define SPEC_BODY_MAX 65536u   /* bytes of a JSON body */
 #define SPEC_TOKENS_MAX 2048u  /* JSON tokens of a body */
@@ -34,16 +35,27 @@ bool spec_sandbox_name_ok(const char *name);
 /* True for an image name: 1..63 bytes of the same, as pvhv's image store takes. */
 bool spec_image_name_ok(const char *name);
 
+/* A sandbox's network port as its create request asks for it. */
+struct spec_net {
+	bool present;          /* "network" given: c has PVHV_MGMT_CREATE_NET */
+	bool pick_ipv4;        /* no "ipv4": the caller picks one (and the MAC from it, unless "mac") */
+	bool mac_given;
+	struct netpol pol;     /* egress (default none) and published ports */
+};
+
 /*
- * PUT /api/v1/sandboxes/{name}: body[0..len) into *c, with NAME (checked
- * by the caller with spec_sandbox_name_ok).  Keys: "boot-source"
+ * PUT /api/v1/sandboxes/{name}: body[0..len) into *c and *net, with NAME
+ * (checked by the caller with spec_sandbox_name_ok).  Keys: "boot-source"
  * {kernel_image, initrd, boot_args}, "machine-config" {vcpu_count,
  * mem_size_mib, cpu_share}, "drives" [{image, is_read_only}] (at most 4),
- * "vsock" {guest_cid}, "timeout_s", "paused".  A CID of 0 (or no "vsock")
- * leaves c->vsock_cid 0: the caller picks a free one.
+ * "vsock" {guest_cid}, "timeout_s", "paused", "network" {ipv4, mac,
+ * egress ("none" | "all" | "allow=CIDR|NAME,..."), ports [{host_port,
+ * port}]}.  A CID of 0 (or no "vsock") leaves c->vsock_cid 0: the caller
+ * picks a free one.  With "network", c->net_ipv4[0] and c->net_mac are
+ * "ipv4" and "mac" when given (0 otherwise: see net->pick_ipv4).
  */
-int spec_decode_create(const char *name, const char *body, size_t len, struct pvhv_mgmt_create *c, char *err,
-		       size_t errlen);
+int spec_decode_create(const char *name, const char *body, size_t len, struct pvhv_mgmt_create *c,
+		       struct spec_net *net, char *err, size_t errlen);
 
 enum spec_action { SPEC_START = 1, SPEC_PAUSE, SPEC_RESUME, SPEC_STOP };
 

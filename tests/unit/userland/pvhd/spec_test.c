@@ -8,6 +8,7 @@
 
 static struct pvhv_mgmt_create c;
 static struct spec_exec ex;
+static struct spec_net net;
 static char err[SPEC_ERRLEN];
 
 TestSuite(spec);
@@ -21,7 +22,7 @@ static int create(const char *body)
 	cr_assert(q);
 	memcpy(q, body, n);
 	err[0] = 0;
-	rc = spec_decode_create("web", q, n, &c, err, sizeof(err));
+	rc = spec_decode_create("web", q, n, &c, &net, err, sizeof(err));
 	free(q);
 	return rc;
 }
@@ -186,4 +187,58 @@ Test(spec, exec)
 	cr_assert(strstr(err, "cwd: an absolute path"), "%s", err);
 	cr_assert_eq(exec_body("{\"cmd\":[\"a\"],\"stdin\":\"x\"}"), -1);
 	cr_assert(strstr(err, "body: unknown key \"stdin\""), "%s", err);
+}
+
+Test(spec, create_network)
+{
+	static const uint8_t mac[6] = { 0x02, 0xab, 0, 0, 0, 0x07 };
+
+	cr_assert_eq(create("{}"), 0, "%s", err);
+	cr_assert(!net.present && !(c.flags & PVHV_MGMT_CREATE_NET));
+	cr_assert_eq(create("{\"network\":{}}"), 0, "%s", err);
+	cr_assert(net.present && net.pick_ipv4 && !net.mac_given && (c.flags & PVHV_MGMT_CREATE_NET));
+	cr_assert_eq(net.pol.egress, NETPOL_NONE);
+	cr_assert_eq(c.net_ipv4[0], 0);
+	cr_assert_eq(create("{\"network\":{\"ipv4\":\"10.0.0.7\",\"mac\":\"02:AB:00:00:00:07\",\"egress\":"
+			    "\"allow=allowed.test,192.168.0.0/16\",\"ports\":[{\"host_port\":8080,\"port\":80},"
+			    "{\"host_port\":2222,\"port\":22}]}}"), 0, "%s", err);
+	cr_assert(!net.pick_ipv4 && net.mac_given);
+	cr_assert_eq(memcmp(&c.net_ipv4[0], "\x0a\x00\x00\x07", 4), 0);
+	cr_assert_eq(memcmp(c.net_mac, mac, 6), 0);
+	cr_assert(net.pol.egress == NETPOL_ALLOW && net.pol.nnames == 1 && net.pol.ncidrs == 1);
+	cr_assert(net.pol.nports == 2 && net.pol.ports[1].host_port == 2222 && net.pol.ports[1].port == 22);
+	cr_assert_eq(create("{\"network\":{\"egress\":\"all\"}}"), 0, "%s", err);
+	cr_assert_eq(net.pol.egress, NETPOL_ALL);
+}
+
+Test(spec, create_network_rejections)
+{
+	static const struct {
+		const char *in, *msg;
+	} bad[] = {
+		{ "{\"network\":[]}", "network: a JSON object expected" },
+		{ "{\"network\":{\"ip\":\"10.0.0.2\"}}", "network: unknown key \"ip\"" },
+		{ "{\"network\":{\"ipv4\":\"10.0.0\"}}", "network.ipv4: an IPv4 address (a.b.c.d) expected" },
+		{ "{\"network\":{\"ipv4\":\"224.0.0.1\"}}", "network.ipv4: a unicast host address expected" },
+		{ "{\"network\":{\"ipv4\":\"0.0.0.0\"}}", "network.ipv4: a unicast host address expected" },
+		{ "{\"network\":{\"mac\":\"01:00:5e:00:00:01\"}}", "network.mac: a unicast MAC" },
+		{ "{\"network\":{\"mac\":\"02:00:00:00:00\"}}", "network.mac: a unicast MAC" },
+		{ "{\"network\":{\"egress\":\"some\"}}", "network.egress: \"some\": none, all or allow=" },
+		{ "{\"network\":{\"egress\":\"allow=10.0.0.1/8\"}}", "network.egress: 10.0.0.1/8 has host bits set" },
+		{ "{\"network\":{\"egress\":\"allow=x;reboot\"}}", "network.egress: \"x;reboot\" is neither" },
+		{ "{\"network\":{\"egress\":7}}", "network.egress: a string expected" },
+		{ "{\"network\":{\"ports\":{}}}", "network.ports: an array expected" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":8080}]}}", "network.ports[0]: host_port and port expected" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":0,\"port\":80}]}}", "network.ports[0]: an integer 1..65535" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":65536}]}}", "network.ports[0]: an integer 1..65535" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1},{\"host_port\":80,\"port\":2}]}}",
+		  "network.ports[1]: host port 80 published twice" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1,\"proto\":\"udp\"}]}}",
+		  "network.ports[0]: unknown key \"proto\"" },
+	};
+
+	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
+		cr_assert_eq(create(bad[k].in), -1, "case %zu accepted", k);
+		cr_assert(strstr(err, bad[k].msg), "case %zu: %s", k, err);
+	}
 }
