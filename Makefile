@@ -38,7 +38,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/mempo
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
-	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c arch/x86/pci.c
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/msix.c arch/x86/pci.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -65,7 +65,7 @@ PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/pagetable.c arch
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
-	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/msix.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
