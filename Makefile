@@ -27,18 +27,18 @@ LIBFDT := /usr/lib/x86_64-linux-gnu/libfdt.a
 
 HV_ASM := arch/x86/boot.asm arch/x86/trampoline.asm arch/x86/entry.asm \
 	arch/x86/svm/svm_run.asm arch/x86/vmx/vmx_run.asm
-HV_C := lib/string.c lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/mempool.c \
+HV_C := lib/string.c lib/format.c lib/pagealloc.c lib/chunkpool.c lib/msimsg.c arch/x86/mempool.c \
 	arch/x86/main.c arch/x86/serial.c arch/x86/idt.c arch/x86/mm.c \
 	arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c arch/x86/acpi.c arch/x86/apic.c arch/x86/smp.c \
 	arch/x86/time.c arch/x86/svm/svm.c arch/x86/vmx/vmx.c arch/x86/poweroff.c arch/x86/fpu.c arch/x86/vcpu_state.c \
-	arch/x86/spec.c arch/x86/spec_hw.c arch/x86/random.c \
+	arch/x86/spec.c arch/x86/spec_hw.c arch/x86/random.c arch/x86/hostirq.c \
 	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
 	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/serve.c pvh/share.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c pvh/devices.c pvh/images.c pvh/imgstore.c pvh/imgshare.c \
-	pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c \
+	pvh/msi.c pvh/msitest.c pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
-	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/msix.c arch/x86/pci.c
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/quiesce.c drivers/pci/msix.c arch/x86/pci.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -59,13 +59,13 @@ $(B)/hv/%.o: %.asm
 
 # ---------------------------------------------------------------- unit tests
 # The pure modules, built hosted from the very same source files.
-PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
+PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c lib/msimsg.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
 	arch/x86/spec.c \
 	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c pvh/imgshare.c pvh/mgmt.c pvh/share.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
-	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/msix.c
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/quiesce.c drivers/pci/msix.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined

@@ -62,6 +62,7 @@ typedef uint64_t hpa_t;
 #define EOVERFLOW 75
 #define EMSGSIZE 90
 #define ECONNRESET 104
+#define ETIMEDOUT 110
 #endif
 
 /*

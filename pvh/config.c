@@ -28,6 +28,7 @@ enum {
 	PROP_CPU_SHARE,
 	PROP_NET_TRUNK,
 	PROP_PCI,
+	PROP_TEST_MSI,
 	NR_PROPS,
 };
 
@@ -52,6 +53,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_CPU_SHARE] = "cpu-share",
 	[PROP_NET_TRUNK] = "net-trunk",
 	[PROP_PCI] = "pci",
+	[PROP_TEST_MSI] = "test-msi",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
@@ -614,6 +616,11 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "net-trunk takes no value (%d bytes)", len);
 		d->net.trunk = true;
 		return 0;
+	case PROP_TEST_MSI:
+		if (len != 0)
+			return dom_error(d, "test-msi takes no value (%d bytes)", len);
+		d->test_msi = true;
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -928,7 +935,7 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned m
 static bool runtime_prop(unsigned i)
 {
 	return i != PROP_NET_LINK && i != PROP_NET_TRUNK && i != PROP_CONTROL && i != PROP_VSOCK_CONNECT &&
-	       i != PROP_PCI;
+	       i != PROP_PCI && i != PROP_TEST_MSI;
 }
 
 /* A run-time domain's port joins the trunk among others, with a MAC no live member and not the trunk has. */

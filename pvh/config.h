@@ -29,6 +29,7 @@
  *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
  *               pci = "all";            // optional, control domain only: the host's PCI functions it
  *                                       // drives ("all", or up to 16 like "0000:00:03.0")
+ *               test-msi;               // optional, tests only: the MSI test device (pvh/msitest.c)
 
  *           };
  *       };
@@ -132,6 +133,7 @@ struct domain_config {
 	struct config_pci pci[CONFIG_MAX_PCI];
 	bool control;               /* the control domain: the only one that may reach the management port */
 	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
+	bool test_msi;              /* test-msi: the MSI test device at PVHV_MSITEST_PORT (pvh/msitest.c) */
 	bool runtime;               /* made through the management port (config_domain_from_props) */
 	bool valid;
 	char error[160];            /* why not valid */

@@ -706,6 +706,9 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 		rc = platform_ports_add(d, add_ports);
 	if (rc)
 		return errorf(rc, err, errlen, "internal: platform devices overlap");
+	rc = msitest_add(d, add_ports);
+	if (rc)
+		return errorf(rc, err, errlen, "msi test device: %s", rc == -ENOMEM ? "out of memory" : "ports taken");
 	nr = config_nr_devices(c);
 	if (!nr)
 		return 0;
@@ -793,6 +796,7 @@ uint64_t devices_overhead(const struct domain *d)
 
 void devices_teardown(struct domain *d)
 {
+	msitest_teardown(d);
 	if (d->cfg->net.present)
 		net_detach(d);   /* before its device goes: nothing delivers to it after this */
 	for (unsigned i = 0; i < d->nr_vdev; i++) {

@@ -41,4 +41,20 @@ int msi_route_bind(struct msi_route *r, struct domain *dom, uint64_t guest_addr,
 /* Frees r's host vector (nothing when unbound); an interrupt still on its way is dropped and counted. */
 void msi_route_unbind(struct msi_route *r);
 
+/*
+ * Bind and unbind take only msi.c's own lock, which nothing is taken
+ * under: they may be called with any other lock held, from any context
+ * but a host interrupt handler.  A bound route's dom must stay a valid
+ * domain pointer: unbind before its slot is torn down or reused (delivery
+ * to a domain that is not running is dropped and counted).
+ *
+ * msi_poll() delivers the device interrupts the host took since the last
+ * call (see msi.c): every CPU calls it right after letting host interrupts
+ * in, with them off again and no lock held (delivery takes the vCPU's
+ * lapic_lock and sched_lock).
+ */
+void msi_poll(void);
+/* Interrupts that arrived on a host vector no route owned (counted and dropped). */
+uint64_t msi_unrouted(void);
+
 #endif

@@ -207,6 +207,7 @@ struct domain {
 	unsigned nr_mmio;
 	struct port_dev ports[DOM_MAX_PORTS];
 	unsigned nr_ports;
+	struct msitest *msitest;  /* the MSI test device (config test-msi), NULL without */
 	struct vdev *vdev;
 	unsigned nr_vdev;
 	hpa_t vdev_pa;
@@ -462,6 +463,10 @@ struct pvhv_mgmt_stats;
 /* The network fields of d's statistics (net_*): its port's identity and counters, 0 without a port. */
 void devices_net_stats(const struct domain *d, struct pvhv_mgmt_stats *out);
 /* Registers the domain's devices (after its RAM exists).  0, or -errno with err set. */
+/* msitest.c: the MSI test device of a test-msi domain (nothing otherwise): 0 or -errno. */
+int msitest_add(struct domain *d, int (*add)(struct domain *, uint16_t, uint16_t, port_io_fn, void *));
+/* Unbinds its route, prints its counters and frees it (nothing without one). */
+void msitest_teardown(struct domain *d);
 int devices_build(struct domain *d, char *err, size_t errlen);
 /* Undoes devices_build(); the disks (and what was written to them) stay for a reboot. */
 void devices_teardown(struct domain *d);

@@ -26,6 +26,7 @@
 #include "arch/x86/x86.h"
 #include "pvh/imgstore.h"
 #include "pvh/share.h"
+#include "pvh/msi.h"
 
 static struct spinlock lock;
 static struct vcpu *runq_head, *runq_tail;
@@ -831,6 +832,7 @@ static void run_vcpu(struct vcpu *v)
 			irq_enable();
 			__asm__ volatile("nop");
 			irq_disable();
+			msi_poll(); /* a device interrupt just noted goes to its domain now */
 			/* One-shot: whatever was armed may have fired. */
 			if (e.reason == EXIT_INTR || (int64_t)(rdtsc() - armed) >= 0)
 				armed = 0;
@@ -904,6 +906,7 @@ NORETURN void sched_cpu_loop(void)
 			timer_arm_tsc(dl && dl < cap ? dl : cap);
 		}
 		irq_enable_and_halt();
+		msi_poll();
 		cpu_idle[cpu->index] = false;
 		cpu->housekeeping_tsc = 0; /* woken: look at everything now */
 	}

@@ -188,6 +188,39 @@ void timer_arm_us(uint64_t us);
 /* Arms it for a TSC value (at least 1 us ahead). */
 void timer_arm_tsc(uint64_t deadline);
 
+/* ------------------------------------------------------------ device interrupts */
+
+/*
+ * Host vectors HOSTIRQ_FIRST-HOSTIRQ_LAST carry devices' MSIs (pvh/msi.c
+ * hands them out).  Host interrupts are let in only where the CPU holds
+ * no lock (the window after a guest's EXIT_INTR, the idle HLT), but the
+ * handler still does no more than note the interrupt (a count per vector,
+ * a bit in a pending map) and EOI it; whoever delivers takes the notes
+ * afterwards, from ordinary code: pvh/msi.c's msi_poll().
+ */
+#define HOSTIRQ_FIRST 0x30
+#define HOSTIRQ_LAST 0xef
+/* Takes the map of vectors noted since the last call (bit v of map[v / 64]); false when none. */
+bool hostirq_take_pending(uint64_t map[4]);
+/* Takes the count of interrupts noted on vec since the last take (0 when none). */
+uint64_t hostirq_take(uint8_t vec);
+/* Sends vec to the host CPU with xAPIC ID apic_id, as a device's MSI would arrive (the test device). */
+void hostirq_send(uint32_t apic_id, uint8_t vec);
+
+/* ------------------------------------------------------------ PCI */
+
+struct pci_cfg_ops;
+struct pci_func;
+/*
+ * pci_quiesce() (drivers/pci/pci.h) with a real busy wait (arch/x86/pci.c):
+ * up to 100 ms for outstanding requests, 100 ms after a function-level
+ * reset and up to 1 s more for the function to answer.  Interrupts stay
+ * off meanwhile, so call it where the CPU may be gone that long (a control
+ * domain's teardown, not an exit handler) and with no lock others spin on.
+ * 0, or -ETIMEDOUT (err says so; bus master stays off).
+ */
+int arch_pci_quiesce(const struct pci_cfg_ops *hw, const struct pci_func *f, char *err, size_t errlen);
+
 /* ------------------------------------------------------------ power */
 
 /* Exit statuses of pvhv itself (QEMU turns v into (v << 1) | 1). */

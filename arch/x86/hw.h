@@ -34,6 +34,8 @@ struct boot_info {
 	const char *cmdline;
 };
 extern struct boot_info boot_info;
+/* mm.c: word appears whole, space-separated, in pvhv's command line c (may be NULL). */
+bool cmdline_has(const char *c, const char *word);
 
 void serial_init(void);
 void idt_init(void);
@@ -77,6 +79,9 @@ extern struct acpi_info acpi_info;
 void acpi_init(void);
 /* pci.c: maps each MCFG segment's ECAM window uncached and prints every function (after acpi_init). */
 void pci_init(void);
+
+/* hostirq.c: the trap handler notes an interrupt on a device vector (HOSTIRQ_FIRST-LAST). */
+void hostirq_note(unsigned vec);
 
 void lapic_init(void);
 uint32_t lapic_id(void);

@@ -133,6 +133,11 @@ void trap_handler(struct trap_frame *f)
 		return;
 	case VEC_SPURIOUS:
 		return;
+	case HOSTIRQ_FIRST ... HOSTIRQ_LAST:
+		/* A device's MSI, routed or not: noted for msi_poll(), never a panic. */
+		hostirq_note((unsigned)f->vector);
+		lapic_eoi();
+		return;
 	case X86_EXC_NMI:
 		/*
 		 * A host NMI (a watchdog, the platform, or one that arrived while

@@ -171,7 +171,7 @@ int stage2_create(hpa_t *root)
  */
 static bool stage2_small;
 
-static bool cmdline_has(const char *c, const char *word)
+bool cmdline_has(const char *c, const char *word)
 {
 	size_t n = strlen(word);
 

@@ -6,6 +6,8 @@
 
 #define PCI_MAX_SEGMENTS 16
 
+static bool quiesce_all; /* "pci-quiesce-test" */
+
 static uint32_t ecam_read(void *ctx, unsigned off, unsigned size)
 {
 	volatile uint8_t *p = (volatile uint8_t *)ctx + off;
@@ -41,6 +43,45 @@ static bool overlaps_ram(hpa_t start, uint64_t size)
 	return false;
 }
 
+int arch_pci_quiesce(const struct pci_cfg_ops *hw, const struct pci_func *f, char *err, size_t errlen)
+{
+	return pci_quiesce(hw, f, udelay, err, errlen);
+}
+
+/*
+ * "pci-quiesce-test" on pvhv's command line (tests only): every endpoint
+ * is quiesced right after it is listed, and what it reads back then is
+ * checked: bus master and decode off, each BAR where the firmware put it.
+ * Nothing of pvhv's own is on PCI, so this stops nothing it needs.
+ */
+static void quiesce_test(const struct pci_cfg_ops *ops, const struct pci_func *f, const char *bdf)
+{
+	uint64_t t0 = time_us(), ms;
+	char err[160];
+	unsigned bad = 0;
+	int rc = arch_pci_quiesce(ops, f, err, sizeof(err));
+
+	ms = (time_us() - t0) / 1000;
+	if (rc) {
+		kprintf("pvhv: pci %s: quiesce: %s\n", bdf, err);
+		return;
+	}
+	for (unsigned i = 0; i < PCI_NR_BARS; i++) {
+		const struct pci_bar *b = &f->bar[i];
+		uint32_t lo = ops->read(ops->ctx, PCI_BAR0 + 4 * i, 4);
+		uint32_t mask = b->kind == PCI_BAR_IO ? ~3u : ~15u;
+
+		if ((b->kind == PCI_BAR_IO || b->kind == PCI_BAR_MEM32 || b->kind == PCI_BAR_MEM64) &&
+		    (lo & mask) != (uint32_t)b->addr)
+			bad++;
+		if (b->kind == PCI_BAR_MEM64 && i + 1 < PCI_NR_BARS &&
+		    ops->read(ops->ctx, PCI_BAR0 + 4 * (i + 1), 4) != (uint32_t)(b->addr >> 32))
+			bad++;
+	}
+	kprintf("pvhv: pci %s: quiesced in %lu ms: command 0x%04x, %u BARs moved\n", bdf, ms,
+		ops->read(ops->ctx, PCI_COMMAND, 2), bad);
+}
+
 static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
 {
 	unsigned found = 0;
@@ -67,6 +108,12 @@ static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
 				kprintf("pvhv: pci %s\n", line);
 				if (why[0])
 					kprintf("pvhv: pci %04x:%02x:%02x.%u: %s\n", s->seg, bus, dev, fn, why);
+				if (quiesce_all && f.header_type == 0 && f.class_code >> 16 != 0x06) {
+					char bdf[16];
+
+					snprintf(bdf, sizeof(bdf), "%04x:%02x:%02x.%u", s->seg, bus, dev, fn);
+					quiesce_test(&ops, &f, bdf);
+				}
 			}
 			if (fn == 0 && !f.multi)
 				break;
@@ -82,6 +129,7 @@ void pci_init(void)
 	char err[120];
 	int rc;
 
+	quiesce_all = cmdline_has(boot_info.cmdline, "pci-quiesce-test");
 	if (!acpi_info.mcfg) {
 		kprintf("pvhv: pci: no MCFG table; host PCI not enumerated (ECAM only)\n");
 		return;

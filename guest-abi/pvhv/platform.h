@@ -47,6 +47,31 @@
 /* pvpanic (ACPI "QEMU0001"): writing 1 ends the domain as crashed. */
 #define PVHV_PVPANIC_PORT 0x505u
 
+/*
+ * Tests only: the MSI test device of a domain with "test-msi" in its
+ * configuration (pvh/msitest.c), 32-bit port accesses at
+ * PVHV_MSITEST_PORT + offset.  Write a message (ADDR_LO, ADDR_HI, DATA) as
+ * into a device's MSI capability, then CMD: BIND routes it through a host
+ * vector, FIRE sends that host vector as the device would, UNBIND frees it
+ * (FIRE then sends the old vector, which nobody owns).  Reading CMD gives
+ * the last command's status (0 or a positive errno); DELIVERED, DROPPED
+ * and UNROUTED count interrupts; VECTOR is the host vector (0: unbound).
+ */
+#define PVHV_MSITEST_PORT 0x5e0u
+#define PVHV_MSITEST_PORTS 0x20u
+#define PVHV_MSITEST_ADDR_LO 0x00u
+#define PVHV_MSITEST_ADDR_HI 0x04u
+#define PVHV_MSITEST_DATA 0x08u
+#define PVHV_MSITEST_CMD 0x0cu
+#define PVHV_MSITEST_DELIVERED 0x10u
+#define PVHV_MSITEST_DROPPED 0x14u
+#define PVHV_MSITEST_UNROUTED 0x18u
+#define PVHV_MSITEST_VECTOR 0x1cu
+#define PVHV_MSITEST_BIND 1u
+#define PVHV_MSITEST_FIRE 2u
+#define PVHV_MSITEST_UNBIND 3u
+#define PVHV_MSITEST_FIRE_OTHER 4u /* FIRE, to a host CPU other than the one running this vCPU */
+
 /* Interrupt controllers: one I/O APIC (24 pins, GSI 0-23); local x2APICs with ID = vCPU index. */
 #define PVHV_IOAPIC_GPA 0xfec00000u
 #define PVHV_IOAPIC_PINS 24u

@@ -4,7 +4,7 @@
 # runtime in lib/ into $(B)/guests/<name>.elf, a PVH ELF loaded at 1 MiB.
 
 GUESTS := acloop hello exitstatus cpuid probe memcheck highmem hcfuzz triplefault busyloop fpu echo hostile emul victim flood virtio pingpong \
-	cowcheck
+	cowcheck msi
 
 # Sources per guest, relative to tests/guests/<name>/ (default main.c).
 GUEST_SRC_hcfuzz := main.c ring3.asm
@@ -14,6 +14,7 @@ GUEST_NOLIB := acloop
 GUEST_SRC_emul := main.c insns.asm
 GUEST_SRC_virtio := main.c attack.c blk.c
 GUEST_SRC_pingpong := main.c ap.asm
+GUEST_SRC_msi := main.c isr.asm
 GUEST_SRC_cowcheck := main.c blob.asm ../pingpong/ap.asm
 # Linked with 2 MiB pages: its blob's file offset agrees with its address mod 2 MiB.
 GUEST_LDFLAGS_cowcheck := -z max-page-size=0x200000

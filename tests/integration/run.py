@@ -337,6 +337,24 @@ CASES = [
                         "pvhv: pci 0000:00:1f.2 8086:2922 class 010601 bar4 io 0xc080+0x20 bar5 mem32 "
                         "0xfebc9000+0x1000 msi 1 64",
                         "pvhv: pci: 7 functions", "[hello] hello from hello")),
+    # pci_quiesce() with real waits on QEMU's devices (pvhv's test-only "pci-quiesce-test"):
+    # nvme offers a PCIe function-level reset (so it takes the 100 ms); QEMU's e1000e and
+    # virtio-net-pci on the root bus do not (no wait).  The command register keeps SERR# (0x100).
+    dict(name="pci-quiesce", what="every endpoint quiesced at boot: FLR and its 100 ms where offered, "
+         "master and decode off, BARs where they were",
+         domains=[hello()], code=1, timeout=60, append="pci-quiesce-test",
+         qemu=["-device", "virtio-net-pci,netdev=n0", "-netdev", "user,id=n0,restrict=on",
+               "-device", "nvme,serial=pvhv0,drive=d0", "-drive", "if=none,id=d0,format=raw,file=null-co://",
+               "-device", "e1000e,netdev=n1", "-netdev", "user,id=n1,restrict=on"],
+         must=[r"^pvhv: pci 0000:00:01\.0: quiesced in \d{1,2} ms: command 0x0[45]00, 0 BARs moved$",
+               r"^pvhv: pci 0000:00:02\.0: quiesced in 1\d\d ms: command 0x0[45]00, 0 BARs moved$",
+               r"^pvhv: pci 0000:00:03\.0: quiesced in \d{1,2} ms: command 0x0[45]00, 0 BARs moved$",
+               r"^pvhv: pci: 7 functions$", r"^\[hello\] hello from hello$"],
+         must_not=[r"quiesce: ", r"BARs moved(?<! 0 BARs moved)$"],
+         fake=fake_plus("pvhv: pci 0000:00:01.0: quiesced in 1 ms: command 0x0500, 0 BARs moved",
+                        "pvhv: pci 0000:00:02.0: quiesced in 107 ms: command 0x0400, 0 BARs moved",
+                        "pvhv: pci 0000:00:03.0: quiesced in 4 ms: command 0x0500, 0 BARs moved",
+                        "pvhv: pci: 7 functions", "[hello] hello from hello")),
     dict(name="exit-status", what="status=7 reaches the summary and QEMU exit code 3",
          domains=[dom("ex", "exitstatus", "status=7", status=7)], code=3,
          must=[r"^pvhv: summary dom=ex end=poweroff status=7\b", r"^\[ex\] exiting with 7\b"],
@@ -475,6 +493,25 @@ CASES = [
     # WRMSR, and once in 40 local runs with QEMU gone silently (the
     # yield-storm signature); 0 of 50 single-threaded (docs/ARCHITECTURE.md,
     # "Known problems").
+    # Host MSI routing (pvh/msi.c) without a passed-through device: the
+    # test device binds the guest's message to a host vector and sends that
+    # vector to the host CPU the route names, as the device would.
+    dict(name="msi-route", what="a host interrupt on a routed vector reaches the domain as its own vector; "
+         "refused messages, rebind, unrouted vector counted",
+         domains=[dom("msi", "msi", "rounds=200 other=50", test_msi=True, max_runtime_ms=30000)],
+         code=1, timeout=60,
+         must=[r"\[msi\] msi: rounds=200 other=50 host_vector=0x[0-9a-f]+ delivered=251 dropped=0 unrouted=1 ",
+               r"pvhv: dom msi msitest: message 0xfee00000/0x41 bound to host vector 0x[0-9a-f]+ on apic \d+",
+               r"pvhv: dom msi msitest: bind refused: data 0x441: delivery mode NMI is not fixed",
+               r"pvhv: dom msi msitest: delivered=251 dropped=0 unrouted=1$"],
+         must_not=[r"FATAL", r"PANIC"],
+         fake=fake_plus("[msi] msi: rounds=200 other=50 host_vector=0x30 delivered=251 dropped=0 unrouted=1 "
+                        "max_wait_us=9",
+                        "pvhv: dom msi msitest: message 0xfee00000/0x41 bound to host vector 0x30 on apic 0 "
+                        "(0xfee00000/0x30)",
+                        "pvhv: dom msi msitest: bind refused: data 0x441: delivery mode NMI is not fixed or "
+                        "lowest priority",
+                        "pvhv: dom msi msitest: delivered=251 dropped=0 unrouted=1")),
     dict(name="ipi-pingpong", what="two halted vCPUs bounce IPIs; no wake-up waits for the guest's timer",
          domains=[dom("pp", "pingpong", "rounds=1000 cli_us=50 rescue_ms=20 max_rescues=60", vcpus=2)],
          env={"PVHV_TCG_THREAD": "single"},
@@ -1082,6 +1119,8 @@ def write_dts(path, domains, kernels, initrds=None, serve=False):
             lines.append("\t\t\tcpu-share = <%d>;" % d["cpu_share"])
         if d.get("net_trunk"):
             lines.append("\t\t\tnet-trunk;")
+        if d.get("test_msi"):
+            lines.append("\t\t\ttest-msi;")
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
@@ -1196,7 +1235,8 @@ def build_bundle(case, cdir):
         shutil.copyfile(src, os.path.join(cdir, "config.dts"))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or d.get("net_mac") or
-             d.get("vsock_cid") or d.get("reboot_limit") is not None or d.get("cpu_share") for d in domains) or \
+             d.get("vsock_cid") or d.get("reboot_limit") is not None or d.get("cpu_share") or
+             d.get("test_msi") for d in domains) or \
             case.get("via") == "dts" or case.get("serve"):
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds, serve=case.get("serve", False))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)

@@ -1553,3 +1553,40 @@ Test(config, pci_not_at_run_time)
 	cr_assert_eq(config_domain_from_props(&d, "x", p, 3, NULL, 0), -EINVAL);
 	cr_assert_str_eq(d.error, "property \"pci\" is not for domains made at run time");
 }
+
+/* ---------------------------------------------------------------- the MSI test device */
+
+Test(config, test_msi_flag)
+{
+	begin();
+	node("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	raw("test-msi", NULL, 0);
+	end();
+	domain("plain", 2);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert(cfg.dom[0].test_msi);
+	cr_assert_not(cfg.dom[1].test_msi);
+
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("test-msi", 1);
+	finish_bad();
+	expect_dom_fail("test-msi takes no value (4 bytes)");
+}
+
+Test(config, test_msi_not_at_run_time)
+{
+	struct config_prop p[] = {
+		{ "kernel", "k", 2 }, { "memory-mib", (uint8_t[4]){ 0, 0, 0, 2 }, 4 }, { "test-msi", NULL, 0 },
+	};
+	struct domain_config d;
+
+	memset(&d, 0, sizeof(d));
+	cr_assert_eq(config_domain_from_props(&d, "job", p, 3, NULL, 0), -EINVAL);
+	cr_assert_str_eq(d.error, "property \"test-msi\" is not for domains made at run time");
+}
