@@ -211,7 +211,7 @@ while IFS= read -r f; do
 done < <(find "$MODSRC/kernel" -name '*.ko*' -type f)
 want=(virtio virtio_ring virtio_mmio virtio_blk virtio_net net_failover failover ext4 crc32c_generic
       virtio_console vsock vmw_vsock_virtio_transport vmw_vsock_virtio_transport_common
-      virtio_rng pvpanic_mmio)
+      virtio_rng pvpanic_mmio virtio_pci)
 declare -A HAVE=()
 queue=("${want[@]}")
 while [ ${#queue[@]} -gt 0 ]; do

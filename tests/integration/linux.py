@@ -23,6 +23,8 @@ INITRAMFS = os.path.join(LINUX_DIR, "initramfs.cpio")
 ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")   # scripts/rootfs/init as /sbin/init
 
 REBOOT_LIMIT = 8   # pvh/pvh.h
+# A q35 machine's extra function for the PCI cases: virtio-net-pci on a user network that reaches nothing.
+PCI_QEMU = ["-device", "virtio-net-pci,netdev=n0", "-netdev", "user,id=n0,restrict=on"]
 TIMEOUT = 120      # seconds under TCG for one case (a boot takes 3-5 s)
 
 # Kernel log lines that must never appear (regexes, matched within a line).
@@ -433,6 +435,44 @@ def cases(dom, probe):
         # sandbox through its agent (exit status, stdout and stderr apart),
         # destroys a spinning domain, and may not destroy itself; the sandbox
         # may not reach the management port.
+        # PCI passthrough (issue 10): the control domain gets the host's
+        # functions behind its own host bridge (ACPI PNP0A08 + MCFG), its
+        # config space trapped (vcfg), BARs at the host's addresses.
+        case("linux-pci", "a control domain with pci = \"all\" finds virtio-net-pci and binds virtio_pci",
+             [linux("ctl", test="pci,dmesg", vsock_cid=3, control=True, pci=["all"])], code=1,
+             qemu=PCI_QEMU,
+             must=[r"^pvhv: pci 0000:00:00\.0 kept by pvhv: a bridge$",
+                   r"^pvhv: pci 0000:00:01\.0 1af4:1000 class 020000 -> dom ctl$",
+                   r"^pvhv: pci 0000:00:1f\.2 kept by pvhv: function 0 of its device stays with pvhv$",
+                   r"^\[ctl\] \[ *[0-9.]+\] PCI: MMCONFIG at \[mem 0xb0000000-0xbfffffff\] "
+                   r"reserved (?:as|in) ACPI motherboard resources$",
+                   r"^\[ctl\] \[ *[0-9.]+\] ACPI: PCI Root Bridge \[PCI0\] \(domain 0000 \[bus 00-ff\]\)$",
+                   # Only the function it was given: the others read all-ones through its ECAM window.
+                   r"(?s)^\[ctl\] PVHV-PCI-DEV 0000:00:01\.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci$"
+                   r"(?:(?!PVHV-PCI-DEV).)*^\[ctl\] PVHV-PCI-BAR0 ",
+                   # A BAR written elsewhere stays where the host put it, and pvhv counts the move.
+                   r"^\[ctl\] PVHV-PCI-BAR0 0000:00:01\.0 before=(\w+) after=\1$",
+                   r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*virtio0-config$",
+                   r"^pvhv: dom ctl pci 0000:00:01\.0: \d+ BAR moves ignored"],
+             # (Linux's early "not using MMCONFIG" is expected: the window is reserved in ACPI, not E820.)
+             must_not=[r"PVHV-PCI-DEV 0000:00:00\.0", r"PVHV-PCI-MODPROBE-FAIL", r"left off:"],
+             fake=fake_plus("pvhv: pci 0000:00:00.0 kept by pvhv: a bridge",
+                            "pvhv: pci 0000:00:01.0 1af4:1000 class 020000 -> dom ctl",
+                            "pvhv: pci 0000:00:1f.2 kept by pvhv: function 0 of its device stays with pvhv",
+                            "[ctl] [    0.312000] PCI: MMCONFIG at [mem 0xb0000000-0xbfffffff] "
+                            "reserved in ACPI motherboard resources",
+                            "[ctl] [    0.320000] ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-ff])",
+                            "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci",
+                            "[ctl] PVHV-PCI-BAR0 0000:00:01.0 before=0000c041 after=0000c041",
+                            "[ctl] PVHV-PCI-IRQ 24: 0 PCI-MSI-X 16384-edge virtio0-config",
+                            "pvhv: dom ctl pci 0000:00:01.0: 1 BAR moves ignored (BARs stay at the host's addresses)")),
+        dict(name="linux-pci-refused", what="pci names a function the host does not have: the control domain is refused",
+             domains=[dict(linux("ctl", test="", vsock_cid=3, control=True, pci=["0000:00:07.0"]), end=None)],
+             code=5,
+             qemu=PCI_QEMU, timeout=60,
+             must=[r"^pvhv: dom ctl not started: pci 0000:00:07\.0: no such function on this host$"],
+             must_not=[r"PVHV-INIT-REACHED"],
+             fake=fake_plus("pvhv: dom ctl not started: pci 0000:00:07.0: no such function on this host")),
         case("linux-ctl", "pvhctl in the control domain; a command through a sandbox's agent",
              [linux_root("ctl", "ctl", disks=(ROOT_EXT4, "ro:gen:userland"),
                          extra=" pvhv.agent=4 pvhv.victim=spin", vsock_cid=3, vsock_connect=["sb"],
