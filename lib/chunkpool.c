@@ -90,6 +90,50 @@ int cp_take(struct chunkpool *p, struct cp_account *a, uint32_t *idx, bool *dirt
 	return 0;
 }
 
+/* Removes idx from the stack st[0 .. *n), keeping the others' order; false if it is not there. */
+static bool unstack(uint32_t *st, uint32_t *n, uint32_t idx)
+{
+	for (uint32_t k = *n; k-- > 0; )
+		if (st[k] == idx) {
+			memmove(&st[k], &st[k + 1], (*n - k - 1) * sizeof(*st));
+			(*n)--;
+			return true;
+		}
+	return false;
+}
+
+int cp_take_at(struct chunkpool *p, struct cp_account *a, uint32_t idx, bool *dirty)
+{
+	uint8_t st;
+	bool found;
+
+	if (idx >= p->cap)
+		return -EINVAL;
+	st = p->state[idx];
+	if (st == CP_ABSENT)
+		return -ENOENT;
+	if (st == CP_TAKEN || st == CP_SCRUBBING)
+		return -EBUSY;
+	if (!cp_available(p))
+		return -ENOMEM;
+	found = st == CP_CLEAN ? unstack(p->clean, &p->nclean, idx)
+	      : st == CP_FRESH ? unstack(p->fresh, &p->nfresh, idx)
+			       : unstack(p->dirty, &p->ndirty, idx);
+	if (!found)
+		return -EINVAL; /* not reached: a free chunk is on its stack */
+	p->state[idx] = CP_TAKEN;
+	p->ntaken++;
+	a->limit++;
+	a->taken++;
+	*dirty = st != CP_CLEAN;
+	return 0;
+}
+
+enum cp_state cp_state_of(const struct chunkpool *p, uint32_t idx)
+{
+	return idx < p->cap ? (enum cp_state)p->state[idx] : CP_ABSENT;
+}
+
 int cp_free(struct chunkpool *p, struct cp_account *a, uint32_t idx)
 {
 	if (idx >= p->cap || p->state[idx] != CP_TAKEN || !a->taken)

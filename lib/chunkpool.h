@@ -64,6 +64,17 @@ void cp_unreserve(struct chunkpool *p, struct cp_account *a);
  */
 int cp_take(struct chunkpool *p, struct cp_account *a, uint32_t *idx, bool *dirty);
 /*
+ * Takes chunk idx itself for a, beyond what a reserved (a->limit grows by
+ * one): for memory that must be at one host address.  *dirty as for
+ * cp_take().  -EINVAL for idx >= cap, -ENOENT when idx is not the pool's,
+ * -EBUSY when it is taken or being scrubbed, -ENOMEM when every free chunk
+ * is promised to some account.  Nothing changes on failure.  Cost is
+ * linear in the free chunks (it keeps their order).
+ */
+int cp_take_at(struct chunkpool *p, struct cp_account *a, uint32_t idx, bool *dirty);
+/* The state of chunk idx (CP_ABSENT for idx >= cap). */
+enum cp_state cp_state_of(const struct chunkpool *p, uint32_t idx);
+/*
  * a gives chunk idx back, dirty; its reservation stays (cp_unreserve()
  * returns it).  -EINVAL, changing nothing, if idx is not taken or a holds none.
  */

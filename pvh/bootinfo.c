@@ -20,25 +20,40 @@ static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
+/* Where the map's RAM from 1 MiB in range 0 ends: an identity layout lists none of it. */
+static uint64_t range0_map_end(const struct ram_layout *l)
+{
+	return l->identity ? BOOTINFO_HIGH_RAM_START : l->r[0].size;
+}
+
+/* Whether [a, a + s) is inside one RAM range of the map, from 1 MiB on. */
+static bool in_mapped_ram(const struct ram_layout *l, uint64_t a, uint64_t s)
+{
+	return a >= BOOTINFO_HIGH_RAM_START && rl_chunk(l, a, s, NULL) &&
+	       (a >= l->r[0].size || range_within(a, s, 0, range0_map_end(l)));
+}
+
 /* Extras must sit in one RAM range of the base map: low RAM above the boot
  * info, RAM from 1 MiB to the end of low RAM, or RAM above 4 GiB. */
-static bool extra_in_ram(const struct bootinfo_region *r, uint64_t ram_size)
+static bool extra_in_ram(const struct bootinfo_region *r, const struct ram_layout *l)
 {
 	return range_within(r->addr, r->size, BOOTINFO_END,
 			    BOOTINFO_LOW_RAM_END - BOOTINFO_END) ||
-	       (r->addr >= BOOTINFO_HIGH_RAM_START && ram_chunk(ram_size, r->addr, r->size, NULL));
+	       in_mapped_ram(l, r->addr, r->size);
 }
 
-static int check_params(const struct bootinfo_params *p, char *err, size_t errlen)
+/* The initrd in one range of the map below PVHV_RAM_LOW_END. */
+static bool initrd_in_ram(const struct ram_layout *l, uint64_t a, uint64_t s)
+{
+	return in_mapped_ram(l, a, s) && a + s <= PVHV_RAM_LOW_END;
+}
+
+static int check_params(const struct bootinfo_params *p, const struct ram_layout *l, char *err,
+			size_t errlen)
 {
 	unsigned i, j;
 	size_t n;
 
-	if (p->ram_size < PVHV_RAM_ALIGN || !IS_ALIGNED(p->ram_size, PVHV_RAM_ALIGN) ||
-	    p->ram_size > PVHV_RAM_MAX)
-		return errorf(-EINVAL, err, errlen,
-			     "RAM size 0x%llx is not a non-zero multiple of 2 MiB up to 0x%llx",
-			     (unsigned long long)p->ram_size, PVHV_RAM_MAX);
 	if (p->cmdline) {
 		n = strnlen(p->cmdline, PVHV_CMDLINE_MAX);
 		if (n >= PVHV_CMDLINE_MAX) {
@@ -58,7 +73,7 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 			return errorf(-EINVAL, err, errlen,
 				     "extra region %u: size 0x%llx / type %u invalid",
 				     i, (unsigned long long)r->size, r->type);
-		if (!extra_in_ram(r, p->ram_size))
+		if (!extra_in_ram(r, l))
 			return errorf(-EINVAL, err, errlen,
 				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x), [0x%x, 0x%llx) or [0x%llx, 0x%llx)",
 				     i, (unsigned long long)r->addr,
@@ -76,7 +91,11 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 	if (p->initrd_size) {
 		uint64_t a = p->initrd_gpa, s = p->initrd_size;
 
-		if (!range_within(a, s, 0, ram_low_size(p->ram_size)))
+		if (l->identity && !initrd_in_ram(l, a, s))
+			return errorf(-EINVAL, err, errlen,
+				     "initrd [0x%llx, +0x%llx) is not inside one identity RAM range below 3 GiB",
+				     (unsigned long long)a, (unsigned long long)s);
+		if (!l->identity && !range_within(a, s, 0, ram_low_size(p->ram_size)))
 			return errorf(-EINVAL, err, errlen,
 				     "initrd [0x%llx, +0x%llx) is not inside low RAM [0, 0x%llx)",
 				     (unsigned long long)a, (unsigned long long)s,
@@ -93,7 +112,7 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 					     (unsigned long long)a,
 					     (unsigned long long)s, i);
 	}
-	if (p->rsdp_gpa && !ram_chunk(p->ram_size, p->rsdp_gpa, RSDP_V2_SIZE, NULL))
+	if (p->rsdp_gpa && !rl_chunk(l, p->rsdp_gpa, RSDP_V2_SIZE, NULL))
 		return errorf(-EINVAL, err, errlen,
 			     "RSDP at 0x%llx is not inside RAM (0x%llx bytes)",
 			     (unsigned long long)p->rsdp_gpa,
@@ -101,8 +120,8 @@ static int check_params(const struct bootinfo_params *p, char *err, size_t errle
 	return 0;
 }
 
-/* Six base ranges, and each extra splits a RAM range in up to three. */
-#define MEMMAP_ENTRIES (6 + 2 * BOOTINFO_MAX_EXTRA)
+/* Four ranges below 1 MiB, one per RAM range, and each extra splits a RAM range in up to three. */
+#define MEMMAP_ENTRIES (4 + RAM_MAX_RANGES + 2 * BOOTINFO_MAX_EXTRA)
 _Static_assert(MEMMAP_ENTRIES <= BOOTINFO_MEMMAP_MAX, "memmap overruns cmdline");
 
 struct memmap {
@@ -134,7 +153,7 @@ static void emit_ram(struct memmap *m, uint64_t addr, uint64_t end,
 	emit(m, cur, end, PVHV_MEMMAP_RAM);
 }
 
-static void build_memmap(const struct bootinfo_params *p, struct memmap *m)
+static void build_memmap(const struct bootinfo_params *p, const struct ram_layout *l, struct memmap *m)
 {
 	struct bootinfo_region x[BOOTINFO_MAX_EXTRA];
 	unsigned i, j, nx = p->nr_extra;
@@ -150,9 +169,10 @@ static void build_memmap(const struct bootinfo_params *p, struct memmap *m)
 	emit(m, PVHV_BOOTINFO_GPA, BOOTINFO_END, PVHV_MEMMAP_RESERVED);
 	emit_ram(m, BOOTINFO_END, BOOTINFO_LOW_RAM_END, x, nx);
 	emit(m, BOOTINFO_LOW_RAM_END, BOOTINFO_HIGH_RAM_START, PVHV_MEMMAP_RESERVED);
-	emit_ram(m, BOOTINFO_HIGH_RAM_START, ram_low_size(p->ram_size), x, nx);
+	emit_ram(m, BOOTINFO_HIGH_RAM_START, range0_map_end(l), x, nx);
 	/* The hole up to 4 GiB is device space: not in the map, as on a PC. */
-	emit_ram(m, PVHV_RAM_HIGH_GPA, ram_end(p->ram_size), x, nx);
+	for (i = 1; i < l->nr; i++)
+		emit_ram(m, l->r[i].start, l->r[i].start + l->r[i].size, x, nx);
 }
 
 int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
@@ -162,6 +182,7 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 	struct pvhv_start_info si;
 	struct pvhv_modlist_entry mod;
 	struct memmap map;
+	struct ram_layout l;
 	int rc;
 
 	if (buflen < PVHV_BOOTINFO_SIZE)
@@ -169,11 +190,25 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 			     "boot-info buffer is %llu bytes, need %u",
 			     (unsigned long long)buflen, PVHV_BOOTINFO_SIZE);
 	memset(b, 0, buflen);
-	rc = check_params(p, err, errlen);
+	if (p->ram_size < PVHV_RAM_ALIGN || !IS_ALIGNED(p->ram_size, PVHV_RAM_ALIGN) ||
+	    p->ram_size > PVHV_RAM_MAX)
+		return errorf(-EINVAL, err, errlen,
+			     "RAM size 0x%llx is not a non-zero multiple of 2 MiB up to 0x%llx",
+			     (unsigned long long)p->ram_size, PVHV_RAM_MAX);
+	if (p->layout && (p->layout->size != p->ram_size || !p->layout->nr ||
+			  p->layout->nr > RAM_MAX_RANGES || p->layout->r[0].start))
+		return errorf(-EINVAL, err, errlen, "RAM layout of 0x%llx bytes in %u ranges for RAM size 0x%llx",
+			     (unsigned long long)p->layout->size, p->layout->nr,
+			     (unsigned long long)p->ram_size);
+	if (p->layout)
+		l = *p->layout;
+	else
+		ram_layout_plain(&l, p->ram_size);
+	rc = check_params(p, &l, err, errlen);
 	if (rc)
 		return rc;
 
-	build_memmap(p, &map);
+	build_memmap(p, &l, &map);
 	memcpy(b + BOOTINFO_MEMMAP_OFF, map.e, map.n * sizeof(map.e[0]));
 
 	if (p->cmdline)
@@ -201,12 +236,19 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
 int bootinfo_place_initrd(uint64_t ram_size, uint64_t kernel_end,
 			  uint64_t initrd_size, uint64_t *gpa_out)
 {
-	uint64_t top = ram_low_size(ram_size);
-	uint64_t low = MAX(kernel_end, (uint64_t)BOOTINFO_HIGH_RAM_START);
+	struct ram_layout l;
+
+	ram_layout_plain(&l, ram_size);
+	return bootinfo_place_initrd_in(&l, kernel_end, initrd_size, gpa_out);
+}
+
+/* In [start, top): as high as possible, at or above low. */
+static int place_in(uint64_t start, uint64_t top, uint64_t kernel_end, uint64_t initrd_size,
+		    uint64_t *gpa_out)
+{
+	uint64_t low = MAX(MAX(kernel_end, (uint64_t)BOOTINFO_HIGH_RAM_START), start);
 	uint64_t gpa;
 
-	if (initrd_size == 0)
-		return -EINVAL;
 	if (initrd_size > top)
 		return -ENOSPC;
 	gpa = ALIGN_DOWN(top - initrd_size, PAGE_SIZE);
@@ -221,4 +263,19 @@ int bootinfo_place_initrd(uint64_t ram_size, uint64_t kernel_end,
 		gpa = ALIGN_DOWN(gpa, LARGE_PAGE_SIZE);
 	*gpa_out = gpa;
 	return 0;
+}
+
+int bootinfo_place_initrd_in(const struct ram_layout *ram, uint64_t kernel_end,
+			     uint64_t initrd_size, uint64_t *gpa_out)
+{
+	if (initrd_size == 0)
+		return -EINVAL;
+	for (unsigned k = ram->nr; k-- > (ram->identity ? 1u : 0u); ) {
+		const struct ram_range *r = &ram->r[k];
+
+		if (r->start + r->size <= PVHV_RAM_LOW_END &&
+		    place_in(r->start, r->start + r->size, kernel_end, initrd_size, gpa_out) == 0)
+			return 0;
+	}
+	return -ENOSPC;
 }

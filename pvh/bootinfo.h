@@ -14,6 +14,7 @@
 #define PVHV_PVH_BOOTINFO_H
 
 #include "lib/base.h"
+#include "pvh/ramlayout.h"
 #include "pvhv/abi.h"
 
 #define BOOTINFO_START_OFF 0x0u
@@ -37,6 +38,12 @@ struct bootinfo_region {
 
 struct bootinfo_params {
 	uint64_t ram_size;        /* bytes, multiple of 2 MiB, 2 MiB .. PVHV_RAM_MAX (pvh/ramlayout.h) */
+	/*
+	 * Where that RAM lies; NULL: the plain layout of ram_size.  An
+	 * identity layout's map has only [0, 1 MiB) of chunk 0, then its
+	 * ranges (see pvh/ramlayout.h).  Its size must be ram_size.
+	 */
+	const struct ram_layout *layout;
 	const char *cmdline;      /* NULL means empty */
 	uint64_t initrd_gpa, initrd_size; /* size 0: no initrd */
 	uint64_t rsdp_gpa;        /* 0: no ACPI */
@@ -63,5 +70,11 @@ int bootinfo_build(void *buf, size_t buflen, const struct bootinfo_params *p,
  */
 int bootinfo_place_initrd(uint64_t ram_size, uint64_t kernel_end,
 			  uint64_t initrd_size, uint64_t *gpa_out);
+/*
+ * The same in a layout: the highest place in its highest range below
+ * PVHV_RAM_LOW_END where it fits (never in an identity layout's chunk 0).
+ */
+int bootinfo_place_initrd_in(const struct ram_layout *ram, uint64_t kernel_end,
+			     uint64_t initrd_size, uint64_t *gpa_out);
 
 #endif

@@ -29,6 +29,7 @@ enum {
 	PROP_NET_TRUNK,
 	PROP_PCI,
 	PROP_TEST_MSI,
+	PROP_IDENTITY_RAM,
 	NR_PROPS,
 };
 
@@ -54,6 +55,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_NET_TRUNK] = "net-trunk",
 	[PROP_PCI] = "pci",
 	[PROP_TEST_MSI] = "test-msi",
+	[PROP_IDENTITY_RAM] = "identity-ram",
 };
 
 static const char *const virtio_names[CONFIG_VIRTIO_KINDS] = {
@@ -621,6 +623,11 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "test-msi takes no value (%d bytes)", len);
 		d->test_msi = true;
 		return 0;
+	case PROP_IDENTITY_RAM:
+		if (len != 0)
+			return dom_error(d, "identity-ram takes no value (%d bytes)", len);
+		d->identity_ram = true;
+		return 0;
 	case PROP_MAX_RUNTIME:
 		rc = get_cell(d, name, val, len, &v);
 		if (rc)
@@ -690,6 +697,13 @@ static int finish_props(struct domain_config *d, unsigned seen)
 		return dom_error(d, "vsock-connect without vsock-cid");
 	if ((d->pci_all || d->nr_pci) && !d->control)
 		return dom_error(d, "pci: only the control domain (control = <1>) drives the machine's devices");
+	/* Its RAM is host memory a device may DMA to: only the domain trusted with the machine. */
+	if (d->identity_ram && !d->control)
+		return dom_error(d, "identity-ram: only the control domain (control = <1>) has its RAM at "
+				 "guest-physical = host-physical");
+	if (d->identity_ram && d->memory < 2 * MIB(CONFIG_MEM_MIN_MIB))
+		return dom_error(d, "identity-ram: memory-mib %lu is below %u (2 MiB private, the rest identity)",
+				 d->memory >> 20, 2 * CONFIG_MEM_MIN_MIB);
 	if (d->control && !d->vsock.cid)
 		return dom_error(d, "control without vsock-cid (the management port is a vsock stream)");
 	if (config_nr_devices(d) > CONFIG_MAX_VIRTIO)
@@ -935,7 +949,7 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned m
 static bool runtime_prop(unsigned i)
 {
 	return i != PROP_NET_LINK && i != PROP_NET_TRUNK && i != PROP_CONTROL && i != PROP_VSOCK_CONNECT &&
-	       i != PROP_PCI && i != PROP_TEST_MSI;
+	       i != PROP_PCI && i != PROP_TEST_MSI && i != PROP_IDENTITY_RAM;
 }
 
 /* A run-time domain's port joins the trunk among others, with a MAC no live member and not the trunk has. */

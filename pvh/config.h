@@ -30,6 +30,8 @@
  *               pci = "all";            // optional, control domain only: the host's PCI functions it
  *                                       // drives ("all", or up to 16 like "0000:00:03.0")
  *               test-msi;               // optional, tests only: the MSI test device (pvh/msitest.c)
+ *               identity-ram;           // optional, control domain only: RAM at guest-physical =
+ *                                       // host-physical (devices DMA to it; no IOMMU)
 
  *           };
  *       };
@@ -132,6 +134,7 @@ struct domain_config {
 	unsigned nr_pci;            /* else the functions listed; whether they exist is checked at build */
 	struct config_pci pci[CONFIG_MAX_PCI];
 	bool control;               /* the control domain: the only one that may reach the management port */
+	bool identity_ram;          /* identity-ram (control only): RAM at guest-physical = host-physical */
 	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
 	bool test_msi;              /* test-msi: the MSI test device at PVHV_MSITEST_PORT (pvh/msitest.c) */
 	bool runtime;               /* made through the management port (config_domain_from_props) */

@@ -113,7 +113,7 @@ static struct spinlock *vdev_lock(struct vdev *v)
 /* 0, or -EINVAL when [base, base + size) is empty, overflows, or overlaps RAM or another window. */
 static int add_mmio(struct domain *d, gpa_t base, uint64_t size, mmio_access_fn access, void *opaque)
 {
-	if (!size || base + size < base || ram_overlaps(d->ram_size, base, size) || d->nr_mmio == DOM_MAX_MMIO)
+	if (!size || base + size < base || rl_overlaps(&d->ram, base, size) || d->nr_mmio == DOM_MAX_MMIO)
 		return -EINVAL;
 	for (unsigned i = 0; i < d->nr_mmio; i++)
 		if (base < d->mmio[i].base + d->mmio[i].size && d->mmio[i].base < base + size)

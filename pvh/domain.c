@@ -84,7 +84,7 @@ _Static_assert(DOM_IMG_SEGS == ELF_MAX_SEGMENTS + 1, "room for every kernel segm
  */
 static void fill_from_images(struct domain *dom, uint64_t i, hpa_t c)
 {
-	uint64_t off, host, len, g = ram_chunk_gpa(dom->ram_size, i) / CHUNK_SIZE;
+	uint64_t off, host, len, g = rl_chunk_gpa(&dom->ram, i) / CHUNK_SIZE;
 	bool any = false;
 
 	for (unsigned k = 0; k < dom->nr_img_seg; k++)
@@ -98,7 +98,7 @@ static void fill_from_images(struct domain *dom, uint64_t i, hpa_t c)
 /* Whether chunk i holds any kernel or initrd bytes (imgshare counts 2 MiB pieces of guest-physical space). */
 static bool image_backed(const struct domain *dom, uint64_t i)
 {
-	uint64_t off, host, len, g = ram_chunk_gpa(dom->ram_size, i) / CHUNK_SIZE;
+	uint64_t off, host, len, g = rl_chunk_gpa(&dom->ram, i) / CHUNK_SIZE;
 
 	for (unsigned k = 0; k < dom->nr_img_seg; k++)
 		if (imgshare_piece(&dom->img_seg[k], g, &off, &host, &len))
@@ -192,7 +192,7 @@ static int unshare(struct domain *dom, uint64_t i, hpa_t *out)
 		err = mempool_take_to_overwrite(&dom->mem, &fresh);
 		if (!err) {
 			memcpy(hpa_to_ptr(fresh), hpa_to_ptr(c & ~CHUNK_SHARED), CHUNK_SIZE);
-			err = stage2_remap(dom->stage2_root, ram_chunk_gpa(dom->ram_size, i), fresh, CHUNK_SIZE);
+			err = stage2_remap(dom->stage2_root, rl_chunk_gpa(&dom->ram, i), fresh, CHUNK_SIZE);
 			if (err)
 				dom->ram_failed = true; /* unmapped now: the chunk stays for teardown */
 			__atomic_store_n(&dom->chunk[i], fresh, __ATOMIC_RELEASE);
@@ -222,7 +222,7 @@ void *dom_gpa_ptr(struct domain *dom, gpa_t gpa, size_t len)
 	uint64_t i;
 	hpa_t c;
 
-	if (!ram_chunk(dom->ram_size, gpa, len, &i) || !dom->chunk)
+	if (!rl_chunk(&dom->ram, gpa, len, &i) || !dom->chunk)
 		return NULL;
 	if (gpa % CHUNK_SIZE + len > CHUNK_SIZE)
 		return NULL;
@@ -237,7 +237,7 @@ int dom_ram_fault(struct domain *dom, gpa_t gpa)
 	hpa_t c;
 	int err;
 
-	if (!ram_chunk(dom->ram_size, gpa, 1, &i) || !dom->chunk)
+	if (!rl_chunk(&dom->ram, gpa, 1, &i) || !dom->chunk)
 		return -EFAULT;
 	err = populate(dom, i, &c);
 	/* A mapped image chunk faults only for a write: it is read-only and executable. */
@@ -254,7 +254,7 @@ static int copy_guest(struct domain *dom, gpa_t gpa, void *buf, size_t len, bool
 {
 	uint64_t i;
 
-	if (!ram_chunk(dom->ram_size, gpa, len, &i) || !dom->chunk)
+	if (!rl_chunk(&dom->ram, gpa, len, &i) || !dom->chunk)
 		return -EFAULT;
 	for (; len; i++) {
 		size_t n = MIN(len, CHUNK_SIZE - gpa % CHUNK_SIZE);
@@ -321,11 +321,12 @@ static uint64_t phys_addr_limit(void)
  * Stage 2 needs a page directory per GiB that RAM touches, on each side of
  * the hole (RAM ends below 512 GiB: one PML4 and one PDPT).
  */
-static uint64_t overhead_estimate(const struct domain_config *c)
+static uint64_t overhead_estimate(const struct domain_config *c, const struct ram_layout *l)
 {
-	uint64_t low = ram_low_size(c->memory);
-	uint64_t pt = 1 + 1 + ALIGN_UP(low, GIB(1)) / GIB(1) + ALIGN_UP(c->memory - low, GIB(1)) / GIB(1) +
-		      pages_for(c->memory / CHUNK_SIZE);
+	uint64_t pt = 1 + 1 + pages_for(c->memory / CHUNK_SIZE);
+
+	for (unsigned k = 0; k < l->nr; k++)
+		pt += (ALIGN_UP(l->r[k].start + l->r[k].size, GIB(1)) - ALIGN_DOWN(l->r[k].start, GIB(1))) / GIB(1);
 
 	if (stage2_small_pages())
 		pt += c->memory / CHUNK_SIZE; /* a 4 KiB-leaf table per 2 MiB */
@@ -347,7 +348,7 @@ static int map_chunk(struct domain *dom, uint64_t i, hpa_t base)
 	int err;
 
 	if (i)
-		return stage2_map(dom->stage2_root, ram_chunk_gpa(dom->ram_size, i), base, CHUNK_SIZE);
+		return stage2_map(dom->stage2_root, rl_chunk_gpa(&dom->ram, i), base, CHUNK_SIZE);
 	err = stage2_map(dom->stage2_root, 0, base, PVHV_RESET_PAGE_GPA);
 	if (!err)
 		err = stage2_map_noexec(dom->stage2_root, PVHV_RESET_PAGE_GPA,
@@ -366,7 +367,7 @@ static int map_chunk(struct domain *dom, uint64_t i, hpa_t base)
  */
 static int alloc_ram(struct domain *dom)
 {
-	dom->nr_chunks = dom->ram_size / CHUNK_SIZE;
+	dom->nr_chunks = dom->ram.size / CHUNK_SIZE;
 	dom->chunk_array_pages = pages_for(dom->nr_chunks * sizeof(hpa_t));
 	if (page_alloc(dom->chunk_array_pages, 1, &dom->chunk_array_pa))
 		return -ENOMEM;
@@ -375,16 +376,11 @@ static int alloc_ram(struct domain *dom)
 }
 
 /*
- * The chunks the kernel's segments and the initrd fill whole, at
- * 2 MiB-aligned places of their images (pvh/imgshare.h), become the
- * images' own pages, read-only and executable: nothing is copied, and the
- * reservation gives a chunk only at the first write.  Chunk 0 never is
- * one (the reset vector's page, boot information and ACPI tables).  The
- * segments are kept: a chunk they cover partly gets its bytes at its
- * first touch (fill_from_images()), so building copies nothing.
- * 0, or -ENOMEM (a table).
+ * Where the kernel's segments and the initrd go, kept for the chunks
+ * they cover partly: those get their bytes at first touch
+ * (fill_from_images()), so building copies nothing.
  */
-static int share_images(struct domain *dom, const struct elf_image *im, gpa_t initrd_gpa)
+static void set_segments(struct domain *dom, const struct elf_image *im, gpa_t initrd_gpa)
 {
 	struct imgshare_seg *seg = dom->img_seg;
 	unsigned n = 0;
@@ -397,13 +393,28 @@ static int share_images(struct domain *dom, const struct elf_image *im, gpa_t in
 		seg[n++] = (struct imgshare_seg){ initrd_gpa, ptr_to_hpa(dom->initrd), dom->initrd_size,
 						  dom->initrd_size };
 	dom->nr_img_seg = n;
+}
+
+/*
+ * The chunks the kernel's segments and the initrd fill whole, at
+ * 2 MiB-aligned places of their images (pvh/imgshare.h), become the
+ * images' own pages, read-only and executable: nothing is copied, and the
+ * reservation gives a chunk only at the first write.  Chunk 0 never is
+ * one (the reset vector's page, boot information and ACPI tables).
+ * 0, or -ENOMEM (a table).
+ */
+static int share_images(struct domain *dom)
+{
+	const struct imgshare_seg *seg = dom->img_seg;
+	unsigned n = dom->nr_img_seg;
+
 	for (unsigned k = 0; k < n; k++) {
 		uint64_t first, end, host;
 
 		imgshare_candidates(&seg[k], &first, &end);
 		/* g: a 2 MiB piece of guest-physical space; i: its chunk of RAM, if it is RAM. */
 		for (uint64_t g = MAX(first, 1ull), i; g < end; g++) {
-			if (!ram_chunk(dom->ram_size, g * CHUNK_SIZE, CHUNK_SIZE, &i) ||
+			if (!rl_chunk(&dom->ram, g * CHUNK_SIZE, CHUNK_SIZE, &i) ||
 			    !imgshare_chunk(seg, n, g, &host))
 				continue;
 			dom->chunk[i] = host | CHUNK_SHARED; /* before the mapping: teardown must not free it */
@@ -413,6 +424,110 @@ static int share_images(struct domain *dom, const struct elf_image *im, gpa_t in
 		}
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------ identity RAM */
+
+static bool take_identity(void *ctx, uint64_t idx)
+{
+	struct domain *dom = ctx;
+	bool dirty;
+
+	return mempool_take_at(&dom->ident, idx * CHUNK_SIZE, &dirty) == 0;
+}
+
+/* Gives every identity chunk back to the pool: the domain has ended for good, or its first build failed. */
+static void release_identity(struct domain *dom, const struct ram_layout *l, hpa_t extra)
+{
+	for (unsigned k = 1; k < l->nr; k++)
+		for (uint64_t off = 0; off < l->r[k].size; off += CHUNK_SIZE)
+			mempool_free(&dom->ident, l->r[k].start + off);
+	if (extra)
+		mempool_free(&dom->ident, extra);
+	mempool_unreserve(&dom->ident);
+}
+
+/*
+ * The first build of an identity-ram domain: host chunks from 16 MiB up,
+ * each at its own address (pvh/ramlayout.h), taken into dom->ident and
+ * held until domain_release().  0, or -errno with the reason set: what
+ * was missing and what holds the memory in the way.
+ */
+static int hold_identity(struct domain *dom, uint64_t limit)
+{
+	const struct domain_config *c = dom->cfg;
+	uint64_t lim = MIN(mempool_capacity(), limit / CHUNK_SIZE), end;
+	struct ram_layout l;
+	struct ram_range held;
+	char why[96] = "";
+	int rc;
+
+	rc = ram_layout_identity(&l, c->memory, lim, take_identity, dom, &held, &end);
+	if (!rc) {
+		dom->ram = l;
+		kprintf("pvhv: dom %s: RAM at guest-physical = host-physical (%lu MiB in %u range%s); "
+			"no IOMMU: %s is trusted for DMA\n", dom->name, (l.size - CHUNK_SIZE) >> 20, l.nr - 1,
+			l.nr == 2 ? "" : "s", dom->name);
+		return 0;
+	}
+	if (held.size)
+		snprintf(why, sizeof(why), "; 0x%lx-0x%lx is %s", held.start, held.start + held.size,
+			 mem_holder(held.start, held.size));
+	release_identity(dom, &l, rc == -E2BIG ? end - CHUNK_SIZE : 0);
+	if (rc == -E2BIG)
+		return fail(dom, rc, "identity-ram: free host memory from 0x%llx to 0x%lx is in more than %u "
+			    "pieces%s", RAM_IDENT_FIRST_GPA, end, RAM_MAX_RANGES - 1, why);
+	return fail(dom, rc, "identity-ram: needs %lu MiB at guest-physical = host-physical from 0x%llx, "
+		    "only %lu MiB free up to 0x%lx%s%s", (c->memory - CHUNK_SIZE) >> 20, RAM_IDENT_FIRST_GPA,
+		    (l.size - CHUNK_SIZE) >> 20, end, end >= lim * CHUNK_SIZE ? " (the end of host RAM)" : "",
+		    why);
+}
+
+/*
+ * Every identity chunk zeroed (what a device or the last boot left there
+ * is not the new guest's), filled with the image bytes that fall in it,
+ * and mapped: eagerly, since a device may DMA into a page the guest never
+ * touched.  No image chunk is shared: the kernel's pages are the domain's
+ * own, at their own addresses.
+ */
+static int map_identity(struct domain *dom)
+{
+	for (uint64_t i = 1; i < dom->nr_chunks; i++) {
+		hpa_t c = rl_chunk_gpa(&dom->ram, i);
+		int err;
+
+		memset(hpa_to_ptr(c), 0, CHUNK_SIZE);
+		fill_from_images(dom, i, c);
+		dom->chunk[i] = c;
+		err = map_chunk(dom, i, c);
+		if (err) {
+			dom->ram_failed = true;
+			return err;
+		}
+	}
+	return 0;
+}
+
+static void print_identity(const struct domain *dom)
+{
+	char buf[RAM_MAX_RANGES * 24 + 1];
+	size_t n = 0;
+
+	for (unsigned k = 1; k < dom->ram.nr && n < sizeof(buf); k++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " 0x%lx-0x%lx", dom->ram.r[k].start,
+				      dom->ram.r[k].start + dom->ram.r[k].size);
+	if (dom->reboots)
+		kprintf("pvhv: dom %s: identity RAM%s kept over restart %u, zeroed and mapped\n", dom->name, buf,
+			dom->reboots);
+	else
+		kprintf("pvhv: dom %s: identity RAM%s zeroed and mapped\n", dom->name, buf);
+}
+
+void domain_release(struct domain *dom)
+{
+	devices_release(dom);
+	if (dom->ident.taken)
+		release_identity(dom, &dom->ram, 0);
 }
 
 /* A new tenant tag for every build (reboots too): see vcpu_hw.tenant. */
@@ -494,7 +609,7 @@ int domain_build(struct domain *dom)
 	struct bootinfo_params bp = { 0 };
 	struct elf_image im;
 	char err[160];
-	uint64_t need, have;
+	uint64_t need, have, pool_chunks;
 	uint64_t initrd_gpa = 0, t0 = rdtsc();
 	int rc, place_rc = 0;
 
@@ -507,38 +622,51 @@ int domain_build(struct domain *dom)
 	rc = elf_parse_pvh(dom->kernel, dom->kernel_size, &im, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
+	/*
+	 * Where its RAM lies: the plain layout, or host memory held at its
+	 * own addresses (taken at the first build, kept over restarts).
+	 */
+	if (!c->identity_ram) {
+		ram_layout_plain(&dom->ram, c->memory);
+	} else if (!dom->ident.taken) {
+		rc = hold_identity(dom, phys_addr_limit());
+		if (rc)
+			return rc;
+	}
 	/* The initrd goes above the kernel; a kernel that does not fit is reported first. */
 	if (c->initrd)
-		place_rc = bootinfo_place_initrd(c->memory, im.highest, dom->initrd_size, &initrd_gpa);
-	rc = elf_check_fits(&im, c->memory, initrd_gpa, place_rc ? 0 : dom->initrd_size, err, sizeof(err));
+		place_rc = bootinfo_place_initrd_in(&dom->ram, im.highest, dom->initrd_size, &initrd_gpa);
+	rc = elf_check_fits(&im, &dom->ram, initrd_gpa, place_rc ? 0 : dom->initrd_size, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "kernel \"%s\": %s", c->kernel, err);
 	if (place_rc)
 		return fail(dom, place_rc, "initrd \"%s\" (%zu bytes) does not fit in low RAM above the kernel",
 			    c->initrd, dom->initrd_size);
-	if (ram_end(c->memory) > phys_addr_limit())
+	if (rl_end(&dom->ram) > phys_addr_limit())
 		return fail(dom, -ERANGE, "%lu MiB of RAM would end at 0x%lx, beyond this CPU's 0x%lx",
-			    c->memory >> 20, ram_end(c->memory), phys_addr_limit());
+			    c->memory >> 20, rl_end(&dom->ram), phys_addr_limit());
 	/*
 	 * Tables, vCPU state and the writable disks' overlay budget (less
 	 * what they hold over a reboot) come from the host allocator, which
 	 * may take unreserved chunks: count them first, then reserve the RAM
-	 * itself, all of it or nothing, under the pool's lock.
+	 * itself, all of it or nothing, under the pool's lock.  An identity
+	 * domain reserves chunk 0 only: the rest it holds already.
 	 */
-	need = overhead_estimate(c);
+	pool_chunks = c->identity_ram ? 1 : c->memory / CHUNK_SIZE;
+	need = overhead_estimate(c, &dom->ram);
 	for (unsigned i = 0; i < c->nr_disks; i++)
 		if (!c->disk[i].read_only) {
 			need += c->overlay / PAGE_SIZE - MIN(dom->overlay_pages, c->overlay / PAGE_SIZE);
 			break;
 		}
 	have = page_free_count() + mempool_available() * CHUNK_PAGES;
-	if (c->memory / PAGE_SIZE + need > have)
+	if (pool_chunks * CHUNK_PAGES + need > have)
 		return fail(dom, -ENOMEM, "needs %lu MiB (RAM and tables), only %lu MiB free",
-			    (c->memory / PAGE_SIZE + need + 255) / 256, have / 256);
-	if (mempool_reserve(&dom->mem, c->memory / CHUNK_SIZE)) {
+			    (pool_chunks * CHUNK_PAGES + need + 255) / 256, have / 256);
+	if (mempool_reserve(&dom->mem, pool_chunks)) {
 		have = mempool_available();
 		return fail(dom, -ENOMEM, "needs %lu MiB of RAM, only %lu MiB of the RAM pool unreserved",
-			    c->memory >> 20, have * 2);
+			    pool_chunks * CHUNK_SIZE >> 20, have * 2);
 	}
 
 	dom->ram_size = c->memory;
@@ -546,8 +674,11 @@ int domain_build(struct domain *dom)
 	dom->img_shared = dom->img_copied = dom->img_unshared = dom->cow_tsc = 0;
 	dom->nr_img_seg = 0;
 	rc = alloc_ram(dom);
-	if (!rc)
-		rc = share_images(dom, &im, initrd_gpa);
+	if (!rc) {
+		set_segments(dom, &im, initrd_gpa);
+		/* An identity domain's kernel pages are its own, at their own addresses: never shared. */
+		rc = c->identity_ram ? map_identity(dom) : share_images(dom);
+	}
 	if (rc) {
 		domain_teardown(dom);
 		return fail(dom, rc, "out of memory while allocating %lu MiB of RAM", c->memory >> 20);
@@ -563,6 +694,7 @@ int domain_build(struct domain *dom)
 		return rc;
 	}
 	bp.ram_size = dom->ram_size;
+	bp.layout = &dom->ram;
 	bp.cmdline = c->cmdline;
 	bp.initrd_gpa = initrd_gpa;
 	bp.initrd_size = dom->initrd_size;
@@ -584,6 +716,8 @@ int domain_build(struct domain *dom)
 		return fail(dom, rc, "out of memory for vCPU state");
 	}
 	note_overhead(dom);
+	if (c->identity_ram)
+		print_identity(dom);
 	t0 = tsc_to_us(rdtsc() - t0);
 	if (!dom->reboots)
 		dom->build_us = t0;
@@ -612,8 +746,9 @@ void domain_teardown(struct domain *dom)
 		dom->stage2_root = 0;
 	}
 	if (dom->chunk) {
+		/* An image's page is not the pool's; identity chunks stay held (domain_release()). */
 		for (uint64_t i = 0; i < dom->nr_chunks; i++)
-			if (dom->chunk[i] && !(dom->chunk[i] & CHUNK_SHARED)) /* an image's page is not the pool's */
+			if (dom->chunk[i] && !(dom->chunk[i] & CHUNK_SHARED) && !(dom->ram.identity && i))
 				mempool_free(&dom->mem, dom->chunk[i]);
 		page_free(dom->chunk_array_pa, dom->chunk_array_pages);
 		dom->chunk = NULL;

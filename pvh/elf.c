@@ -298,7 +298,7 @@ static int overlap_error(unsigned idx, const struct elf_segment *s, const char *
 		     (unsigned long long)lo, (unsigned long long)hi);
 }
 
-int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
+int elf_check_fits(const struct elf_image *im, const struct ram_layout *ram,
 		   uint64_t initrd_gpa, uint64_t initrd_size, char *err,
 		   size_t errlen)
 {
@@ -314,14 +314,14 @@ int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
 		const struct elf_segment *s = &im->seg[i];
 		uint64_t end = s->paddr + s->memsz;
 
-		if (!ram_chunk(ram_size, s->paddr, s->memsz, NULL))
+		if (!rl_chunk(ram, s->paddr, s->memsz, NULL))
 			return errorf(-ERANGE, err, errlen,
 				     "segment %u [0x%llx, 0x%llx) beyond RAM (0x%llx bytes%s)",
 				     i, (unsigned long long)s->paddr,
 				     (unsigned long long)end,
-				     (unsigned long long)ram_size,
-				     ram_size > ram_low_size(ram_size) ?
-				     ": below 3 GiB and from 4 GiB" : "");
+				     (unsigned long long)ram->size,
+				     ram->identity ? " at guest-physical = host-physical: see its ranges" :
+				     ram->nr > 1 ? ": below 3 GiB and from 4 GiB" : "");
 		for (j = 0; j < ARRAY_SIZE(fixed_areas); j++)
 			if (s->paddr < fixed_areas[j].hi && fixed_areas[j].lo < end)
 				return overlap_error(i, s, fixed_areas[j].what,

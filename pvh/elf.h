@@ -9,6 +9,7 @@
 #define PVHV_PVH_ELF_H
 
 #include "lib/base.h"
+#include "pvh/ramlayout.h"
 
 #define ELF_MAX_SEGMENTS 16
 
@@ -37,8 +38,8 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
 		  char *err, size_t errlen);
 
 /*
- * Check a parsed image against a pvhv domain with ram_size bytes of RAM
- * (layout in pvhv/platform.h): every segment inside one RAM range (pvh/ramlayout.h) and
+ * Check a parsed image against a pvhv domain whose RAM lies as ram says
+ * (pvh/ramlayout.h): every segment inside one RAM range and
  * clear of the boot-info area, the ACPI tables and the initrd at
  * [initrd_gpa, initrd_gpa + initrd_size) (initrd_size 0: none), and entry32
  * inside some segment.  pvhv writes those areas after loading the kernel,
@@ -46,7 +47,7 @@ int elf_parse_pvh(const void *img, size_t len, struct elf_image *out,
  * with a message naming the segment (its index among the loadable ones)
  * and the range it hit.
  */
-int elf_check_fits(const struct elf_image *im, uint64_t ram_size,
+int elf_check_fits(const struct elf_image *im, const struct ram_layout *ram,
 		   uint64_t initrd_gpa, uint64_t initrd_size, char *err,
 		   size_t errlen);
 

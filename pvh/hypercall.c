@@ -14,7 +14,7 @@ static int64_t hc_console_write(struct vcpu *v, uint64_t gpa, uint64_t len)
 
 	if (len > PVHV_CONSOLE_WRITE_MAX)
 		return -PVHV_EINVAL;
-	if (!ram_chunk(v->dom->ram_size, gpa, len, NULL))
+	if (!rl_chunk(&v->dom->ram, gpa, len, NULL))
 		return -PVHV_EFAULT;
 	while (done < len) {
 		size_t n = MIN(sizeof(buf), len - done);

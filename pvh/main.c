@@ -71,7 +71,7 @@ NORETURN void pvh_main(void)
 		struct domain *d = dom_at(i);
 
 		if (domain_build(d)) {
-			devices_release(d);
+			domain_release(d);
 			kprintf("pvhv: dom %s not started: %s\n", d->name, d->reason);
 			d->state = DOM_ENDED;
 			d->end = END_NOT_STARTED;

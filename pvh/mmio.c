@@ -82,7 +82,7 @@ enum exit_action mmio_handle(struct vcpu *v, struct vcpu_exit *e)
 	 * the reset vector's page, or for a vCPU that raced another one to
 	 * the same new chunk: that one just retries too.
 	 */
-	if (ram_chunk(v->dom->ram_size, e->npf.gpa, 1, NULL) &&
+	if (rl_chunk(&v->dom->ram, e->npf.gpa, 1, NULL) &&
 	    !(e->npf.fetch && range_within(e->npf.gpa, 1, PVHV_RESET_PAGE_GPA, PAGE_SIZE))) {
 		int rc = dom_ram_fault(v->dom, e->npf.gpa);
 

@@ -149,7 +149,17 @@ struct domain {
 	 * under ram_lock, read without it).
 	 */
 	uint64_t ram_size;
+	struct ram_layout ram;   /* where it lies in guest-physical space (set at build) */
 	struct cp_account mem;
+	/*
+	 * identity-ram: ram.r[1 .. nr) is host memory at its own address,
+	 * taken at the first build into this account and held until
+	 * domain_release(): a reboot or restart tears the domain down but
+	 * keeps these chunks (a device may still DMA there until its
+	 * passthrough is quiesced, and no other domain may get them
+	 * meanwhile), and the next build zeroes and maps them again.
+	 */
+	struct cp_account ident;
 	struct spinlock ram_lock;
 	uint64_t populated_peak; /* the most chunks it held (any boot) */
 	bool ram_failed;         /* a chunk could not be wholly mapped: RAM faults fail */
@@ -299,7 +309,14 @@ int bundle_file_at(unsigned idx, char *name, size_t namelen, size_t *size);
 /* domain.c */
 /* Builds the domain from its configuration; on failure sets dom->reason and returns -errno. */
 int domain_build(struct domain *dom);
+/* Undoes a build; an identity domain keeps its identity RAM (domain_release() gives it back). */
 void domain_teardown(struct domain *dom);
+/*
+ * The domain has ended for good (or never started), after its teardown:
+ * its disks close (devices_release()) and its identity RAM goes back to
+ * the pool.
+ */
+void domain_release(struct domain *dom);
 /*
  * Ends the domain (from any CPU, any vCPU of it): records how and why,
  * then takes its vCPUs off their CPUs.  Only the first call counts.

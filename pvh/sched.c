@@ -371,7 +371,7 @@ void sched_stop_all(void)
 			live_end_locked(d);
 		sched_unlock();
 		if (waiting)
-			devices_release(d);
+			domain_release(d);
 		if (run)
 			domain_end(d, END_STOPPED, 0, "pvhv is stopping");
 	}
@@ -433,7 +433,7 @@ static void restart_due(void)
 		}
 		d->end = END_STOPPED;
 		kprintf("pvhv: dom %s stopped: rebuilding the control domain failed: %s\n", d->name, d->reason);
-		devices_release(d);
+		domain_release(d);
 		sched_lock();
 		live_end_locked(d);
 		last = poweroff_due_locked(&on);
@@ -662,7 +662,7 @@ static void create_due(void)
 			sched_unlock();
 			continue;
 		}
-		devices_release(d);
+		domain_release(d);
 		kprintf("pvhv: dom %s not started: %s\n", d->name, d->reason);
 		d->end = END_NOT_STARTED;
 		domain_event_not_started(d);
@@ -710,7 +710,7 @@ void sched_domain_quiesced(struct domain *dom)
 	}
 	if (!reboot && restart_control(dom))
 		return;
-	devices_release(dom);
+	domain_release(dom);
 	sched_lock();
 	dom->state = DOM_ENDED;
 	live_end_locked(dom);

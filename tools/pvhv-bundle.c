@@ -300,9 +300,18 @@ static struct file *load(const char *dom, const char *what, const char *name)
 	return f->read_ok ? f : NULL;
 }
 
+/* ram_layout_identity()'s take() for a host whose memory is all free. */
+static bool take_any(void *ctx, uint64_t idx)
+{
+	return true;
+}
+
 /* Check one valid domain as pvhv's domain_build() will, in the same order. */
 static void check_domain(const struct domain_config *d)
 {
+	struct ram_layout ram;
+	struct ram_range held;
+	uint64_t end;
 	char err[256];
 	struct elf_image im;
 	struct file *k, *i;
@@ -327,9 +336,15 @@ static void check_domain(const struct domain_config *d)
 		problem(d->name, "kernel \"%s\": %s", d->kernel, err);
 		return;
 	}
+	/* identity-ram: the host's memory is not known here; check against all of it free from 16 MiB. */
+	if (d->identity_ram)
+		ram_layout_identity(&ram, d->memory, PVHV_RAM_MAX / PVHV_RAM_ALIGN * 2, take_any, NULL, &held,
+				    &end);
+	else
+		ram_layout_plain(&ram, d->memory);
 	if (i)
-		place_rc = bootinfo_place_initrd(d->memory, im.highest, i->size, &gpa);
-	if (elf_check_fits(&im, d->memory, gpa, place_rc ? 0 : i ? i->size : 0, err,
+		place_rc = bootinfo_place_initrd_in(&ram, im.highest, i->size, &gpa);
+	if (elf_check_fits(&im, &ram, gpa, place_rc ? 0 : i ? i->size : 0, err,
 			   sizeof(err))) {
 		problem(d->name, "kernel \"%s\": %s", d->kernel, err);
 		return;

@@ -15,9 +15,11 @@ PVHD_C := userland/pvhd/pvhd.c userland/pvhd/token.c userland/pvhd/api.c userlan
 	tools/json.c
 # A hostile management client for the integration tests (the ctlimage step).
 IMG_HOSTILE_C := tests/userland/img-hostile.c
+# A page's guest-physical address, for the identity-ram test (the ctlident step).
+PHYSMARK_C := tests/userland/physmark.c
 
 userland: $(B)/userland/pvhv-agent $(B)/userland/agent-run $(B)/userland/pvhctl $(B)/userland/pvhd \
-	$(B)/userland/img-hostile
+	$(B)/userland/img-hostile $(B)/userland/physmark
 
 $(B)/userland/pvhv-agent: $(AGENT_C:%.c=$(B)/userland/obj/%.o) $(USERLAND_LIB_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"
@@ -36,6 +38,10 @@ $(B)/userland/pvhd: $(PVHD_C:%.c=$(B)/userland/obj/%.o)
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 
 $(B)/userland/img-hostile: $(IMG_HOSTILE_C:%.c=$(B)/userland/obj/%.o)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
+
+$(B)/userland/physmark: $(PHYSMARK_C:%.c=$(B)/userland/obj/%.o)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(USERLAND_LDFLAGS) -o $@ $^
 

@@ -130,6 +130,8 @@ static inline hpa_t ptr_to_hpa(const void *p) { return (hpa_t)(uintptr_t)p; }
 int page_alloc(uint64_t npages, uint64_t align_pages, hpa_t *out);
 void page_free(hpa_t pa, uint64_t npages);
 uint64_t page_free_count(void);
+/* What holds host memory at [start, start + size) outside the guest RAM pool (mm.c), or NULL if free. */
+const char *page_holder(hpa_t start, uint64_t size);
 /*
  * The guest RAM pool (mempool.c, on lib/chunkpool.c): every free 2 MiB
  * host chunk, carved at boot.  A domain reserves its RAM when it is built
@@ -151,6 +153,18 @@ int mempool_take(struct cp_account *a, hpa_t *chunk);
 int mempool_take_to_overwrite(struct cp_account *a, hpa_t *chunk);
 /* a gives chunk back (dirty: it is zeroed before anyone else sees it). */
 void mempool_free(struct cp_account *a, hpa_t chunk);
+/*
+ * The 2 MiB chunk at host address chunk itself, for a, beyond its
+ * reservation (cp_take_at()): taken back from the host allocator first if
+ * that has all of it free.  0 with *dirty when the caller must zero it;
+ * -EBUSY (a domain has it), -ENOENT (pvhv uses it, or it is not RAM),
+ * -ENOMEM (the free chunks are all promised to domains).
+ */
+int mempool_take_at(struct cp_account *a, hpa_t chunk, bool *dirty);
+/* Chunk indexes (hpa / 2 MiB) the pool covers: 0 .. this - 1, up to the end of host RAM. */
+uint64_t mempool_capacity(void);
+/* What holds host memory at [start, start + size), for messages: "pvhv's image", "a domain", ... */
+const char *mem_holder(hpa_t start, uint64_t size);
 /*
  * Zeroes at most one dirty chunk (2 MiB of work), in pieces: between two
  * it gives up (the chunk stays dirty) when a take waits for it or

@@ -146,6 +146,49 @@ void mempool_free(struct cp_account *a, hpa_t chunk)
 		panic("mempool: freeing chunk 0x%lx that the domain does not hold", chunk);
 }
 
+int mempool_take_at(struct cp_account *a, hpa_t chunk, bool *dirty)
+{
+	uint32_t idx = (uint32_t)(chunk / LARGE_PAGE_SIZE);
+	int err;
+
+	if (!IS_ALIGNED(chunk, LARGE_PAGE_SIZE) || chunk / LARGE_PAGE_SIZE >= pool.cap)
+		return -ENOENT;
+	spin_lock(&lock);
+	err = cp_take_at(&pool, a, idx, dirty);
+	/* The host allocator may have it (given back when it ran dry) and no longer use it. */
+	if (err == -ENOENT && page_claim(chunk, CHUNK_PAGES) == 0 && cp_add(&pool, idx, false) == 0)
+		err = cp_take_at(&pool, a, idx, dirty);
+	spin_unlock(&lock);
+	return err;
+}
+
+uint64_t mempool_capacity(void)
+{
+	return pool.cap;
+}
+
+const char *mem_holder(hpa_t start, uint64_t size)
+{
+	enum cp_state st;
+
+	for (hpa_t c = ALIGN_DOWN(start, LARGE_PAGE_SIZE); c < start + size; c += LARGE_PAGE_SIZE) {
+		spin_lock(&lock);
+		st = cp_state_of(&pool, (uint32_t)MIN(c / LARGE_PAGE_SIZE, (uint64_t)UINT32_MAX));
+		spin_unlock(&lock);
+		if (st == CP_TAKEN)
+			return "another domain's RAM";
+		if (st == CP_SCRUBBING)
+			return "a chunk being zeroed";
+		if (st == CP_ABSENT) {
+			const char *h = page_holder(c, LARGE_PAGE_SIZE);
+
+			if (h)
+				return h;
+		}
+	}
+	return "nothing now (it was busy)";
+}
+
 bool mempool_scrub_step(bool (*give_up)(void))
 {
 	uint8_t *p;

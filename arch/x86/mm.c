@@ -58,6 +58,32 @@ int page_claim(hpa_t p, uint64_t npages)
 	return err;
 }
 
+const char *page_holder(hpa_t start, uint64_t size)
+{
+	bool ram = false, busy = false;
+
+	for (unsigned i = 0; i < boot_info.nr_regions; i++) {
+		const struct mem_region *r = &boot_info.region[i];
+
+		if (r->type == 1 && range_within(start, size, r->addr, r->size))
+			ram = true;
+	}
+	if (!ram || start + size > ram_top)
+		return "no RAM of the host's";
+	if (start < ptr_to_hpa(__image_end) && ptr_to_hpa(__image_start) < start + size)
+		return "pvhv's image";
+	for (unsigned i = 0; i < nr_boot_modules; i++)
+		if (start < boot_modules[i].start + boot_modules[i].size && boot_modules[i].start < start + size)
+			return "a boot module (the bundle)";
+	if (start < MIB(1))
+		return "firmware";
+	spin_lock(&pa_lock);
+	for (hpa_t p = start; p < start + size && !busy; p += PAGE_SIZE)
+		busy = pa_claim(&pa, p, 1) != 0 || pa_free(&pa, p, 1) != 0;
+	spin_unlock(&pa_lock);
+	return busy ? "pvhv's own allocations" : NULL;
+}
+
 hpa_t mm_ram_top(void)
 {
 	return ram_top;

@@ -242,6 +242,64 @@ def teardown_case(dom, name, how, env, **kw):
                 must_not=[r"PANIC", r"FATAL exception"], **kw)
 
 
+# ---------------------------------------------------------------- identity-ram
+
+IDENT_MARK = r"^\[ctl\] PVHV-IDENT-MARK gpa=0x([0-9a-f]+) mark=(PVHV-PHYSMARK-\d+-\d+)\n"
+IDENT_RANGES = r"^pvhv: dom ctl: identity RAM((?: 0x[0-9a-f]+-0x[0-9a-f]+)+) (?:zeroed|kept over restart (\d+))"
+GIB2 = 2 << 30   # q35's RAM below the PCI hole: the RAM file's offset is the host-physical address there
+
+
+def ident_mark_live(m, ram):
+    """Live check: host memory at the page's guest-physical address holds the marker ctl wrote."""
+    gpa, mark = int(m.group(1), 16), m.group(2).encode()
+    if gpa + len(mark) > GIB2:
+        return "marker at 0x%x: not below 2 GiB, where the RAM file is host-physical" % gpa
+    with open(ram, "rb") as f:
+        f.seek(gpa)
+        got = f.read(len(mark))
+    if got != mark:
+        return "host-physical 0x%x holds %r, not ctl's marker %r written at guest-physical 0x%x" % (
+            gpa, got, mark, gpa)
+    return None
+
+
+def ident_check(log):
+    """-> (None or why, note): both builds show the same identity ranges; each boot's usable RAM
+    above 1 MiB is exactly those ranges; each marked page lies in them."""
+    builds = [(m.group(1).split(), m.group(2)) for m in re.finditer(IDENT_RANGES, log, re.M)]
+    if len(builds) != 2 or builds[0][1] is not None or builds[1][1] != "1":
+        return "want the first build's identity RAM line and restart 1's, got %r" % builds, None
+    ranges = builds[0][0]
+    if builds[1][0] != ranges:
+        return "restart moved the identity RAM: %s, then %s" % (ranges, builds[1][0]), None
+    spans = [tuple(int(x, 16) for x in r.split("-")) for r in ranges]
+    note = "identity RAM %s" % " ".join(ranges)
+    # Each boot prints its map: the usable ranges from 1 MiB on, as pvhv's (Linux's ends are inclusive).
+    boots, cur = [], None
+    for line in log.split("\n"):
+        m = re.match(r"^\[ctl\] PVHV-IDENT-E820 0x([0-9a-f]+)-0x([0-9a-f]+)$", line)
+        if m:
+            if cur is None:
+                cur = []
+                boots.append(cur)
+            a, b = int(m.group(1), 16), int(m.group(2), 16) + 1
+            if a >= 1 << 20:
+                cur.append((a, b))
+        else:
+            cur = None if line.startswith("[ctl] PVHV-IDENT-") or line.startswith("[ctl] PVHV-ROOT") else cur
+    if len(boots) != 2:
+        return "want two boots' maps, got %d" % len(boots), note
+    for k, got in enumerate(boots):
+        if got != spans:
+            return "boot %d's usable RAM from 1 MiB is %s, not pvhv's identity ranges %s" % (
+                k + 1, " ".join("0x%x-0x%x" % r for r in got), " ".join(ranges)), note
+    for m in re.finditer(IDENT_MARK, log, re.M):
+        gpa = int(m.group(1), 16)
+        if not any(a <= gpa < b for a, b in spans):
+            return "marked page 0x%x outside the identity RAM" % gpa, note
+    return None, note
+
+
 def cases(dom, probe):
     """The Linux cases, built with run.py's dom() and probe()."""
     return [
@@ -512,6 +570,52 @@ def cases(dom, probe):
                             "[ctl] PVHV-CTL-LOGS spinning|",
                             "pvhv: summary dom=sb end=poweroff status=0 cpu_us=1 vsock_refused=2 exits=9",
                             "pvhv: dom spin stopped: destroyed through the management port")),
+        # identity-ram: the control domain's RAM is host memory at the same
+        # addresses (devices passed through to it DMA there; no IOMMU).  It
+        # boots, makes a sandbox, and a page it marks is found from outside
+        # (QEMU's RAM as a file) at the same host-physical address; its map
+        # is exactly the identity ranges; it crashes, and pvhv restarts it on
+        # the same ranges, zeroed again, where it marks a page again.
+        case("linux-ctl-ident", "identity-ram: a Linux control domain at guest-physical = host-physical, "
+             "a sandbox, a marked page seen in host memory, a crash and a restart on the same ranges",
+             [linux_root("ctl", "ctlident", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
+                         vsock_cid=3, control=True, identity_ram=True)],
+             code=1, timeout=400, ram_file=True, bundle_add=["hello"],
+             live=[(IDENT_MARK, ident_mark_live)], check=ident_check,
+             must=[r"^pvhv: dom ctl: RAM at guest-physical = host-physical \(190 MiB in \d+ ranges?\); "
+                   r"no IOMMU: ctl is trusted for DMA$",
+                   r"^\[ctl\] PVHV-IDENT-CREATED hi 1:1$",
+                   r"^\[hi\] PASS hello$",
+                   r"^\[ctl\] PVHV-IDENT-EVENT \d+ 1:1 poweroff status 0$",
+                   r"^\[ctl\] PVHV-IDENT-CRASHING$",
+                   r"^pvhv: dom ctl: the control domain restarted$",
+                   r"^\[ctl\] PVHV-IDENT-RESTARTED$",
+                   # every chunk back at the end, the identity ones too (hi's slot stays: the table)
+                   r"(?s)^pvhv: bench mem_table_kib=\d+ end_plus_table=(\d+)$"
+                   r".*^pvhv: bench mem_free_kib boot=\1 end=\d+$"],
+             counts=[(IDENT_MARK, 2), (r"^\[ctl\] PVHV-IDENT-MARK-DONE intact$", 2)],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-IDENT-MARK-FAIL", r"PVHV-IDENT-MARK-DONE changed",
+                       r"(?s)trusted for DMA$.*trusted for DMA$"],
+             fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",
+                            "[ctl] PVHV-ROOT-INIT id=pvhv-test-root-1 root=/dev/vda ext4 rw",
+                            "pvhv: dom ctl: RAM at guest-physical = host-physical (190 MiB in 1 range); "
+                            "no IOMMU: ctl is trusted for DMA",
+                            "pvhv: dom ctl: identity RAM 0x1000000-0xcc00000 zeroed and mapped",
+                            "[ctl] PVHV-IDENT-E820 0x0000000000000000-0x0000000000005fff",
+                            "[ctl] PVHV-IDENT-E820 0x0000000001000000-0x000000000cbfffff",
+                            "[ctl] PVHV-IDENT-CREATED hi 1:1", "[hi] PASS hello",
+                            "[ctl] PVHV-IDENT-EVENT 1 1:1 poweroff status 0",
+                            "[ctl] PVHV-IDENT-MARK gpa=0x2345000 mark=PVHV-PHYSMARK-77-1700000000",
+                            "[ctl] PVHV-IDENT-MARK-DONE intact", "[ctl] PVHV-IDENT-CRASHING",
+                            "pvhv: dom ctl: the control domain restarted",
+                            "pvhv: dom ctl: identity RAM 0x1000000-0xcc00000 kept over restart 1, zeroed and mapped",
+                            "[ctl] PVHV-IDENT-E820 0x0000000000000000-0x0000000000005fff",
+                            "[ctl] PVHV-IDENT-E820 0x0000000001000000-0x000000000cbfffff",
+                            "[ctl] PVHV-IDENT-RESTARTED",
+                            "[ctl] PVHV-IDENT-MARK gpa=0x3456000 mark=PVHV-PHYSMARK-66-1700000100",
+                            "[ctl] PVHV-IDENT-MARK-DONE intact",
+                            "pvhv: bench mem_table_kib=36 end_plus_table=9036",
+                            "pvhv: bench mem_free_kib boot=9036 end=9000")),
         # pvhv as a service ("serve;"): a sandbox's end does not stop it; the
         # control domain's `pvhctl host stop` ends the spinning sandbox and
         # the control domain itself (no restart), and pvhv powers off with

@@ -80,7 +80,9 @@ MIB = 1 << 20
 # (run only when -k names it in full), fake (--self-test: builds a good log),
 # bundle_add (test guests or absolute paths the bundle carries for run-time domains),
 # serve (the bundle says "serve;": pvhv runs until told to stop), qemu (extra QEMU
-# arguments, e.g. ["-device", "nvme,serial=x"], after the shared ones).
+# arguments, e.g. ["-device", "nvme,serial=x"], after the shared ones), ram_file (the
+# machine's RAM is a file in /dev/shm, removed after the run), live ([(regex,
+# fn(match, ram file) -> None or why)]: run on each match while QEMU runs).
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
@@ -682,6 +684,55 @@ CASES = [
                         "pvhv: dom ctl: the control domain is not restarted: reboot limit (2) reached",
                         "pvhv: dom ctl stopped: triple fault (rip 0xfff0)",
                         "pvhv: dom ctl stopped: triple fault (rip 0xfff0)")),
+    # identity-ram (the control domain's RAM at guest-physical = host-physical):
+    # a crashing control domain is rebuilt on the very same host ranges, held
+    # over its back-off while a sibling takes and gives back RAM; the trust
+    # line once, the ranges at each build, and all memory back at the end.
+    dict(name="ident-restart", what="identity-ram: a crashing control domain keeps its host ranges over restarts",
+         domains=[dom("ctl", "triplefault", end="stopped", reason=r"triple fault \(rip 0x[0-9a-f]+\)",
+                      vsock_cid=3, control=True, reboot_limit=2, memory=64, identity_ram=True),
+                  dom("mc", "memcheck", "mem=16 rounds=300")], code=3, timeout=120,
+         must=[r"^pvhv: dom ctl: RAM at guest-physical = host-physical \(62 MiB in \d+ ranges?\); "
+               r"no IOMMU: ctl is trusted for DMA$",
+               r"(?s)^pvhv: dom ctl: identity RAM((?: 0x[0-9a-f]+-0x[0-9a-f]+)+) zeroed and mapped$"
+               r".*^pvhv: dom ctl: the control domain ended \(stopped\); restarting in 1000 ms"
+               r".*^pvhv: dom ctl: identity RAM\1 kept over restart 1, zeroed and mapped$"
+               r".*^pvhv: dom ctl: identity RAM\1 kept over restart 2, zeroed and mapped$",
+               r"^pvhv: dom ctl: identity RAM 0x1000000-",
+               r"^pvhv: summary dom=mc end=poweroff status=0\b",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         must_not=[r"(?s)trusted for DMA$.*trusted for DMA$"],
+         counts=[(r"^pvhv: dom ctl stopped: triple fault", 3)],
+         fake=fake_plus("pvhv: dom ctl: RAM at guest-physical = host-physical (62 MiB in 1 range); "
+                        "no IOMMU: ctl is trusted for DMA",
+                        "pvhv: dom ctl: identity RAM 0x1000000-0x4e00000 zeroed and mapped",
+                        "pvhv: dom ctl: the control domain ended (stopped); restarting in 1000 ms (1 of at most 2)",
+                        "pvhv: dom ctl: identity RAM 0x1000000-0x4e00000 kept over restart 1, zeroed and mapped",
+                        "pvhv: dom ctl: identity RAM 0x1000000-0x4e00000 kept over restart 2, zeroed and mapped",
+                        "pvhv: bench mem_free_kib boot=9000 end=9000",
+                        "pvhv: dom ctl stopped: triple fault (rip 0xfff0)",
+                        "pvhv: dom ctl stopped: triple fault (rip 0xfff0)")),
+    # identity-ram refused: on a domain that is not the control domain (the
+    # configuration), and when host memory from 16 MiB cannot hold it (the
+    # build names the range and what holds it); the other domain runs.
+    dict(name="ident-refused", what="identity-ram off the control domain, and more than the host has",
+         domains=[dom("sb", "hello", "name=sb", identity_ram=True, end="not-started",
+                      reason=re.escape("identity-ram: only the control domain (control = <1>) has its RAM "
+                                       "at guest-physical = host-physical") + "$",
+                      fake_reason="identity-ram: only the control domain (control = <1>) has its RAM "
+                                  "at guest-physical = host-physical"),
+                  dom("ctl", "hello", "name=ctl", vsock_cid=3, control=True, identity_ram=True, memory=2048,
+                      end="not-started",
+                      reason=r"identity-ram: needs 2046 MiB at guest-physical = host-physical from 0x1000000, "
+                             r"only \d+ MiB free up to 0x[0-9a-f]+ \(the end of host RAM\)"
+                             r"(?:; 0x[0-9a-f]+-0x[0-9a-f]+ is (?:a boot module \(the bundle\)|pvhv's own allocations))?$",
+                      fake_reason="identity-ram: needs 2046 MiB at guest-physical = host-physical from 0x1000000, "
+                                  "only 940 MiB free up to 0x40000000 (the end of host RAM); "
+                                  "0x3c000000-0x3e000000 is a boot module (the bundle)"),
+                  hello()], allow_invalid=True, code=3,
+         must=[r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         must_not=[r"trusted for DMA"],
+         fake=fake_plus("pvhv: bench mem_free_kib boot=9000 end=9000")),
     dict(name="virtio-attack", what="every ring rule broken against pvhv's rng: NEEDS_RESET, recovery, a sibling unharmed",
          domains=[dom("va", "virtio", "mode=attack what=all slot=0", virtio=["rng"], max_runtime_ms=120000),
                   memcheck("mc")],
@@ -1052,13 +1103,13 @@ def gen_pattern(path):
 
 
 def gen_userland(path):
-    """An ext4 image of build/userland's programs (pvhv-agent, agent-run, pvhctl, pvhd, img-hostile) and
+    """An ext4 image of build/userland's programs (pvhv-agent, agent-run, pvhctl, pvhd, img-hostile, physmark) and
     build/guests/hello.elf (a kernel the control domain can upload), mkfs.ext4 -d."""
     src = os.path.join(ROOT, "build", "userland")
     stage = path + "-files"   # (not *.d: the Makefile reads build/**/*.d as dependencies)
     shutil.rmtree(stage, ignore_errors=True)
     os.makedirs(stage)
-    for prog in ("pvhv-agent", "agent-run", "pvhctl", "pvhd", "img-hostile", "../guests/hello.elf"):
+    for prog in ("pvhv-agent", "agent-run", "pvhctl", "pvhd", "img-hostile", "physmark", "../guests/hello.elf"):
         if not os.path.exists(os.path.join(src, prog)):
             raise Fail("harness: build/userland/%s not built" % prog)
         shutil.copy2(os.path.join(src, prog), stage)
@@ -1123,6 +1174,8 @@ def write_dts(path, domains, kernels, initrds=None, serve=False):
             lines.append("\t\t\ttest-msi;")
         if d.get("pci"):
             lines.append("\t\t\tpci = %s;" % ", ".join(dts_string(v) for v in d["pci"]))
+        if d.get("identity_ram"):
+            lines.append("\t\t\tidentity-ram;")
         lines.append("\t\t};")
     lines += ["\t};", "};", ""]
     with open(path, "w") as f:
@@ -1238,7 +1291,7 @@ def build_bundle(case, cdir):
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
     elif any(d.get("max_runtime_ms") or d.get("virtio") or d.get("disks") or d.get("net_mac") or
              d.get("vsock_cid") or d.get("reboot_limit") is not None or d.get("cpu_share") or
-             d.get("test_msi") for d in domains) or \
+             d.get("test_msi") or d.get("identity_ram") for d in domains) or \
             case.get("via") == "dts" or case.get("serve"):
         write_dts(os.path.join(cdir, "config.dts"), domains, kernels, initrds, serve=case.get("serve", False))
         run_tool(["-o", bundle, "--config", os.path.join(cdir, "config.dts"), "-C", files] + extra, cdir)
@@ -1372,20 +1425,61 @@ def boot(case, cdir, log_path, qout_path, opts):
     if case.get("append"):
         cmd += ["-append", case["append"]]  # pvhv's own command line
     cmd += case.get("qemu", [])
+    ram = None
+    if case.get("ram_file"):
+        # The machine's RAM as a shared file the live checks read: below the
+        # PCI hole (2 GiB on q35) its offset is the host-physical address.
+        ram = "/dev/shm/pvhv-itest-%s-%d.ram" % (re.sub(r"\W", "_", case["name"]), os.getpid())
+        cmd += ["-object", "memory-backend-file,id=pvhv-ram,size=%sM,mem-path=%s,share=on" %
+                (env.get("PVHV_MEM", "1024"), ram), "-machine", "memory-backend=pvhv-ram"]
     with open(os.path.join(cdir, "cmd"), "w") as f:
         f.write(" ".join(cmd) + "\n")
     limit = case_timeout(case, opts)
-    with open(qout_path, "wb") as qout:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qout,
-                                stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            rc = proc.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            return read_text(log_path), "timed out after %ds" % limit
+    try:
+        with open(qout_path, "wb") as qout:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=qout,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+            rc, live_why = wait_live(proc, case, log_path, ram, time.time() + limit)
+            if rc is None:
+                return read_text(log_path), "timed out after %ds" % limit
+    finally:
+        if ram and os.path.exists(ram):
+            os.unlink(ram)
     log = read_text(log_path)
-    return log, check_log(case, rc, log)
+    return log, check_log(case, rc, log) or live_why
+
+
+def wait_live(proc, case, log_path, ram, deadline):
+    """Waits for QEMU until deadline (then kills it: rc None), running the case's live checks
+    ([(regex, fn(match, ram path) -> None or why)]) on each new match in the serial log while it
+    runs -> (rc, None or the first check's failure).  A match first seen after QEMU exited fails."""
+    live, seen, why = case.get("live", []), set(), None
+
+    def scan(running):
+        nonlocal why
+        text = read_text(log_path)
+        for k, (rx, fn) in enumerate(live):
+            for m in re.finditer(rx, text, re.M):
+                if (k, m.start()) in seen:
+                    continue
+                seen.add((k, m.start()))
+                w = fn(m, ram) if running else "live check /%s/: matched only after QEMU exited" % rx
+                why = why or w
+
+    while True:
+        try:
+            rc = proc.wait(timeout=max(0.0, min(0.5, deadline - time.time())) if live
+                           else max(0.0, deadline - time.time()))
+            break
+        except subprocess.TimeoutExpired:
+            if time.time() >= deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                return None, None
+            scan(True)
+    if live:
+        scan(False)
+    return rc, why
 
 
 def run_pair(case, opts, cdir, log_path, qout_path):

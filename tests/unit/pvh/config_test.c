@@ -1590,3 +1590,73 @@ Test(config, test_msi_not_at_run_time)
 	cr_assert_eq(config_domain_from_props(&d, "job", p, 3, NULL, 0), -EINVAL);
 	cr_assert_str_eq(d.error, "property \"test-msi\" is not for domains made at run time");
 }
+
+/* ---------------------------------------------------------------- identity-ram */
+
+/* The control domain with identity-ram: the flag is set, and only there. */
+Test(config, identity_ram_on_the_control_domain)
+{
+	begin();
+	node("ctl");
+	str("kernel", "k");
+	cell("memory-mib", 256);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	raw("identity-ram", NULL, 0);
+	end();
+	domain("sb", 16);
+	finish();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[0].valid, "%s", cfg.dom[0].error);
+	cr_assert(cfg.dom[0].identity_ram);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert_not(cfg.dom[1].identity_ram);
+}
+
+Test(config, identity_ram_refused_off_the_control_domain)
+{
+	begin_bad("sb");
+	str("kernel", "k");
+	cell("memory-mib", 64);
+	raw("identity-ram", NULL, 0);
+	finish_bad();
+	expect_dom_fail("identity-ram: only the control domain (control = <1>) has its RAM at "
+			"guest-physical = host-physical");
+}
+
+Test(config, identity_ram_takes_no_value)
+{
+	begin_bad("ctl");
+	str("kernel", "k");
+	cell("memory-mib", 64);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	cell("identity-ram", 1);
+	finish_bad();
+	expect_dom_fail("identity-ram takes no value (4 bytes)");
+}
+
+Test(config, identity_ram_needs_two_chunks)
+{
+	begin_bad("ctl");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	raw("identity-ram", NULL, 0);
+	finish_bad();
+	expect_dom_fail("identity-ram: memory-mib 2 is below 4 (2 MiB private, the rest identity)");
+}
+
+/* A domain made at run time is never the control domain: identity-ram is not among its properties. */
+Test(config, identity_ram_not_at_run_time)
+{
+	struct domain_config d = { 0 };
+	uint32_t mib = __builtin_bswap32(64);
+	struct config_prop props[] = {
+		{ "kernel", "k", 2 }, { "memory-mib", &mib, 4 }, { "identity-ram", "", 0 },
+	};
+
+	cr_assert_eq(config_domain_from_props(&d, "job", props, 3, NULL, 0), -EINVAL);
+	cr_assert_str_eq(d.error, "property \"identity-ram\" is not for domains made at run time");
+}

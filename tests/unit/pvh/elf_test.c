@@ -585,8 +585,11 @@ static struct elf_image fit_image(void)
 static int fits_with_initrd(const struct elf_image *im, uint64_t ram,
 			    uint64_t initrd_gpa, uint64_t initrd_size)
 {
+	struct ram_layout l;
+
 	err[0] = 0;
-	return elf_check_fits(im, ram, initrd_gpa, initrd_size, err, sizeof(err));
+	ram_layout_plain(&l, ram);
+	return elf_check_fits(im, &l, initrd_gpa, initrd_size, err, sizeof(err));
 }
 
 static int fits(const struct elf_image *im, uint64_t ram)
