@@ -697,6 +697,12 @@ static int finish_props(struct domain_config *d, unsigned seen)
 		return dom_error(d, "vsock-connect without vsock-cid");
 	if ((d->pci_all || d->nr_pci) && !d->control)
 		return dom_error(d, "pci: only the control domain (control = <1>) drives the machine's devices");
+	/*
+	 * Its devices DMA to the addresses it programs, and there is no
+	 * IOMMU to translate them: passed-through PCI needs identity RAM.
+	 */
+	if (d->pci_all || d->nr_pci)
+		d->identity_ram = true;
 	/* Its RAM is host memory a device may DMA to: only the domain trusted with the machine. */
 	if (d->identity_ram && !d->control)
 		return dom_error(d, "identity-ram: only the control domain (control = <1>) has its RAM at "

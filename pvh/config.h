@@ -28,7 +28,8 @@
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
  *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
  *               pci = "all";            // optional, control domain only: the host's PCI functions it
- *                                       // drives ("all", or up to 16 like "0000:00:03.0")
+ *                                       // drives ("all", or up to 16 like "0000:00:03.0");
+ *                                       // implies identity-ram
  *               test-msi;               // optional, tests only: the MSI test device (pvh/msitest.c)
  *               identity-ram;           // optional, control domain only: RAM at guest-physical =
  *                                       // host-physical (devices DMA to it; no IOMMU)

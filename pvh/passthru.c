@@ -80,7 +80,7 @@ static const char *bar_problem(const struct domain *d, const struct pci_host_fun
 
 		if (!n)
 			continue;
-		if (s + n < s || s + n > (1ULL << 48) || ram_overlaps(d->ram_size, s, n)) {
+		if (s + n < s || s + n > (1ULL << 48) || rl_overlaps(&d->ram, s, n)) {
 			snprintf(buf, len, "bar%u 0x%lx+0x%lx overlaps the domain's RAM", i, h->f.bar[i].addr,
 				 h->f.bar[i].size);
 			return buf;

@@ -511,9 +511,15 @@ def cases(dom, probe):
                    # A BAR written elsewhere stays where the host put it, and pvhv counts the move.
                    r"^\[ctl\] PVHV-PCI-BAR0 0000:00:01\.0 before=(\w+) after=\1$",
                    r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*virtio0-config$",
+                   # Its RAM is identity-mapped, so the device DMAs: a lease from QEMU's DHCP, pings answered,
+                   # and the receive/transmit MSI-X counts rising meanwhile.
+                   r"^pvhv: dom ctl: identity RAM",
+                   r"^\[ctl\] PVHV-PCI-DHCP eth0 lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2$",
+                   r"^\[ctl\] PVHV-PCI-PING [1-3] packets received$",
+                   r"^\[ctl\] PVHV-PCI-MSIX before=(\d+) after=(?!\1$)\d+$",
                    r"^pvhv: dom ctl pci 0000:00:01\.0: \d+ BAR moves ignored"],
              # (Linux's early "not using MMCONFIG" is expected: the window is reserved in ACPI, not E820.)
-             must_not=[r"PVHV-PCI-DEV 0000:00:00\.0", r"PVHV-PCI-MODPROBE-FAIL", r"left off:"],
+             must_not=[r"PVHV-PCI-DEV 0000:00:00\.0", r"PVHV-PCI-MODPROBE-FAIL", r"left off:", r"PVHV-PCI-NET-FAIL"],
              fake=fake_plus("pvhv: pci 0000:00:00.0 kept by pvhv: a bridge",
                             "pvhv: pci 0000:00:01.0 1af4:1000 class 020000 -> dom ctl",
                             "pvhv: pci 0000:00:1f.2 kept by pvhv: function 0 of its device stays with pvhv",
@@ -523,6 +529,10 @@ def cases(dom, probe):
                             "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci",
                             "[ctl] PVHV-PCI-BAR0 0000:00:01.0 before=0000c041 after=0000c041",
                             "[ctl] PVHV-PCI-IRQ 24: 0 PCI-MSI-X 16384-edge virtio0-config",
+                            "pvhv: dom ctl: identity RAM 0x1000000-0x10e00000 zeroed and mapped",
+                            "[ctl] PVHV-PCI-DHCP eth0 lease of 10.0.2.15 obtained from 10.0.2.2",
+                            "[ctl] PVHV-PCI-PING 3 packets received",
+                            "[ctl] PVHV-PCI-MSIX before=2 after=9",
                             "pvhv: dom ctl pci 0000:00:01.0: 1 BAR moves ignored (BARs stay at the host's addresses)")),
         dict(name="linux-pci-refused", what="pci names a function the host does not have: the control domain is refused",
              domains=[dict(linux("ctl", test="", vsock_cid=3, control=True, pci=["0000:00:07.0"]), end=None)],

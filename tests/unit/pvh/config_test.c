@@ -1478,7 +1478,7 @@ Test(config, runtime_memory_above_4g)
 static void pci_ctl(const void *pci, int len)
 {
 	str("kernel", "k");
-	cell("memory-mib", 2);
+	cell("memory-mib", 4);
 	cell("vsock-cid", 3);
 	cell("control", 1);
 	raw("pci", pci, len);
@@ -1503,6 +1503,7 @@ Test(config, pci_lists)
 	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
 	cr_assert(cfg.dom[1].pci_all);
 	cr_assert_eq(cfg.dom[1].nr_pci, 0);
+	cr_assert(cfg.dom[1].identity_ram, "pci without identity-ram: devices would DMA to guest addresses");
 
 	begin_bad("ctl");
 	pci_ctl(two, sizeof(two));
@@ -1516,6 +1517,7 @@ Test(config, pci_lists)
 	cr_assert_eq(cfg.dom[1].pci[1].bus, 0xff);
 	cr_assert_eq(cfg.dom[1].pci[1].dev, 0x1f);
 	cr_assert_eq(cfg.dom[1].pci[1].fn, 7);
+	cr_assert(cfg.dom[1].identity_ram);
 }
 
 Test(config, pci_refused)
