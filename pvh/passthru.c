@@ -623,10 +623,11 @@ void passthru_teardown(struct domain *d)
 				pci_msix_release(&p->msix);
 			msi_route_unbind(&p->msi_route);
 		}
-		if (arch_pci_quiesce(&hw, &p->h->f, why, sizeof(why))) {
-			bdf(p->h, name, sizeof(name));
+		bdf(p->h, name, sizeof(name));
+		if (arch_pci_quiesce(&hw, &p->h->f, why, sizeof(why)))
 			kprintf("pvhv: dom %s pci %s: %s\n", d->name, name, why);
-		}
+		else
+			kprintf("pvhv: dom %s pci %s quiesced\n", d->name, name);
 	}
 	for (unsigned i = 0; i < pt->nr; i++)
 		if (pt->f[i].v.bar_moves) {
