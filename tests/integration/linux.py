@@ -25,6 +25,9 @@ ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")   # scripts/rootfs/init as /sbi
 REBOOT_LIMIT = 8   # pvh/pvh.h
 # A q35 machine's extra function for the PCI cases: virtio-net-pci on a user network that reaches nothing.
 PCI_QEMU = ["-device", "virtio-net-pci,netdev=n0", "-netdev", "user,id=n0,restrict=on"]
+# ... and an NVMe disk (its MSI-X table shares BAR0 with the doorbells: the trapped page sits inside it).
+PCI_QEMU_NVME = PCI_QEMU + ["-device", "nvme,serial=pvhv0,drive=d0",
+                            "-drive", "if=none,id=d0,driver=null-co,read-zeroes=on"]
 TIMEOUT = 120      # seconds under TCG for one case (a boot takes 3-5 s)
 
 # Kernel log lines that must never appear (regexes, matched within a line).
@@ -498,7 +501,7 @@ def cases(dom, probe):
         # config space trapped (vcfg), BARs at the host's addresses.
         case("linux-pci", "a control domain with pci = \"all\" finds virtio-net-pci and binds virtio_pci",
              [linux("ctl", test="pci,dmesg", vsock_cid=3, control=True, pci=["all"])], code=1,
-             qemu=PCI_QEMU,
+             qemu=PCI_QEMU_NVME,
              must=[r"^pvhv: pci 0000:00:00\.0 kept by pvhv: a bridge$",
                    r"^pvhv: pci 0000:00:01\.0 1af4:1000 class 020000 -> dom ctl$",
                    r"^pvhv: pci 0000:00:1f\.2 kept by pvhv: function 0 of its device stays with pvhv$",
@@ -506,8 +509,9 @@ def cases(dom, probe):
                    r"reserved (?:as|in) ACPI motherboard resources$",
                    r"^\[ctl\] \[ *[0-9.]+\] ACPI: PCI Root Bridge \[PCI0\] \(domain 0000 \[bus 00-ff\]\)$",
                    # Only the function it was given: the others read all-ones through its ECAM window.
-                   r"(?s)^\[ctl\] PVHV-PCI-DEV 0000:00:01\.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci$"
-                   r"(?:(?!PVHV-PCI-DEV).)*^\[ctl\] PVHV-PCI-BAR0 ",
+                   r"(?s)^\[ctl\] PVHV-PCI-DEV 0000:00:01\.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci$\n"
+                   r"^\[ctl\] PVHV-PCI-DEV 0000:00:02\.0 0x1b36:0x0010 class=0x010802 driver=nvme$\n"
+                   r"^\[ctl\] PVHV-PCI-BAR0 ",
                    # A BAR written elsewhere stays where the host put it, and pvhv counts the move.
                    r"^\[ctl\] PVHV-PCI-BAR0 0000:00:01\.0 before=(\w+) after=\1$",
                    r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*virtio0-config$",
@@ -517,6 +521,8 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-PCI-DHCP eth0 lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2$",
                    r"^\[ctl\] PVHV-PCI-PING [1-3] packets received$",
                    r"^\[ctl\] PVHV-PCI-MSIX before=(\d+) after=(?!\1$)\d+$",
+                   r"^pvhv: pci 0000:00:02\.0 1b36:0010 class 010802 -> dom ctl$",
+                   r"^\[ctl\] PVHV-PCI-NVME nvme0n1 65536 bytes$",
                    r"^pvhv: dom ctl pci 0000:00:01\.0: \d+ BAR moves ignored"],
              # (Linux's early "not using MMCONFIG" is expected: the window is reserved in ACPI, not E820.)
              must_not=[r"PVHV-PCI-DEV 0000:00:00\.0", r"PVHV-PCI-MODPROBE-FAIL", r"left off:", r"PVHV-PCI-NET-FAIL"],
@@ -527,12 +533,15 @@ def cases(dom, probe):
                             "reserved in ACPI motherboard resources",
                             "[ctl] [    0.320000] ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-ff])",
                             "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci",
+                            "[ctl] PVHV-PCI-DEV 0000:00:02.0 0x1b36:0x0010 class=0x010802 driver=nvme",
                             "[ctl] PVHV-PCI-BAR0 0000:00:01.0 before=0000c041 after=0000c041",
                             "[ctl] PVHV-PCI-IRQ 24: 0 PCI-MSI-X 16384-edge virtio0-config",
                             "pvhv: dom ctl: identity RAM 0x1000000-0x10e00000 zeroed and mapped",
                             "[ctl] PVHV-PCI-DHCP eth0 lease of 10.0.2.15 obtained from 10.0.2.2",
                             "[ctl] PVHV-PCI-PING 3 packets received",
                             "[ctl] PVHV-PCI-MSIX before=2 after=9",
+                            "pvhv: pci 0000:00:02.0 1b36:0010 class 010802 -> dom ctl",
+                            "[ctl] PVHV-PCI-NVME nvme0n1 65536 bytes",
                             "pvhv: dom ctl pci 0000:00:01.0: 1 BAR moves ignored (BARs stay at the host's addresses)")),
         # Restart: the functions are quiesced before the domain's RAM is reused, and the
         # next boot's driver probes them afresh and works (a lease again).
@@ -558,7 +567,7 @@ def cases(dom, probe):
              qemu=PCI_QEMU, timeout=60,
              must=[r"^pvhv: dom ctl not started: pci 0000:00:07\.0: no such function on this host$"],
              must_not=[r"PVHV-INIT-REACHED"],
-             fake=fake_plus("pvhv: dom ctl not started: pci 0000:00:07.0: no such function on this host")),
+             fake=lambda c: "pvhv: dom ctl not started: pci 0000:00:07.0: no such function on this host\npvhv: exit status 2\n"),
         case("linux-ctl", "pvhctl in the control domain; a command through a sandbox's agent",
              [linux_root("ctl", "ctl", disks=(ROOT_EXT4, "ro:gen:userland"),
                          extra=" pvhv.agent=4 pvhv.victim=spin", vsock_cid=3, vsock_connect=["sb"],
