@@ -709,7 +709,7 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 	rc = msitest_add(d, add_ports);
 	if (rc)
 		return errorf(rc, err, errlen, "msi test device: %s", rc == -ENOMEM ? "out of memory" : "ports taken");
-	rc = passthru_devices(d, add_mmio, err, errlen);
+	rc = passthru_devices(d, add_mmio, add_ports, err, errlen);
 	if (rc)
 		return rc;
 	nr = config_nr_devices(c);

@@ -13,6 +13,7 @@
 #include "pvh/acpi_tables.h"
 #include "pvh/msi.h"
 #include "pvhv/abi.h"
+#include "arch/x86/x86.h"
 
 #define PT_MAX_FUNCS 32
 #define PT_MAX_MSIX_WIN 16  /* trapped MSI-X table windows (one per function with MSI-X) */
@@ -403,6 +404,31 @@ static int msix_access(struct domain *d, void *opaque, uint64_t off, bool write,
 	return 0;
 }
 
+/*
+ * A port of one of a function's I/O BARs (opaque: the BAR), forwarded to
+ * the device at the same width.  pvhv's I/O permission bitmap is shared by
+ * every domain, so the ports are trapped rather than opened.
+ */
+static enum exit_action io_forward(struct vcpu *v, void *opaque, uint16_t off, bool in, uint8_t size,
+				   uint32_t *val)
+{
+	const struct pci_bar *b = opaque;
+	uint16_t port = (uint16_t)(b->addr + off);
+
+	(void)v;
+	if ((uint64_t)off + size > b->size)
+		return ACT_CONTINUE; /* runs past the BAR: all-ones, dropped */
+	if (in)
+		*val = size == 1 ? inb(port) : size == 2 ? inw(port) : inl(port);
+	else if (size == 1)
+		outb(port, (uint8_t)*val);
+	else if (size == 2)
+		outw(port, (uint16_t)*val);
+	else
+		outl(port, *val);
+	return ACT_CONTINUE;
+}
+
 /* The device's own MSI-X table (4-byte accesses, the pci_cfg_ops shape). */
 static uint32_t table_read(void *ctx, unsigned off, unsigned size)
 {
@@ -526,7 +552,8 @@ int passthru_build(struct domain *d, char *err, size_t errlen)
 }
 
 int passthru_devices(struct domain *d, int (*add)(struct domain *, gpa_t, uint64_t, mmio_access_fn, void *),
-		     char *err, size_t errlen)
+		     int (*add_ports)(struct domain *, uint16_t, uint16_t, port_io_fn, void *), char *err,
+		     size_t errlen)
 {
 	struct passthru *pt = d->pt;
 
@@ -551,6 +578,20 @@ int passthru_devices(struct domain *d, int (*add)(struct domain *, gpa_t, uint64
 		if (p->msix_win_size && add(d, p->msix_win, p->msix_win_size, msix_access, p))
 			return errorf(-EINVAL, err, errlen, "pci: MSI-X table window 0x%lx+0x%lx unusable",
 				      p->msix_win, p->msix_win_size);
+		for (unsigned b = 0; b < PCI_NR_BARS; b++) {
+			const struct pci_bar *bar = &p->h->f.bar[b];
+			char name[16];
+
+			if (bar->kind != PCI_BAR_IO || !bar->size)
+				continue;
+			if (bar->addr + bar->size > 0x10000 ||
+			    add_ports(d, (uint16_t)bar->addr, (uint16_t)bar->size, io_forward, (void *)bar)) {
+				bdf(p->h, name, sizeof(name));
+				return errorf(-EINVAL, err, errlen,
+					      "pci %s: bar%u io 0x%lx+0x%lx overlaps pvhv's own ports, or too many",
+					      name, b, bar->addr, bar->size);
+			}
+		}
 	}
 	return 0;
 }

@@ -118,7 +118,7 @@ struct port_dev {
 };
 /* I/O APIC, virtio, and a control domain's ECAM windows and MSI-X tables (passthru.c). */
 #define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO + 4 + 16)
-#define DOM_MAX_PORTS 8
+#define DOM_MAX_PORTS (8 + 8) /* platform ports, and a control domain's I/O BARs (passthru.c) */
 #define DOM_RUNTIME_STRINGS 4096 /* a run-time config's strings: names, cmdline, disks */
 #define DOM_IMG_SEGS 17          /* ELF_MAX_SEGMENTS kernel segments and the initrd */
 
@@ -530,7 +530,8 @@ struct passthru;
 int passthru_build(struct domain *d, char *err, size_t errlen);
 void passthru_acpi(const struct domain *d, struct acpi_params *ap);
 int passthru_devices(struct domain *d, int (*add)(struct domain *, gpa_t, uint64_t, mmio_access_fn, void *),
-		     char *err, size_t errlen);
+		     int (*add_ports)(struct domain *, uint16_t, uint16_t, port_io_fn, void *), char *err,
+		     size_t errlen);
 void passthru_teardown(struct domain *d);
 /* BAR writes that asked to move a BAR, over its functions (ignored). */
 uint64_t passthru_bar_moves(const struct domain *d);

@@ -514,6 +514,8 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-PCI-BAR0 ",
                    # A BAR written elsewhere stays where the host put it, and pvhv counts the move.
                    r"^\[ctl\] PVHV-PCI-BAR0 0000:00:01\.0 before=(\w+) after=\1$",
+                   # Its I/O BAR is forwarded: the legacy virtio header's host features, not all-ones.
+                   r"^\[ctl\] PVHV-PCI-IO 0000:00:01\.0 bar0 0x0*c040 (?!ffffffff)[0-9a-f]{8}$",
                    r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*virtio0-config$",
                    # Its RAM is identity-mapped, so the device DMAs: a lease from QEMU's DHCP, pings answered,
                    # and the receive/transmit MSI-X counts rising meanwhile.
@@ -535,6 +537,7 @@ def cases(dom, probe):
                             "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci",
                             "[ctl] PVHV-PCI-DEV 0000:00:02.0 0x1b36:0x0010 class=0x010802 driver=nvme",
                             "[ctl] PVHV-PCI-BAR0 0000:00:01.0 before=0000c041 after=0000c041",
+                            "[ctl] PVHV-PCI-IO 0000:00:01.0 bar0 0x000000000000c040 79ffffc7",
                             "[ctl] PVHV-PCI-IRQ 24: 0 PCI-MSI-X 16384-edge virtio0-config",
                             "pvhv: dom ctl: identity RAM 0x1000000-0x10e00000 zeroed and mapped",
                             "[ctl] PVHV-PCI-DHCP eth0 lease of 10.0.2.15 obtained from 10.0.2.2",
