@@ -34,7 +34,7 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c lib/chunkpool.c lib/msimsg.c a
 	arch/x86/spec.c arch/x86/spec_hw.c arch/x86/random.c arch/x86/hostirq.c \
 	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
 	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/serve.c pvh/share.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c pvh/devices.c pvh/images.c pvh/imgstore.c pvh/imgshare.c \
-	pvh/msi.c pvh/msitest.c pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c pvh/passthru.c \
+	pvh/msi.c pvh/msitest.c pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c pvh/passthru.c pvh/pcisel.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
@@ -61,7 +61,7 @@ $(B)/hv/%.o: %.asm
 # The pure modules, built hosted from the very same source files.
 PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c lib/msimsg.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
 	arch/x86/spec.c \
-	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c pvh/imgshare.c pvh/mgmt.c pvh/share.c \
+	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c pvh/imgshare.c pvh/mgmt.c pvh/share.c pvh/pcisel.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \

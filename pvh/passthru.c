@@ -12,6 +12,7 @@
 #include "pvh/pvh.h"
 #include "pvh/acpi_tables.h"
 #include "pvh/msi.h"
+#include "pvh/pcisel.h"
 #include "pvhv/abi.h"
 #include "arch/x86/x86.h"
 
@@ -57,165 +58,46 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 	return a < b + blen && b < a + alen;
 }
 
-/* Memory BAR i of f as the pages a domain gets: 0 when it has none. */
-static uint64_t bar_pages(const struct pci_func *f, unsigned i, uint64_t *start)
-{
-	const struct pci_bar *b = &f->bar[i];
+struct say_ctx {
+	const struct domain *d;
+	bool all;
+};
 
-	if ((b->kind != PCI_BAR_MEM32 && b->kind != PCI_BAR_MEM64) || !b->size)
-		return 0;
-	*start = page_down(b->addr);
-	return page_up(b->addr + b->size) - *start;
+static void say(void *ctx, unsigned i, const char *why)
+{
+	const struct say_ctx *sc = ctx;
+	const struct pci_host_func *h = pci_host_func(i);
+	char name[16];
+
+	bdf(h, name, sizeof(name));
+	if (!why)
+		kprintf("pvhv: pci %s %04x:%04x class %06x -> dom %s\n", name, h->f.vendor, h->f.device,
+			h->f.class_code, sc->d->name);
+	else if (sc->all)
+		kprintf("pvhv: pci %s kept by pvhv: %s\n", name, why);
 }
 
-/*
- * Why h cannot go to d (NULL: it can): a BAR over the domain's RAM, over
- * pvhv's own devices (LAPIC, I/O APIC, virtio-mmio window), over an ECAM
- * window, or sharing a page with another function's BAR (a domain gets
- * whole pages).
- */
-static const char *bar_problem(const struct domain *d, const struct pci_host_func *h, char *buf, size_t len)
+/* The functions d gets (pvh/pcisel.c's rules), said at its first build. */
+static int choose(struct domain *d, struct passthru *pt, char *err, size_t errlen)
 {
-	for (unsigned i = 0; i < PCI_NR_BARS; i++) {
-		uint64_t s, n = bar_pages(&h->f, i, &s);
+	struct pcisel_func funcs[PCI_HOST_MAX_FUNCS];
+	struct pci_segment segs[PCI_HOST_MAX_SEGS];
+	struct pcisel_host host = { funcs, pci_host_nr_funcs(), segs, pci_host_nr_segs(), &d->ram };
+	struct say_ctx sc = { d, d->cfg->pci_all };
+	unsigned idx[PT_MAX_FUNCS];
+	int rc;
 
-		if (!n)
-			continue;
-		if (s + n < s || s + n > (1ULL << 48) || rl_overlaps(&d->ram, s, n)) {
-			snprintf(buf, len, "bar%u 0x%lx+0x%lx overlaps the domain's RAM", i, h->f.bar[i].addr,
-				 h->f.bar[i].size);
-			return buf;
-		}
-		if (overlap(s, n, PVHV_LAPIC_GPA, PAGE_SIZE) || overlap(s, n, PVHV_IOAPIC_GPA, PAGE_SIZE) ||
-		    overlap(s, n, PVHV_VIRTIO_MMIO_GPA, PVHV_VIRTIO_MAX_DEVICES * PVHV_VIRTIO_MMIO_STRIDE)) {
-			snprintf(buf, len, "bar%u 0x%lx+0x%lx overlaps pvhv's LAPIC, I/O APIC or virtio window", i,
-				 h->f.bar[i].addr, h->f.bar[i].size);
-			return buf;
-		}
-		for (unsigned k = 0; k < pci_host_nr_segs(); k++) {
-			const struct pci_segment *g = pci_host_seg(k);
-			uint64_t e = g->base + ((uint64_t)g->bus_start << 20);
-
-			if (overlap(s, n, e, ((uint64_t)g->bus_end - g->bus_start + 1) << 20)) {
-				snprintf(buf, len, "bar%u overlaps segment %u's ECAM window", i, g->seg);
-				return buf;
-			}
-		}
-		for (unsigned k = 0; k < pci_host_nr_funcs(); k++) {
-			const struct pci_host_func *o = pci_host_func(k);
-
-			for (unsigned j = 0; j < PCI_NR_BARS; j++) {
-				uint64_t os, on = bar_pages(&o->f, j, &os);
-
-				if (on && (o != h || j != i) && overlap(s, n, os, on)) {
-					char ob[16];
-
-					bdf(o, ob, sizeof(ob));
-					snprintf(buf, len, "bar%u shares a page with %s bar%u", i, ob, j);
-					return buf;
-				}
-			}
-		}
-	}
-	return NULL;
-}
-
-/* Why pvhv keeps h under pci = "all" (NULL: the domain may have it). */
-static const char *kept_by_pvhv(const struct pci_host_func *h)
-{
-	uint8_t base = (uint8_t)(h->f.class_code >> 16);
-
-	if (h->f.header_type != 0)
-		return "not an endpoint (header type not 0)";
-	if (base == 0x06)
-		return "a bridge";
-	if (base == 0x03)
-		return "a display";
-	return NULL;
-}
-
-/* Why h may not be given at all (NULL: it may). */
-static const char *refused(const struct domain *d, const struct pci_host_func *h, char *buf, size_t len)
-{
-	if (h->f.header_type != 0) {
-		snprintf(buf, len, "header type %u: only endpoints (type 0) pass through", h->f.header_type);
-		return buf;
-	}
-	if ((h->f.class_code >> 16) == 0x06) {
-		snprintf(buf, len, "a bridge (class %06x): bridges stay with pvhv", h->f.class_code);
-		return buf;
-	}
-	if (h->fn && !pci_host_find(h->seg, h->bus, h->dev, 0)) {
-		snprintf(buf, len, "its device has no function 0 pvhv found");
-		return buf;
-	}
-	return bar_problem(d, h, buf, len);
-}
-
-static bool listed(const struct domain_config *c, const struct pci_host_func *h)
-{
-	for (unsigned i = 0; i < c->nr_pci; i++)
-		if (c->pci[i].seg == h->seg && c->pci[i].bus == h->bus && c->pci[i].dev == h->dev &&
-		    c->pci[i].fn == h->fn)
-			return true;
-	return false;
-}
-
-static bool given(const struct passthru *pt, const struct pci_host_func *h)
-{
-	for (unsigned i = 0; i < pt->nr; i++)
-		if (pt->f[i].h == h)
-			return true;
-	return false;
-}
-
-/*
- * The functions d gets.  A listed function that does not exist or cannot
- * be given fails the build; under "all" such a function is kept by pvhv.
- * An OS finds a device by its function 0: a function whose function 0
- * stays with pvhv stays too.
- */
-static int choose(struct domain *d, struct passthru *pt, bool say, char *err, size_t errlen)
-{
-	const struct domain_config *c = d->cfg;
-	char why[120], name[16];
-
-	for (unsigned i = 0; i < c->nr_pci; i++) {
-		const struct config_pci *a = &c->pci[i];
-
-		if (!pci_host_find(a->seg, a->bus, a->dev, a->fn))
-			return errorf(-ENODEV, err, errlen, "pci %04x:%02x:%02x.%u: no such function on this host",
-				      a->seg, a->bus, a->dev, a->fn);
-	}
-	for (unsigned i = 0; i < pci_host_nr_funcs(); i++) {
+	for (unsigned i = 0; i < host.nr_funcs; i++) {
 		const struct pci_host_func *h = pci_host_func(i);
-		const struct pci_host_func *f0 = pci_host_find(h->seg, h->bus, h->dev, 0);
-		const char *no = NULL;
 
-		bdf(h, name, sizeof(name));
-		if (c->pci_all)
-			no = kept_by_pvhv(h);
-		else if (!listed(c, h))
-			no = "not listed";
-		if (!no)
-			no = refused(d, h, why, sizeof(why));
-		if (!no && h->fn && !given(pt, f0))
-			no = "function 0 of its device stays with pvhv";
-		if (no && !c->pci_all && listed(c, h))
-			return errorf(-EINVAL, err, errlen, "pci %s: %s", name, no);
-		if (!no && pt->nr == PT_MAX_FUNCS)
-			no = "more functions than pvhv passes through";
-		if (no) {
-			if (say && c->pci_all)
-				kprintf("pvhv: pci %s kept by pvhv: %s\n", name, no);
-			continue;
-		}
-		pt->f[pt->nr++].h = h;
-		if (say)
-			kprintf("pvhv: pci %s %04x:%04x class %06x -> dom %s\n", name, h->f.vendor, h->f.device,
-				h->f.class_code, d->name);
+		funcs[i] = (struct pcisel_func){ h->seg, h->bus, h->dev, h->fn, &h->f };
 	}
-	return 0;
+	for (unsigned i = 0; i < host.nr_segs; i++)
+		segs[i] = *pci_host_seg(i);
+	rc = pcisel_choose(&host, d->cfg, idx, PT_MAX_FUNCS, &pt->nr, d->reboots ? NULL : say, &sc, err, errlen);
+	for (unsigned i = 0; !rc && i < pt->nr; i++)
+		pt->f[i].h = pci_host_func(idx[i]);
+	return rc;
 }
 
 /* ------------------------------------------------------------ MSI and MSI-X */
@@ -451,7 +333,7 @@ static void table_write(void *ctx, unsigned off, unsigned size, uint32_t val)
 static int map_bars(struct domain *d, struct pt_func *p, char *err, size_t errlen)
 {
 	for (unsigned i = 0; i < PCI_NR_BARS; i++) {
-		uint64_t s, n = bar_pages(&p->h->f, i, &s), e;
+		uint64_t s, n = pcisel_bar_pages(&p->h->f, i, &s), e;
 		int rc = 0;
 
 		if (!n)
@@ -525,7 +407,7 @@ int passthru_build(struct domain *d, char *err, size_t errlen)
 	memset(pt, 0, sizeof(*pt));
 	d->pt = pt;
 	d->pt_pa = pa;
-	rc = choose(d, pt, !d->reboots, err, errlen);
+	rc = choose(d, pt, err, errlen);
 	if (rc)
 		return rc;
 	for (unsigned i = 0; i < pt->nr; i++) {
@@ -635,7 +517,7 @@ void passthru_acpi(const struct domain *d, struct acpi_params *ap)
 			if (pt->f[i].h->seg != g->seg)
 				continue;
 			for (unsigned b = 0; b < PCI_NR_BARS && s->nr_win <= ACPI_MAX_PCI_WIN; b++) {
-				uint64_t start, n = bar_pages(f, b, &start);
+				uint64_t start, n = pcisel_bar_pages(f, b, &start);
 
 				if (n)
 					add_win(s, start, n, false);
