@@ -60,7 +60,6 @@ static bool overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 
 struct say_ctx {
 	const struct domain *d;
-	bool all;
 };
 
 static void say(void *ctx, unsigned i, const char *why)
@@ -73,7 +72,7 @@ static void say(void *ctx, unsigned i, const char *why)
 	if (!why)
 		kprintf("pvhv: pci %s %04x:%04x class %06x -> dom %s\n", name, h->f.vendor, h->f.device,
 			h->f.class_code, sc->d->name);
-	else if (sc->all)
+	else
 		kprintf("pvhv: pci %s kept by pvhv: %s\n", name, why);
 }
 
@@ -83,7 +82,7 @@ static int choose(struct domain *d, struct passthru *pt, char *err, size_t errle
 	struct pcisel_func funcs[PCI_HOST_MAX_FUNCS];
 	struct pci_segment segs[PCI_HOST_MAX_SEGS];
 	struct pcisel_host host = { funcs, pci_host_nr_funcs(), segs, pci_host_nr_segs(), &d->ram };
-	struct say_ctx sc = { d, d->cfg->pci_all };
+	struct say_ctx sc = { d };
 	unsigned idx[PT_MAX_FUNCS];
 	int rc;
 
