@@ -103,12 +103,14 @@ NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 	drivers/virtio/switch.c
 MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
 PCI_FUZZ_C := tests/fuzz/pci_fuzz.c drivers/pci/probe.c drivers/pci/vcfg.c
+MSIX_FUZZ_C := tests/fuzz/msix_fuzz.c drivers/pci/msix.c
 HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz \
-	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz $(B)/fuzz/pci_fuzz
+	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz $(B)/fuzz/pci_fuzz \
+	$(B)/fuzz/msix_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -146,6 +148,11 @@ $(B)/fuzz/pci_fuzz: $(PCI_FUZZ_C) drivers/pci/pci.h tests/unit/drivers/pci/fake_
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(PCI_FUZZ_C)
+
+$(B)/fuzz/msix_fuzz: $(MSIX_FUZZ_C) drivers/pci/pci.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(MSIX_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh

@@ -135,7 +135,7 @@ int pci_msix_read(struct pci_msix *m, uint64_t off, unsigned size, uint64_t *val
 	return 0;
 }
 
-/* One dword; true when it changes what the device must send (an unmasked entry's message, or its mask). */
+/* One dword; true when the entry must be applied again (its mask, or an unmasked entry's message changed). */
 static bool write32(struct pci_msix *m, uint64_t off, uint32_t val)
 {
 	struct pci_msix_entry *e = &m->e[off / PCI_MSIX_ENTRY];
@@ -155,7 +155,8 @@ static bool write32(struct pci_msix *m, uint64_t off, uint32_t val)
 		e->ctrl = val & PCI_MSIX_MASKBIT; /* the other bits are reserved */
 		return (old ^ e->ctrl) != 0;
 	}
-	return read32(m, off) != old && e->live;
+	/* A live entry's message moved, or one whose bind was refused may now be bindable. */
+	return read32(m, off) != old && (e->live || !(e->ctrl & PCI_MSIX_MASKBIT));
 }
 
 int pci_msix_write(struct pci_msix *m, uint64_t off, unsigned size, uint64_t val)
