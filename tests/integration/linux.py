@@ -24,6 +24,7 @@ ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")   # scripts/rootfs/init as /sbi
 
 REBOOT_LIMIT = 8   # pvh/pvh.h
 # A q35 machine's extra function for the PCI cases: virtio-net-pci on a user network that reaches nothing.
+NPF_STOP_CTL = r"^pvhv: dom ctl stopped: nested page fault: read at gpa 0x0*%x outside its RAM \(rip 0x[0-9a-f]+\)$"
 PCI_QEMU = ["-device", "virtio-net-pci,netdev=n0", "-netdev", "user,id=n0,restrict=on"]
 # ... and an NVMe disk (its MSI-X table shares BAR0 with the doorbells: the trapped page sits inside it).
 PCI_QEMU_NVME = PCI_QEMU + ["-device", "nvme,serial=pvhv0,drive=d0",
@@ -51,6 +52,7 @@ def linux(name, vcpus=1, memory=256, test="nproc,dmesg", end="poweroff", **kw):
     cmdline = "console=ttyS0 quiet pvhv.end=%s" % end
     if test:
         cmdline += " pvhv.test=%s" % test
+    cmdline += kw.pop("extra_cmdline", "")
     d = dict(name=name, guest=None, kernel=VMLINUX, initrd=INITRAMFS, cmdline=cmdline,
              memory=memory, vcpus=vcpus, end=end if end == "poweroff" else None,
              linux_steps=test.split(",") if test else [], linux_end=end)
@@ -566,6 +568,21 @@ def cases(dom, probe):
                             "[ctl] PVHV-PCI-PING 3 packets received", "[ctl] PVHV-PCI-PING 3 packets received",
                             "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci",
                             "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x1af4:0x1000 class=0x020000 driver=virtio-pci")),
+        # A BAR the control domain was not given is not in its stage 2: reading it
+        # (nvme's BAR0, where SeaBIOS puts it, as pci-enum shows) stops the domain.
+        case("linux-pci-other-bar", "a control domain given only the NIC reads the NVMe controller's BAR: stopped",
+             [dict(linux("ctl", test="pci,peek", vsock_cid=3, control=True, pci=["0000:00:01.0"],
+                         extra_cmdline=" pvhv.peek=0xfebc0000", end_line=False, reboot_limit=0), end=None)],
+             code=3, qemu=PCI_QEMU_NVME,
+             must=[r"^pvhv: pci 0000:00:02\.0 1b36:0010 class 010802 bar0 mem64 0xfebc0000\+0x4000 ",
+                   r"^pvhv: pci 0000:00:02\.0 kept by pvhv: not listed$",
+                   r"^\[ctl\] PVHV-PEEK 0xfebc0000$",
+                   NPF_STOP_CTL % (0xfebc0000)],
+             must_not=[r"PVHV-PCI-DEV 0000:00:02\.0", r"PVHV-PEEK-READ"],
+             fake=fake_plus("pvhv: pci 0000:00:02.0 1b36:0010 class 010802 bar0 mem64 0xfebc0000+0x4000 msix 65@bar0+0x2000 pcie",
+                            "pvhv: pci 0000:00:02.0 kept by pvhv: not listed", "[ctl] PVHV-PEEK 0xfebc0000",
+                            "pvhv: dom ctl stopped: nested page fault: read at gpa 0xfebc0000 outside its RAM "
+                            "(rip 0xffffffff81234567)")),
         dict(name="linux-pci-refused", what="pci names a function the host does not have: the control domain is refused",
              domains=[dict(linux("ctl", test="", vsock_cid=3, control=True, pci=["0000:00:07.0"]), end=None)],
              code=5,
