@@ -273,7 +273,7 @@ static int msix_access(struct domain *d, void *opaque, uint64_t off, bool write,
 		spin_unlock(&d->pt->lock);
 		return 0;
 	}
-	if (!IS_ALIGNED(a, (uint64_t)size)) {
+	if ((size != 1 && size != 2 && size != 4 && size != 8) || !IS_ALIGNED(a, (uint64_t)size)) {
 		if (!write)
 			*val = ~0ULL;
 		return 0; /* a device register is not reached misaligned */
@@ -540,16 +540,17 @@ void passthru_teardown(struct domain *d)
 		struct pt_func *p = &pt->f[i];
 		struct pci_cfg_ops hw = pci_host_cfg(p->h);
 
-		if (p->dom) {
-			if (p->msix.nr)
-				pci_msix_release(&p->msix);
-			msi_route_unbind(&p->msi_route);
-		}
+		/* The device stops first: no message of it is left to reach a vector being freed. */
 		bdf(p->h, name, sizeof(name));
 		if (arch_pci_quiesce(&hw, &p->h->f, why, sizeof(why)))
 			kprintf("pvhv: dom %s pci %s: %s\n", d->name, name, why);
 		else
 			kprintf("pvhv: dom %s pci %s quiesced\n", d->name, name);
+		if (p->dom) {
+			if (p->msix.nr)
+				pci_msix_release(&p->msix);
+			msi_route_unbind(&p->msi_route);
+		}
 	}
 	for (unsigned i = 0; i < pt->nr; i++)
 		if (pt->f[i].v.bar_moves) {
