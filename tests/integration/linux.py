@@ -502,7 +502,7 @@ def cases(dom, probe):
         # functions behind its own host bridge (ACPI PNP0A08 + MCFG), its
         # config space trapped (vcfg), BARs at the host's addresses.
         case("linux-pci", "a control domain with pci = \"all\" finds virtio-net-pci and binds virtio_pci",
-             [linux("ctl", test="pci,dmesg", vsock_cid=3, control=True, pci=["all"])], code=1,
+             [linux("ctl", vcpus=2, test="pci,dmesg", vsock_cid=3, control=True, pci=["all"])], code=1,
              qemu=PCI_QEMU_NVME,
              must=[r"^pvhv: pci 0000:00:00\.0 kept by pvhv: a bridge$",
                    r"^pvhv: pci 0000:00:01\.0 1af4:1000 class 020000 -> dom ctl$",
