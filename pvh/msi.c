@@ -62,10 +62,17 @@ int msi_route_bind(struct msi_route *r, struct domain *dom, uint64_t guest_addr,
 	uint8_t vec;
 	int rc;
 
+	if (!dom)
+		return errorf(-EINVAL, err, errlen, "internal: no domain");
 	rc = msimsg_decode(guest_addr, guest_data, &m, err, errlen);
 	if (rc)
 		return rc;
 	spin_lock(&msi_lock);
+	if (r->host_vector && route_of[r->host_vector] != r) {
+		spin_unlock(&msi_lock);
+		return errorf(-EINVAL, err, errlen, "internal: route claims host vector 0x%x, not its own",
+			      r->host_vector);
+	}
 	if (!vecs_ready) {
 		msimsg_vec_init(&vecs, HOSTIRQ_FIRST, HOSTIRQ_LAST);
 		vecs_ready = true;

@@ -2,6 +2,7 @@
 /* summary.c: the report printed when every domain has ended (or pvhv stops), and pvhv's exit status. */
 #include "pvh/pvh.h"
 #include "pvh/share.h"
+#include "pvh/msi.h"
 
 static void print_domain(const struct domain *d)
 {
@@ -92,6 +93,8 @@ NORETURN void summary_and_poweroff(void)
 			nmis += cpus[i].nmis;
 		if (nmis)
 			kprintf("pvhv: host nmis=%lu (counted and survived)\n", nmis);
+		if (msi_unrouted())
+			kprintf("pvhv: host device interrupts unrouted=%lu (counted and dropped)\n", msi_unrouted());
 		for (unsigned i = 0; i < nr_cpus; i++)
 			kprintf("pvhv: bench cpu=%u stack_used_bytes=%lu\n", i, stack_used(&cpus[i]));
 	}
