@@ -73,6 +73,11 @@ static int check_params(const struct bootinfo_params *p, const struct ram_layout
 			return errorf(-EINVAL, err, errlen,
 				     "extra region %u: size 0x%llx / type %u invalid",
 				     i, (unsigned long long)r->size, r->type);
+		if (!extra_in_ram(r, l) && l->identity)
+			return errorf(-EINVAL, err, errlen,
+				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x) or in one identity range",
+				     i, (unsigned long long)r->addr, (unsigned long long)r->size, BOOTINFO_END,
+				     BOOTINFO_LOW_RAM_END);
 		if (!extra_in_ram(r, l))
 			return errorf(-EINVAL, err, errlen,
 				     "extra region %u [0x%llx, +0x%llx) is not inside RAM at [0x%x, 0x%x), [0x%x, 0x%llx) or [0x%llx, 0x%llx)",

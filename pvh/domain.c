@@ -136,7 +136,7 @@ static int populate(struct domain *dom, uint64_t i, hpa_t *out)
 			if (err)
 				dom->ram_failed = true;
 			__atomic_store_n(&dom->chunk[i], c, __ATOMIC_RELEASE);
-			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
+			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken + dom->ident.taken);
 		}
 	}
 	spin_unlock(&dom->ram_lock);
@@ -198,7 +198,7 @@ static int unshare(struct domain *dom, uint64_t i, hpa_t *out)
 			__atomic_store_n(&dom->chunk[i], fresh, __ATOMIC_RELEASE);
 			stage2_shootdown(dom);
 			c = fresh;
-			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken);
+			dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken + dom->ident.taken);
 			dom->img_shared--;
 			dom->img_unshared++;
 			dom->cow_tsc += rdtsc() - t0;
@@ -465,9 +465,6 @@ static int hold_identity(struct domain *dom, uint64_t limit)
 	rc = ram_layout_identity(&l, c->memory, lim, take_identity, dom, &held, &end);
 	if (!rc) {
 		dom->ram = l;
-		kprintf("pvhv: dom %s: RAM at guest-physical = host-physical (%lu MiB in %u range%s); "
-			"no IOMMU: %s is trusted for DMA\n", dom->name, (l.size - CHUNK_SIZE) >> 20, l.nr - 1,
-			l.nr == 2 ? "" : "s", dom->name);
 		return 0;
 	}
 	if (held.size)
@@ -505,13 +502,24 @@ static int map_identity(struct domain *dom)
 			return err;
 		}
 	}
+	dom->populated_peak = MAX(dom->populated_peak, dom->mem.taken + dom->ident.taken);
 	return 0;
 }
 
+/*
+ * After a build: the trust it implies, once (its first build; later ones
+ * are its reboots and restarts), and where its RAM is, every time.
+ */
 static void print_identity(const struct domain *dom)
 {
+	const struct ram_layout *l = &dom->ram;
 	char buf[RAM_MAX_RANGES * 24 + 1];
 	size_t n = 0;
+
+	if (!dom->reboots)
+		kprintf("pvhv: dom %s: RAM at guest-physical = host-physical (%lu MiB in %u range%s); "
+			"no IOMMU: %s is trusted for DMA\n", dom->name, (l->size - CHUNK_SIZE) >> 20, l->nr - 1,
+			l->nr == 2 ? "" : "s", dom->name);
 
 	for (unsigned k = 1; k < dom->ram.nr && n < sizeof(buf); k++)
 		n += (size_t)snprintf(buf + n, sizeof(buf) - n, " 0x%lx-0x%lx", dom->ram.r[k].start,

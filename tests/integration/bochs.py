@@ -83,6 +83,19 @@ CASES = [
          must=[NPF_STOP % ("hm", "read", 0xc0000000), r"^\[hm\] ok - pattern read back from 4 x 1 MiB",
                r"^\[hm\] hello from high RAM$"],
          counts=[(r"^\[hm\] ok - ", 6)], must_not=[r"^\[hm\] (FAIL|not zero|mismatch)"]),
+    # identity-ram on both backends, booted by GRUB: the control domain's RAM
+    # is host memory at the same addresses from 16 MiB, mapped at build,
+    # and the same ranges again after its reboot.
+    dict(name="ident", what="identity-ram: RAM at guest-physical = host-physical, the same ranges over a reboot",
+         domains=[dom("ctl", "exitstatus", "reason=reboot", end="stopped", reason=r"reboot limit \(1\) reached",
+                      reboot_limit=1, vsock_cid=3, control=True, identity_ram=True, memory=32),
+                  memcheck("mc", rounds=20)], code=3,
+         must=[r"^pvhv: dom ctl: RAM at guest-physical = host-physical \(30 MiB in 1 range\); "
+               r"no IOMMU: ctl is trusted for DMA$",
+               r"(?s)^pvhv: dom ctl: identity RAM (0x1000000-0x2e00000) zeroed and mapped$"
+               r".*^pvhv: dom ctl: identity RAM \1 kept over restart 1, zeroed and mapped$",
+               r"^pvhv: bench mem_free_kib boot=(\d+) end=\1$"],
+         counts=[(r"^\[ctl\] booting$", 2)]),
     # Kernel images shared copy-on-write: read-only executable EPT/NPT leaves,
     # the write fault, and the shootdown (INVEPT / TLB_CONTROL) of a second
     # vCPU that read the shared page before the write.

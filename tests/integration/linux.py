@@ -649,6 +649,8 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-IDENT-CRASHING$",
                    r"^pvhv: dom ctl: the control domain restarted$",
                    r"^\[ctl\] PVHV-IDENT-RESTARTED$",
+                   # its kernel's pages are its own, at their own addresses: none shared with the image
+                   r"^pvhv: bench dom=ctl image_chunks shared=0 copied_at_touch=\d+ copied_at_write=0 ",
                    # every chunk back at the end, the identity ones too (hi's slot stays: the table)
                    r"(?s)^pvhv: bench mem_table_kib=\d+ end_plus_table=(\d+)$"
                    r".*^pvhv: bench mem_free_kib boot=\1 end=\d+$"],
@@ -673,6 +675,8 @@ def cases(dom, probe):
                             "[ctl] PVHV-IDENT-RESTARTED",
                             "[ctl] PVHV-IDENT-MARK gpa=0x3456000 mark=PVHV-PHYSMARK-66-1700000100",
                             "[ctl] PVHV-IDENT-MARK-DONE intact",
+                            "pvhv: bench dom=ctl image_chunks shared=0 copied_at_touch=25 copied_at_write=0 "
+                            "cow_faults=0 cow_us=0",
                             "pvhv: bench mem_table_kib=36 end_plus_table=9036",
                             "pvhv: bench mem_free_kib boot=9036 end=9000")),
         # pvhv as a service ("serve;"): a sandbox's end does not stop it; the

@@ -361,3 +361,73 @@ Test(chunkpool, random_cycles_return_to_start, .init = setup, .fini = fini)
 	cr_assert_eq(cp_free_count(&p), start);
 	cr_assert_eq(cp_available(&p), start);
 }
+
+/* ---------------------------------------------------------------- a chunk at a given address */
+
+/* cp_take_at() takes exactly the chunk named, of any free state, beyond the reservation. */
+Test(chunkpool, take_at_takes_that_chunk, .init = setup, .fini = fini)
+{
+	struct cp_account a = { 0 }, id = { 0 };
+	uint32_t idx;
+	bool dirty = true;
+
+	add_range(0, 4, true);
+	add_range(10, 14, false);
+	cr_assert_eq(cp_reserve(&p, &a, 1), 0);
+	cr_assert_eq(cp_take(&p, &a, &idx, &dirty), 0);
+	cr_assert_eq(cp_free(&p, &a, idx), 0);          /* idx is dirty now */
+	cp_unreserve(&p, &a);
+	cr_assert_eq(cp_take_at(&p, &id, 2, &dirty), 0);
+	cr_assert_not(dirty, "a clean chunk needs no zeroing");
+	cr_assert_eq(cp_take_at(&p, &id, 12, &dirty), 0);
+	cr_assert(dirty, "a fresh chunk must be zeroed");
+	cr_assert_eq(cp_take_at(&p, &id, idx, &dirty), 0);
+	cr_assert(dirty, "a dirty chunk must be zeroed");
+	cr_assert_eq(p.state[2], CP_TAKEN);
+	cr_assert_eq(p.state[12], CP_TAKEN);
+	cr_assert_eq(id.limit, 3);
+	cr_assert_eq(id.taken, 3);
+	cr_assert_eq(cp_free_count(&p), 5);
+	check_consistent();
+	/* The fresh stack keeps its order: the highest comes out first still. */
+	cr_assert_eq(p.fresh[p.nfresh - 1], 13);
+	cr_assert_eq(p.fresh[0], 10);
+	/* Given back as any taken chunk: dirty, then the account's reservation goes. */
+	cr_assert_eq(cp_free(&p, &id, 12), 0);
+	cr_assert_eq(cp_free(&p, &id, 2), 0);
+	cr_assert_eq(cp_free(&p, &id, idx), 0);
+	cp_unreserve(&p, &id);
+	cr_assert_eq(id.limit, 0);
+	cr_assert_eq(cp_available(&p), 8);
+	check_consistent();
+}
+
+Test(chunkpool, take_at_refusals_change_nothing, .init = setup, .fini = fini)
+{
+	struct cp_account a = { 0 }, id = { 0 };
+	uint32_t idx;
+	bool dirty;
+
+	add_range(0, 4, true);
+	cr_assert_eq(cp_take_at(&p, &id, CAP, &dirty), -EINVAL, "index past the end");
+	cr_assert_eq(cp_take_at(&p, &id, 9, &dirty), -ENOENT, "not the pool's");
+	cr_assert_eq(cp_take_at(&p, &id, 1, &dirty), 0);
+	cr_assert_eq(cp_take_at(&p, &id, 1, &dirty), -EBUSY, "taken already");
+	cr_assert_eq(cp_scrub_begin(&p, &idx), -ENOENT);
+	/* Every free chunk promised to another domain: none may be taken by address. */
+	cr_assert_eq(cp_reserve(&p, &a, 3), 0);
+	cr_assert_eq(cp_take_at(&p, &id, 2, &dirty), -ENOMEM);
+	cr_assert_eq(p.state[2], CP_CLEAN);
+	cr_assert_eq(id.limit, 1);
+	cr_assert_eq(id.taken, 1);
+	check_consistent();
+	cp_unreserve(&p, &a);
+	/* Being zeroed: busy. */
+	cr_assert_eq(cp_free(&p, &id, 1), 0);
+	cr_assert_eq(cp_scrub_begin(&p, &idx), 0);
+	cr_assert_eq(idx, 1);
+	cr_assert_eq(cp_take_at(&p, &id, 1, &dirty), -EBUSY);
+	cr_assert_eq(cp_state_of(&p, 1), CP_SCRUBBING);
+	cr_assert_eq(cp_state_of(&p, CAP + 5), CP_ABSENT);
+	check_consistent();
+}

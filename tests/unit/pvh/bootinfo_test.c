@@ -515,3 +515,88 @@ Test(bootinfo_place, rejects)
 	cr_assert_eq(bootinfo_place_initrd(MIB(8), MIB(2), ~0ull, &gpa), -ENOSPC);
 	cr_assert_eq(gpa, 42, "gpa_out written on failure");
 }
+
+/* ---------------------------------------------------------------- identity-ram layouts */
+
+/* Chunk 0, then host memory at [16, 40) and [44, 60) MiB: 2 + 24 + 16 = 42 MiB. */
+static struct ram_layout ident_layout(void)
+{
+	struct ram_layout l = { .size = MIB(42), .nr = 3, .identity = true };
+
+	l.r[0] = (struct ram_range){ 0, MIB(2) };
+	l.r[1] = (struct ram_range){ MIB(16), MIB(24) };
+	l.r[2] = (struct ram_range){ MIB(44), MIB(16) };
+	return l;
+}
+
+/* The map lists the first MiB as usual, never [1, 2) MiB, then exactly the identity ranges. */
+Test(bootinfo, identity_map)
+{
+	struct ram_layout l = ident_layout();
+	struct bootinfo_params p = params(MIB(42));
+
+	p.layout = &l;
+	p.extra[p.nr_extra++] = (struct bootinfo_region){ PVHV_ACPI_GPA, PVHV_ACPI_SIZE, PVHV_MEMMAP_ACPI };
+	cr_assert_eq(build(&p), 0, "%s", err);
+	cr_assert_eq(start_info().memmap_entries, 7);
+	expect_entry(0, 0, 0x6000, PVHV_MEMMAP_RAM);
+	expect_entry(1, 0x6000, 0x2000, PVHV_MEMMAP_RESERVED);
+	expect_entry(2, 0x8000, 0x8000, PVHV_MEMMAP_ACPI);
+	expect_entry(3, 0x10000, 0xA0000 - 0x10000, PVHV_MEMMAP_RAM);
+	expect_entry(4, 0xA0000, 0x60000, PVHV_MEMMAP_RESERVED);
+	expect_entry(5, MIB(16), MIB(24), PVHV_MEMMAP_RAM);
+	expect_entry(6, MIB(44), MIB(16), PVHV_MEMMAP_RAM);
+}
+
+/* An identity domain's initrd goes at the top of its highest identity range below 3 GiB. */
+Test(bootinfo, identity_initrd)
+{
+	struct ram_layout l = ident_layout();
+	struct bootinfo_params p = params(MIB(42));
+	uint64_t gpa = 0;
+
+	cr_assert_eq(bootinfo_place_initrd_in(&l, MIB(20), MIB(3), &gpa), 0);
+	cr_assert_eq(gpa, MIB(56), "2 MiB-aligned at the top of [44, 60) MiB");
+	/* Too big for the top range: the one below, above the kernel. */
+	cr_assert_eq(bootinfo_place_initrd_in(&l, MIB(20), MIB(17), &gpa), 0);
+	cr_assert_eq(gpa, MIB(22));
+	cr_assert_eq(bootinfo_place_initrd_in(&l, MIB(30), MIB(17), &gpa), -ENOSPC);
+	/* Never in chunk 0, which the map lists only up to 1 MiB. */
+	l.r[1].size = MIB(2);
+	l.r[2].size = MIB(2);
+	l.size = MIB(6);
+	cr_assert_eq(bootinfo_place_initrd_in(&l, 0, 0x80000, &gpa), 0);
+	cr_assert_eq(gpa, MIB(46) - 0x80000);
+	cr_assert_eq(bootinfo_place_initrd_in(&l, 0, MIB(3), &gpa), -ENOSPC);
+
+	l = ident_layout();
+	p.layout = &l;
+	p.initrd_gpa = MIB(1);
+	p.initrd_size = 0x1000;
+	expect_fail(&p, -EINVAL, "initrd [0x100000, +0x1000) is not inside one identity RAM range below 3 GiB");
+	p.initrd_gpa = MIB(40) - 0x1000;
+	p.initrd_size = 0x2000;
+	expect_fail(&p, -EINVAL, "is not inside one identity RAM range");
+	p.initrd_gpa = MIB(44);
+	cr_assert_eq(build(&p), 0, "%s", err);
+}
+
+/* Extras and the RSDP must be in what the map lists as RAM; a layout must match ram_size. */
+Test(bootinfo, identity_checks)
+{
+	struct ram_layout l = ident_layout();
+	struct bootinfo_params p = params(MIB(42));
+
+	p.layout = &l;
+	p.extra[p.nr_extra++] = (struct bootinfo_region){ MIB(1), 0x1000, PVHV_MEMMAP_ACPI };
+	expect_fail(&p, -EINVAL, "extra region 0 [0x100000, +0x1000) is not inside RAM at [0x8000, 0xa0000) "
+		    "or in one identity range");
+	p.extra[0].addr = MIB(8);
+	expect_fail(&p, -EINVAL, "extra region 0 [0x800000, +0x1000) is not inside RAM");
+	p.nr_extra = 0;
+	p.rsdp_gpa = MIB(10);
+	expect_fail(&p, -EINVAL, "RSDP at 0xa00000 is not inside RAM");
+	p.rsdp_gpa = 0;
+	p.ram_size = MIB(40);
+	expect_fail(&p, -EINVAL, "RAM layout of 0x2a00000 bytes in 3 ranges for RAM size 0x2800000");
+}

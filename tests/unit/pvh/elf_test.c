@@ -742,3 +742,29 @@ Test(elf_fits, parsed_image_fits)
 	cr_assert_eq(fits(&im, MIB(1)), -ERANGE);
 	cr_assert(strstr(err, "segment 0 [0x100000, 0x102000) beyond RAM"), "%s", err);
 }
+
+/* identity-ram: RAM is chunk 0 and host memory from 16 MiB; nothing else is. */
+static struct elf_image one_segment(uint64_t paddr, uint64_t memsz)
+{
+	struct elf_image im = low_image(paddr, memsz);
+
+	im.nr_segments = 1;
+	return im;
+}
+
+Test(elf_fits, identity_layout)
+{
+	struct elf_image im = one_segment(MIB(16), MIB(8));
+	struct ram_layout l = { .size = MIB(34), .nr = 2, .identity = true };
+
+	l.r[0] = (struct ram_range){ 0, MIB(2) };
+	l.r[1] = (struct ram_range){ MIB(16), MIB(32) };
+	err[0] = 0;
+	cr_assert_eq(elf_check_fits(&im, &l, 0, 0, err, sizeof(err)), 0, "%s", err);
+	im = one_segment(MIB(4), MIB(1));
+	cr_assert_eq(elf_check_fits(&im, &l, 0, 0, err, sizeof(err)), -ERANGE);
+	cr_assert_str_eq(err, "segment 0 [0x400000, 0x500000) beyond RAM (0x2200000 bytes at "
+			 "guest-physical = host-physical: see its ranges)");
+	im = one_segment(MIB(40), MIB(9));
+	cr_assert_eq(elf_check_fits(&im, &l, 0, 0, err, sizeof(err)), -ERANGE, "past the range's end");
+}
