@@ -19,8 +19,8 @@ int pci_vcfg_msi_sync(struct pci_vcfg *v, const struct pci_msg_ops *ops)
 {
 	const struct pci_func *f = &v->f;
 	unsigned cap = f->msi_cap, data = f->msi_64 ? 0x0c : 0x08;
-	uint16_t hw_ctrl = (uint16_t)v->hw.read(v->hw.ctx, cap + 2, 2);
 	bool want = (v->msi.ctrl & MSI_ENABLE) && !(f->msi_maskable && (v->msi.mask & 1));
+	uint16_t hw_ctrl;
 	uint64_t haddr;
 	uint32_t hdata;
 	int rc;
@@ -28,6 +28,7 @@ int pci_vcfg_msi_sync(struct pci_vcfg *v, const struct pci_msg_ops *ops)
 	v->changed &= ~PCI_VCFG_MSI_CHANGED;
 	if (!cap)
 		return 0;
+	hw_ctrl = (uint16_t)v->hw.read(v->hw.ctx, cap + 2, 2);
 	/* Off first: the device must not send a half-written message (6.8.1.3). */
 	v->hw.write(v->hw.ctx, cap + 2, 2, hw_ctrl & ~(MSI_ENABLE | MSI_MME));
 	if (!want) {
