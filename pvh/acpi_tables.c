@@ -419,7 +419,8 @@ static void le64(uint8_t *p, uint64_t v)
 #define RES_TYPE_BUS 2
 
 /* 6.4.3.5.1: QWord Address Space Descriptor (46 bytes): [min, min + len). */
-static void res_qword(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t tflags, uint64_t min, uint64_t len)
+static void res_qword(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t tflags, uint64_t min,
+		      uint64_t len)
 {
 	uint8_t d[46] = { 0x8a, 43, 0, type, gflags, tflags };
 
@@ -432,7 +433,8 @@ static void res_qword(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t t
 }
 
 /* 6.4.3.5.3: Word Address Space Descriptor (16 bytes), for the bus range and I/O windows. */
-static void res_word(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t tflags, uint16_t min, uint32_t len)
+static void res_word(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t tflags, uint16_t min,
+		     uint32_t len)
 {
 	uint8_t d[16] = { 0x88, 13, 0, type, gflags, tflags };
 

@@ -5,9 +5,9 @@
  * configuration space behind trapped ECAM windows (drivers/pci/vcfg.c),
  * their memory BARs mapped uncached at the host's addresses except the
  * MSI-X table pages, which trap into drivers/pci/msix.c, their MSI and
- * MSI-X messages bound to host vectors (pvh/msi.h), and, before the
- * domain's memory is reused, every route unbound and every function
- * quiesced (pci_quiesce()).
+ * MSI-X messages bound to host vectors (pvh/msi.h), their I/O BARs
+ * forwarded port by port, and, before the domain's memory is reused,
+ * every function quiesced (pci_quiesce()) and then its routes unbound.
  */
 #include "pvh/pvh.h"
 #include "pvh/acpi_tables.h"
