@@ -34,11 +34,11 @@ HV_C := lib/string.c lib/format.c lib/pagealloc.c lib/chunkpool.c lib/msimsg.c a
 	arch/x86/spec.c arch/x86/spec_hw.c arch/x86/random.c arch/x86/hostirq.c \
 	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/bundle.c \
 	pvh/main.c pvh/cpuid.c pvh/msr.c pvh/irq.c pvh/insn.c pvh/mmio.c pvh/domain.c pvh/sched.c pvh/serve.c pvh/share.c pvh/hypercall.c pvh/console.c pvh/conbuf.c pvh/uart.c pvh/exit.c pvh/devices.c pvh/images.c pvh/imgstore.c pvh/imgshare.c \
-	pvh/msi.c pvh/msitest.c pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c \
+	pvh/msi.c pvh/msitest.c pvh/summary.c pvh/vlapic.c pvh/vioapic.c pvh/mgmt.c pvh/mgmt_svc.c pvh/passthru.c pvh/pcisel.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
-	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/quiesce.c arch/x86/pci.c
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/quiesce.c drivers/pci/msix.c arch/x86/pci.c
 HV_OBJ := $(HV_ASM:%.asm=$(B)/hv/%.o) $(HV_C:%.c=$(B)/hv/%.o)
 
 image: $(B)/pvhv.elf
@@ -61,11 +61,11 @@ $(B)/hv/%.o: %.asm
 # The pure modules, built hosted from the very same source files.
 PURE_C := lib/format.c lib/pagealloc.c lib/chunkpool.c lib/msimsg.c arch/x86/pagetable.c arch/x86/decode.c arch/x86/gpt.c \
 	arch/x86/spec.c \
-	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c pvh/imgshare.c pvh/mgmt.c pvh/share.c \
+	pvh/elf.c pvh/bootinfo.c pvh/ramlayout.c pvh/acpi_tables.c pvh/cpio.c pvh/config.c pvh/vlapic.c pvh/vioapic.c pvh/conbuf.c pvh/images.c pvh/imgshare.c pvh/mgmt.c pvh/share.c pvh/pcisel.c \
 	drivers/virtio/virtq.c drivers/virtio/mmio.c drivers/virtio/console.c drivers/virtio/rng.c \
 	drivers/virtio/overlay.c drivers/virtio/blk.c drivers/virtio/pktq.c drivers/virtio/vsock.c \
 	drivers/virtio/vsock_router.c drivers/virtio/net.c drivers/virtio/switch.c \
-	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/quiesce.c
+	drivers/pci/mcfg.c drivers/pci/probe.c drivers/pci/vcfg.c drivers/pci/quiesce.c drivers/pci/msix.c
 UNIT_C := $(sort $(wildcard tests/unit/*_test.c tests/unit/*/*_test.c tests/unit/*/*/*_test.c))
 HOST_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi \
 	-I/usr/include/libfdt $(WARN) -fsanitize=address,undefined
@@ -104,12 +104,14 @@ NET_FUZZ_C := tests/fuzz/net_fuzz.c drivers/virtio/virtq.c drivers/virtio/mmio.c
 	drivers/virtio/switch.c
 MKIMAGE_FUZZ_C := tests/fuzz/mkimage_fuzz.c tools/tar.c tools/json.c
 PCI_FUZZ_C := tests/fuzz/pci_fuzz.c drivers/pci/probe.c drivers/pci/vcfg.c
+MSIX_FUZZ_C := tests/fuzz/msix_fuzz.c drivers/pci/msix.c
 HTTP_FUZZ_C := tests/fuzz/http_fuzz.c userland/lib/http.c userland/lib/jsonw.c userland/pvhd/spec.c userland/pvhd/netpol.c tools/json.c
 FUZZ_CFLAGS := -std=gnu11 -O1 -g -DPVHV_HOSTED -I. -Iguest-abi $(WARN) \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 
 fuzz-bin: $(B)/fuzz/virtq_fuzz $(B)/fuzz/vsock_fuzz $(B)/fuzz/net_fuzz $(B)/fuzz/mgmt_fuzz \
-	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz $(B)/fuzz/pci_fuzz
+	$(B)/fuzz/mkimage_fuzz $(B)/fuzz/http_fuzz $(B)/fuzz/pci_fuzz \
+	$(B)/fuzz/msix_fuzz
 
 $(B)/fuzz/virtq_fuzz: $(FUZZ_C) drivers/virtio/virtio.h lib/base.h
 	@mkdir -p $(dir $@)
@@ -147,6 +149,11 @@ $(B)/fuzz/pci_fuzz: $(PCI_FUZZ_C) drivers/pci/pci.h tests/unit/drivers/pci/fake_
 	@mkdir -p $(dir $@)
 	@echo "  FUZZCC  $@"
 	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(PCI_FUZZ_C)
+
+$(B)/fuzz/msix_fuzz: $(MSIX_FUZZ_C) drivers/pci/pci.h lib/base.h
+	@mkdir -p $(dir $@)
+	@echo "  FUZZCC  $@"
+	$(Q)clang $(FUZZ_CFLAGS) -o $@ $(MSIX_FUZZ_C)
 
 fuzz:
 	$(Q)bash tests/fuzz/run.sh

@@ -129,8 +129,15 @@ _Static_assert(sizeof(struct madt) == 44, "MADT header is 44 bytes");
 #define MADT_LAPIC_NMI_LEN 6
 #define MADT_LAPIC_ENABLED 1
 
-#define XSDT_ENTRIES 2 /* FADT, MADT */
-#define XSDT_LEN (sizeof(struct sdt_header) + XSDT_ENTRIES * sizeof(uint64_t))
+/* FADT, MADT, and the MCFG when there is PCI. */
+static size_t xsdt_len(const struct acpi_params *p)
+{
+	return sizeof(struct sdt_header) + (p->nr_pci ? 3 : 2) * sizeof(uint64_t);
+}
+
+/* PCI Firmware 3.2, 4.1.2: MCFG header (8 reserved bytes), then 16-byte allocations. */
+#define MCFG_HDR_LEN (sizeof(struct sdt_header) + 8)
+#define MCFG_ENTRY_LEN 16
 #define DSDT_REVISION 2 /* 64-bit AML integers */
 
 static uint8_t checksum(const uint8_t *b, size_t n)
@@ -333,7 +340,7 @@ static void buffer(struct aml *a, const uint8_t *bytes, size_t n)
 /* ------------------------------------------------- resource templates (6.4) */
 
 struct restemp {
-	uint8_t b[32];
+	uint8_t b[640]; /* a host bridge's: bus range, ACPI_MAX_PCI_WIN QWord windows, end tag */
 	size_t n;
 };
 
@@ -389,6 +396,53 @@ static void res_ext_irq(struct restemp *r, uint32_t gsi)
 	uint8_t d[9] = { 0x89, 0x06, 0x00, 0x03, 0x01 };
 
 	le32(d + 5, gsi);
+	res_put(r, d, sizeof(d));
+}
+
+static void le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void le64(uint8_t *p, uint64_t v)
+{
+	le32(p, (uint32_t)v);
+	le32(p + 4, (uint32_t)(v >> 32));
+}
+
+/* 6.4.3.5.1, Table 6.44: general flags: MinFixed, MaxFixed, and Consumer (bit 0) or producer. */
+#define RES_ADDR_FIXED 0x0c
+#define RES_ADDR_CONSUMER 0x01
+#define RES_TYPE_MEM 0
+#define RES_TYPE_IO 1
+#define RES_TYPE_BUS 2
+
+/* 6.4.3.5.1: QWord Address Space Descriptor (46 bytes): [min, min + len). */
+static void res_qword(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t tflags, uint64_t min,
+		      uint64_t len)
+{
+	uint8_t d[46] = { 0x8a, 43, 0, type, gflags, tflags };
+
+	le64(d + 6, 0);            /* granularity */
+	le64(d + 14, min);
+	le64(d + 22, min + len - 1);
+	le64(d + 30, 0);           /* translation offset */
+	le64(d + 38, len);
+	res_put(r, d, sizeof(d));
+}
+
+/* 6.4.3.5.3: Word Address Space Descriptor (16 bytes), for the bus range and I/O windows. */
+static void res_word(struct restemp *r, uint8_t type, uint8_t gflags, uint8_t tflags, uint16_t min,
+		     uint32_t len)
+{
+	uint8_t d[16] = { 0x88, 13, 0, type, gflags, tflags };
+
+	le16(d + 6, 0);
+	le16(d + 8, min);
+	le16(d + 10, (uint16_t)(min + len - 1));
+	le16(d + 12, 0);
+	le16(d + 14, (uint16_t)len);
 	res_put(r, d, sizeof(d));
 }
 
@@ -464,6 +518,73 @@ static void dsdt_virtio(struct aml *a, unsigned i, const struct acpi_virtio_dev 
 	pkg_end(a, dev);
 }
 
+static uint64_t ecam_base(const struct acpi_pci_seg *s)
+{
+	return s->ecam + ((uint64_t)s->bus_start << 20);
+}
+
+static uint64_t ecam_size(const struct acpi_pci_seg *s)
+{
+	return ((uint64_t)s->bus_end - s->bus_start + 1) << 20;
+}
+
+/*
+ * Host bridge i (19.6.x Device; PCI Firmware 3.2, 4.1): PNP0A08 with
+ * PNP0A03 as compatible ID for older OSes, its segment and first bus, and
+ * the bus range and BAR windows it produces (read/write, non-cacheable
+ * memory; 6.4.3.5.4 type-specific flags: I/O 3 = both ISA and non-ISA ranges).
+ */
+static void dsdt_pci_root(struct aml *a, unsigned i, const struct acpi_pci_seg *s)
+{
+	struct restemp r = { .n = 0 };
+	char seg[5] = { 'P', 'C', 'I', (char)('0' + i), 0 };
+	size_t dev;
+
+	dev = device_begin(a, seg);
+	name(a, "_HID");
+	eisa_id(a, "PNP0A08");
+	name(a, "_CID");
+	eisa_id(a, "PNP0A03");
+	name(a, "_UID");
+	integer(a, i);
+	name(a, "_SEG");
+	integer(a, s->seg);
+	name(a, "_BBN");
+	integer(a, s->bus_start);
+	res_word(&r, RES_TYPE_BUS, RES_ADDR_FIXED, 0, s->bus_start, (uint32_t)s->bus_end - s->bus_start + 1u);
+	for (unsigned w = 0; w < s->nr_win; w++) {
+		const struct acpi_pci_win *win = &s->win[w];
+
+		if (win->io)
+			res_word(&r, RES_TYPE_IO, RES_ADDR_FIXED, 3, (uint16_t)win->base, (uint32_t)win->size);
+		else
+			res_qword(&r, RES_TYPE_MEM, RES_ADDR_FIXED, 1, win->base, win->size);
+	}
+	res_end(&r);
+	name(a, "_CRS");
+	buffer(a, r.b, r.n);
+	pkg_end(a, dev);
+}
+
+/* A motherboard resource (PNP0C02) consuming host bridge i's ECAM window. */
+static void dsdt_ecam_res(struct aml *a, unsigned i, const struct acpi_pci_seg *s)
+{
+	struct restemp r = { .n = 0 };
+	char seg[5] = { 'R', 'E', 'S', (char)('0' + i), 0 };
+	size_t dev;
+
+	dev = device_begin(a, seg);
+	name(a, "_HID");
+	eisa_id(a, "PNP0C02");
+	name(a, "_UID");
+	integer(a, 0x100 + i);   /* apart from the bridges' */
+	res_qword(&r, RES_TYPE_MEM, RES_ADDR_FIXED | RES_ADDR_CONSUMER, 1, ecam_base(s), ecam_size(s));
+	res_end(&r);
+	name(a, "_CRS");
+	buffer(a, r.b, r.n);
+	pkg_end(a, dev);
+}
+
 /*
  * The DSDT's AML.  \_S5_ is what Linux needs to register acpi_power_off();
  * in hardware-reduced mode ACPICA (acpi_hw_extended_sleep()) writes
@@ -492,13 +613,17 @@ static void dsdt_body(struct aml *a, const struct acpi_params *p)
 	dsdt_pvpanic(a);
 	for (i = 0; i < p->nr_virtio; i++)
 		dsdt_virtio(a, i, &p->virtio[i]);
+	for (i = 0; i < p->nr_pci; i++) {
+		dsdt_pci_root(a, i, &p->pci[i]);
+		dsdt_ecam_res(a, i, &p->pci[i]);
+	}
 	pkg_end(a, sb);
 }
 
 /* --------------------------------------------------------------- tables */
 
 struct layout {
-	size_t fadt, madt, madt_len, dsdt, dsdt_len, end;
+	size_t fadt, madt, madt_len, dsdt, dsdt_len, mcfg, mcfg_len, end;
 };
 
 static void plan(const struct acpi_params *p, struct layout *l)
@@ -506,18 +631,48 @@ static void plan(const struct acpi_params *p, struct layout *l)
 	struct aml count = { .p = NULL, .len = 0 };
 
 	dsdt_body(&count, p);
-	l->fadt = ALIGN_UP(ACPI_XSDT_OFF + XSDT_LEN, (size_t)ACPI_TABLE_ALIGN);
+	l->fadt = ALIGN_UP(ACPI_XSDT_OFF + xsdt_len(p), (size_t)ACPI_TABLE_ALIGN);
 	l->madt = ALIGN_UP(l->fadt + sizeof(struct fadt), (size_t)ACPI_TABLE_ALIGN);
 	l->madt_len = sizeof(struct madt) + p->nr_vcpus * MADT_LAPIC_LEN +
 		      MADT_IOAPIC_LEN + MADT_LAPIC_NMI_LEN;
 	l->dsdt = ALIGN_UP(l->madt + l->madt_len, (size_t)ACPI_TABLE_ALIGN);
 	l->dsdt_len = sizeof(struct sdt_header) + count.len;
-	l->end = l->dsdt + l->dsdt_len;
+	l->mcfg = ALIGN_UP(l->dsdt + l->dsdt_len, (size_t)ACPI_TABLE_ALIGN);
+	l->mcfg_len = p->nr_pci ? MCFG_HDR_LEN + p->nr_pci * MCFG_ENTRY_LEN : 0;
+	l->end = p->nr_pci ? l->mcfg + l->mcfg_len : l->dsdt + l->dsdt_len;
 }
 
 static bool overlaps(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
 {
 	return a < b + blen && b < a + alen;
+}
+
+static int check_pci(const struct acpi_params *p, char *err, size_t errlen)
+{
+	if (p->nr_pci > ACPI_MAX_PCI_SEGS)
+		return errorf(-EINVAL, err, errlen, "%u PCI segments, limit %u", p->nr_pci, ACPI_MAX_PCI_SEGS);
+	for (unsigned i = 0; i < p->nr_pci; i++) {
+		const struct acpi_pci_seg *s = &p->pci[i];
+
+		if (s->bus_start > s->bus_end || !IS_ALIGNED(s->ecam, MIB(1)) || s->ecam >= (1ULL << 52) - MIB(256))
+			return errorf(-EINVAL, err, errlen, "pci %u: ECAM 0x%llx buses %02x-%02x unusable", i,
+				      (unsigned long long)s->ecam, s->bus_start, s->bus_end);
+		if (s->nr_win > ACPI_MAX_PCI_WIN)
+			return errorf(-EINVAL, err, errlen, "pci %u: %u windows, limit %u", i, s->nr_win,
+				      ACPI_MAX_PCI_WIN);
+		for (unsigned j = 0; j < i; j++)
+			if (p->pci[j].seg == s->seg)
+				return errorf(-EINVAL, err, errlen, "pci %u: segment %u is also pci %u's", i, s->seg, j);
+		for (unsigned w = 0; w < s->nr_win; w++) {
+			const struct acpi_pci_win *win = &s->win[w];
+
+			if (!win->size || win->base + win->size < win->base ||
+			    (win->io && win->base + win->size > 0x10000))
+				return errorf(-EINVAL, err, errlen, "pci %u: window %u [0x%llx, +0x%llx) unusable",
+					      i, w, (unsigned long long)win->base, (unsigned long long)win->size);
+		}
+	}
+	return 0;
 }
 
 static int check_params(size_t buflen, uint64_t buf_gpa, const struct acpi_params *p,
@@ -557,7 +712,7 @@ static int check_params(size_t buflen, uint64_t buf_gpa, const struct acpi_param
 					     v->gsi, j);
 		}
 	}
-	return 0;
+	return check_pci(p, err, errlen);
 }
 
 static void header(uint8_t *t, const char *sig, uint32_t len, uint8_t rev,
@@ -591,7 +746,7 @@ static struct gas io_gas8(uint16_t port)
 			     .address = port };
 }
 
-static void write_fadt(uint8_t *t, uint64_t dsdt_gpa)
+static void write_fadt(uint8_t *t, uint64_t dsdt_gpa, bool pci)
 {
 	struct fadt *f = (struct fadt *)t;
 	static const char hv_id[8] = "pvhv";
@@ -600,11 +755,13 @@ static void write_fadt(uint8_t *t, uint64_t dsdt_gpa)
 	f->dsdt = (uint32_t)dsdt_gpa;
 	f->x_dsdt = dsdt_gpa;
 	/*
-	 * No VGA, no MSI (there is no PCI), ASPM not ours to control, and no
-	 * CMOS RTC: pvhv's unlisted ports read all-ones, so Linux must not
-	 * register rtc_cmos.  As Firecracker, plus the RTC bit.
+	 * No VGA, no MSI unless PCI functions are passed through (then MSI
+	 * and MSI-X are their only interrupts: Linux's pci_no_msi() must not
+	 * run), ASPM not ours to control, and no CMOS RTC: pvhv's unlisted
+	 * ports read all-ones, so Linux must not register rtc_cmos.  As
+	 * Firecracker, plus the RTC bit.
 	 */
-	f->iapc_boot_arch = IAPC_VGA_NOT_PRESENT | IAPC_MSI_NOT_SUPPORTED |
+	f->iapc_boot_arch = IAPC_VGA_NOT_PRESENT | (pci ? 0 : IAPC_MSI_NOT_SUPPORTED) |
 			    IAPC_PCIE_ASPM_CONTROLS | IAPC_CMOS_RTC_NOT_PRESENT;
 	f->flags = FADT_HW_REDUCED_ACPI | FADT_PWR_BUTTON | FADT_SLP_BUTTON |
 		   FADT_RESET_REG_SUP;
@@ -659,13 +816,29 @@ static void write_dsdt(uint8_t *t, size_t len, const struct acpi_params *p)
 	seal(t);
 }
 
-static void write_xsdt(uint8_t *t, uint64_t fadt_gpa, uint64_t madt_gpa)
+static void write_mcfg(uint8_t *t, size_t len, const struct acpi_params *p)
+{
+	uint8_t *e = t + MCFG_HDR_LEN;
+
+	header(t, "MCFG", (uint32_t)len, 1, "PVHVMCFG");
+	for (unsigned i = 0; i < p->nr_pci; i++, e += MCFG_ENTRY_LEN) {
+		le64(e, p->pci[i].ecam);
+		le16(e + 8, p->pci[i].seg);
+		e[10] = p->pci[i].bus_start;
+		e[11] = p->pci[i].bus_end;
+	}
+	seal(t);
+}
+
+static void write_xsdt(uint8_t *t, size_t len, uint64_t fadt_gpa, uint64_t madt_gpa, uint64_t mcfg_gpa)
 {
 	uint8_t *e = t + sizeof(struct sdt_header);
 
-	header(t, "XSDT", XSDT_LEN, 1, "PVHVXSDT");
+	header(t, "XSDT", (uint32_t)len, 1, "PVHVXSDT");
 	memcpy(e, &fadt_gpa, 8);
 	memcpy(e + 8, &madt_gpa, 8);
+	if (len > sizeof(struct sdt_header) + 16)
+		memcpy(e + 16, &mcfg_gpa, 8);
 	seal(t);
 }
 
@@ -705,8 +878,10 @@ int acpi_build(void *buf, size_t buflen, uint64_t buf_gpa,
 	memset(b, 0, buflen);
 	write_dsdt(b + l.dsdt, l.dsdt_len, p);
 	write_madt(b + l.madt, l.madt_len, p->nr_vcpus);
-	write_fadt(b + l.fadt, buf_gpa + l.dsdt);
-	write_xsdt(b + ACPI_XSDT_OFF, buf_gpa + l.fadt, buf_gpa + l.madt);
+	if (p->nr_pci)
+		write_mcfg(b + l.mcfg, l.mcfg_len, p);
+	write_fadt(b + l.fadt, buf_gpa + l.dsdt, p->nr_pci != 0);
+	write_xsdt(b + ACPI_XSDT_OFF, xsdt_len(p), buf_gpa + l.fadt, buf_gpa + l.madt, buf_gpa + l.mcfg);
 	write_rsdp(b + ACPI_RSDP_OFF, buf_gpa + ACPI_XSDT_OFF);
 	if (rsdp_gpa)
 		*rsdp_gpa = buf_gpa + ACPI_RSDP_OFF;

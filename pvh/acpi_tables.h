@@ -6,14 +6,23 @@
  * Layout, as offsets from the start of the area (every address written
  * into a table is guest-physical, buf_gpa + offset):
  *   ACPI_RSDP_OFF  RSDP revision 2, pointing at the XSDT (no RSDT)
- *   ACPI_XSDT_OFF  XSDT: FADT, MADT
- *   then FADT (276 bytes), MADT, DSDT, each ACPI_TABLE_ALIGN aligned.
+ *   ACPI_XSDT_OFF  XSDT: FADT, MADT, and MCFG when it has PCI segments
+ *   then FADT (276 bytes), MADT, DSDT, MCFG, each ACPI_TABLE_ALIGN aligned.
  *
  * The FADT says HW_REDUCED_ACPI, so Linux wants no SCI, PM1, GPE or PM
  * timer; power-off and reset go through the FADT's SLEEP_CONTROL_REG /
  * SLEEP_STATUS_REG / RESET_REG (the PVHV_ACPI_*_PORT ports) and the DSDT's
  * \_S5_ object.  The DSDT lists COM1 and one LNRO0005 (virtio-mmio) device
  * per entry of acpi_params.virtio, in that order (Linux's /dev/vdX order).
+ *
+ * A domain with passed-through PCI functions (the control domain) also
+ * gets, per entry of acpi_params.pci: an MCFG allocation (its ECAM window
+ * at the host's address), a PNP0A08 host bridge PCIn (_SEG, _BBN, _UID n,
+ * _CRS: the bus range and one window per given BAR, so Linux claims the
+ * BARs where they are) and a PNP0C02 device RESn reserving the ECAM
+ * window (Linux uses MMCONFIG only when it is reserved in E820 or in
+ * motherboard resources, PCI Firmware 3.2, 4.1.2).  No _PRT: INTx stays
+ * off, interrupts come by MSI or MSI-X, which the FADT then allows.
  */
 #ifndef PVHV_PVH_ACPI_TABLES_H
 #define PVHV_PVH_ACPI_TABLES_H
@@ -33,10 +42,28 @@ struct acpi_virtio_dev {
 	uint32_t gsi;  /* I/O APIC pin, < PVHV_IOAPIC_PINS, not COM1's */
 };
 
+#define ACPI_MAX_PCI_SEGS 4
+#define ACPI_MAX_PCI_WIN 12  /* windows per host bridge */
+
+struct acpi_pci_win {
+	uint64_t base, size;  /* non-empty; an I/O window lies below 0x10000 */
+	bool io;
+};
+
+struct acpi_pci_seg {
+	uint64_t ecam;        /* bus 0's ECAM address (MCFG base), 1 MiB aligned */
+	uint16_t seg;
+	uint8_t bus_start, bus_end;
+	unsigned nr_win;
+	struct acpi_pci_win win[ACPI_MAX_PCI_WIN];
+};
+
 struct acpi_params {
 	unsigned nr_vcpus;  /* 1..ACPI_MAX_VCPUS, APIC ID = ACPI UID = index */
 	unsigned nr_virtio; /* 0..PVHV_VIRTIO_MAX_DEVICES */
 	struct acpi_virtio_dev virtio[PVHV_VIRTIO_MAX_DEVICES];
+	unsigned nr_pci;    /* 0..ACPI_MAX_PCI_SEGS host bridges; 0: no MCFG, and the FADT says "no MSI" */
+	struct acpi_pci_seg pci[ACPI_MAX_PCI_SEGS];
 };
 
 /*
@@ -44,8 +71,10 @@ struct acpi_params {
  * Checks everything first: buf_gpa 16-byte aligned with [buf_gpa,
  * buf_gpa + buflen) below 4 GiB; nr_vcpus and nr_virtio in range; each
  * virtio window non-empty, below 4 GiB and overlapping no other; each GSI a
- * pin of the I/O APIC, unique and not PVHV_COM1_GSI; and buflen large
- * enough.  Then zeroes buf and writes the tables.
+ * pin of the I/O APIC, unique and not PVHV_COM1_GSI; each PCI segment
+ * unique, bus_start <= bus_end, its ECAM window 1 MiB aligned below 2^52,
+ * its windows within ACPI_MAX_PCI_WIN, non-empty, not wrapping (I/O below
+ * 0x10000); and buflen large enough.  Then zeroes buf and writes the tables.
  *
  * Returns 0 with *rsdp_gpa = buf_gpa + ACPI_RSDP_OFF and *used = bytes
  * written (either pointer may be NULL).  On failure returns -EINVAL (bad

@@ -27,6 +27,7 @@ enum {
 	PROP_CONTROL,
 	PROP_CPU_SHARE,
 	PROP_NET_TRUNK,
+	PROP_PCI,
 	PROP_TEST_MSI,
 	PROP_IDENTITY_RAM,
 	NR_PROPS,
@@ -52,6 +53,7 @@ static const char *const prop_names[NR_PROPS] = {
 	[PROP_CONTROL] = "control",
 	[PROP_CPU_SHARE] = "cpu-share",
 	[PROP_NET_TRUNK] = "net-trunk",
+	[PROP_PCI] = "pci",
 	[PROP_TEST_MSI] = "test-msi",
 	[PROP_IDENTITY_RAM] = "identity-ram",
 };
@@ -285,6 +287,33 @@ int config_parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* n hex digits (exactly) at s: 0 and *v, or -EINVAL. */
+static int hex_field(const char *s, unsigned n, unsigned *v)
+{
+	*v = 0;
+	for (unsigned i = 0; i < n; i++) {
+		int h = hex_digit(s[i]);
+
+		if (h < 0)
+			return -EINVAL;
+		*v = *v << 4 | (unsigned)h;
+	}
+	return 0;
+}
+
+int config_parse_pci(const char *s, struct config_pci *a)
+{
+	unsigned seg, bus, dev, fn;
+
+	if (hex_field(s, 4, &seg) || s[4] != ':' || hex_field(s + 5, 2, &bus) || s[7] != ':' ||
+	    hex_field(s + 8, 2, &dev) || s[10] != '.' || s[11] < '0' || s[11] > '7' || s[12] != '\0' ||
+	    dev > 31)
+		return -EINVAL;
+	fn = (unsigned)(s[11] - '0');
+	*a = (struct config_pci){ (uint16_t)seg, (uint8_t)bus, (uint8_t)dev, (uint8_t)fn };
+	return 0;
+}
+
 int config_parse_ipv4(const char *s, uint8_t ip[4])
 {
 	for (unsigned i = 0; i < 4; i++) {
@@ -386,6 +415,28 @@ static int each_string(struct domain_config *d, const char *prop, const char *va
 			return rc;
 		off += (int)n + 1;
 	}
+	return 0;
+}
+
+/* "all" alone, or distinct function addresses "SSSS:BB:DD.F". */
+static int one_pci(struct domain_config *d, unsigned i, const char *s)
+{
+	struct config_pci a;
+
+	if (strcmp(s, "all") == 0) {
+		if (i != 0 || d->nr_pci)
+			return dom_error(d, "pci: \"all\" must be the only entry");
+		d->pci_all = true;
+		return 0;
+	}
+	if (d->pci_all)
+		return dom_error(d, "pci: \"all\" must be the only entry");
+	if (config_parse_pci(s, &a))
+		return dom_error(d, "pci: entry %u \"%.16s\" is not a function address like 0000:00:03.0", i, s);
+	for (unsigned j = 0; j < d->nr_pci; j++)
+		if (!memcmp(&d->pci[j], &a, sizeof(a)))
+			return dom_error(d, "pci: %s listed twice", s);
+	d->pci[d->nr_pci++] = a;
 	return 0;
 }
 
@@ -560,6 +611,8 @@ static int set_prop(struct domain_config *d, unsigned which, const void *val,
 			return dom_error(d, "cpu-share %u is outside %u-%u", v, SHARE_MIN, SHARE_MAX);
 		d->cpu_share = v;
 		return 0;
+	case PROP_PCI:
+		return each_string(d, name, val, len, CONFIG_MAX_PCI, one_pci);
 	case PROP_NET_TRUNK:
 		if (len != 0)
 			return dom_error(d, "net-trunk takes no value (%d bytes)", len);
@@ -642,6 +695,14 @@ static int finish_props(struct domain_config *d, unsigned seen)
 		return dom_error(d, "net-trunk with net-link: a trunk reaches its members, no peer");
 	if ((seen & (1u << PROP_VSOCK_CONNECT)) && !d->vsock.cid)
 		return dom_error(d, "vsock-connect without vsock-cid");
+	if ((d->pci_all || d->nr_pci) && !d->control)
+		return dom_error(d, "pci: only the control domain (control = <1>) drives the machine's devices");
+	/*
+	 * Its devices DMA to the addresses it programs, and there is no
+	 * IOMMU to translate them: passed-through PCI needs identity RAM.
+	 */
+	if (d->pci_all || d->nr_pci)
+		d->identity_ram = true;
 	/* Its RAM is host memory a device may DMA to: only the domain trusted with the machine. */
 	if (d->identity_ram && !d->control)
 		return dom_error(d, "identity-ram: only the control domain (control = <1>) has its RAM at "
@@ -894,7 +955,7 @@ int config_parse(const void *fdt, size_t len, struct pvh_config *cfg, unsigned m
 static bool runtime_prop(unsigned i)
 {
 	return i != PROP_NET_LINK && i != PROP_NET_TRUNK && i != PROP_CONTROL && i != PROP_VSOCK_CONNECT &&
-	       i != PROP_TEST_MSI && i != PROP_IDENTITY_RAM;
+	       i != PROP_PCI && i != PROP_TEST_MSI && i != PROP_IDENTITY_RAM;
 }
 
 /* A run-time domain's port joins the trunk among others, with a MAC no live member and not the trunk has. */

@@ -27,6 +27,9 @@
  *               vsock-connect = "other"; // optional: domains it may open streams to
  *               control = <1>;          // optional: the control domain (at most one; needs vsock-cid)
  *               cpu-share = <100>;      // optional: CPU weight against the others (10-400, default 100)
+ *               pci = "all";            // optional, control domain only: the host's PCI functions it
+ *                                       // drives ("all", or up to 16 like "0000:00:03.0");
+ *                                       // implies identity-ram
  *               test-msi;               // optional, tests only: the MSI test device (pvh/msitest.c)
  *               identity-ram;           // optional, control domain only: RAM at guest-physical =
  *                                       // host-physical (devices DMA to it; no IOMMU)
@@ -101,6 +104,13 @@ struct config_disk {
 	bool read_only;      /* "ro:" */
 };
 
+/* A host PCI function: segment, bus, device (< 32), function (< 8). */
+#define CONFIG_MAX_PCI 16
+struct config_pci {
+	uint16_t seg;
+	uint8_t bus, dev, fn;
+};
+
 /* "console", "rng", "blk": the names used in the configuration and in messages. */
 const char *config_virtio_name(enum config_virtio kind);
 
@@ -121,6 +131,9 @@ struct domain_config {
 	uint64_t overlay;           /* bytes: the writable disks' copy-on-write pages, together */
 	struct config_net net;
 	struct config_vsock vsock;
+	bool pci_all;               /* pci = "all": every function pvhv does not keep (pvh/passthru.c) */
+	unsigned nr_pci;            /* else the functions listed; whether they exist is checked at build */
+	struct config_pci pci[CONFIG_MAX_PCI];
 	bool control;               /* the control domain: the only one that may reach the management port */
 	bool identity_ram;          /* identity-ram (control only): RAM at guest-physical = host-physical */
 	uint32_t cpu_share;         /* SHARE_MIN..SHARE_MAX (pvh/share.h): its vCPUs' slice grows with it */
@@ -192,6 +205,8 @@ enum config_virtio config_slot_kind(const struct domain_config *d, unsigned i, u
 /* Parsers used by the config (and by tests): 0, or -EINVAL. */
 int config_parse_mac(const char *s, uint8_t mac[6]);
 int config_parse_ipv4(const char *s, uint8_t ip[4]);
+/* "SSSS:BB:DD.F", hex, exactly these widths, DD < 0x20, F < 8. */
+int config_parse_pci(const char *s, struct config_pci *a);
 int config_parse_ipv6(const char *s, uint8_t ip[16]);
 
 #endif

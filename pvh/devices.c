@@ -709,6 +709,9 @@ int devices_build(struct domain *d, char *err, size_t errlen)
 	rc = msitest_add(d, add_ports);
 	if (rc)
 		return errorf(rc, err, errlen, "msi test device: %s", rc == -ENOMEM ? "out of memory" : "ports taken");
+	rc = passthru_devices(d, add_mmio, add_ports, err, errlen);
+	if (rc)
+		return rc;
 	nr = config_nr_devices(c);
 	if (!nr)
 		return 0;
@@ -811,4 +814,5 @@ void devices_teardown(struct domain *d)
 	d->nr_vdev = 0;
 	d->nr_mmio = d->nr_ports = 0;
 	d->dev_pending = false;
+	passthru_teardown(d);   /* before the domain's memory goes back: its devices may still DMA */
 }

@@ -586,6 +586,7 @@ static int build_acpi(struct domain *dom, struct bootinfo_params *bp)
 	if (!buf)
 		return fail(dom, -EFAULT, "no room for ACPI tables");
 	devices_acpi(dom->cfg, &ap);
+	passthru_acpi(dom, &ap);
 	rc = acpi_build(buf, PVHV_ACPI_SIZE, PVHV_ACPI_GPA, &ap, &bp->rsdp_gpa, &used, err, sizeof(err));
 	if (rc)
 		return fail(dom, rc, "ACPI tables: %s", err);
@@ -689,6 +690,11 @@ int domain_build(struct domain *dom)
 	if (rc) {
 		domain_teardown(dom);
 		return fail(dom, rc, "out of memory while allocating %lu MiB of RAM", c->memory >> 20);
+	}
+	rc = passthru_build(dom, err, sizeof(err));
+	if (rc) {
+		domain_teardown(dom);
+		return fail(dom, rc, "%s", err);
 	}
 	rc = build_acpi(dom, &bp);
 	if (rc) {

@@ -116,8 +116,9 @@ struct port_dev {
 	port_io_fn io;
 	void *opaque;
 };
-#define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO)
-#define DOM_MAX_PORTS 8
+/* I/O APIC, virtio, and a control domain's ECAM windows and MSI-X tables (passthru.c). */
+#define DOM_MAX_MMIO (1 + CONFIG_MAX_VIRTIO + 4 + 16)
+#define DOM_MAX_PORTS (8 + 8) /* platform ports, and a control domain's I/O BARs (passthru.c) */
 #define DOM_RUNTIME_STRINGS 4096 /* a run-time config's strings: names, cmdline, disks */
 #define DOM_IMG_SEGS 17          /* ELF_MAX_SEGMENTS kernel segments and the initrd */
 
@@ -231,6 +232,9 @@ struct domain {
 	 */
 	struct switch_port net_port;
 	struct vdev *net_vdev;
+	/* Passed-through PCI functions (pvh/passthru.c), rebuilt with the domain; NULL: none. */
+	struct passthru *pt;
+	hpa_t pt_pa;
 	/* Disks (pvh/devices.c): opened at the first build, kept over reboots. */
 	struct dom_disk *disk;
 	unsigned nr_disks;
@@ -513,6 +517,24 @@ void devices_poll(struct domain *d);
 bool devices_console_input(struct domain *d, const char *buf, size_t n);
 /* exit.c: registers the ACPI sleep/reset, 8042 and pvpanic ports through add. */
 int platform_ports_add(struct domain *d, int (*add)(struct domain *, uint16_t, uint16_t, port_io_fn, void *));
+/*
+ * passthru.c: the host PCI functions the control domain drives.  build
+ * chooses them (after its stage 2 exists, before its ACPI tables) and maps
+ * their BARs: 0, or -errno with err set (the domain is not started;
+ * teardown undoes what was done).  acpi fills ap's host bridges; devices
+ * registers the ECAM and MSI-X traps through add (devices_build()).
+ * teardown unbinds every route and quiesces every function: called
+ * before the domain's memory is reused.
+ */
+struct passthru;
+int passthru_build(struct domain *d, char *err, size_t errlen);
+void passthru_acpi(const struct domain *d, struct acpi_params *ap);
+int passthru_devices(struct domain *d, int (*add)(struct domain *, gpa_t, uint64_t, mmio_access_fn, void *),
+		     int (*add_ports)(struct domain *, uint16_t, uint16_t, port_io_fn, void *), char *err,
+		     size_t errlen);
+void passthru_teardown(struct domain *d);
+/* BAR writes that asked to move a BAR, over its functions (ignored). */
+uint64_t passthru_bar_moves(const struct domain *d);
 /* domain.c */
 uint64_t pages_for(uint64_t bytes);
 

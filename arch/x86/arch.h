@@ -10,6 +10,7 @@
 #include "lib/chunkpool.h"
 #include "lib/base.h"
 #include "arch/x86/pagetable.h"
+#include "drivers/pci/pci.h"
 
 #define MAX_CPUS 64
 
@@ -90,6 +91,30 @@ uint64_t stack_used(const struct percpu *c);
 void smp_boot(void);
 /* Sends the kick IPI to host CPU idx (it leaves the guest and reschedules). */
 void cpu_kick(unsigned idx);
+
+/* ------------------------------------------------------------ host PCI (pci.c) */
+
+#define PCI_HOST_MAX_FUNCS 256
+#define PCI_HOST_MAX_SEGS 16
+
+/* One host function pci_init() probed without error, as it found it. */
+struct pci_host_func {
+	uint16_t seg;
+	uint8_t bus, dev, fn;
+	hpa_t cfg;             /* its 4 KiB of ECAM, mapped uncached in pvhv's own tables */
+	struct pci_func f;
+};
+
+/* The functions found at boot (index < pci_host_nr_funcs()), in bus order; fixed after boot. */
+unsigned pci_host_nr_funcs(void);
+const struct pci_host_func *pci_host_func(unsigned i);
+/* The function at (seg, bus, dev, fn), or NULL. */
+const struct pci_host_func *pci_host_find(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn);
+/* The MCFG segments whose ECAM windows are mapped (index < pci_host_nr_segs()). */
+unsigned pci_host_nr_segs(void);
+const struct pci_segment *pci_host_seg(unsigned i);
+/* Configuration space access to h through its ECAM page (pci_cfg_ops' contract). */
+struct pci_cfg_ops pci_host_cfg(const struct pci_host_func *h);
 
 /* ------------------------------------------------------------ memory */
 
@@ -426,6 +451,8 @@ struct vcpu_ops {
 	uint64_t stage2_noexec_flags;
 	/* Leaf flags for guest memory that may be read and executed: a write faults. */
 	uint64_t stage2_readonly_flags;
+	/* Leaf flags for a device's registers: read-write, not executable, uncached. */
+	uint64_t stage2_mmio_flags;
 	/* Turns virtualization on for this host CPU.  0 or -errno. */
 	int (*cpu_init)(struct percpu *cpu);
 	/* Allocates the control structure.  0 or -ENOMEM. */
@@ -494,6 +521,13 @@ int stage2_map(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
 int stage2_map_noexec(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
 /* The same, readable and executable only: a write is a stage-2 fault. */
 int stage2_map_readonly(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
+/*
+ * The same for a device's memory (a passed-through BAR): read-write, not
+ * executable, uncached whatever the guest's own page attributes say.
+ */
+int stage2_map_mmio(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size);
+/* Removes the mappings of [gpa, gpa + size) (whole pages); the caller flushes. */
+int stage2_unmap(hpa_t root, gpa_t gpa, uint64_t size);
 /*
  * Replaces the mappings of [gpa, gpa + size) (whole 2 MiB pieces, each
  * mapped before) by read-write-execute ones to hpa.  The caller makes

@@ -270,6 +270,20 @@ int stage2_map_readonly(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
 	return map(root, gpa, hpa, size, vcpu_ops->stage2_readonly_flags);
 }
 
+int stage2_map_mmio(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
+{
+	uint64_t flags = vcpu_ops->stage2_mmio_flags;
+
+	if (!host_has_nx)
+		flags &= ~(1ULL << 63);
+	return map(root, gpa, hpa, size, flags);
+}
+
+int stage2_unmap(hpa_t root, gpa_t gpa, uint64_t size)
+{
+	return pt_unmap(vcpu_ops->stage2_fmt, &host_pt_ops, root, gpa, size);
+}
+
 int stage2_remap(hpa_t root, gpa_t gpa, hpa_t hpa, uint64_t size)
 {
 	/* A whole 2 MiB leaf (or a table's 4 KiB leaves) is cleared: no split, no allocation. */

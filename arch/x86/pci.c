@@ -4,7 +4,10 @@
 #include "arch/x86/hw.h"
 #include "drivers/pci/pci.h"
 
-#define PCI_MAX_SEGMENTS 16
+static struct pci_host_func funcs[PCI_HOST_MAX_FUNCS];
+static unsigned nr_funcs;
+static struct pci_segment segs[PCI_HOST_MAX_SEGS];
+static unsigned nr_segs;
 
 static bool quiesce_all; /* "pci-quiesce-test" */
 
@@ -82,6 +85,22 @@ static void quiesce_test(const struct pci_cfg_ops *ops, const struct pci_func *f
 		ops->read(ops->ctx, PCI_COMMAND, 2), bad);
 }
 
+/*
+ * The pages of f's MSI-X table, mapped uncached in pvhv's own tables: a
+ * domain given f reaches the table only through pvhv (pvh/passthru.c).
+ */
+static int map_msix(const struct pci_func *f)
+{
+	hpa_t t, end;
+
+	if (!f->msix_cap || !f->msix_size)
+		return 0;
+	t = f->bar[f->msix_bir].addr + f->msix_offset;
+	end = ALIGN_UP(t + (uint64_t)f->msix_size * 16, (uint64_t)PAGE_SIZE);
+	t &= ~(hpa_t)(PAGE_SIZE - 1);
+	return mm_map_uncached(t, end - t);
+}
+
 static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
 {
 	unsigned found = 0;
@@ -103,7 +122,15 @@ static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
 			if (rc) {
 				kprintf("pvhv: pci %04x:%02x:%02x.%u %04x:%04x: %s\n", s->seg, bus, dev, fn,
 					f.vendor, f.device, why);
+			} else if (nr_funcs == PCI_HOST_MAX_FUNCS) {
+				kprintf("pvhv: pci %04x:%02x:%02x.%u: more than %u functions, not kept\n", s->seg,
+					bus, dev, fn, PCI_HOST_MAX_FUNCS);
+			} else if (map_msix(&f)) {
+				kprintf("pvhv: pci %04x:%02x:%02x.%u: cannot map its MSI-X table, not kept\n", s->seg,
+					bus, dev, fn);
 			} else {
+				funcs[nr_funcs++] = (struct pci_host_func){ s->seg, (uint8_t)bus, (uint8_t)dev,
+									    (uint8_t)fn, a, f };
 				pci_func_format(&f, s->seg, (uint8_t)bus, (uint8_t)dev, (uint8_t)fn, line, sizeof(line));
 				kprintf("pvhv: pci %s\n", line);
 				if (why[0])
@@ -122,9 +149,42 @@ static unsigned scan_bus(const struct pci_segment *s, unsigned bus)
 	return found;
 }
 
+unsigned pci_host_nr_funcs(void)
+{
+	return nr_funcs;
+}
+
+const struct pci_host_func *pci_host_func(unsigned i)
+{
+	return i < nr_funcs ? &funcs[i] : NULL;
+}
+
+const struct pci_host_func *pci_host_find(uint16_t seg, uint8_t bus, uint8_t dev, uint8_t fn)
+{
+	for (unsigned i = 0; i < nr_funcs; i++)
+		if (funcs[i].seg == seg && funcs[i].bus == bus && funcs[i].dev == dev && funcs[i].fn == fn)
+			return &funcs[i];
+	return NULL;
+}
+
+unsigned pci_host_nr_segs(void)
+{
+	return nr_segs;
+}
+
+const struct pci_segment *pci_host_seg(unsigned i)
+{
+	return i < nr_segs ? &segs[i] : NULL;
+}
+
+struct pci_cfg_ops pci_host_cfg(const struct pci_host_func *h)
+{
+	return (struct pci_cfg_ops){ .read = ecam_read, .write = ecam_write, .ctx = hpa_to_ptr(h->cfg) };
+}
+
 void pci_init(void)
 {
-	struct pci_segment segs[PCI_MAX_SEGMENTS];
+	struct pci_segment all[PCI_HOST_MAX_SEGS];
 	unsigned nr, found = 0;
 	char err[120];
 	int rc;
@@ -134,14 +194,14 @@ void pci_init(void)
 		kprintf("pvhv: pci: no MCFG table; host PCI not enumerated (ECAM only)\n");
 		return;
 	}
-	rc = pci_mcfg_parse(hpa_to_ptr(acpi_info.mcfg), acpi_info.mcfg_len, segs, PCI_MAX_SEGMENTS, &nr,
+	rc = pci_mcfg_parse(hpa_to_ptr(acpi_info.mcfg), acpi_info.mcfg_len, all, PCI_HOST_MAX_SEGS, &nr,
 			    err, sizeof(err));
 	if (rc) {
 		kprintf("pvhv: pci: %s; host PCI not enumerated\n", err);
 		return;
 	}
 	for (unsigned i = 0; i < nr; i++) {
-		const struct pci_segment *s = &segs[i];
+		const struct pci_segment *s = &all[i];
 		hpa_t start = s->base + ((uint64_t)s->bus_start << 20);
 		uint64_t size = ((uint64_t)s->bus_end - s->bus_start + 1) << 20;
 
@@ -157,6 +217,7 @@ void pci_init(void)
 		}
 		kprintf("pvhv: pci: segment %u buses %02x-%02x ECAM 0x%lx (uncached)\n", s->seg, s->bus_start,
 			s->bus_end, start);
+		segs[nr_segs++] = *s;
 		for (unsigned bus = s->bus_start; bus <= s->bus_end; bus++)
 			found += scan_bus(s, bus);
 	}

@@ -170,6 +170,87 @@ int pci_vcfg_init(struct pci_vcfg *v, const struct pci_func *f, const struct pci
 int pci_vcfg_read(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t *val);
 int pci_vcfg_write(struct pci_vcfg *v, uint32_t off, unsigned size, uint32_t val);
 
+/* ------------------------------------------------------------ interrupt messages */
+
+/*
+ * The messages a domain programs (its MSI capability, its MSI-X table)
+ * are never the ones the device sends: each is bound to a host message by
+ * the caller (pvh/msi.h) and the device is programmed with that one.
+ * Binding goes through these callbacks, message index i (MSI: 0).
+ *  - bind: 0 with the host message, or -errno (the message stays off);
+ *    a bind of a bound index replaces its domain message;
+ *  - unbind: the index's host message is no longer sent (nothing when unbound).
+ */
+struct pci_msg_ops {
+	int (*bind)(void *ctx, unsigned i, uint64_t addr, uint32_t data, uint64_t *host_addr,
+		    uint32_t *host_data);
+	void (*unbind)(void *ctx, unsigned i);
+	void *ctx;
+};
+
+/*
+ * Applies v's MSI capability as the domain left it (after
+ * PCI_VCFG_MSI_CHANGED, which it clears) to the device: enabled and not
+ * masked binds message 0 and writes the host message and enable into the
+ * real capability, with one message only (multiple messages need
+ * interrupt remapping, which pvhv does not offer: Linux asks for one);
+ * else the device's MSI is turned off first and the message unbound.
+ * Returns 0, or the bind's error (MSI then stays off in the device).
+ */
+int pci_vcfg_msi_sync(struct pci_vcfg *v, const struct pci_msg_ops *ops);
+
+#define PCI_MSIX_MAX 2048      /* table entries (PCI 3.0, 6.8.2.3) */
+#define PCI_MSIX_ENTRY 16
+#define PCI_MSIX_MASKBIT 1u    /* vector control bit 0 */
+
+struct pci_msix_entry {
+	uint64_t addr;   /* the domain's message */
+	uint32_t data;
+	uint32_t ctrl;   /* vector control as the domain wrote it (bit 0: masked) */
+	bool live;       /* the device has the host message and the entry unmasked */
+};
+
+/*
+ * A function's MSI-X table as its domain sees it (PCI 3.0, 6.8.2):
+ * entries[nr] hold the domain's messages (the caller's array, zeroed and
+ * then set up by pci_msix_init()).  The device's own table is reached
+ * through hw (off from the table's start, 4-byte accesses); its entries
+ * stay masked unless the domain's entry is unmasked while MSI-X is
+ * enabled and not function-masked, and then carry the bound host message.
+ */
+struct pci_msix {
+	unsigned nr;
+	struct pci_msix_entry *e;
+	struct pci_cfg_ops hw;     /* the device's table (the cfg ops' shape; off < nr * 16) */
+	struct pci_msg_ops msg;
+	bool enabled, fmask;
+	uint64_t refused;          /* accesses of a width or alignment a table does not take */
+	uint64_t bind_failed;
+	int last_error;            /* the last bind's error (0 none), for the caller's message */
+	unsigned last_index;
+};
+
+/*
+ * Sets m up for nr (1..PCI_MSIX_MAX) entries in e: every entry masked, as
+ * after reset, and the device's entries masked too.  -EINVAL when nr is out of range.
+ */
+int pci_msix_init(struct pci_msix *m, struct pci_msix_entry *e, unsigned nr, const struct pci_cfg_ops *hw,
+		  const struct pci_msg_ops *msg);
+
+/*
+ * The domain's access at off from the table's start: 4 or 8 bytes,
+ * aligned, inside the table (else refused: -EINVAL, a read gives
+ * all-ones).  A write applies at once (see struct pci_msix).
+ */
+int pci_msix_read(struct pci_msix *m, uint64_t off, unsigned size, uint64_t *val);
+int pci_msix_write(struct pci_msix *m, uint64_t off, unsigned size, uint64_t val);
+
+/* The MSI-X control word changed (enable, function mask: PCI_VCFG_MSIX_CHANGED): applies it to every entry. */
+void pci_msix_control(struct pci_msix *m, uint16_t ctrl);
+
+/* Masks every device entry and unbinds every message (teardown). */
+void pci_msix_release(struct pci_msix *m);
+
 /* ------------------------------------------------------------ quiesce */
 
 /*

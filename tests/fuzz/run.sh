@@ -10,6 +10,7 @@
 #   http   hostile requests through pvhd's HTTP head parser and JSON body decoders, and
 #          any bytes through its JSON writer and back
 #   pci    a hostile domain's config accesses to a passed-through PCI function (build/fuzz/pci_fuzz)
+#   msix   a hostile domain's MSI-X table accesses and control writes (build/fuzz/msix_fuzz)
 # FUZZ_TARGETS picks some (default: all seven).  Each corpus grows in build/fuzz/<target>-corpus
 # (virtq: build/fuzz/corpus); a crashing input lands in build/fuzz/artifacts/<target>-*.
 # Last line: "N passed, M failed" over the targets (exit status 0 when none failed).
@@ -18,7 +19,7 @@ cd "$(dirname "$0")/../.."
 
 secs=${FUZZ_SECONDS:-60}
 runs=${FUZZ_RUNS:-20000000}
-targets=${FUZZ_TARGETS:-virtq vsock net mgmt mkimage http pci}
+targets=${FUZZ_TARGETS:-virtq vsock net mgmt mkimage http pci msix}
 out=build/fuzz
 passed=0
 failed=0
@@ -64,6 +65,7 @@ for t in $targets; do
 	mkimage) run mkimage tests/fuzz/mkimage_seeds.py "$out/mkimage-corpus" 32768 ;;
 	http) run http tests/fuzz/http_seeds.py "$out/http-corpus" 16384 ;;
 	pci) run pci tests/fuzz/pci_seeds.py "$out/pci-corpus" 4096 ;;
+	msix) run msix tests/fuzz/msix_seeds.py "$out/msix-corpus" 4096 ;;
 	*) echo "fuzz: no target $t"; failed=$((failed + 1)) ;;
 	esac
 done

@@ -1213,6 +1213,8 @@ def write_dts(path, domains, kernels, initrds=None, serve=False):
             lines.append("\t\t\tnet-trunk;")
         if d.get("test_msi"):
             lines.append("\t\t\ttest-msi;")
+        if d.get("pci"):
+            lines.append("\t\t\tpci = %s;" % ", ".join(dts_string(v) for v in d["pci"]))
         if d.get("identity_ram"):
             lines.append("\t\t\tidentity-ram;")
         lines.append("\t\t};")

@@ -730,6 +730,11 @@ const struct vcpu_ops svm_ops = {
 	.stage2_ram_flags = 0x7,
 	.stage2_noexec_flags = 0x7 | (1ULL << 63),
 	.stage2_readonly_flags = 0x5, /* P and U/S without R/W (APM vol. 2, 15.25.5) */
+	/*
+	 * PCD|PWT: host PAT entry 3, UC in the power-on PAT pvhv keeps; the
+	 * combined type with any guest type is then UC (APM vol. 2, 15.25.8).
+	 */
+	.stage2_mmio_flags = 0x7 | 0x18 | (1ULL << 63),
 	.cpu_init = svm_cpu_init,
 	.vcpu_init = svm_vcpu_init,
 	.vcpu_free = svm_vcpu_free,

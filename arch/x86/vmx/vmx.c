@@ -1325,6 +1325,8 @@ const struct vcpu_ops vmx_ops = {
 	.stage2_ram_flags = EPT_LEAF_RWX_WB,
 	.stage2_noexec_flags = EPT_LEAF_RWX_WB & ~4ULL, /* EPT bit 2: execute */
 	.stage2_readonly_flags = EPT_LEAF_RWX_WB & ~2ULL, /* EPT bit 1: write */
+	/* Read, write; EPT memory type 0 (UC), which no guest PAT type overrides (SDM vol. 3, 29.3.7.2). */
+	.stage2_mmio_flags = 0x3,
 	.cpu_init = vmx_cpu_init,
 	.vcpu_init = vmx_vcpu_init,
 	.vcpu_free = vmx_vcpu_free,

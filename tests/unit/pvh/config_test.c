@@ -1473,6 +1473,89 @@ Test(config, runtime_memory_above_4g)
 	cr_assert(strstr(d.error, "memory-mib 65538 exceeds 65536"), "%s", d.error);
 }
 
+/* ---------------------------------------------------------------- pci */
+
+static void pci_ctl(const void *pci, int len)
+{
+	str("kernel", "k");
+	cell("memory-mib", 4);
+	cell("vsock-cid", 3);
+	cell("control", 1);
+	raw("pci", pci, len);
+}
+
+static void pci_bad(const void *pci, int len, const char *msg)
+{
+	begin_bad("ctl");
+	pci_ctl(pci, len);
+	finish_bad();
+	expect_dom_fail(msg);
+}
+
+Test(config, pci_lists)
+{
+	static const char two[] = "0000:00:03.0\0" "001a:ff:1f.7";
+
+	begin_bad("ctl");
+	pci_ctl("all", 4);
+	finish_bad();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert(cfg.dom[1].pci_all);
+	cr_assert_eq(cfg.dom[1].nr_pci, 0);
+	cr_assert(cfg.dom[1].identity_ram, "pci without identity-ram: devices would DMA to guest addresses");
+
+	begin_bad("ctl");
+	pci_ctl(two, sizeof(two));
+	finish_bad();
+	cr_assert_eq(parse(), 0, "%s", err);
+	cr_assert(cfg.dom[1].valid, "%s", cfg.dom[1].error);
+	cr_assert(!cfg.dom[1].pci_all);
+	cr_assert_eq(cfg.dom[1].nr_pci, 2);
+	cr_assert_eq(cfg.dom[1].pci[0].dev, 3);
+	cr_assert_eq(cfg.dom[1].pci[1].seg, 0x1a);
+	cr_assert_eq(cfg.dom[1].pci[1].bus, 0xff);
+	cr_assert_eq(cfg.dom[1].pci[1].dev, 0x1f);
+	cr_assert_eq(cfg.dom[1].pci[1].fn, 7);
+	cr_assert(cfg.dom[1].identity_ram);
+}
+
+Test(config, pci_refused)
+{
+	static const char dup[] = "0000:00:03.0\0" "0000:00:03.0";
+	static const char all2[] = "0000:00:03.0\0" "all";
+	static const char seventeen[] = "0000:00:00.0\0" "0000:00:00.1\0" "0000:00:00.2\0" "0000:00:00.3\0" "0000:00:00.4\0"
+					"0000:00:00.5\0" "0000:00:00.6\0" "0000:00:00.7\0" "0000:00:01.0\0" "0000:00:01.1\0"
+					"0000:00:01.2\0" "0000:00:01.3\0" "0000:00:01.4\0" "0000:00:01.5\0" "0000:00:01.6\0"
+					"0000:00:01.7\0" "0000:00:02.0";
+
+	pci_bad(dup, sizeof(dup), "pci: 0000:00:03.0 listed twice");
+	pci_bad(all2, sizeof(all2), "pci: \"all\" must be the only entry");
+	pci_bad("0000:00:20.0", 13, "pci: entry 0 \"0000:00:20.0\" is not a function address like 0000:00:03.0");
+	pci_bad("0000:00:03.8", 13, "pci: entry 0 \"0000:00:03.8\" is not a function address like 0000:00:03.0");
+	pci_bad("00:03.0", 8, "pci: entry 0 \"00:03.0\" is not a function address like 0000:00:03.0");
+	pci_bad("0000:00:03.0x", 14, "pci: entry 0 \"0000:00:03.0x\" is not a function address like 0000:00:03.0");
+	pci_bad("", 1, "pci is not a list of NUL-terminated strings");
+	pci_bad(seventeen, sizeof(seventeen), "pci: more than 16 entries");
+
+	/* Only the control domain. */
+	begin_bad("t");
+	str("kernel", "k");
+	cell("memory-mib", 2);
+	str("pci", "all");
+	finish_bad();
+	expect_dom_fail("pci: only the control domain (control = <1>) drives the machine's devices");
+}
+
+Test(config, pci_not_at_run_time)
+{
+	struct config_prop p[] = { { "kernel", "k", 2 }, { "memory-mib", "\0\0\0\2", 4 }, { "pci", "all", 4 } };
+	struct domain_config d;
+
+	cr_assert_eq(config_domain_from_props(&d, "x", p, 3, NULL, 0), -EINVAL);
+	cr_assert_str_eq(d.error, "property \"pci\" is not for domains made at run time");
+}
+
 /* ---------------------------------------------------------------- the MSI test device */
 
 Test(config, test_msi_flag)
