@@ -401,8 +401,8 @@ def cases(dom, probe):
                    r"^pvhv: summary dom=r2 end=poweroff status=0 .* overlay_peak_kib=[1-9]"],
              must_not=[r"^pvhv: dom r[123] virtio", r"PVHV-ROOT-CLEAN-BAD"],
              # One copy in the store for three disks.
-             counts=[(r"^pvhv: image root\.ext4: 49152 KiB, in the image store$", 1)],
-             fake=fake_plus("pvhv: image root.ext4: 49152 KiB, in the image store",
+             counts=[(r"^pvhv: image root\.ext4: 65536 KiB, in the image store$", 1)],
+             fake=fake_plus("pvhv: image root.ext4: 65536 KiB, in the image store",
                             "[r2] PVHV-ROOT-SOCAT=socat version 1.7.4.4 on 06 Nov 2022 08:15:51",
                             "[r2] PVHV-ROOT-IPERF3=iperf 3.12 (cJSON 1.7.15)",
                             "pvhv: dom r3 disk 0 (slot 0): image root.ext4, 4 users",
