@@ -309,6 +309,23 @@ def ident_check(log):
     return None, note
 
 
+def e1000e_host_setup(h):
+    """QEMU's e1000e on user networking; 10.0.2.100:80 forwarded to a loopback HTTP server serving a fresh token."""
+    h.token = os.urandom(8).hex()
+    with open(os.path.join(h.cdir, "token"), "w") as f:
+        f.write(h.token + "\n")
+    port = h.port()
+    h.spawn(["python3", "-m", "http.server", "--bind", "127.0.0.1", str(port)], cwd=h.cdir)
+    return ["-device", "e1000e,netdev=n0", "-netdev",
+            "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:%d" % port]
+
+
+def e1000e_host(h):
+    m = h.wait(r"^\[ctl\] PVHV-PCI-FETCH (\S+)$", 300)
+    got = m.group(1) if m else None
+    h.say("fetch through the guestfwd: token %s" % ("matches" if got == h.token else "differs (%s)" % got))
+
+
 def cases(dom, probe):
     """The Linux cases, built with run.py's dom() and probe()."""
     return [
@@ -1333,6 +1350,30 @@ def cases(dom, probe):
                             "[cl] PVHV-DRIVER nvme=loaded", "[cl] PVHV-DRIVER virtio_pci=loaded",
                             "[cl] PVHV-DRIVER virtio_net=loaded", "pvhv: dom gen ended: poweroff, status 0",
                             "pvhv: summary dom=gen end=poweroff status=0 runtime_us=100 exits=9")),
+        # The generic kernel as a control domain with QEMU's e1000e (82574L)
+        # passed through: its driver binds (MSI-X in BAR3, flash BAR1, I/O
+        # BAR2), QEMU's DHCP leases it an address, a file from a loopback
+        # server on the host comes through a guestfwd, and the e1000e's
+        # MSI-X counts rise meanwhile.
+        case("linux-e1000e", "the generic kernel's e1000e drives a passed-through e1000e: lease, host fetch, MSI-X",
+             [linux("ctl", test="pci,dmesg", kernel=GENERIC_VMLINUX, initrd=GENERIC_INITRAMFS, vsock_cid=3,
+                    control=True, pci=["all"], extra_cmdline=" pvhv.pcimods=e1000e pvhv.fetch=http://10.0.2.100/token")],
+             code=1, host_setup=e1000e_host_setup, host=e1000e_host,
+             must=[r"^pvhv: pci 0000:00:01\.0 8086:10d3 class 020000 -> dom ctl$",
+                   r"^\[ctl\] PVHV-PCI-DEV 0000:00:01\.0 0x8086:0x10d3 class=0x020000 driver=e1000e$",
+                   r"^\[ctl\] PVHV-PCI-DHCP eth0 lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2$",
+                   r"^\[ctl\] PVHV-PCI-PING [1-3] packets received$",
+                   r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*eth0-rx-0$",
+                   r"^\[ctl\] PVHV-PCI-MSIX before=(\d+) after=(?!\1$)\d+$",
+                   r"^\[host\] fetch through the guestfwd: token matches$"],
+             must_not=[r"PVHV-PCI-MODPROBE-FAIL", r"PVHV-PCI-NET-FAIL", r"PVHV-PCI-FETCH-FAIL", r"left off:"],
+             fake=fake_plus("pvhv: pci 0000:00:01.0 8086:10d3 class 020000 -> dom ctl",
+                            "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x8086:0x10d3 class=0x020000 driver=e1000e",
+                            "[ctl] PVHV-PCI-DHCP eth0 lease of 10.0.2.15 obtained from 10.0.2.2",
+                            "[ctl] PVHV-PCI-PING 3 packets received",
+                            "[ctl] PVHV-PCI-IRQ 25: 0 5 PCI-MSIX-0000:00:01.0 0-edge eth0-rx-0",
+                            "[ctl] PVHV-PCI-MSIX before=0 after=12",
+                            "[host] fetch through the guestfwd: token matches")),
         # Images uploaded at run time: a hostile upload changes nothing and
         # leaks nothing; an imported image is a sandbox's disk, read byte for
         # byte, not deletable while in use; an imported ELF is a kernel.
