@@ -19,7 +19,15 @@ int pci_vcfg_msi_sync(struct pci_vcfg *v, const struct pci_msg_ops *ops)
 {
 	const struct pci_func *f = &v->f;
 	unsigned cap = f->msi_cap, data = f->msi_64 ? 0x0c : 0x08;
-	bool want = (v->msi.ctrl & MSI_ENABLE) && !(f->msi_maskable && (v->msi.mask & 1));
+	/*
+	 * Address 0 (the reset value) is parked, not a message: Linux writes a
+	 * zero message, address first, when it frees the vector of a function
+	 * whose MSI it leaves enabled (msi_domain_deactivate(); e1000e's MSI
+	 * self-test does so twice), so it is kept off like a masked vector
+	 * instead of refused as a bad address at each of those writes.
+	 */
+	bool parked = !v->msi.addr;
+	bool want = (v->msi.ctrl & MSI_ENABLE) && !(f->msi_maskable && (v->msi.mask & 1)) && !parked;
 	uint16_t hw_ctrl;
 	uint64_t haddr;
 	uint32_t hdata;

@@ -194,7 +194,8 @@ struct pci_msg_ops {
  * masked binds message 0 and writes the host message and enable into the
  * real capability, with one message only (multiple messages need
  * interrupt remapping, which pvhv does not offer: Linux asks for one);
- * else the device's MSI is turned off first and the message unbound.
+ * else (also for address 0, with which a domain parks an unused vector)
+ * the device's MSI is turned off first and the message unbound.
  * Returns 0, or the bind's error (MSI then stays off in the device).
  */
 int pci_vcfg_msi_sync(struct pci_vcfg *v, const struct pci_msg_ops *ops);

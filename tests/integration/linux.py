@@ -309,6 +309,45 @@ def ident_check(log):
     return None, note
 
 
+# linux-nvme-store's NVMe disk: a file both of its QEMU runs share (its case directory is made fresh before the first).
+NVME_STORE = os.path.join(ROOT, "build", "itest", "linux-nvme-store", "store.img")
+
+
+def nvme_ctl(run):
+    """The control domain of linux-nvme-store's run RUN (1: the baseline, 2: the case's own)."""
+    return linux_root("ctl", "ctlnvme", disks=(ROOT_EXT4, "ro:gen:userland", "ro:gen:mkimage-agent"), memory=192,
+                      extra=" pvhd.store=/dev/nvme0n1 pvhv.pcimods=nvme pvhv.nvme-run=%d" % run,
+                      vsock_cid=3, control=True, pci=["all"])
+
+
+def nvme_store_args(h):
+    return ["-drive", "if=none,id=st,format=raw,file=" + NVME_STORE, "-device", "nvme,serial=pvhvstore,drive=st"]
+
+
+def nvme_store_blank(h):
+    """The baseline's: a blank 64 MiB file (no signature: the control domain makes the store's ext4)."""
+    with open(NVME_STORE, "wb") as f:
+        f.truncate(64 << 20)
+    return nvme_store_args(h)
+
+
+def e1000e_host_setup(h):
+    """QEMU's e1000e on user networking; 10.0.2.100:80 forwarded to a loopback HTTP server serving a fresh token."""
+    h.token = os.urandom(8).hex()
+    with open(os.path.join(h.cdir, "token"), "w") as f:
+        f.write(h.token + "\n")
+    port = h.port()
+    h.spawn(["python3", "-m", "http.server", "--bind", "127.0.0.1", str(port)], cwd=h.cdir)
+    return ["-device", "e1000e,netdev=n0", "-netdev",
+            "user,id=n0,restrict=on,guestfwd=tcp:10.0.2.100:80-cmd:socat - TCP:127.0.0.1:%d" % port]
+
+
+def e1000e_host(h):
+    m = h.wait(r"^\[ctl\] PVHV-PCI-FETCH (\S+)$", 300)
+    got = m.group(1) if m else None
+    h.say("fetch through the guestfwd: token %s" % ("matches" if got == h.token else "differs (%s)" % got))
+
+
 def cases(dom, probe):
     """The Linux cases, built with run.py's dom() and probe()."""
     return [
@@ -1295,6 +1334,38 @@ def cases(dom, probe):
                             "[ctl] PVHV-STORE-KEEP same", "[ctl] PVHV-STORE-RM deleted app.ext4",
                             "[ctl] PVHV-STORE-FILES-AFTER dmg.img.pvhd keep.img.pvhd lost+found ",
                             "pvhv: summary dom=ctl end=poweroff status=0 runtime_ms=1")),
+        # pvhd's store on a passed-through NVMe whose disk file outlives
+        # QEMU: the baseline run (a blank file) uploads an image, makes pvhv
+        # forget it and crashes the control domain, whose restart restores it
+        # from the NVMe and boots a sandbox from it; the case's own run, a new
+        # QEMU on the same file, finds the image on the disk, restores it
+        # without formatting and boots a sandbox from it again.
+        case("linux-nvme-store", "pvhd's store on a passed-through NVMe survives a crash and a new QEMU run",
+             [nvme_ctl(2)], code=1, timeout=300, host_setup=nvme_store_args,
+             baseline=dict(domains=[nvme_ctl(1)], code=1, timeout=300, host_setup=nvme_store_blank,
+                           must=[r"^pvhv: pci 0000:00:01\.0 1b36:0010 class 010802 -> dom ctl$",
+                                 r"^\[ctl\] PVHV-STORE-MKFS /dev/nvme0n1 ext4$",
+                                 r"^\[ctl\] PVHV-NVME-IMPORT imported app\.ext4 \(\d+ bytes\)$",
+                                 r"^\[ctl\] PVHV-NVME-FORGET deleted app\.ext4$",
+                                 r"^pvhv: dom ctl: the control domain ended \(crash\); restarting in ",
+                                 r"^\[ctl\] PVHV-NVME-RESTORE pvhd: store /var/lib/pvhd/images: restored 1 image "
+                                 r"\(app\.ext4\), 0 already in pvhv, ",
+                                 r"^\[ctl\] PVHV-NVME-IMAGES app\.ext4 $",
+                                 r"^\[ctl\] PVHV-NVME-RUN=0 out=hello=from-layer-2 err=$"],
+                           must_not=[r"PVHV-STORE-FAIL", r"PVHV-ROOT-MODPROBE-FAIL"]),
+             must=[r"^pvhv: pci 0000:00:01\.0 1b36:0010 class 010802 -> dom ctl$",
+                   r"^\[ctl\] PVHV-STORE-MOUNTED /dev/nvme0n1 ext4$",
+                   r"^\[ctl\] PVHV-NVME-RESTORE pvhd: store /var/lib/pvhd/images: restored 1 image "
+                   r"\(app\.ext4\), 0 already in pvhv, ",
+                   r"^\[ctl\] PVHV-NVME-IMAGES app\.ext4 $",
+                   r"^\[ctl\] PVHV-NVME-RUN=0 out=hello=from-layer-2 err=$"],
+             must_not=[r"PVHV-STORE-FAIL", r"PVHV-STORE-MKFS", r"PVHV-NVME-CRASHING", r"PVHV-ROOT-MODPROBE-FAIL"],
+             fake=fake_plus(*CTL_ROOT_LINES, "pvhv: pci 0000:00:01.0 1b36:0010 class 010802 -> dom ctl",
+                            "[ctl] PVHV-STORE-MOUNTED /dev/nvme0n1 ext4",
+                            "[ctl] PVHV-NVME-RESTORE pvhd: store /var/lib/pvhd/images: restored 1 image (app.ext4), "
+                            "0 already in pvhv, 0 damaged and 0 failed, 0 half-written files removed",
+                            "[ctl] PVHV-NVME-IMAGES app.ext4 ",
+                            "[ctl] PVHV-NVME-RUN=0 out=hello=from-layer-2 err=")),
         # pvhd.store= naming a disk that holds something else: the init
         # formats nothing, says so, and pvhd serves without a store.
         case("linux-ctl-store-foreign", "a store disk with another signature (swap) is never formatted",
@@ -1333,6 +1404,42 @@ def cases(dom, probe):
                             "[cl] PVHV-DRIVER nvme=loaded", "[cl] PVHV-DRIVER virtio_pci=loaded",
                             "[cl] PVHV-DRIVER virtio_net=loaded", "pvhv: dom gen ended: poweroff, status 0",
                             "pvhv: summary dom=gen end=poweroff status=0 runtime_us=100 exits=9")),
+        # The generic kernel as a control domain with QEMU's e1000e (82574L)
+        # passed through: its driver binds (MSI-X in BAR3, flash BAR1, I/O
+        # BAR2, whose ports read its STATUS), QEMU's DHCP leases it an
+        # address, a file from a loopback server on the host comes through a
+        # guestfwd, and the e1000e's MSI-X counts rise meanwhile.  (Its MSI
+        # mode, e1000e.IntMode=1, fails the driver's own MSI self-test under
+        # QEMU even without pvhv, and the fallback is INTx, which
+        # passthrough does not give.)
+        case("linux-e1000e", "the generic kernel's e1000e drives a passed-through e1000e: lease, host fetch, MSI-X",
+             [linux("ctl", test="pci,dmesg", kernel=GENERIC_VMLINUX, initrd=GENERIC_INITRAMFS, vsock_cid=3,
+                    control=True, pci=["all"], extra_cmdline=" pvhv.pcimods=e1000e pvhv.fetch=http://10.0.2.100/token")],
+             code=1, host_setup=e1000e_host_setup, host=e1000e_host,
+             must=[r"^pvhv: pci 0000:00:01\.0 8086:10d3 class 020000 -> dom ctl$",
+                   r"^\[ctl\] PVHV-PCI-DEV 0000:00:01\.0 0x8086:0x10d3 class=0x020000 driver=e1000e$",
+                   # Its I/O BAR forwarded both ways: IOADDR written, STATUS read through IODATA (not
+                   # all-ones, not zero, not the address echoed back).
+                   r"^\[ctl\] PVHV-PCI-E1000E-IO 0000:00:01\.0 status=(?!ffffffff|00000000|00000008)[0-9a-f]{8}$",
+                   r"^\[ctl\] PVHV-PCI-DHCP eth0 lease of 10\.0\.2\.15 obtained from 10\.0\.2\.2$",
+                   r"^\[ctl\] PVHV-PCI-PING [1-3] packets received$",
+                   # Three vectors (rx, tx, other): MSI-X (MSI would give the one "eth0").
+                   r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*eth0-rx-0$",
+                   r"^\[ctl\] PVHV-PCI-IRQ \d+: .*PCI-MSI(?:-X)? .*eth0-tx-0$",
+                   r"^\[ctl\] PVHV-PCI-MSIX before=(\d+) after=(?!\1$)\d+$",
+                   r"^\[host\] fetch through the guestfwd: token matches$"],
+             must_not=[r"PVHV-PCI-MODPROBE-FAIL", r"PVHV-PCI-NET-FAIL", r"PVHV-PCI-FETCH-FAIL", r"left off:"],
+             fake=fake_plus("pvhv: pci 0000:00:01.0 8086:10d3 class 020000 -> dom ctl",
+                            "[ctl] PVHV-PCI-DEV 0000:00:01.0 0x8086:0x10d3 class=0x020000 driver=e1000e",
+                            "[ctl] PVHV-PCI-E1000E-IO 0000:00:01.0 status=00000281",
+                            "[ctl] PVHV-PCI-DHCP eth0 lease of 10.0.2.15 obtained from 10.0.2.2",
+                            "[ctl] PVHV-PCI-PING 3 packets received",
+                            "[ctl] PVHV-PCI-IRQ 26: 11 PCI-MSI 16384-edge eth0-rx-0",
+                            "[ctl] PVHV-PCI-IRQ 27: 13 PCI-MSI 16385-edge eth0-tx-0",
+                            "[ctl] PVHV-PCI-MSIX before=0 after=12",
+                            "[host] fetch through the guestfwd: token matches",
+                            "pvhv: dom ctl ended: poweroff, status 0",
+                            "pvhv: summary dom=ctl end=poweroff status=0 runtime_us=100 exits=9")),
         # Images uploaded at run time: a hostile upload changes nothing and
         # leaks nothing; an imported image is a sandbox's disk, read byte for
         # byte, not deletable while in use; an imported ELF is a kernel.

@@ -83,7 +83,11 @@ MIB = 1 << 20
 # arguments, e.g. ["-device", "nvme,serial=x"], after the shared ones), ram_file (the
 # machine's RAM is a file in /dev/shm, removed after the run), live ([(regex,
 # fn(match, ram file) -> None or why)]: run on each match while QEMU runs), host_setup
-# and host (the host's side of a run: loopback servers, commands on cue; see HostSide).
+# and host (the host's side of a run: loopback servers, commands on cue; see HostSide),
+# baseline (a first run, a case of its own without name, booted before the case's
+# in <case>/baseline/; see run_case).  State both runs share, such as a disk file
+# that outlives the first QEMU, lives in build/itest/<case>/ (made empty before
+# the baseline) and is passed by host_setup: see linux.py's linux-nvme-store.
 # The Linux cases live in linux.py and are appended to CASES.
 # --------------------------------------------------------------------------
 
