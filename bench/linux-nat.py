@@ -117,9 +117,12 @@ def make_bundle(path, extra):
                    stdout=subprocess.DEVNULL)
 
 
-def pvhv_boot(name, hv, extra, port, fwd=""):
+def pvhv_boot(name, hv, extra, port, fwd="", started=None):
+    """One pvhv boot; started() is called once the bundle is made, just before QEMU starts."""
     bundle = os.path.join(OUT, name + ".cpio")
     make_bundle(bundle, extra)
+    if started:
+        started()
     return lb.boot(name, [lb.QEMU] + hv + ["-serial", "stdio", "-kernel", lb.HV_ELF, "-initrd", bundle,
                                            "-netdev", netdev(port, fwd), "-device", "virtio-net-pci,netdev=n0"],
                    out=OUT, mark=b"PVHV-END=", who="linux-nat")
@@ -256,14 +259,21 @@ def part_restart(hv, port):
     hport = net.free_port()
     token = secrets.token_hex(32)
     polls, stop = [], threading.Event()
-    t0 = time.monotonic()   # lb.boot's own zero follows within a millisecond or so
-    th = threading.Thread(target=poller, args=(hport, token, t0, stop, polls), daemon=True)
-    th.start()
+    th = []
+
+    def started():   # lb.boot's own zero follows within a millisecond or so
+        th.append(threading.Thread(target=poller, args=(hport, token, time.monotonic(), stop, polls), daemon=True))
+        th[0].start()
+
     lb.TMO = max(lb.TMO, 300 + AFTER)
     r = pvhv_boot("restart", hv, "pvhv.nat=restart pvhv.nat-after=%d pvhv.token=%s" % (AFTER, token), port,
-                  ",hostfwd=tcp:127.0.0.1:%d-:7070" % hport)
+                  ",hostfwd=tcp:127.0.0.1:%d-:7070" % hport, started)
     stop.set()
-    th.join()
+    th[0].join()
+    with open(os.path.join(OUT, "restart-polls.log"), "w") as f:
+        f.write("# ms since QEMU started (as restart.log), HTTP status of GET /api/v1/info or none\n")
+        for t, st in polls:
+            f.write("%10.1f %s\n" % (t, st))
     lines = timed_lines(r["log"])
     t_crash = first(lines, r"^pvhv: dom ctl: the control domain ended")
     t_restart = first(lines, r"^pvhv: dom ctl: the control domain restarted$")
@@ -279,7 +289,7 @@ def part_restart(hv, port):
         "%d polls answered before the crash, last at -%s; first answer after it at +%s" %
         (len(ok_before), "%.2f s" % ((t_crash - ok_before[-1]) / 1000.0) if ok_before else "n/a",
          "%.2f s" % ((ok_after[0] - t_crash) / 1000.0) if ok_after else "never"))
-    ROW("", "crash -> ctl restarted by pvhv +%s, -> init's PVHV-NAT-SERVING +%s" % (
+    ROW("", "crash -> ctl restarted by pvhv +%s, -> its init's PVHV-NAT-SERVING +%s" % (
         "%.2f s" % ((t_restart - t_crash) / 1000.0) if t_restart else "n/a",
         "%.2f s" % ((t_serving - t_crash) / 1000.0) if t_serving else "n/a"))
     p_before = [t for t, ok in pings if ok and t < t_crash]
