@@ -207,7 +207,7 @@ def report_exits(none, rb):
     nx, nr, nd = exits_of(none)
     full = [r for r in rb if len(r["res"]) == 2 and exits_of(r)[0] is not None]
     if nx is None or not full:
-        ROW("pvhv VM exits", "no summary lines (see %s)" % os.path.relpath(none["logs"] if "logs" in none else none["log"], ROOT))
+        ROW("pvhv VM exits", "no summary lines (see %s)" % os.path.relpath(none["log"], ROOT))
         return
     print("  pvhv VM exits (summary lines of %s), a b boot less a boot whose sandbox runs no iperf3 (%d exits):"
           % ("+".join(nd), nx))
@@ -303,6 +303,13 @@ def part_restart(hv, port):
                                               ((last - t_crash) / 1000.0) if last else "no lines"))
     m = re.search(r"^\[ctl\] PVHV-NAT-ROUTER (.*)$", r["text"], re.M)
     ROW("the restarted router's sandboxes (pvhv-router show)", (m.group(1) or "none") if m else "n/a")
+    m = re.search(r"^\[ctl\] PVHV-NAT-TRUNK-PING (.*)$", r["text"], re.M)
+    ROW("the restarted ctl pings np over pvhv's trunk", m.group(1) if m else "n/a")
+    t_readd = first(lines, r"^\[ctl\] PVHV-NAT-READD ")
+    m = re.search(r"^\[ctl\] PVHV-NAT-READD (.*)$", r["text"], re.M)
+    p_readd = [t for t, ok in pings if ok and t_readd is not None and t > t_readd]
+    ROW("np's router entry added again by hand (pvhv-router add)", "%s; np's first answered ping %s" % (
+        m.group(1) if m else "n/a", "+%.2f s after" % ((p_readd[0] - t_readd) / 1000.0) if p_readd else "none"))
     return bool(ok_after) and bool(p_before)
 
 
