@@ -14,7 +14,9 @@
 # (h) with fio (bench/linux-disk.py --fio), and (i) bench/linux-net.py: iperf3
 # between two such guests, and a vsock stream inside pvhv, and (j) bench/linux-ctl.py:
 # sandboxes made one after another by pvhctl in a control domain, and the
-# control domain killed beside running ones (see bench/README.md).
+# control domain killed beside running ones, and (k) bench/linux-nat.py: a
+# sandbox's iperf3 through the control domain's NAT vs QEMU alone, and the
+# control domain crashed under a pinging sandbox (see bench/README.md).
 # (b3) and (b4): pvhv's bytes per device, and ten domains sharing one image.
 # Logs go to build/bench/.  PVHV_BENCH_RUNS (default 5) and
 # PVHV_BENCH_TIMEOUT (seconds per run, default 60) tune it.
@@ -294,3 +296,7 @@ python3 bench/linux-net.py || echo "bench: bench/linux-net.py failed (status $?)
 # (j) the control plane: sandboxes on demand through pvhctl in a Linux control domain (pvhv only)
 echo
 python3 bench/linux-ctl.py || echo "bench: bench/linux-ctl.py failed (status $?)" >&2
+
+# (k) a sandbox's iperf3 through the control domain's NAT (pci = "all", virtio-net-pci) vs QEMU alone; ctl's restart
+echo
+python3 bench/linux-nat.py || echo "bench: bench/linux-nat.py failed (status $?)" >&2
