@@ -142,6 +142,43 @@ static void watch(void)
 	}
 }
 
+/*
+ * A restarted control domain's router starts empty while its sandboxes run
+ * on: the entries the router kept on disk for domains pvhv still runs are
+ * added again (pvhv-router adopt), the others forgotten.  What cannot be
+ * adopted is said on stderr; pvhd serves anyway (those sandboxes have no
+ * way out until they are made again).
+ */
+static void adopt(void)
+{
+	static char refs[MGMT_CLIENT_MAX_DOMAINS][24];
+	char *argv[3 + MGMT_CLIENT_MAX_DOMAINS], out[1024];
+	struct mgmt_conn m = { .fd = -1 };
+	struct pvhv_mgmt_domain *d = NULL;
+	unsigned n = 0, argc = 0;
+	int rc;
+
+	if (mgmt_connect(&m, conf.cid, conf.port) || mgmt_list(&m, &d, &n)) {
+		fprintf(stderr, "pvhd: uplink: adopt: pvhv's domain list unreadable; no sandbox adopted\n");
+		mgmt_close(&m);
+		return;
+	}
+	mgmt_close(&m);
+	argv[argc++] = (char *)conf.router;
+	argv[argc++] = "adopt";
+	for (unsigned k = 0; k < n && argc < ARRAY_SIZE(argv) - 1; k++) {
+		if (d[k].state == PVHV_MGMT_STATE_ENDED)
+			continue;
+		snprintf(refs[argc - 2], sizeof(refs[0]), "%u:%u", d[k].id, d[k].gen);
+		argv[argc] = refs[argc - 2];
+		argc++;
+	}
+	argv[argc] = NULL;
+	free(d);
+	rc = run(argv, out, sizeof(out));
+	fprintf(stderr, "pvhd: uplink: %s%s\n", rc ? "adopt failed: " : "", out[0] ? out : "adopt: no output");
+}
+
 int uplink_start(const struct uplink_conf *c, char *err, size_t errlen)
 {
 	char out[512];
@@ -157,6 +194,7 @@ int uplink_start(const struct uplink_conf *c, char *err, size_t errlen)
 	if (rc)
 		return snprintf(err, errlen, "%s up: %s", c->router, out[0] ? out : "could not run"), -1;
 	fprintf(stderr, "pvhd: uplink: %s\n", out);
+	adopt();
 	pid = fork();
 	if (pid == 0) {
 		watch();
