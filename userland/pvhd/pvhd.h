@@ -104,6 +104,7 @@ struct uplink_conf {
 	const char *dns;        /* the uplink's resolver, dnsmasq's upstream */
 	const char *router;     /* pvhv-router */
 	unsigned cid, port;     /* pvhv's management address, for the watcher */
+	const struct netpol_hosts *hosts;   /* names ctl's resolver answers itself (--host-record) */
 };
 
 /*
