@@ -315,7 +315,10 @@ def ident_check(log):
 # The host's two loopback HTTP servers as the guest sees them (QEMU guestfwd): ctl's
 # dnsmasq names the first files.test and the second other.test (pvhd --host-record).
 NIC_SERVERS = (("a", "10.0.2.100"), ("b", "10.0.2.101"))
-NIC_RUN_CMD = "console=ttyS0 quiet pvhv.test=root pvhv.root=agentd pvhv.name=hrun"
+NIC_RUN_CMD = "console=ttyS0 quiet pvhv.test=root pvhv.root=agentd pvhv.dhcp pvhv.name=hrun"
+# hrun's command: its lease first, then the host's server by its name.
+NIC_RUN_SH = ('i=0; until ip -4 addr show dev eth0 | grep -q "inet "; do i=$((i + 1)); [ $i -ge 300 ] && break; '
+              'sleep 0.1; done; echo from-host-run $(wget -q -O - http://files.test/file.txt); echo to-err >&2; exit 7')
 
 
 def nic_host_setup(h):
@@ -376,10 +379,11 @@ def nic_host(h):
             return p.returncode, p.stdout.decode(errors="replace").strip(), p.stderr.decode(errors="replace").strip()
 
         rc, out, err = run(pvhctl + ["--token-file", tf, "run", "--name", "hrun", "--memory", "128",
-                                     "--disk", "userland.img", "--cmdline", NIC_RUN_CMD, "root.ext4", "--",
-                                     "sh", "-c", "echo from-host-run $(cat /etc/pvhv-root-id); echo to-err >&2; exit 7"])
+                                     "--disk", "userland.img", "--cmdline", NIC_RUN_CMD, "--net",
+                                     "--egress", "allow=files.test", "root.ext4", "--", "sh", "-c", NIC_RUN_SH])
         h.say("NIC-PVHCTL-RUN rc=%s out=%s err=%s" % (rc, out, err))
-        rc, out, err = run(pvhctl + ["--token-file", tf, "exec", "s3", "--", "sh", "-c", "hostname; exit 5"])
+        rc, out, err = run(pvhctl + ["--token-file", tf, "exec", "s3", "--", "sh", "-c",
+                                     "echo s3-says $(ip -4 -o addr show dev eth0 | awk '{ print $4 }'); exit 5"])
         h.say("NIC-PVHCTL-EXEC rc=%s out=%s err=%s" % (rc, out, err))
         rc, out, err = run(pvhctl + ["ps"], env={"PVHCTL_TOKEN": "0" * 64})
         h.say("NIC-PVHCTL-BADTOKEN rc=%s %s" % (rc, err))
@@ -935,11 +939,11 @@ def cases(dom, probe):
              [linux_root("ctl", "nic", disks=(ROOT_EXT4, "ro:gen:userland"), memory=256,
                          extra=" pvhv.ip=10.0.0.1/24", vsock_cid=3, control=True, pci=["all"],
                          net_mac="02:00:00:00:00:01", net_ipv4=["10.0.0.1"], net_trunk=True)],
-             code=1, timeout=300, host_setup=nic_host_setup, host=nic_host,
+             code=1, timeout=300, host_setup=nic_host_setup, host=nic_host, env={"PVHV_MEM": "1280"},
              must=[r"^pvhv: pci 0000:00:01\.0 1af4:1000 class 020000 -> dom ctl$",
-                   r"^\[ctl\] PVHV-NIC-LEASE eth1 driver=virtio-pci 10\.0\.2\.15/24 router 10\.0\.2\.2 dns 10\.0\.2\.3$",
+                   r"^\[ctl\] PVHV-NIC-LEASE eth1 driver=virtio-pci 10\.0\.2\.15/24 router none dns none$",
                    r"^\[ctl\] PVHV-NIC-SLIRP-DNS 10\.0\.2\.3 silent$",
-                   r"^\[ctl\] PVHV-NIC-PVHD pvhd: uplink: up: eth0 \(10\.0\.0\.1/24\) -> eth1, dns 10\.0\.2\.3, "
+                   r"^\[ctl\] PVHV-NIC-PVHD pvhd: uplink: up: eth0 \(10\.0\.0\.1/24\) -> eth1, dns none, "
                    r"files\.test=10\.0\.2\.100, other\.test=10\.0\.2\.101$",
                    r"^\[ctl\] PVHV-NIC-CREATED s1 \d+:1$", r"^\[ctl\] PVHV-NIC-CREATED s2 \d+:1$",
                    r"^\[ctl\] PVHV-NIC-CREATED s3 \d+:1$",
@@ -954,9 +958,9 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-NIC-NONE blocked$", r"^\[ctl\] PVHV-NIC-NONE-DNS blocked$",
                    r"^\[ctl\] PVHV-NIC-SB-TO-PVHD blocked$",
                    r"^\[ctl\] PVHV-NIC-S2-TO-S1 blocked$", r"^\[ctl\] PVHV-NIC-S1-TO-S2 blocked ctl_to_s2=reached$",
-                   r"^\[ctl\] PVHV-NIC-SPOOF ip=blocked mac=blocked spoof_grew=yes drops=\d+$",
-                   r"^\[host\] NIC-PVHCTL-RUN rc=7 out=from-host-run pvhv-test-root-1 err=to-err$",
-                   r"^\[host\] NIC-PVHCTL-EXEC rc=5 out=\S+ err=$",
+                   r"^\[ctl\] PVHV-NIC-SPOOF-IP blocked spoof_grew=yes$", r"^\[ctl\] PVHV-NIC-SPOOF-MAC blocked spoof_grew=yes$",
+                   r"^\[host\] NIC-PVHCTL-RUN rc=7 out=from-host-run from-host-a err=to-err$",
+                   r"^\[host\] NIC-PVHCTL-EXEC rc=5 out=s3-says 10\.0\.0\.\d+/24 err=$",
                    r"^\[host\] NIC-PVHCTL-BADTOKEN rc=1 pvhctl: a wrong or malformed token: .* \(pvhd: HTTP 401\)$",
                    r"^\[host\] NIC-NOTOKEN HTTP/1.1 401 Unauthorized$",
                    r"^\[ctl\] PVHV-NIC-HOST-DONE host-done$",
@@ -965,9 +969,9 @@ def cases(dom, probe):
              must_not=[r"PVHV-OPT-FAIL", r"PVHV-NET-FAIL", r"PVHV-NIC-FAIL", r"NIC-HOST no token"],
              fake=fake_plus(*CTL_ROOT_LINES,
                             "pvhv: pci 0000:00:01.0 1af4:1000 class 020000 -> dom ctl",
-                            "[ctl] PVHV-NIC-LEASE eth1 driver=virtio-pci 10.0.2.15/24 router 10.0.2.2 dns 10.0.2.3",
+                            "[ctl] PVHV-NIC-LEASE eth1 driver=virtio-pci 10.0.2.15/24 router none dns none",
                             "[ctl] PVHV-NIC-SLIRP-DNS 10.0.2.3 silent",
-                            "[ctl] PVHV-NIC-PVHD pvhd: uplink: up: eth0 (10.0.0.1/24) -> eth1, dns 10.0.2.3, "
+                            "[ctl] PVHV-NIC-PVHD pvhd: uplink: up: eth0 (10.0.0.1/24) -> eth1, dns none, "
                             "files.test=10.0.2.100, other.test=10.0.2.101",
                             "[ctl] PVHV-NIC-CREATED s1 1:1", "[ctl] PVHV-NIC-CREATED s2 2:1",
                             "[ctl] PVHV-NIC-CREATED s3 3:1",
@@ -980,9 +984,9 @@ def cases(dom, probe):
                             "[ctl] PVHV-NIC-NONE blocked", "[ctl] PVHV-NIC-NONE-DNS blocked",
                             "[ctl] PVHV-NIC-SB-TO-PVHD blocked",
                             "[ctl] PVHV-NIC-S2-TO-S1 blocked", "[ctl] PVHV-NIC-S1-TO-S2 blocked ctl_to_s2=reached",
-                            "[ctl] PVHV-NIC-SPOOF ip=blocked mac=blocked spoof_grew=yes drops=6",
-                            "[host] NIC-PVHCTL-RUN rc=7 out=from-host-run pvhv-test-root-1 err=to-err",
-                            "[host] NIC-PVHCTL-EXEC rc=5 out=s3 err=",
+                            "[ctl] PVHV-NIC-SPOOF-IP blocked spoof_grew=yes", "[ctl] PVHV-NIC-SPOOF-MAC blocked spoof_grew=yes",
+                            "[host] NIC-PVHCTL-RUN rc=7 out=from-host-run from-host-a err=to-err",
+                            "[host] NIC-PVHCTL-EXEC rc=5 out=s3-says 10.0.0.4/24 err=",
                             "[host] NIC-PVHCTL-BADTOKEN rc=1 pvhctl: a wrong or malformed token: x (pvhd: HTTP 401)",
                             "[host] NIC-NOTOKEN HTTP/1.1 401 Unauthorized",
                             "[ctl] PVHV-NIC-HOST-DONE host-done",

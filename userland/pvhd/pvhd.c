@@ -3,7 +3,7 @@
  * pvhd: pvhv's JSON API over HTTP/1.1 on a unix socket, run in the control domain.
  *
  *   pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] [--max-clients N]
- *        [--store DIR] [--uplink IF --dns ADDR [--trunk IF] [--router PATH] [--host-record NAME=IPV4]...]
+ *        [--store DIR] [--uplink IF --dns ADDR|none [--trunk IF] [--router PATH] [--host-record NAME=IPV4]...]
  *
  * Listens on PATH (default /run/pvhd.sock, mode 0600: only root in the
  * control domain may drive pvhv), forks a process per client (at most N,
@@ -33,8 +33,9 @@
  * sandbox created with "network" gets its lease, egress rules and
  * published ports, removed when pvhv reports its end.  Each --host-record
  * NAME=IPV4 is a name dnsmasq answers itself (netpol_host_record checks
- * it), e.g. a server on the uplink's side that has no name upstream: a
- * restricted network's resolver may answer nothing at all.
+ * it), e.g. a server on the uplink's side that has no name upstream;
+ * --dns none when the uplink's network has no resolver at all (QEMU's
+ * restricted user network offers none): then only those names resolve.
  */
 #include <errno.h>
 #include <limits.h>
@@ -366,7 +367,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] "
 		"[--max-clients N] [--store DIR]\n"
-		"            [--uplink IF --dns ADDR [--trunk IF] [--router PATH] [--host-record NAME=IPV4]...]\n");
+		"            [--uplink IF --dns ADDR|none [--trunk IF] [--router PATH] [--host-record NAME=IPV4]...]\n");
 	exit(2);
 }
 
@@ -428,7 +429,7 @@ int main(int argc, char **argv)
 		ssize_t n;
 
 		if (!up.dns) {
-			fprintf(stderr, "pvhd: --uplink %s needs --dns ADDR (the uplink's resolver)\n", up.uplink);
+			fprintf(stderr, "pvhd: --uplink %s needs --dns ADDR (the uplink's resolver) or --dns none\n", up.uplink);
 			exit(2);
 		}
 		/* pvhv-router beside pvhd unless --router says otherwise. */
