@@ -334,6 +334,8 @@ def nic_host_setup(h):
         os.makedirs(d)
         with open(os.path.join(d, "file.txt"), "w") as f:
             f.write("from-host-%s\n" % k)
+        with open(os.path.join(d, "big.bin"), "wb") as f:
+            f.write(os.urandom(1 << 20))
         h.nic[k] = h.port()
         h.spawn([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", d, str(h.nic[k])])
         net += ",guestfwd=tcp:%s:80-cmd:socat - TCP:127.0.0.1:%d" % (addr, h.nic[k])
@@ -345,6 +347,7 @@ def nic_host(h):
     """On ctl's cue: the published port fetched through hostfwd, the host's own pvhctl --host
     (run and exec with their exit statuses and streams; no token, a wrong one: 401), then
     host-done put on server a for ctl to see."""
+    import hashlib
     import socket
     import subprocess
     import urllib.request
@@ -367,6 +370,18 @@ def nic_host(h):
             except OSError as e:
                 body = "failed %s" % e
         h.say("NIC-PUBLISHED %s" % body)
+        for what, url, path in (("IN", None, os.path.join(h.cdir, "www-a", "big.bin")),
+                                ("OUT", "http://127.0.0.1:%d/big.bin" % h.nic["pub"], None)):
+            try:
+                if url:
+                    with urllib.request.urlopen(url, timeout=60) as r:
+                        data = r.read()
+                else:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                h.say("NIC-BIG-%s %s %d" % (what, hashlib.md5(data).hexdigest(), len(data)))
+            except OSError as e:
+                h.say("NIC-BIG-%s failed %s" % (what, e))
         api = "127.0.0.1:%d" % h.nic["api"]
         pvhctl = [os.path.join(ROOT, "build", "userland", "pvhctl"), "--host", api]
 
@@ -952,6 +967,10 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-NIC-NAT ok from-host-a$",
                    r"^\[ctl\] PVHV-NIC-HTTPD s1 ctl_got=from-s1$",
                    r"^\[host\] NIC-PUBLISHED ok from-s1$",
+                   # 1 MiB each way through NAT, the NIC and the published port: the same bytes.
+                   r"(?s)^\[ctl\] PVHV-NIC-BIG-IN ([0-9a-f]{32})$.*^\[host\] NIC-BIG-IN \1 1048576$",
+                   r"(?s)^\[ctl\] PVHV-NIC-BIG-OUT ([0-9a-f]{32})$.*^\[host\] NIC-BIG-OUT \1 1048576$",
+                   r"^pvhv: summary dom=s3 net .*drop_src-mac=[1-9].*drop_ipv4-src=[1-9]",
                    r"^\[ctl\] PVHV-NIC-ALLOW-DNS 10\.0\.2\.100$",
                    r"^\[ctl\] PVHV-NIC-ALLOW-NAME ok from-host-a$",
                    r"^\[ctl\] PVHV-NIC-ALLOW-OTHER blocked$", r"^\[ctl\] PVHV-NIC-ALLOW-OTHERNAME blocked$",
@@ -978,7 +997,12 @@ def cases(dom, probe):
                             "[ctl] PVHV-NIC-SB-LEASE cid=11 10.0.0.2", "[ctl] PVHV-NIC-SB-LEASE cid=12 10.0.0.3",
                             "[ctl] PVHV-NIC-SB-LEASE cid=13 10.0.0.4",
                             "[ctl] PVHV-NIC-NAT ok from-host-a", "[ctl] PVHV-NIC-HTTPD s1 ctl_got=from-s1",
+                            "[ctl] PVHV-NIC-BIG-IN 0123456789abcdef0123456789abcdef",
+                            "[ctl] PVHV-NIC-BIG-OUT 00112233445566778899aabbccddeeff",
+                            "pvhv: summary dom=s3 net tx_frames=11 drop_src-mac=9 drop_ipv4-src=3",
                             "[host] NIC-PUBLISHED ok from-s1",
+                            "[host] NIC-BIG-IN 0123456789abcdef0123456789abcdef 1048576",
+                            "[host] NIC-BIG-OUT 00112233445566778899aabbccddeeff 1048576",
                             "[ctl] PVHV-NIC-ALLOW-DNS 10.0.2.100", "[ctl] PVHV-NIC-ALLOW-NAME ok from-host-a",
                             "[ctl] PVHV-NIC-ALLOW-OTHER blocked", "[ctl] PVHV-NIC-ALLOW-OTHERNAME blocked",
                             "[ctl] PVHV-NIC-NONE blocked", "[ctl] PVHV-NIC-NONE-DNS blocked",
