@@ -59,7 +59,8 @@ sleep 0.5
 a=$(timeout 5 busybox nslookup files.test 10.0.0.1 2>&1 | sed -n 's/^Address: *\(10\.0\.2\.[0-9]*\)$/\1/p' | head -n 1)
 check "files.test resolves to its record" "$a" 10.0.2.100
 timeout 3 busybox nslookup -type=aaaa files.test 10.0.0.1 >/dev/null 2>&1
-check "files.test AAAA: answered at once (not sent upstream)" "$([ $? = 124 ] && echo timeout || echo answered)" answered
+check "files.test AAAA: answered at once (not sent upstream)" \
+	"$([ $? = 124 ] && echo timeout || echo answered)" answered
 timeout 3 busybox nslookup nosuch.test 10.0.0.1 >/dev/null 2>&1
 check "an unknown name: refused at once" "$([ $? = 124 ] && echo timeout || echo answered)" answered
 
