@@ -101,6 +101,8 @@ bash scripts/fetch-linux.sh || echo "scripts/fetch-linux.sh failed (status $?): 
 suite userland python3 tests/userland/test-agent.py
 # pvhd on the host against hostile HTTP clients (no pvhv behind it).
 suite pvhd python3 tests/userland/test-pvhd.py
+# pvhv-router in a network namespace of its own: --dns none, --host records, their sets.
+suite router bash tests/userland/test-router.sh
 
 # QEMU: test guests, hostile guests, bad bundles, Linux.
 suite integration python3 tests/integration/run.py "$@"

@@ -347,6 +347,115 @@ def e1000e_host(h):
     got = m.group(1) if m else None
     h.say("fetch through the guestfwd: token %s" % ("matches" if got == h.token else "differs (%s)" % got))
 
+# ---------------------------------------------------------------- linux-nic: the host's side
+
+# The host's two loopback HTTP servers as the guest sees them (QEMU guestfwd): ctl's
+# dnsmasq names the first files.test and the second other.test (pvhd --host-record).
+NIC_SERVERS = (("a", "10.0.2.100"), ("b", "10.0.2.101"))
+NIC_RUN_CMD = "console=ttyS0 quiet pvhv.test=root pvhv.root=agentd pvhv.dhcp pvhv.name=hrun"
+# hrun's command: its lease first, then the host's server by its name.
+NIC_RUN_SH = ('i=0; until ip -4 addr show dev eth0 | grep -q "inet "; do i=$((i + 1)); [ $i -ge 300 ] && break; '
+              'sleep 0.1; done; echo from-host-run $(wget -q -O - http://files.test/file.txt); echo to-err >&2; exit 7')
+
+
+def nic_host_setup(h):
+    """Two python3 http.server on loopback (file.txt "from-host-a"/"-b"), reached by the guest
+    through guestfwd; hostfwd for the sandbox s1's published port (ctl's 8080) and pvhd's TCP."""
+    import shutil
+    import sys
+    h.nic = dict(pub=h.port(), api=h.port())
+    net = "user,id=n0,restrict=on"
+    for k, addr in NIC_SERVERS:
+        d = os.path.join(h.cdir, "www-" + k)
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+        with open(os.path.join(d, "file.txt"), "w") as f:
+            f.write("from-host-%s\n" % k)
+        with open(os.path.join(d, "big.bin"), "wb") as f:
+            f.write(os.urandom(1 << 20))
+        h.nic[k] = h.port()
+        h.spawn([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", d, str(h.nic[k])])
+        net += ",guestfwd=tcp:%s:80-cmd:socat - TCP:127.0.0.1:%d" % (addr, h.nic[k])
+    net += ",hostfwd=tcp:127.0.0.1:%d-:8080,hostfwd=tcp:127.0.0.1:%d-:7070" % (h.nic["pub"], h.nic["api"])
+    return ["-device", "virtio-net-pci,netdev=n0", "-netdev", net]
+
+
+def nic_host(h):
+    """On ctl's cue: the published port fetched through hostfwd, the host's own pvhctl --host
+    (run and exec with their exit statuses and streams; no token, a wrong one: 401), then
+    host-done put on server a for ctl to see."""
+    import hashlib
+    import socket
+    import subprocess
+    import urllib.request
+    done = os.path.join(h.cdir, "www-a", "host-done")
+    try:
+        m = h.wait(r"^\[ctl\] PVHV-NIC-TOKEN ([0-9a-f]{64})$", 300)
+        if not m or not h.wait(r"^\[ctl\] PVHV-NIC-HOST-GO$", 300):
+            h.say("NIC-HOST no token or no cue")
+            return
+        tf = os.path.join(h.cdir, "token")
+        fd = os.open(tf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, (m.group(1) + "\n").encode())
+        os.close(fd)
+        body = "none"
+        for _ in range(10):
+            try:
+                with urllib.request.urlopen("http://127.0.0.1:%d/" % h.nic["pub"], timeout=10) as r:
+                    body = "ok " + r.read().decode(errors="replace").strip()
+                break
+            except OSError as e:
+                body = "failed %s" % e
+        h.say("NIC-PUBLISHED %s" % body)
+        for what, url, path in (("IN", None, os.path.join(h.cdir, "www-a", "big.bin")),
+                                ("OUT", "http://127.0.0.1:%d/big.bin" % h.nic["pub"], None)):
+            try:
+                if url:
+                    with urllib.request.urlopen(url, timeout=60) as r:
+                        data = r.read()
+                else:
+                    with open(path, "rb") as f:
+                        data = f.read()
+                h.say("NIC-BIG-%s %s %d" % (what, hashlib.md5(data).hexdigest(), len(data)))
+            except OSError as e:
+                h.say("NIC-BIG-%s failed %s" % (what, e))
+        api = "127.0.0.1:%d" % h.nic["api"]
+        pvhctl = [os.path.join(ROOT, "build", "userland", "pvhctl"), "--host", api]
+
+        def run(argv, env=None, timeout=240):
+            e = dict(os.environ, **(env or {}))
+            try:
+                p = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, timeout=timeout, env=e)
+            except subprocess.TimeoutExpired:
+                return "timeout", "", ""
+            return p.returncode, p.stdout.decode(errors="replace").strip(), p.stderr.decode(errors="replace").strip()
+
+        rc, out, err = run(pvhctl + ["--token-file", tf, "run", "--name", "hrun", "--memory", "128",
+                                     "--disk", "userland.img", "--cmdline", NIC_RUN_CMD, "--net",
+                                     "--egress", "allow=files.test", "root.ext4", "--", "sh", "-c", NIC_RUN_SH])
+        h.say("NIC-PVHCTL-RUN rc=%s out=%s err=%s" % (rc, out, err))
+        rc, out, err = run(pvhctl + ["--token-file", tf, "exec", "s3", "--", "sh", "-c",
+                                     "echo s3-says $(ip -4 -o addr show dev eth0 | awk '{ print $4 }'); exit 5"])
+        h.say("NIC-PVHCTL-EXEC rc=%s out=%s err=%s" % (rc, out, err))
+        rc, out, err = run(pvhctl + ["ps"], env={"PVHCTL_TOKEN": "0" * 64})
+        h.say("NIC-PVHCTL-BADTOKEN rc=%s %s" % (rc, err))
+        try:
+            with socket.create_connection(("127.0.0.1", h.nic["api"]), timeout=20) as c:
+                c.sendall(b"GET /api/v1/sandboxes HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                c.settimeout(20)
+                got = b""
+                while b"\r\n" not in got:
+                    more = c.recv(4096)
+                    if not more:
+                        break
+                    got += more
+            h.say("NIC-NOTOKEN %s" % got.split(b"\r\n")[0].decode(errors="replace"))
+        except OSError as e:
+            h.say("NIC-NOTOKEN failed %s" % e)
+    finally:
+        with open(done, "w") as f:
+            f.write("host-done\n")
+
 
 def cases(dom, probe):
     """The Linux cases, built with run.py's dom() and probe()."""
@@ -884,6 +993,82 @@ def cases(dom, probe):
                             "[ctl] PVHV-UPLINK-ADOPT-NAT ok from-the-internet", "[ctl] PVHV-UPLINK-ADOPT-NONE blocked",
                             "[ctl] PVHV-UPLINK-STOP-S6 stopped 6:1",
                             "[ctl] PVHV-UPLINK-STOP-S3 stopped 3:1", "[ctl] PVHV-UPLINK-DONE")),
+        # The router on a real passed-through NIC (issue 10): QEMU's virtio-net-pci on a
+        # restricted user network, given to ctl (pci = "all"), its address by DHCP from
+        # QEMU; pvhd --uplink on it, --tcp, and --host-record for the test's names (the
+        # restricted network's resolver answers nothing).  The host runs two loopback HTTP
+        # servers (guestfwd 10.0.2.100 and .101), fetches s1's published port through
+        # hostfwd and drives pvhd with its own pvhctl --host.  In this test only ctl prints
+        # pvhd's token on its console, for the host to read.
+        case("linux-nic", "ctl routes sandboxes over a passed-through virtio-net-pci; pvhctl --host from the host",
+             [linux_root("ctl", "nic", disks=(ROOT_EXT4, "ro:gen:userland"), memory=256,
+                         extra=" pvhv.ip=10.0.0.1/24", vsock_cid=3, control=True, pci=["all"],
+                         net_mac="02:00:00:00:00:01", net_ipv4=["10.0.0.1"], net_trunk=True)],
+             code=1, timeout=300, host_setup=nic_host_setup, host=nic_host, env={"PVHV_MEM": "1280"},
+             must=[r"^pvhv: pci 0000:00:01\.0 1af4:1000 class 020000 -> dom ctl$",
+                   r"^\[ctl\] PVHV-NIC-LEASE eth1 driver=virtio-pci 10\.0\.2\.15/24 router none dns none$",
+                   r"^\[ctl\] PVHV-NIC-SLIRP-DNS 10\.0\.2\.3 silent$",
+                   r"^\[ctl\] PVHV-NIC-PVHD pvhd: uplink: up: eth0 \(10\.0\.0\.1/24\) -> eth1, dns none, "
+                   r"files\.test=10\.0\.2\.100, other\.test=10\.0\.2\.101$",
+                   r"^\[ctl\] PVHV-NIC-CREATED s1 \d+:1$", r"^\[ctl\] PVHV-NIC-CREATED s2 \d+:1$",
+                   r"^\[ctl\] PVHV-NIC-CREATED s3 \d+:1$",
+                   r"^\[ctl\] PVHV-NIC-SB-LEASE cid=11 10\.0\.0\.\d+$",
+                   r"^\[ctl\] PVHV-NIC-SB-LEASE cid=12 10\.0\.0\.\d+$",
+                   r"^\[ctl\] PVHV-NIC-SB-LEASE cid=13 10\.0\.0\.\d+$",
+                   r"^\[ctl\] PVHV-NIC-NAT ok from-host-a$",
+                   r"^\[ctl\] PVHV-NIC-HTTPD s1 ctl_got=from-s1$",
+                   r"^\[host\] NIC-PUBLISHED ok from-s1$",
+                   # 1 MiB each way through NAT, the NIC and the published port: the same bytes.
+                   r"(?s)^\[ctl\] PVHV-NIC-BIG-IN ([0-9a-f]{32})$.*^\[host\] NIC-BIG-IN \1 1048576$",
+                   r"(?s)^\[ctl\] PVHV-NIC-BIG-OUT ([0-9a-f]{32})$.*^\[host\] NIC-BIG-OUT \1 1048576$",
+                   r"^pvhv: summary dom=s3 net .*drop_src-mac=[1-9].*drop_ipv4-src=[1-9]",
+                   r"^\[ctl\] PVHV-NIC-ALLOW-DNS 10\.0\.2\.100$",
+                   r"^\[ctl\] PVHV-NIC-ALLOW-NAME ok from-host-a$",
+                   r"^\[ctl\] PVHV-NIC-ALLOW-OTHER blocked$", r"^\[ctl\] PVHV-NIC-ALLOW-OTHERNAME blocked$",
+                   r"^\[ctl\] PVHV-NIC-NONE blocked$", r"^\[ctl\] PVHV-NIC-NONE-DNS blocked$",
+                   r"^\[ctl\] PVHV-NIC-SB-TO-PVHD blocked$",
+                   r"^\[ctl\] PVHV-NIC-S2-TO-S1 blocked$", r"^\[ctl\] PVHV-NIC-S1-TO-S2 blocked ctl_to_s2=reached$",
+                   r"^\[ctl\] PVHV-NIC-SPOOF-IP blocked spoof_grew=yes$",
+                   r"^\[ctl\] PVHV-NIC-SPOOF-MAC blocked spoof_grew=yes$",
+                   r"^\[host\] NIC-PVHCTL-RUN rc=7 out=from-host-run from-host-a err=to-err$",
+                   r"^\[host\] NIC-PVHCTL-EXEC rc=5 out=s3-says 10\.0\.0\.\d+/24 err=$",
+                   r"^\[host\] NIC-PVHCTL-BADTOKEN rc=1 pvhctl: a wrong or malformed token: .* \(pvhd: HTTP 401\)$",
+                   r"^\[host\] NIC-NOTOKEN HTTP/1.1 401 Unauthorized$",
+                   r"^\[ctl\] PVHV-NIC-HOST-DONE host-done$",
+                   r"^\[ctl\] PVHV-NIC-STOP s1 stopped \d+:1$", r"^\[ctl\] PVHV-NIC-STOP s3 stopped \d+:1$",
+                   r"^\[ctl\] PVHV-NIC-AFTER router=0 pub=0 uplink_rx=\d+$", r"^\[ctl\] PVHV-NIC-DONE$"],
+             must_not=[r"PVHV-OPT-FAIL", r"PVHV-NET-FAIL", r"PVHV-NIC-FAIL", r"NIC-HOST no token"],
+             fake=fake_plus(*CTL_ROOT_LINES,
+                            "pvhv: pci 0000:00:01.0 1af4:1000 class 020000 -> dom ctl",
+                            "[ctl] PVHV-NIC-LEASE eth1 driver=virtio-pci 10.0.2.15/24 router none dns none",
+                            "[ctl] PVHV-NIC-SLIRP-DNS 10.0.2.3 silent",
+                            "[ctl] PVHV-NIC-PVHD pvhd: uplink: up: eth0 (10.0.0.1/24) -> eth1, dns none, "
+                            "files.test=10.0.2.100, other.test=10.0.2.101",
+                            "[ctl] PVHV-NIC-CREATED s1 1:1", "[ctl] PVHV-NIC-CREATED s2 2:1",
+                            "[ctl] PVHV-NIC-CREATED s3 3:1",
+                            "[ctl] PVHV-NIC-SB-LEASE cid=11 10.0.0.2", "[ctl] PVHV-NIC-SB-LEASE cid=12 10.0.0.3",
+                            "[ctl] PVHV-NIC-SB-LEASE cid=13 10.0.0.4",
+                            "[ctl] PVHV-NIC-NAT ok from-host-a", "[ctl] PVHV-NIC-HTTPD s1 ctl_got=from-s1",
+                            "[ctl] PVHV-NIC-BIG-IN 0123456789abcdef0123456789abcdef",
+                            "[ctl] PVHV-NIC-BIG-OUT 00112233445566778899aabbccddeeff",
+                            "pvhv: summary dom=s3 net tx_frames=11 drop_src-mac=9 drop_ipv4-src=3",
+                            "[host] NIC-PUBLISHED ok from-s1",
+                            "[host] NIC-BIG-IN 0123456789abcdef0123456789abcdef 1048576",
+                            "[host] NIC-BIG-OUT 00112233445566778899aabbccddeeff 1048576",
+                            "[ctl] PVHV-NIC-ALLOW-DNS 10.0.2.100", "[ctl] PVHV-NIC-ALLOW-NAME ok from-host-a",
+                            "[ctl] PVHV-NIC-ALLOW-OTHER blocked", "[ctl] PVHV-NIC-ALLOW-OTHERNAME blocked",
+                            "[ctl] PVHV-NIC-NONE blocked", "[ctl] PVHV-NIC-NONE-DNS blocked",
+                            "[ctl] PVHV-NIC-SB-TO-PVHD blocked",
+                            "[ctl] PVHV-NIC-S2-TO-S1 blocked", "[ctl] PVHV-NIC-S1-TO-S2 blocked ctl_to_s2=reached",
+                            "[ctl] PVHV-NIC-SPOOF-IP blocked spoof_grew=yes",
+                            "[ctl] PVHV-NIC-SPOOF-MAC blocked spoof_grew=yes",
+                            "[host] NIC-PVHCTL-RUN rc=7 out=from-host-run from-host-a err=to-err",
+                            "[host] NIC-PVHCTL-EXEC rc=5 out=s3-says 10.0.0.4/24 err=",
+                            "[host] NIC-PVHCTL-BADTOKEN rc=1 pvhctl: a wrong or malformed token: x (pvhd: HTTP 401)",
+                            "[host] NIC-NOTOKEN HTTP/1.1 401 Unauthorized",
+                            "[ctl] PVHV-NIC-HOST-DONE host-done",
+                            "[ctl] PVHV-NIC-STOP s1 stopped 1:1", "[ctl] PVHV-NIC-STOP s3 stopped 3:1",
+                            "[ctl] PVHV-NIC-AFTER router=0 pub=0 uplink_rx=420", "[ctl] PVHV-NIC-DONE")),
         case("linux-trunk", "sandbox ports on the control domain's trunk: reach ctl, not each other; spoofing dropped",
              [linux_root("ctl", "ctlnet", disks=(ROOT_EXT4, "ro:gen:userland"), memory=192,
                          extra=" pvhv.ip=10.0.0.1/24", vsock_cid=3, control=True,

@@ -104,6 +104,7 @@ def main():
         p.wait()
     tcp_checks(tmp, log)
     store_checks(tmp)
+    uplink_checks(tmp)
     print("%d passed, %d failed" % (results.count(True), results.count(False)))
     return 0 if all(results) else 1
 
@@ -354,6 +355,31 @@ def store_checks(tmp):
     rc, err, listened = start(sdir)
     check("pvhd --store without pvhv: no restore, so no serving", rc == 1 and
           "pvhd: store %s: pvhv unreachable: " % sdir in err and not listened, err)
+
+
+def uplink_checks(tmp):
+    """pvhd --host-record is checked before anything starts: a bad record, a repeated name, or a record
+    without --uplink stops it with the value named, exit 2, before it listens."""
+    sock = os.path.join(tmp, "uplink.sock")
+
+    def start(*args):
+        r = subprocess.run([PVHD, "--socket", sock, "--to", "vsock:1:9"] + list(args),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        return r.returncode, r.stderr.decode(), os.path.exists(sock)
+
+    up = ["--uplink", "eth9", "--dns", "none"]
+    for arg, msg in (("a;b=10.0.2.100", '"a;b" is not a DNS name'),
+                     ("files.test=10.0.2", '"10.0.2" is not an IPv4 address'),
+                     ("files.test=127.0.0.1", "127.0.0.1 is not a unicast address a sandbox could reach"),
+                     ("files.test", '"files.test" is not NAME=IPV4')):
+        rc, err, listened = start(*(up + ["--host-record", arg]))
+        check("pvhd --host-record %s: refused, named" % arg,
+              rc == 2 and "pvhd: --host-record: " + msg in err and not listened, err)
+    rc, err, listened = start(*(up + ["--host-record", "a.test=10.0.2.1", "--host-record", "A.test=10.0.2.2"]))
+    check("pvhd --host-record twice for a name: refused", rc == 2 and "a.test defined twice" in err and not listened,
+          err)
+    rc, err, listened = start("--host-record", "a.test=10.0.2.1")
+    check("pvhd --host-record without --uplink: refused", rc == 2 and "needs --uplink" in err and not listened, err)
 
 
 if __name__ == "__main__":

@@ -222,3 +222,32 @@ int netpol_pick(uint32_t self, unsigned prefix, const uint32_t *used, unsigned n
 	}
 	return -1;
 }
+
+int netpol_host_record(const char *s, const char *field, struct netpol_hosts *h, char *err, size_t errlen)
+{
+	const char *eq = strchr(s, '=');
+	char name[NETPOL_DNS_MAX + 1];
+	size_t n = eq ? (size_t)(eq - s) : 0;
+	uint32_t a;
+
+	if (!eq || n == 0 || n > NETPOL_DNS_MAX)
+		return errorf(-1, err, errlen, "%s: \"%.64s\" is not NAME=IPV4", field, s);
+	for (size_t i = 0; i < n; i++)
+		name[i] = s[i] >= 'A' && s[i] <= 'Z' ? (char)(s[i] + 32) : s[i];
+	name[n] = 0;
+	if (!netpol_dns_name_ok(name))
+		return errorf(-1, err, errlen, "%s: \"%.64s\" is not a DNS name", field, name);
+	if (!netpol_ipv4(eq + 1, &a))
+		return errorf(-1, err, errlen, "%s: \"%.40s\" is not an IPv4 address", field, eq + 1);
+	if ((a >> 24) == 0 || (a >> 24) == 127 || (a >> 29) == 7)
+		return errorf(-1, err, errlen, "%s: %s is not a unicast address a sandbox could reach (0/8, "
+			      "127/8 and 224/3 are refused)", field, eq + 1);
+	for (unsigned k = 0; k < h->n; k++)
+		if (!strcmp(h->names[k], name))
+			return errorf(-1, err, errlen, "%s: %s defined twice", field, name);
+	if (h->n >= NETPOL_HOSTS_MAX)
+		return errorf(-1, err, errlen, "%s: more than %u host records", field, NETPOL_HOSTS_MAX);
+	memcpy(h->names[h->n], name, n + 1);
+	h->addrs[h->n++] = a;
+	return 0;
+}

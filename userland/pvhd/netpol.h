@@ -19,6 +19,7 @@
 #define NETPOL_PORTS_MAX 8u    /* published ports of one sandbox */
 #define NETPOL_DNS_MAX 253u    /* bytes of a DNS name (RFC 1035 2.3.4) */
 #define NETPOL_TEXT_MAX (NETPOL_ALLOW_MAX * (NETPOL_DNS_MAX + 1) + 16)
+#define NETPOL_HOSTS_MAX 16u   /* pvhd --host-record entries */
 
 enum netpol_egress { NETPOL_NONE = 0, NETPOL_ALL, NETPOL_ALLOW };
 
@@ -38,6 +39,17 @@ struct netpol {
 	struct netpol_cidr cidrs[NETPOL_ALLOW_MAX];
 	char names[NETPOL_ALLOW_MAX][NETPOL_DNS_MAX + 1];   /* lower case */
 	struct netpol_port ports[NETPOL_PORTS_MAX];
+};
+
+/*
+ * Names ctl's resolver answers itself (pvhd --host-record NAME=IPV4): a
+ * name the operator (or a test) defines, resolving to an address on the
+ * uplink's side.
+ */
+struct netpol_hosts {
+	unsigned n;
+	char names[NETPOL_HOSTS_MAX][NETPOL_DNS_MAX + 1];   /* lower case */
+	uint32_t addrs[NETPOL_HOSTS_MAX];
 };
 
 /* "a.b.c.d", each a decimal 0..255 without leading zeros: true and *out (host order). */
@@ -74,5 +86,12 @@ int netpol_egress_text(const struct netpol *p, char *out, size_t cap);
  * 1..30, leaving no room for two hosts).
  */
 int netpol_pick(uint32_t self, unsigned prefix, const uint32_t *used, unsigned n, uint32_t *out);
+
+/*
+ * "NAME=IPV4" added to h: NAME a DNS name (lower-cased) not in h already,
+ * IPV4 a unicast address outside 0.0.0.0/8, 127.0.0.0/8 and 224.0.0.0/3
+ * (multicast, reserved, broadcast), at most NETPOL_HOSTS_MAX entries.
+ */
+int netpol_host_record(const char *s, const char *field, struct netpol_hosts *h, char *err, size_t errlen);
 
 #endif

@@ -3,7 +3,7 @@
  * pvhd: pvhv's JSON API over HTTP/1.1 on a unix socket, run in the control domain.
  *
  *   pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] [--max-clients N]
- *        [--store DIR] [--uplink IF --dns ADDR [--trunk IF] [--router PATH]]
+ *        [--store DIR] [--uplink IF --dns ADDR|none [--trunk IF] [--router PATH] [--host-record NAME=IPV4]...]
  *
  * Listens on PATH (default /run/pvhd.sock, mode 0600: only root in the
  * control domain may drive pvhv), forks a process per client (at most N,
@@ -31,7 +31,11 @@
  * pvhv-router (beside pvhd, or --router PATH) sets up dnsmasq and the
  * nftables table between the trunk (--trunk, default eth0) and IF, and a
  * sandbox created with "network" gets its lease, egress rules and
- * published ports, removed when pvhv reports its end.
+ * published ports, removed when pvhv reports its end.  Each --host-record
+ * NAME=IPV4 is a name dnsmasq answers itself (netpol_host_record checks
+ * it), e.g. a server on the uplink's side that has no name upstream;
+ * --dns none when the uplink's network has no resolver at all (QEMU's
+ * restricted user network offers none): then only those names resolve.
  */
 #include <errno.h>
 #include <limits.h>
@@ -363,7 +367,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: pvhd [--socket PATH] [--tcp ADDR:PORT [--token-file F]] [--to vsock:CID:PORT] "
 		"[--max-clients N] [--store DIR]\n"
-		"            [--uplink IF --dns ADDR [--trunk IF] [--router PATH]]\n");
+		"            [--uplink IF --dns ADDR|none [--trunk IF] [--router PATH] [--host-record NAME=IPV4]...]\n");
 	exit(2);
 }
 
@@ -374,7 +378,9 @@ int main(int argc, char **argv)
 	unsigned cid = PVHV_VSOCK_CID_HOST, port = PVHV_MGMT_PORT, children = 0;
 	unsigned long max_clients = MAX_CLIENTS_DEFAULT;
 	int lfd[2] = { -1, -1 };
-	struct uplink_conf up = { .trunk = "eth0" };
+	static struct netpol_hosts hosts;
+	struct uplink_conf up = { .trunk = "eth0", .hosts = &hosts };
+	char err[512];
 
 	for (int i = 1; i < argc; i++) {
 		char *end;
@@ -398,6 +404,12 @@ int main(int argc, char **argv)
 			up.dns = argv[++i];
 		else if (!strcmp(argv[i], "--router") && i + 1 < argc)
 			up.router = argv[++i];
+		else if (!strcmp(argv[i], "--host-record") && i + 1 < argc) {
+			if (netpol_host_record(argv[++i], "pvhd: --host-record", &hosts, err, sizeof(err))) {
+				fprintf(stderr, "%s\n", err);
+				exit(2);
+			}
+		}
 		else if (!strcmp(argv[i], "--max-clients") && i + 1 < argc &&
 			 (max_clients = strtoul(argv[i + 1], &end, 10)) >= 1 && max_clients <= 1024 && !*end)
 			i++;
@@ -408,13 +420,16 @@ int main(int argc, char **argv)
 	/* The images back first: a client that reaches pvhd finds them in pvhv. */
 	if (store && store_restore_into_pvhv(store, cid, port))
 		exit(1);
+	if (hosts.n && !up.uplink) {
+		fprintf(stderr, "pvhd: --host-record needs --uplink (the records are the router's dnsmasq's)\n");
+		exit(2);
+	}
 	if (up.uplink) {
 		static char router[PATH_MAX];
-		char err[512];
 		ssize_t n;
 
 		if (!up.dns) {
-			fprintf(stderr, "pvhd: --uplink %s needs --dns ADDR (the uplink's resolver)\n", up.uplink);
+			fprintf(stderr, "pvhd: --uplink %s needs --dns ADDR (the uplink's resolver) or --dns none\n", up.uplink);
 			exit(2);
 		}
 		/* pvhv-router beside pvhd unless --router says otherwise. */
@@ -431,7 +446,6 @@ int main(int argc, char **argv)
 		}
 	}
 	if (tcp) {
-		char err[512];
 		bool made;
 
 		if (token_load(token_file, token, &made, err, sizeof(err))) {

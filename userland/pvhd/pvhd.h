@@ -101,9 +101,10 @@ void exec_run(struct client *cl, struct reply *r, unsigned cid, const struct spe
 struct uplink_conf {
 	const char *uplink;     /* the interface towards the world (a NIC, or a test's veth) */
 	const char *trunk;      /* the control domain's port on pvhv's switch */
-	const char *dns;        /* the uplink's resolver, dnsmasq's upstream */
+	const char *dns;        /* the uplink's resolver, dnsmasq's upstream, or "none" */
 	const char *router;     /* pvhv-router */
 	unsigned cid, port;     /* pvhv's management address, for the watcher */
+	const struct netpol_hosts *hosts;   /* names ctl's resolver answers itself (--host-record) */
 };
 
 /*

@@ -181,13 +181,24 @@ static void adopt(void)
 
 int uplink_start(const struct uplink_conf *c, char *err, size_t errlen)
 {
+	static char records[NETPOL_HOSTS_MAX][NETPOL_DNS_MAX + 20];
 	char out[512];
-	char *argv[] = { (char *)c->router, "up", "--uplink", (char *)c->uplink, "--trunk", (char *)c->trunk,
-			 "--dns", (char *)c->dns, NULL };
+	char *argv[8 + 2 * NETPOL_HOSTS_MAX + 1] = { (char *)c->router, "up", "--uplink", (char *)c->uplink,
+						      "--trunk", (char *)c->trunk, "--dns", (char *)c->dns };
+	unsigned argc = 8;
 	int rc;
 	pid_t pid;
 
 	conf = *c;
+	for (unsigned k = 0; c->hosts && k < c->hosts->n; k++) {
+		uint32_t a = c->hosts->addrs[k];
+
+		snprintf(records[k], sizeof(records[k]), "%s=%u.%u.%u.%u", c->hosts->names[k], a >> 24,
+			 (a >> 16) & 255, (a >> 8) & 255, a & 255);
+		argv[argc++] = "--host";
+		argv[argc++] = records[k];
+	}
+	argv[argc] = NULL;
 	if (trunk_addr(err, errlen))
 		return -1;
 	rc = run(argv, out, sizeof(out));

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* netpol_test.c: unit tests for userland/pvhd/netpol.c: addresses, CIDRs, DNS names, egress, ports, picking. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "userland/pvhd/netpol.h"
@@ -149,4 +150,47 @@ Test(netpol, pick)
 	cr_assert_eq(netpol_pick(0x0a000001u, 30, used, 1, &a), -1);
 	cr_assert_eq(netpol_pick(0x0a000001u, 31, NULL, 0, &a), -1);
 	cr_assert_eq(netpol_pick(0x0a000001u, 0, NULL, 0, &a), -1);
+}
+
+static struct netpol_hosts hosts;
+
+static int host(const char *s)
+{
+	err[0] = 0;
+	return netpol_host_record(s, "--host-record", &hosts, err, sizeof(err));
+}
+
+Test(netpol, host_records)
+{
+	char many[32];
+
+	memset(&hosts, 0, sizeof(hosts));
+	cr_assert_eq(host("Files.Test=10.0.2.100"), 0, "%s", err);
+	cr_assert_eq(host("other.test=192.168.1.1"), 0, "%s", err);
+	cr_assert_eq(hosts.n, 2);
+	cr_assert_str_eq(hosts.names[0], "files.test");
+	cr_assert_eq(hosts.addrs[0], 0x0a000264u);
+	cr_assert_eq(hosts.addrs[1], 0xc0a80101u);
+	cr_assert_eq(host("files.test=10.0.2.101"), -1);
+	cr_assert_str_eq(err, "--host-record: files.test defined twice");
+	cr_assert_eq(host("files.test"), -1);
+	cr_assert_str_eq(err, "--host-record: \"files.test\" is not NAME=IPV4");
+	cr_assert_eq(host("a;b=10.0.2.1"), -1);
+	cr_assert_str_eq(err, "--host-record: \"a;b\" is not a DNS name");
+	cr_assert_eq(host("x.test=10.0.2"), -1);
+	cr_assert_str_eq(err, "--host-record: \"10.0.2\" is not an IPv4 address");
+	cr_assert_eq(host("x.test=127.0.0.1"), -1);
+	cr_assert_str_eq(err, "--host-record: 127.0.0.1 is not a unicast address a sandbox could reach "
+			 "(0/8, 127/8 and 224/3 are refused)");
+	const char *bad[] = { "=10.0.2.1", "x.test=", "x.test=0.1.2.3", "x.test=224.0.0.1", "x.test=255.255.255.255",
+			      "x.test=10.0.2.1 ", "1.2.3.4=10.0.2.1", "x.test==10.0.2.1", "x.test=10.0.2.1=" };
+	for (size_t k = 0; k < ARRAY_SIZE(bad); k++)
+		cr_assert_eq(host(bad[k]), -1, "%s", bad[k]);
+	cr_assert_eq(hosts.n, 2);
+	for (unsigned k = 2; k < NETPOL_HOSTS_MAX; k++) {
+		snprintf(many, sizeof(many), "h%u.test=10.0.3.%u", k, k);
+		cr_assert_eq(host(many), 0, "%s: %s", many, err);
+	}
+	cr_assert_eq(host("one.more=10.0.3.99"), -1);
+	cr_assert_str_eq(err, "--host-record: more than 16 host records");
 }

@@ -1,0 +1,70 @@
+#!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
+# test-router.sh: userland/router/pvhv-router on the host, in a network namespace of its own
+# (unshare -n, as root), with veths for trunk and uplink: --dns none and --host records
+# (dnsmasq's configuration, lookups answered at once, a recorded name's address in the
+# allow set of a sandbox that lists it), and the bad values refused with their field.
+# Needs Debian's dnsmasq and nft (installed by scripts/fetch-linux.sh).
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+R=$(realpath "${PVHV_ROUTER:-userland/router/pvhv-router}")
+
+if [ "${1:-}" != --inside ]; then
+	for t in unshare nft dnsmasq busybox; do
+		command -v "$t" >/dev/null || { echo "not ok - $t missing"; echo "0 passed, 1 failed"; exit 1; }
+	done
+	exec unshare -n "$0" --inside
+fi
+
+S=$(mktemp -d /tmp/pvhv-router-test.XXXXXX)
+export PVHV_ROUTER_STATE=$S/state
+trap 'kill "$(cat "$S/state/dnsmasq.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$S"' EXIT
+pass=0
+fail=0
+ok() { echo "ok - $1"; pass=$((pass + 1)); }
+notok() { echo "not ok - $1"; fail=$((fail + 1)); }
+check() { if [ "$2" = "$3" ]; then ok "$1"; else notok "$1: got \"$2\", want \"$3\""; fi; }
+
+ip link set lo up
+ip link add tr0 type veth peer name tr1 && ip link add up0 type veth peer name up1 || notok "veths"
+for i in tr0 tr1 up0 up1; do ip link set "$i" up; done
+ip addr add 10.0.0.1/24 dev tr0
+ip addr add 10.0.2.15/24 dev up0
+
+up() { "$R" up --uplink up0 --trunk tr0 "$@" 2>&1; }
+out=$(up --dns none --host 'a;b=10.0.2.1'); check "--host with a bad name: refused (2)" "$? $out" \
+	'2 pvhv-router: up: --host "a;b=10.0.2.1" is not NAME=IPV4'
+out=$(up --dns none --host 'a.test=10.0.2'); check "--host with a bad address: refused (2)" "$? $out" \
+	'2 pvhv-router: up: --host "a.test=10.0.2" is not NAME=IPV4'
+out=$(up --dns nowhere); check "--dns neither an address nor none: refused (2)" "$? $out" \
+	'2 pvhv-router: up: --dns "nowhere" is neither an IPv4 address nor none'
+out=$(up --dns none --host Files.test=10.0.2.100 --host other.test=10.0.2.101)
+check "up with --dns none and two records" "$? $out" \
+	"0 up: tr0 (10.0.0.1/24) -> up0, dns none, files.test=10.0.2.100, other.test=10.0.2.101"
+conf=$S/state/dnsmasq.conf
+check "dnsmasq: no upstream" "$(grep -c '^server=' "$conf")" 0
+check "dnsmasq: the records, local" "$(grep -E '^(host-record|local)=' "$conf" | tr '\n' ' ')" \
+	"host-record=files.test,10.0.2.100 local=/files.test/ host-record=other.test,10.0.2.101 local=/other.test/ "
+
+out=$("$R" add s2 10.0.0.3 02:00:0a:00:00:03 allow=files.test 2>&1)
+check "add s2 allow=files.test" "$? $out" "0 added s2 10.0.0.3 02:00:0a:00:00:03 allow=files.test"
+out=$("$R" add s3 10.0.0.4 02:00:0a:00:00:04 allow=10.1.0.0/16,Other.test 2>&1)
+check "add s3 allow=10.1.0.0/16,Other.test" "$?" 0
+elems() { nft list set ip pvhv "$1" 2>&1 | grep -o 'elements = {[^}]*}'; }
+check "s2's name set: files.test's address alone" "$(elems d_0a000003)" "elements = { 10.0.2.100 }"
+check "s3's name set: other.test's address alone" "$(elems d_0a000004)" "elements = { 10.0.2.101 }"
+
+# dnsmasq on the trunk answers the records itself; AAAA and unknown names end at once (no upstream).
+sleep 0.5
+a=$(timeout 5 busybox nslookup files.test 10.0.0.1 2>&1 | sed -n 's/^Address: *\(10\.0\.2\.[0-9]*\)$/\1/p' | head -n 1)
+check "files.test resolves to its record" "$a" 10.0.2.100
+timeout 3 busybox nslookup -type=aaaa files.test 10.0.0.1 >/dev/null 2>&1
+check "files.test AAAA: answered at once (not sent upstream)" \
+	"$([ $? = 124 ] && echo timeout || echo answered)" answered
+timeout 3 busybox nslookup nosuch.test 10.0.0.1 >/dev/null 2>&1
+check "an unknown name: refused at once" "$([ $? = 124 ] && echo timeout || echo answered)" answered
+
+"$R" del s2 >/dev/null 2>&1
+check "del s2: its set gone" "$(nft list table ip pvhv | grep -c "set d_0a000003")" 0
+echo "$pass passed, $fail failed"
+[ "$fail" = 0 ]
