@@ -952,7 +952,7 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-UPLINK-ADOPT-ROUTER s3 none;s6 all;$",
                    r"^\[ctl\] PVHV-UPLINK-ADOPT-NAT ok from-the-internet$",
                    r"^\[ctl\] PVHV-UPLINK-ADOPT-NONE blocked$",
-                   r"^\[ctl\] PVHV-UPLINK-STOP-S6 stopped \d+:1$",
+                   r"^\[ctl\] PVHV-UPLINK-STOP-S6 stopped \d+:\d+$",
                    r"^\[ctl\] PVHV-UPLINK-STOP-S3 stopped \d+:1$", r"^\[ctl\] PVHV-UPLINK-DONE$"],
              must_not=[r"PVHV-OPT-FAIL", r"PVHV-NET-FAIL", r"PVHV-UPLINK-FAIL"],
              fake=fake_plus("[ctl] PVHV-ROOT-MOUNTED dev=vda",

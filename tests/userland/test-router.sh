@@ -3,7 +3,8 @@
 # test-router.sh: userland/router/pvhv-router on the host, in a network namespace of its own
 # (unshare -n, as root), with veths for trunk and uplink: --dns none and --host records
 # (dnsmasq's configuration, lookups answered at once, a recorded name's address in the
-# allow set of a sandbox that lists it), and the bad values refused with their field.
+# allow set of a sandbox that lists it), the bad values refused with their field, and a
+# restarted control domain's adopt (kept entries of live domains back, the others dropped).
 # Needs Debian's dnsmasq and nft (installed by scripts/fetch-linux.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -17,7 +18,7 @@ if [ "${1:-}" != --inside ]; then
 fi
 
 S=$(mktemp -d /tmp/pvhv-router-test.XXXXXX)
-export PVHV_ROUTER_STATE=$S/state
+export PVHV_ROUTER_STATE=$S/state PVHV_ROUTER_KEEP=$S/keep
 trap 'kill "$(cat "$S/state/dnsmasq.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$S"' EXIT
 pass=0
 fail=0
@@ -66,5 +67,24 @@ check "an unknown name: refused at once" "$([ $? = 124 ] && echo timeout || echo
 
 "$R" del s2 >/dev/null 2>&1
 check "del s2: its set gone" "$(nft list table ip pvhv | grep -c "set d_0a000003")" 0
+check "del s2: its kept entry gone" "$(ls "$S/keep" | tr '\n' ' ')" "s3 "
+
+# A restart of the control domain: its kernel's rules and its tmpfs state gone, the kept entries not.
+"$R" bind s3 4:2 >/dev/null 2>&1
+"$R" add s4 10.0.0.5 02:00:0a:00:00:05 all 8080:80 >/dev/null 2>&1 && "$R" bind s4 5:1 >/dev/null 2>&1
+kill "$(cat "$S/state/dnsmasq.pid" 2>/dev/null)" 2>/dev/null
+nft delete table ip pvhv
+rm -rf "$S/state"
+out=$(up --dns none --host files.test=10.0.2.100 --host other.test=10.0.2.101)
+check "up again after the restart" "$?" 0
+check "after the restart: no entry" "$("$R" show)" ""
+out=$("$R" adopt 1:1 4:2 7:1 2>&1)
+check "adopt: s3 (live) back, s4 (ended) dropped" "$? $out" "0 adopted: s3; dropped: s4"
+check "adopt: s3 as it was" "$("$R" show)" "s3 4:2 10.0.0.4 02:00:0a:00:00:04 allow=10.1.0.0/16,Other.test "
+check "adopt: s3's name set again" "$(elems d_0a000004)" "elements = { 10.0.2.101 }"
+check "adopt: s4's port not published" "$(nft list map ip pvhv pub | grep -c 8080)" 0
+check "adopt: s4's kept entry gone" "$(ls "$S/keep" | tr '\n' ' ')" "s3 "
+out=$("$R" adopt 4:x 2>&1)
+check "adopt with a bad reference: refused (2)" "$? $out" '2 pvhv-router: adopt: "4:x" is not ID:GEN'
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]
