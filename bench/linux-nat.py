@@ -293,29 +293,23 @@ def part_restart(hv, port):
     ROW("", "crash -> ctl restarted by pvhv +%s, -> its init's PVHV-NAT-SERVING +%s" % (
         "%.2f s" % ((t_restart - t_crash) / 1000.0) if t_restart else "n/a",
         "%.2f s" % ((t_serving - t_crash) / 1000.0) if t_serving else "n/a"))
-    # Until the restarted ctl adds np's router entry again by hand (below): what pvhd itself restores.
-    t_readd = first(lines, r"^\[ctl\] PVHV-NAT-READDING ")   # (pings may answer before the add returns)
-    end = t_readd if t_readd is not None else float("inf")
+    # The restarted pvhd adopts np's kept router entry (pvhv-router adopt): the gap is crash to first answer.
     p_before = [t for t, ok in pings if ok and t < t_crash]
-    p_after = [t for t, ok in pings if ok and t_crash < t < end]
-    last = ([t for t, _ in pings if t < end] or [None])[-1]
+    p_after = [t for t, ok in pings if ok and t > t_crash]
+    last = ([t for t, _ in pings] or [None])[-1]
     ROW("np's pings of 10.0.2.2 through ctl's NAT (5 a second)",
         "%d answered before the crash; %s" % (len(p_before), "first answered after it at +%.2f s (gap %.2f s)" %
                                               ((p_after[0] - t_crash) / 1000.0, (p_after[0] - p_before[-1]) / 1000.0)
                                               if p_after and p_before else
-                                              "none answered after it, up to +%.1f s (%s)" %
-                                              ((last - t_crash) / 1000.0, "the entry re-added by hand next"
-                                               if t_readd is not None else "np's last line")
+                                              "none answered after it, up to +%.1f s" % ((last - t_crash) / 1000.0)
                                               if last else "no lines"))
     m = re.search(r"^\[ctl\] PVHV-NAT-ROUTER (.*)$", r["text"], re.M)
     ROW("the restarted router's sandboxes (pvhv-router show)", (m.group(1) or "none") if m else "n/a")
+    m = re.search(r"^\[ctl\] PVHV-NAT-ADOPT (.*)$", r["text"], re.M)
+    ROW("the restarted pvhd's adoption", m.group(1) if m else "n/a")
     m = re.search(r"^\[ctl\] PVHV-NAT-TRUNK-PING (.*)$", r["text"], re.M)
     ROW("the restarted ctl pings np over pvhv's trunk", m.group(1) if m else "n/a")
-    m = re.search(r"^\[ctl\] PVHV-NAT-READD (.*)$", r["text"], re.M)
-    p_readd = [t for t, ok in pings if ok and t_readd is not None and t > t_readd]
-    ROW("np's router entry added again by hand (pvhv-router add)", "%s; np's first answered ping %s" % (
-        m.group(1) if m else "n/a", "+%.2f s after" % ((p_readd[0] - t_readd) / 1000.0) if p_readd else "none"))
-    return bool(ok_after) and bool(p_before)
+    return bool(ok_after) and bool(p_before) and bool(p_after)
 
 
 def main():
