@@ -64,7 +64,9 @@ def linux(name, vcpus=1, memory=256, test="nproc,dmesg", end="poweroff", **kw):
     return d
 
 
-CTL_CYCLES = int(os.environ.get("PVHV_CTL_CYCLES", "1000"))  # create/destroy cycles in linux-ctl-hostile
+# Create/destroy cycles in linux-ctl-hostile: 300 in make test, PVHV_CTL_CYCLES=1000 for the long
+# run (one hang in 1000 was seen once: docs/ARCHITECTURE.md, "Known problems").
+CTL_CYCLES = int(os.environ.get("PVHV_CTL_CYCLES", "300"))
 CTL_MANY = 200  # domains alive at once in linux-ctl-many
 CTL_MANY_KIB = 128  # pvhv's own memory per domain beyond its RAM, at most (issue 9)
 
