@@ -27,45 +27,15 @@ accelerator replaced by --accel when given.  Stdlib only.
 import argparse
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from qemumon import Monitor, symbol_addresses  # noqa: E402
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 PAGE_TABLE_SYMBOLS = ("boot_pml4", "boot_pdpt", "boot_pd")
-
-
-class Monitor:
-    """The human monitor on a Unix socket: one command at a time, reply up to the next prompt."""
-
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX)
-        self.sock.settimeout(60)
-        self.sock.connect(path)
-        self.command(None)
-
-    def command(self, cmd):
-        if cmd is not None:
-            self.sock.sendall((cmd + "\n").encode())
-        buf = b""
-        while not buf.rstrip().endswith(b"(qemu)"):
-            data = self.sock.recv(65536)
-            if not data:
-                raise OSError("monitor closed")
-            buf += data
-        return buf.decode("utf-8", "replace")
-
-
-def symbol_addresses(elf, names):
-    """Addresses of names in elf (nm), in the order given; missing ones are left out."""
-    out = subprocess.run(["nm", elf], capture_output=True, text=True, check=True).stdout
-    found = {}
-    for line in out.splitlines():
-        parts = line.split()
-        if len(parts) == 3 and parts[2] in names:
-            found[parts[2]] = int(parts[0], 16)
-    return [found[n] for n in names if n in found]
 
 
 def qemu_base_args(accel):

@@ -31,12 +31,15 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import linux  # noqa: E402  (the Linux cases)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import qemumon  # noqa: E402  (where each CPU is when a case hangs)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BUILD = os.path.join(ROOT, "build")
@@ -1521,8 +1524,13 @@ def boot_with(case, cdir, log_path, qout_path, opts, hs):
     bundle = build_bundle(case, cdir)
     env = dict(os.environ)
     env.update(case.get("env", {}))
+    # The monitor is asked where each CPU is if the case times out.
+    # (Under /tmp: a Unix socket's path has room for about 100 bytes.)
+    mon_path = os.path.join(tempfile.gettempdir(), "pvhv-mon-%d-%s.sock" % (os.getpid(), re.sub(r"\W", "_", case["name"])))
+    if os.path.exists(mon_path):
+        os.unlink(mon_path)
     cmd = [opts.qemu] + qemu_base_args(env) + [
-        "-serial", "file:" + log_path, "-kernel", HV_ELF]
+        "-serial", "file:" + log_path, "-kernel", HV_ELF, "-monitor", "unix:%s,server,nowait" % mon_path]
     if bundle is not None:
         cmd += ["-initrd", bundle]
     if case.get("append"):
@@ -1548,24 +1556,44 @@ def boot_with(case, cdir, log_path, qout_path, opts, hs):
             if hs and case.get("host"):
                 thread = threading.Thread(target=case["host"], args=(hs,), daemon=True)
                 thread.start()
-            rc, live_why = wait_live(proc, case, log_path, ram, time.time() + limit)
+            rc, live_why = wait_live(proc, case, log_path, ram, time.time() + limit,
+                                     lambda: where_cpus(mon_path, os.path.join(cdir, "cpus.txt")))
     finally:
         if ram and os.path.exists(ram):
             os.unlink(ram)
+        if os.path.exists(mon_path):
+            os.unlink(mon_path)
         if hs:
             hs.done.set()
             if thread:
                 thread.join(30)
     log = read_text(log_path) + "".join(line + "\n" for line in (hs.lines if hs else []))
     if rc is None:
-        return log, "timed out after %ds" % limit
+        return log, "timed out after %ds%s" % (limit, live_why or "")
     return log, check_log(case, rc, log) or live_why
 
 
-def wait_live(proc, case, log_path, ram, deadline):
-    """Waits for QEMU until deadline (then kills it: rc None), running the case's live checks
-    ([(regex, fn(match, ram path) -> None or why)]) on each new match in the serial log while it
-    runs -> (rc, None or the first check's failure).  A match first seen after QEMU exited fails."""
+def where_cpus(mon_path, out_path):
+    """-> "; cpu0 in pvhv: f <- g ..." for a hung QEMU (its registers and chains in out_path)."""
+    try:
+        mon = qemumon.Monitor(mon_path, timeout=20)
+        try:
+            mon.command("stop")
+            lines, detail = qemumon.cpu_places(mon, HV_ELF)
+        finally:
+            mon.close()
+    except (OSError, subprocess.SubprocessError) as e:
+        return "; (no CPU places: %s)" % e
+    with open(out_path, "w") as f:
+        f.write(detail + "\n")
+    return "".join("; " + line for line in lines)
+
+
+def wait_live(proc, case, log_path, ram, deadline, on_timeout=None):
+    """Waits for QEMU until deadline (then kills it: rc None, with on_timeout()'s text as the
+    second value), running the case's live checks ([(regex, fn(match, ram path) -> None or why)])
+    on each new match in the serial log while it runs -> (rc, None or the first check's failure).
+    A match first seen after QEMU exited fails."""
     live, seen, why = case.get("live", []), set(), None
 
     def scan(running):
@@ -1586,9 +1614,10 @@ def wait_live(proc, case, log_path, ram, deadline):
             break
         except subprocess.TimeoutExpired:
             if time.time() >= deadline:
+                where = on_timeout() if on_timeout else None
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-                return None, None
+                return None, where
             scan(True)
     if live:
         scan(False)
