@@ -97,6 +97,31 @@ int snprintf(char *buf, size_t size, const char *fmt, ...) PRINTF_LIKE(3, 4);
 #endif
 
 /*
+ * Zeroes [base, base + len) except the n ranges [keep[i], keep[i] + keep_len)
+ * (offsets from base, increasing, not overlapping, inside len), which are
+ * never written: for a structure holding locks another CPU may hold while
+ * it is cleared (a ticket lock rewritten under its holder stays taken for
+ * good).  Returns false, writing nothing, when keep is not so.
+ */
+static inline bool memzero_except(void *base, size_t len, const size_t *keep, unsigned n, size_t keep_len)
+{
+	size_t at = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (keep[i] < at || keep[i] > len || keep_len > len - keep[i])
+			return false;
+		at = keep[i] + keep_len;
+	}
+	at = 0;
+	for (unsigned i = 0; i < n; i++) {
+		memset((char *)base + at, 0, keep[i] - at);
+		at = keep[i] + keep_len;
+	}
+	memset((char *)base + at, 0, len - at);
+	return true;
+}
+
+/*
  * Formats a message into the caller's (err, errlen) buffer, when there is
  * one, and returns rc: `return errorf(-EINVAL, err, errlen, "...", ...);`
  */

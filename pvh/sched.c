@@ -480,6 +480,32 @@ static int others_reserve(unsigned n)
 	return 0;
 }
 
+/*
+ * Clears a reused slot (under sched_lock) but for its run-time
+ * configuration and its lock words.  Other CPUs still look at an ended
+ * domain's slot without a reference: the console writer tries every
+ * domain's console lock (console.c) and pvhd's console and stats requests
+ * take it (mgmt_svc.c).  Zeroing a ticket lock under its holder breaks it
+ * for good (the holder's unlock leaves owner past next, and the next
+ * spin_lock, the new domain's first console byte with interrupts off,
+ * waits forever: all of pvhv stopped that way once in about 1400
+ * create/destroy cycles).  So no lock word is written, and the console,
+ * which those CPUs read, is cleared while its lock is held.
+ */
+static void slot_clear_locked(struct domain *d)
+{
+	static const size_t locks[] = {
+		offsetof(struct domain, ram_lock), offsetof(struct domain, ioapic_lock),
+		offsetof(struct domain, uart.lock), offsetof(struct domain, console.lock),
+	};
+
+	spin_lock(&d->console.lock);
+	if (!memzero_except(d, offsetof(struct domain, runtime_cfg), locks, ARRAY_SIZE(locks),
+			    sizeof(struct spinlock)))
+		panic("struct domain: its locks are not in order");
+	spin_unlock(&d->console.lock);
+}
+
 /* Moves a config's string pointers from one arena to another of the same layout. */
 static const char *moved(const char *p, const char *from, char *to)
 {
@@ -592,7 +618,7 @@ static int create_domain(const char *name, const struct config_prop *props, unsi
 	d = slot < count ? dom_at(slot) : fresh;
 	*gen = slot < count ? d->gen + 1 : 1;
 	/* The slot is reused: everything but the run-time configuration, rewritten below. */
-	memset(d, 0, offsetof(struct domain, runtime_cfg));
+	slot_clear_locked(d);
 	memcpy(d->pins, pins, sizeof(pins));
 	memcpy(d->runtime_str, scratch_str, used);
 	d->runtime_cfg = scratch_cfg;
