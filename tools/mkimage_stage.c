@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,16 +27,6 @@ struct meta {
 	unsigned layer;    /* the last layer that wrote it or something below it */
 };
 
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) PRINTF_LIKE(4, 5);
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 /* ---------------------------------------------------------------- the table */
 
@@ -180,7 +169,7 @@ static int open_parent(struct stage *st, const char *path, bool create, const ch
 	int fd = dup(st->rootfd);
 
 	if (fd < 0)
-		return fail(err, errlen, -errno, "%s: %s", path, strerror(errno));
+		return errorf(-errno, err, errlen, "%s: %s", path, strerror(errno));
 	if (create)
 		lookup(st, "")->layer = st->layer;
 	while ((slash = strchr(p, '/'))) {
@@ -192,7 +181,7 @@ static int open_parent(struct stage *st, const char *path, bool create, const ch
 		sofar[n] = 0;
 		if ((size_t)(slash - p) >= sizeof(comp)) {
 			close(fd);
-			return fail(err, errlen, -ENAMETOOLONG, "%s: component too long", path);
+			return errorf(-ENAMETOOLONG, err, errlen, "%s: component too long", path);
 		}
 		memcpy(comp, p, (size_t)(slash - p));
 		comp[slash - p] = 0;
@@ -200,21 +189,21 @@ static int open_parent(struct stage *st, const char *path, bool create, const ch
 			if (errno != ENOENT || !create) {
 				int e = errno;
 				close(fd);
-				return fail(err, errlen, -e, "%s: \"%s\": %s", path, sofar, strerror(e));
+				return errorf(-e, err, errlen, "%s: \"%s\": %s", path, sofar, strerror(e));
 			}
 			struct meta *m = insert(st, sofar);
 			if (!m || mkdirat(fd, comp, 0700)) {
 				close(fd);
-				return fail(err, errlen, -ENOMEM, "%s: cannot make \"%s\"", path, sofar);
+				return errorf(-ENOMEM, err, errlen, "%s: cannot make \"%s\"", path, sofar);
 			}
 			m->mode = S_IFDIR | 0755;
 		} else if (S_ISLNK(sb.st_mode)) {
 			close(fd);
-			return fail(err, errlen, -ELOOP,
+			return errorf(-ELOOP, err, errlen,
 				    "%s: \"%s\" is a symlink; refusing to write through it", path, sofar);
 		} else if (!S_ISDIR(sb.st_mode)) {
 			close(fd);
-			return fail(err, errlen, -ENOTDIR, "%s: \"%s\" is not a directory", path, sofar);
+			return errorf(-ENOTDIR, err, errlen, "%s: \"%s\" is not a directory", path, sofar);
 		}
 		if (create) {
 			struct meta *m = lookup(st, sofar);
@@ -224,7 +213,7 @@ static int open_parent(struct stage *st, const char *path, bool create, const ch
 		int next = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		close(fd);
 		if (next < 0)
-			return fail(err, errlen, -errno, "%s: \"%s\": %s", path, sofar, strerror(errno));
+			return errorf(-errno, err, errlen, "%s: \"%s\": %s", path, sofar, strerror(errno));
 		fd = next;
 		p = slash + 1;
 	}
@@ -237,12 +226,12 @@ int stage_init(struct stage *st, const char *dir, char *err, size_t errlen)
 	memset(st, 0, sizeof(*st));
 	st->rootfd = -1;
 	if (mkdir(dir, 0700))
-		return fail(err, errlen, -errno, "staging directory %s: %s", dir, strerror(errno));
+		return errorf(-errno, err, errlen, "staging directory %s: %s", dir, strerror(errno));
 	st->dir = strdup(dir);
 	st->rootfd = open(dir, O_RDONLY | O_DIRECTORY);
 	struct meta *m = st->dir && st->rootfd >= 0 ? insert(st, "") : NULL;
 	if (!m)
-		return fail(err, errlen, -ENOMEM, "staging directory %s: cannot open", dir);
+		return errorf(-ENOMEM, err, errlen, "staging directory %s: cannot open", dir);
 	m->mode = S_IFDIR | 0755;
 	return 0;
 }
@@ -276,7 +265,7 @@ static int whiteout(struct stage *st, const char *path, char *err, size_t errlen
 	int rc = rm_rf(fd, base);
 	close(fd);
 	if (rc)
-		return fail(err, errlen, rc, "whiteout of %s: %s", path, strerror(-rc));
+		return errorf(rc, err, errlen, "whiteout of %s: %s", path, strerror(-rc));
 	forget(st, path);
 	return 0;
 }
@@ -311,12 +300,12 @@ static int copy_data(int fd, const struct tar_entry *e, stage_read_fn fn, void *
 		if (n < 0)
 			return (int)n;
 		if (n == 0)
-			return fail(err, errlen, -EIO, "%s: data ends %llu bytes early", e->path,
+			return errorf(-EIO, err, errlen, "%s: data ends %llu bytes early", e->path,
 				    (unsigned long long)left);
 		for (long off = 0; off < n;) {
 			ssize_t w = write(fd, buf + off, (size_t)(n - off));
 			if (w < 0)
-				return fail(err, errlen, -errno, "%s: staging write: %s", e->path, strerror(errno));
+				return errorf(-errno, err, errlen, "%s: staging write: %s", e->path, strerror(errno));
 			off += w;
 		}
 		left -= (uint64_t)n;
@@ -353,10 +342,10 @@ static int create(struct stage *st, int fd, const char *base, const struct tar_e
 		int tfd = open_parent(st, e->link, false, &tbase, msg, sizeof(msg));
 
 		if (tfd < 0)
-			return fail(err, errlen, tfd, "%s: hard link target: %s", e->path, msg);
+			return errorf(tfd, err, errlen, "%s: hard link target: %s", e->path, msg);
 		if (!t || fstatat(tfd, tbase, &sb, AT_SYMLINK_NOFOLLOW) || S_ISDIR(sb.st_mode)) {
 			close(tfd);
-			return fail(err, errlen, -ENOENT, "%s: hard link target %s is missing or a directory",
+			return errorf(-ENOENT, err, errlen, "%s: hard link target %s is missing or a directory",
 				    e->path, e->link);
 		}
 		rc = linkat(tfd, tbase, fd, base, 0);
@@ -379,12 +368,12 @@ static int create(struct stage *st, int fd, const char *base, const struct tar_e
 		}
 		rc = e->type == TAR_REG ? copy_data(f, e, fn, ctx, err, errlen) : 0;
 		if (close(f) && !rc)
-			rc = fail(err, errlen, -errno, "%s: staging close: %s", e->path, strerror(errno));
+			rc = errorf(-errno, err, errlen, "%s: staging close: %s", e->path, strerror(errno));
 		if (rc)
 			return rc;
 	}
 	if (rc)
-		return fail(err, errlen, -errno, "%s: staging: %s", e->path, strerror(errno));
+		return errorf(-errno, err, errlen, "%s: staging: %s", e->path, strerror(errno));
 	m->mode = type_bits[e->type] | (e->type == TAR_SYMLINK ? 0777 : e->mode);
 	m->uid = e->uid;
 	m->gid = e->gid;
@@ -421,7 +410,7 @@ int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, v
 	int fd, rc;
 
 	if (!path_ok(e->path) || (e->type == TAR_HARDLINK && (!e->link[0] || !path_ok(e->link))))
-		return fail(err, errlen, -EINVAL, "%s: not a plain relative path", e->path);
+		return errorf(-EINVAL, err, errlen, "%s: not a plain relative path", e->path);
 	if (!e->path[0]) {
 		m = lookup(st, "");
 		*m = (struct meta){ .path = m->path, .mode = S_IFDIR | e->mode, .uid = e->uid,
@@ -442,10 +431,10 @@ int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, v
 		if (!strncmp(base, ".wh..wh.", 8))
 			return 0; /* aufs bookkeeping (.wh..wh.plnk and the like): not content */
 		if (!base[4])
-			return fail(err, errlen, -EINVAL, "%s: whiteout without a name", e->path);
+			return errorf(-EINVAL, err, errlen, "%s: whiteout without a name", e->path);
 		if (snprintf(target, sizeof(target), "%s%s%s", parent, plen ? "/" : "", base + 4) >=
 		    (int)sizeof(target))
-			return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", e->path);
+			return errorf(-ENAMETOOLONG, err, errlen, "%s: path too long", e->path);
 		return whiteout(st, target, err, errlen);
 	}
 	fd = open_parent(st, e->path, true, &base, err, errlen);
@@ -462,14 +451,14 @@ int stage_apply(struct stage *st, const struct tar_entry *e, stage_read_fn fn, v
 		rc = rm_rf(fd, base);
 		if (rc) {
 			close(fd);
-			return fail(err, errlen, rc, "%s: replacing: %s", e->path, strerror(-rc));
+			return errorf(rc, err, errlen, "%s: replacing: %s", e->path, strerror(-rc));
 		}
 		forget(st, e->path);
 	}
 	m = insert(st, e->path);
 	if (!m) {
 		close(fd);
-		return fail(err, errlen, -ENOMEM, "%s: out of memory", e->path);
+		return errorf(-ENOMEM, err, errlen, "%s: out of memory", e->path);
 	}
 	m->layer = st->layer;
 	rc = create(st, fd, base, e, fn, ctx, m, err, errlen);
@@ -485,7 +474,7 @@ static long fd_read(void *ctx, void *buf, size_t len, char *err, size_t errlen)
 {
 	ssize_t n = read(*(int *)ctx, buf, len);
 
-	return n < 0 ? fail(err, errlen, -errno, "read: %s", strerror(errno)) : (long)n;
+	return n < 0 ? errorf(-errno, err, errlen, "read: %s", strerror(errno)) : (long)n;
 }
 
 /*
@@ -520,12 +509,12 @@ static int resolve_dir(struct stage *st, const char *dir, char *out, char *err, 
 		}
 		ssize_t n = readlinkat(st->rootfd, cand, tmp, sizeof(tmp) - 1);
 		if (n <= 0 || ++hops > 40)
-			return fail(err, errlen, -ELOOP, "/%s: cannot follow the symlink", cand);
+			return errorf(-ELOOP, err, errlen, "/%s: cannot follow the symlink", cand);
 		tmp[n] = 0;
 		if (tmp[0] == '/')
 			out[0] = 0;
 		if (snprintf(cand, sizeof(cand), "%s/%s", tmp, rest) >= (int)sizeof(cand))
-			return fail(err, errlen, -ENAMETOOLONG, "/%s: symlink target too long", cand);
+			return errorf(-ENAMETOOLONG, err, errlen, "/%s: symlink target too long", cand);
 		strcpy(rest, cand);
 	}
 	return 0;
@@ -542,7 +531,7 @@ int stage_add_agent(struct stage *st, const char *agent, char *err, size_t errle
 	int fd = -1, rc = 0;
 
 	if (!e)
-		return fail(err, errlen, -ENOMEM, "agent: out of memory");
+		return errorf(-ENOMEM, err, errlen, "agent: out of memory");
 	st->layer++;
 	for (unsigned i = 0; !rc && i < ARRAY_SIZE(dirs); i++) {
 		rc = resolve_dir(st, dirs[i].path, dir, err, errlen);
@@ -557,14 +546,14 @@ int stage_add_agent(struct stage *st, const char *agent, char *err, size_t errle
 	if (!rc) {
 		fd = open(agent, O_RDONLY);
 		if (fd < 0 || fstat(fd, &sb) || !S_ISREG(sb.st_mode))
-			rc = fail(err, errlen, -ENOENT, "agent %s: not a readable regular file", agent);
+			rc = errorf(-ENOENT, err, errlen, "agent %s: not a readable regular file", agent);
 	}
 	if (!rc) {
 		*e = (struct tar_entry){ .type = TAR_REG, .mode = 0755, .size = (uint64_t)sb.st_size,
 					 .mtime = sb.st_mtime };
 		if (snprintf(e->path, sizeof(e->path), "%s%sinit", dir, dir[0] ? "/" : "") >=
 		    (int)sizeof(e->path))
-			rc = fail(err, errlen, -ENAMETOOLONG, "agent: /sbin resolves to a path too long");
+			rc = errorf(-ENAMETOOLONG, err, errlen, "agent: /sbin resolves to a path too long");
 		else
 			rc = stage_apply(st, e, fd_read, &fd, err, errlen);
 	}
@@ -676,7 +665,7 @@ int stage_make_image(struct stage *st, const char *out, uint64_t size_mib, char 
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", out) >= (int)sizeof(tmp) ||
 	    snprintf(cmds, sizeof(cmds), "%s.debugfs", st->dir) >= (int)sizeof(cmds))
-		return fail(err, errlen, -ENAMETOOLONG, "%s: path too long", out);
+		return errorf(-ENAMETOOLONG, err, errlen, "%s: path too long", out);
 	if (!size_mib)
 		size_mib = estimate_mib(st, n);
 	snprintf(size, sizeof(size), "%lluM", (unsigned long long)size_mib);
@@ -687,7 +676,7 @@ int stage_make_image(struct stage *st, const char *out, uint64_t size_mib, char 
 	rc = run(mkfs, -1);
 	if (rc) {
 		unlink(tmp);
-		return fail(err, errlen, -EIO, "mke2fs -d failed (status %d) for %s MiB%s", rc, size,
+		return errorf(-EIO, err, errlen, "mke2fs -d failed (status %d) for %s MiB%s", rc, size,
 			    " (too small? try --size)");
 	}
 
@@ -696,7 +685,7 @@ int stage_make_image(struct stage *st, const char *out, uint64_t size_mib, char 
 		if (f)
 			fclose(f);
 		unlink(tmp);
-		return fail(err, errlen, -EIO, "%s: cannot write debugfs commands", cmds);
+		return errorf(-EIO, err, errlen, "%s: cannot write debugfs commands", cmds);
 	}
 	fclose(f);
 	FILE *errs = tmpfile();
@@ -720,11 +709,11 @@ int stage_make_image(struct stage *st, const char *out, uint64_t size_mib, char 
 	if (bad) {
 		unlink(tmp);
 		first[strcspn(first, "\n")] = 0;
-		return fail(err, errlen, -EIO, "debugfs could not set inode fields (status %d): %s", rc, first);
+		return errorf(-EIO, err, errlen, "debugfs could not set inode fields (status %d): %s", rc, first);
 	}
 	if (rename(tmp, out)) {
 		unlink(tmp);
-		return fail(err, errlen, -errno, "%s: %s", out, strerror(errno));
+		return errorf(-errno, err, errlen, "%s: %s", out, strerror(errno));
 	}
 	return 0;
 }

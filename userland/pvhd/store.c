@@ -3,7 +3,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +11,6 @@
 #include <unistd.h>
 
 #include "store.h"
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
 
 bool store_name_ok(const char *name)
 {
@@ -59,13 +46,13 @@ int store_check_dir(const char *dir, char *err, size_t errlen)
 	struct stat sb;
 
 	if (stat(dir, &sb))
-		return fail(err, errlen, -errno, "store %s: %s", dir, strerror(errno));
+		return errorf(-errno, err, errlen, "store %s: %s", dir, strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
-		return fail(err, errlen, -ENOTDIR, "store %s: not a directory", dir);
+		return errorf(-ENOTDIR, err, errlen, "store %s: not a directory", dir);
 	if (access(dir, W_OK | X_OK))
-		return fail(err, errlen, -errno, "store %s: %s", dir, strerror(errno));
+		return errorf(-errno, err, errlen, "store %s: %s", dir, strerror(errno));
 	if (strlen(dir) + 1 + STORE_NAME_MAX + 32 >= STORE_PATH_MAX)
-		return fail(err, errlen, -ENAMETOOLONG, "store %s: path too long", dir);
+		return errorf(-ENAMETOOLONG, err, errlen, "store %s: path too long", dir);
 	return 0;
 }
 
@@ -99,14 +86,14 @@ int store_put_begin(struct store_put *p, const char *dir, const char *name, uint
 	p->fd = -1;
 	p->tmp[0] = 0;
 	if (!store_name_ok(name))
-		return fail(err, errlen, -EINVAL, "store %s: \"%.64s\" is not an image name", dir, name);
+		return errorf(-EINVAL, err, errlen, "store %s: \"%.64s\" is not an image name", dir, name);
 	if (!size || size > UINT64_MAX - STORE_HEAD)
-		return fail(err, errlen, -EINVAL, "store %s: %s: size %llu", dir, name, (unsigned long long)size);
+		return errorf(-EINVAL, err, errlen, "store %s: %s: size %llu", dir, name, (unsigned long long)size);
 	if (statvfs(dir, &vfs))
-		return fail(err, errlen, -errno, "store %s: %s", dir, strerror(errno));
+		return errorf(-errno, err, errlen, "store %s: %s", dir, strerror(errno));
 	avail = (uint64_t)vfs.f_bavail * vfs.f_frsize;
 	if (avail < size + STORE_HEAD)
-		return fail(err, errlen, -ENOSPC, "store %s: %s needs %llu bytes, %llu free", dir, name,
+		return errorf(-ENOSPC, err, errlen, "store %s: %s needs %llu bytes, %llu free", dir, name,
 			    (unsigned long long)(size + STORE_HEAD), (unsigned long long)avail);
 	p->dir = dir;
 	strcpy(p->name, name);
@@ -118,19 +105,19 @@ int store_put_begin(struct store_put *p, const char *dir, const char *name, uint
 	if (p->fd < 0) {
 		rc = -errno;
 		p->tmp[0] = 0;
-		return fail(err, errlen, rc, "store %s: %s: %s", dir, name, strerror(-rc));
+		return errorf(rc, err, errlen, "store %s: %s: %s", dir, name, strerror(-rc));
 	}
 	/* The whole file's blocks now, so that a full disk refuses here rather than midway. */
 	rc = posix_fallocate(p->fd, 0, (off_t)(size + STORE_HEAD));
 	if (rc && rc != EOPNOTSUPP && rc != EINVAL) {
 		store_put_abort(p);
-		return fail(err, errlen, -rc, "store %s: %s: reserving %llu bytes: %s", dir, name,
+		return errorf(-rc, err, errlen, "store %s: %s: reserving %llu bytes: %s", dir, name,
 			    (unsigned long long)(size + STORE_HEAD), strerror(rc));
 	}
 	rc = write_all(p->fd, zero, sizeof(zero));
 	if (rc) {
 		store_put_abort(p);
-		return fail(err, errlen, rc, "store %s: %s: %s", dir, name, strerror(-rc));
+		return errorf(rc, err, errlen, "store %s: %s: %s", dir, name, strerror(-rc));
 	}
 	return 0;
 }
@@ -140,13 +127,13 @@ int store_put_write(struct store_put *p, const void *buf, size_t n, char *err, s
 	int rc;
 
 	if (p->fd < 0)
-		return fail(err, errlen, -EBADF, "store %s: %s: not being written", p->dir, p->name);
+		return errorf(-EBADF, err, errlen, "store %s: %s: not being written", p->dir, p->name);
 	if (n > p->size - p->done)
-		return fail(err, errlen, -EFBIG, "store %s: %s: %zu bytes at %llu go beyond its %llu", p->dir,
+		return errorf(-EFBIG, err, errlen, "store %s: %s: %zu bytes at %llu go beyond its %llu", p->dir,
 			    p->name, n, (unsigned long long)p->done, (unsigned long long)p->size);
 	rc = write_all(p->fd, buf, n);
 	if (rc)
-		return fail(err, errlen, rc, "store %s: %s: writing at byte %llu: %s", p->dir, p->name,
+		return errorf(rc, err, errlen, "store %s: %s: writing at byte %llu: %s", p->dir, p->name,
 			    (unsigned long long)p->done, strerror(-rc));
 	sha256_update(&p->sha, buf, n);
 	p->done += n;
@@ -160,9 +147,9 @@ int store_put_commit(struct store_put *p, char *err, size_t errlen)
 	int rc;
 
 	if (p->fd < 0)
-		return fail(err, errlen, -EBADF, "store %s: %s: not being written", p->dir, p->name);
+		return errorf(-EBADF, err, errlen, "store %s: %s: not being written", p->dir, p->name);
 	if (p->done != p->size) {
-		rc = fail(err, errlen, -EINVAL, "store %s: %s: %llu of %llu bytes written", p->dir, p->name,
+		rc = errorf(-EINVAL, err, errlen, "store %s: %s: %llu of %llu bytes written", p->dir, p->name,
 			  (unsigned long long)p->done, (unsigned long long)p->size);
 		goto abort;
 	}
@@ -172,29 +159,29 @@ int store_put_commit(struct store_put *p, char *err, size_t errlen)
 		head[8 + k] = (uint8_t)(p->size >> (8 * k));
 	memcpy(head + 16, hex, 64);
 	if (pwrite(p->fd, head, sizeof(head), 0) != (ssize_t)sizeof(head)) {
-		rc = fail(err, errlen, errno ? -errno : -EIO, "store %s: %s: writing its head: %s", p->dir, p->name,
+		rc = errorf(errno ? -errno : -EIO, err, errlen, "store %s: %s: writing its head: %s", p->dir, p->name,
 			  strerror(errno ? errno : EIO));
 		goto abort;
 	}
 	if (fsync(p->fd)) {
-		rc = fail(err, errlen, -errno, "store %s: %s: fsync: %s", p->dir, p->name, strerror(errno));
+		rc = errorf(-errno, err, errlen, "store %s: %s: fsync: %s", p->dir, p->name, strerror(errno));
 		goto abort;
 	}
 	if (close(p->fd)) {
 		p->fd = -1;
-		rc = fail(err, errlen, -errno, "store %s: %s: close: %s", p->dir, p->name, strerror(errno));
+		rc = errorf(-errno, err, errlen, "store %s: %s: close: %s", p->dir, p->name, strerror(errno));
 		goto abort;
 	}
 	p->fd = -1;
 	if (final_path(path, p->dir, p->name) || rename(p->tmp, path)) {
-		rc = fail(err, errlen, errno ? -errno : -ENAMETOOLONG, "store %s: %s: rename: %s", p->dir, p->name,
+		rc = errorf(errno ? -errno : -ENAMETOOLONG, err, errlen, "store %s: %s: rename: %s", p->dir, p->name,
 			  strerror(errno ? errno : ENAMETOOLONG));
 		goto abort;
 	}
 	p->tmp[0] = 0;
 	rc = sync_dir(p->dir);
 	if (rc)
-		return fail(err, errlen, rc, "store %s: %s: fsync of the directory: %s", p->dir, p->name,
+		return errorf(rc, err, errlen, "store %s: %s: fsync of the directory: %s", p->dir, p->name,
 			    strerror(-rc));
 	return 0;
 abort:
@@ -218,12 +205,12 @@ int store_remove(const char *dir, const char *name, char *err, size_t errlen)
 	int rc;
 
 	if (!store_name_ok(name) || final_path(path, dir, name))
-		return fail(err, errlen, -EINVAL, "store %s: \"%.64s\" is not an image name", dir, name);
+		return errorf(-EINVAL, err, errlen, "store %s: \"%.64s\" is not an image name", dir, name);
 	if (unlink(path))
-		return fail(err, errlen, -errno, "store %s: %s: %s", dir, name, strerror(errno));
+		return errorf(-errno, err, errlen, "store %s: %s: %s", dir, name, strerror(errno));
 	rc = sync_dir(dir);
 	if (rc)
-		return fail(err, errlen, rc, "store %s: %s: fsync of the directory: %s", dir, name, strerror(-rc));
+		return errorf(rc, err, errlen, "store %s: %s: fsync of the directory: %s", dir, name, strerror(-rc));
 	return 0;
 }
 
@@ -254,22 +241,22 @@ int store_get_open(struct store_get *g, const char *dir, const char *name, char 
 
 	g->fd = -1;
 	if (!store_name_ok(name) || final_path(path, dir, name))
-		return fail(err, errlen, -EINVAL, "store %s: \"%.64s\" is not an image name", dir, name);
+		return errorf(-EINVAL, err, errlen, "store %s: \"%.64s\" is not an image name", dir, name);
 	strcpy(g->name, name);
 	g->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (g->fd < 0)
-		return fail(err, errlen, -errno, "store %s: %s: %s", dir, name, strerror(errno));
+		return errorf(-errno, err, errlen, "store %s: %s: %s", dir, name, strerror(errno));
 	if (fstat(g->fd, &sb) || !S_ISREG(sb.st_mode)) {
-		rc = fail(err, errlen, -EBADMSG, "store %s: %s: not a regular file", dir, name);
+		rc = errorf(-EBADMSG, err, errlen, "store %s: %s: not a regular file", dir, name);
 		goto close;
 	}
 	rc = read_full(g->fd, head, sizeof(head));
 	if (rc < 0) {
-		rc = fail(err, errlen, rc, "store %s: %s: reading its head: %s", dir, name, strerror(-rc));
+		rc = errorf(rc, err, errlen, "store %s: %s: reading its head: %s", dir, name, strerror(-rc));
 		goto close;
 	}
 	if (rc < (int)sizeof(head) || memcmp(head, STORE_MAGIC, 8)) {
-		rc = fail(err, errlen, -EBADMSG, "store %s: %s: no " STORE_MAGIC " head", dir, name);
+		rc = errorf(-EBADMSG, err, errlen, "store %s: %s: no " STORE_MAGIC " head", dir, name);
 		goto close;
 	}
 	g->size = 0;
@@ -278,11 +265,11 @@ int store_get_open(struct store_get *g, const char *dir, const char *name, char 
 	memcpy(g->want, head + 16, 64);
 	g->want[64] = 0;
 	if (strspn(g->want, "0123456789abcdef") != 64) {
-		rc = fail(err, errlen, -EBADMSG, "store %s: %s: its checksum is not 64 hex digits", dir, name);
+		rc = errorf(-EBADMSG, err, errlen, "store %s: %s: its checksum is not 64 hex digits", dir, name);
 		goto close;
 	}
 	if (!g->size || (uint64_t)sb.st_size - STORE_HEAD != g->size) {
-		rc = fail(err, errlen, -EBADMSG, "store %s: %s: its head says %llu bytes, the file holds %llu", dir,
+		rc = errorf(-EBADMSG, err, errlen, "store %s: %s: its head says %llu bytes, the file holds %llu", dir,
 			  name, (unsigned long long)g->size, (unsigned long long)(sb.st_size - STORE_HEAD));
 		goto close;
 	}
@@ -306,10 +293,10 @@ long store_get_read(struct store_get *g, void *buf, size_t n, char *err, size_t 
 		return 0;
 	rc = read_full(g->fd, buf, n);
 	if (rc < 0)
-		return fail(err, errlen, rc, "store: %s: reading at byte %llu: %s", g->name,
+		return errorf(rc, err, errlen, "store: %s: reading at byte %llu: %s", g->name,
 			    (unsigned long long)g->done, strerror(-rc));
 	if (rc == 0)
-		return fail(err, errlen, -EBADMSG, "store: %s: ends at byte %llu of %llu", g->name,
+		return errorf(-EBADMSG, err, errlen, "store: %s: ends at byte %llu of %llu", g->name,
 			    (unsigned long long)g->done, (unsigned long long)g->size);
 	sha256_update(&g->sha, buf, (size_t)rc);
 	g->done += (uint64_t)rc;
@@ -321,11 +308,11 @@ int store_get_check(struct store_get *g, char *err, size_t errlen)
 	char got[65];
 
 	if (g->done != g->size)
-		return fail(err, errlen, -EBADMSG, "store: %s: %llu of %llu bytes read", g->name,
+		return errorf(-EBADMSG, err, errlen, "store: %s: %llu of %llu bytes read", g->name,
 			    (unsigned long long)g->done, (unsigned long long)g->size);
 	sha256_hex(&g->sha, got);
 	if (strcmp(got, g->want))
-		return fail(err, errlen, -EBADMSG, "store: %s: checksum mismatch: the data hash to %.16s..., its head "
+		return errorf(-EBADMSG, err, errlen, "store: %s: checksum mismatch: the data hash to %.16s..., its head "
 			    "says %.16s...", g->name, got, g->want);
 	return 0;
 }
@@ -352,7 +339,7 @@ int store_list(const char *dir, char (**names)[STORE_NAME_MAX + 1], unsigned *co
 
 	*stale = 0;
 	if (!d)
-		return fail(err, errlen, -errno, "store %s: %s", dir, strerror(errno));
+		return errorf(-errno, err, errlen, "store %s: %s", dir, strerror(errno));
 	while ((e = readdir(d))) {
 		size_t len = strlen(e->d_name), sl = strlen(STORE_SUFFIX);
 		struct stat sb;
@@ -373,7 +360,7 @@ int store_list(const char *dir, char (**names)[STORE_NAME_MAX + 1], unsigned *co
 			if (!nv) {
 				free(v);
 				closedir(d);
-				return fail(err, errlen, -ENOMEM, "store %s: no memory for the list", dir);
+				return errorf(-ENOMEM, err, errlen, "store %s: no memory for the list", dir);
 			}
 			v = nv;
 		}
