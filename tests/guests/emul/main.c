@@ -20,7 +20,6 @@ GUEST_NAME("emul");
 #define MSR_X2APIC_SELF_IPI 0x83fu
 #define CR4_OSXSAVE (1ull << 18)
 #define IRQ_VECTOR 0x40u
-#define GDT_CODE64 0x08u
 #define GDT_CODE32_BASED 0x20u
 #define GDT_CODE16_BASED 0x28u
 #define C16_IP 0x100u
@@ -42,7 +41,6 @@ void emul_stack_in_mmio(void) NORETURN;
 extern char emul_irq_stub[], c32_decoy[], c32_start[], c32_end[], c16_start[], c16_end[];
 extern volatile uint64_t emul_ioapic, emul_irqs;
 extern volatile uint32_t c32_version, c32_vendor, c16_id;
-extern uint8_t guest_idt[256 * 16];
 
 static void prefixed_cpuid(void)
 {
@@ -122,18 +120,7 @@ static void prefixed_invd_xsetbv(void)
 /* A pending self-IPI wakes the HLT at once; the handler must return past it. */
 static void prefixed_hlt(void)
 {
-	uint8_t *g = &guest_idt[IRQ_VECTOR * 16];
-	uint64_t h = (uint64_t)(uintptr_t)emul_irq_stub;
-
-	g[0] = (uint8_t)h;
-	g[1] = (uint8_t)(h >> 8);
-	g[2] = GDT_CODE64;
-	g[3] = 0;
-	g[4] = 0;
-	g[5] = 0x8e; /* present 64-bit interrupt gate */
-	g[6] = (uint8_t)(h >> 16);
-	g[7] = (uint8_t)(h >> 24);
-	memcpy(g + 8, (uint32_t[]){ (uint32_t)(h >> 32), 0 }, 8);
+	set_gate(IRQ_VECTOR, emul_irq_stub);
 	wrmsr(MSR_X2APIC_SVR, 0x1ff); /* APIC on, spurious vector 0xff */
 	wrmsr(MSR_X2APIC_SELF_IPI, IRQ_VECTOR);
 	emul_sti_hlt_3e();

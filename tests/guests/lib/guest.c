@@ -584,3 +584,18 @@ int try_xsetbv(uint32_t xcr, uint64_t val)
 		return -(int)guest_fixup_vector;
 	return 0;
 }
+
+void set_gate(unsigned vec, void *isr)
+{
+	extern uint8_t guest_idt[256 * 16];
+	uint8_t *g = guest_idt + vec * 16;
+	uint64_t a = (uint64_t)(uintptr_t)isr;
+
+	memset(g, 0, 16);
+	g[0] = (uint8_t)a;
+	g[1] = (uint8_t)(a >> 8);
+	g[2] = 0x08; /* entry.asm's 64-bit code selector */
+	g[5] = 0x8e; /* present, DPL 0, interrupt gate */
+	for (unsigned i = 2; i < 8; i++)
+		g[4 + i] = (uint8_t)(a >> (8 * i));
+}

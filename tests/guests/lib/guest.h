@@ -209,4 +209,7 @@ int try_wrmsr(uint32_t msr, uint64_t val);
 /* XSETBV: #UD while CR4.OSXSAVE is clear, #GP for a bad XCR or value. */
 int try_xsetbv(uint32_t xcr, uint64_t val);
 
+/* Vector vec of the guest's IDT (entry.asm's guest_idt) runs isr: a present DPL-0 interrupt gate. */
+void set_gate(unsigned vec, void *isr);
+
 #endif

@@ -23,27 +23,8 @@ GUEST_NAME("msi");
 #define MSR_X2APIC_SVR 0x80f
 #define WAIT_MS 2000 /* for one interrupt, under TCG on a busy machine */
 
-extern uint8_t guest_idt[256 * 16];
 extern char msi_isr_a[], msi_isr_b[];
 volatile uint64_t msi_seen[2];
-
-static void set_gate(unsigned vec, void *isr)
-{
-	uint8_t *g = guest_idt + vec * 16;
-	uint64_t a = (uint64_t)(uintptr_t)isr;
-
-	memset(g, 0, 16);
-	g[0] = (uint8_t)a;
-	g[1] = (uint8_t)(a >> 8);
-	g[2] = 0x08; /* 64-bit code selector */
-	g[5] = 0x8e; /* present, DPL 0, interrupt gate */
-	g[6] = (uint8_t)(a >> 16);
-	g[7] = (uint8_t)(a >> 24);
-	g[8] = (uint8_t)(a >> 32);
-	g[9] = (uint8_t)(a >> 40);
-	g[10] = (uint8_t)(a >> 48);
-	g[11] = (uint8_t)(a >> 56);
-}
 
 static uint32_t reg(uint32_t off)
 {

@@ -43,7 +43,6 @@ GUEST_NAME("pingpong");
 #define ICR_SIPI 0x4600u    /* start-up, vector in bits 7:0 */
 #define MAX_ROUNDS 4096
 
-extern uint8_t guest_idt[256 * 16];
 extern char ap_tramp[], ap_tramp_end[];
 extern char ipi_isr_bsp[], ipi_isr_ap[], ipi_isr_tick[];
 void ap_main(void);
@@ -54,22 +53,6 @@ static volatile int ap_up, ap_spin, storm, stop;
 static uint64_t storm_ticks;
 static uint64_t cli_ticks, rescue_ticks;
 static uint64_t rtt[MAX_ROUNDS];
-
-static void set_gate(unsigned vec, void *isr)
-{
-	uint8_t *g = guest_idt + vec * 16;
-	uint64_t a = (uint64_t)(uintptr_t)isr;
-
-	memset(g, 0, 16);
-	g[0] = (uint8_t)a;
-	g[1] = (uint8_t)(a >> 8);
-	g[2] = 0x08; /* 64-bit code selector */
-	g[5] = 0x8e; /* present, DPL 0, interrupt gate */
-	g[6] = (uint8_t)(a >> 16);
-	g[7] = (uint8_t)(a >> 24);
-	memcpy(g + 8, (uint8_t[]){ (uint8_t)(a >> 32), (uint8_t)(a >> 40), (uint8_t)(a >> 48),
-				   (uint8_t)(a >> 56) }, 4);
-}
 
 static void send_ipi(uint32_t apic_id, uint32_t low)
 {
