@@ -30,25 +30,15 @@ own to compare, so these are pvhv's figures alone (bench/linux-boot.py
 compares the boot itself with QEMU's).  Logs go to build/bench/ctl/.
 """
 
-import importlib.util
 import os
 import re
 import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.dont_write_bytecode = True
-
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-lb = load("linux_boot", os.path.join(HERE, "linux-boot.py"))
-ROOT = lb.ROOT
+sys.dont_write_bytecode = True   # no bench/__pycache__ from loading linux-boot.py
+sys.path.insert(0, HERE)
+from benchload import load, lb, ROOT  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 itest = load("itest_run", os.path.join(ROOT, "tests", "integration", "run.py"))
 

@@ -40,7 +40,6 @@ PVHV_BENCH_EXITS=0 the exit boots, PVHV_BENCH_DISK_CPU=N pins the
 measurements to guest vCPU N.  Logs go to build/bench/disk/.
 """
 
-import importlib.util
 import json
 import os
 import re
@@ -49,11 +48,8 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True   # no bench/__pycache__ from loading linux-boot.py
-_spec = importlib.util.spec_from_file_location("linux_boot", os.path.join(HERE, "linux-boot.py"))
-lb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lb)
-
-ROOT = lb.ROOT
+sys.path.insert(0, HERE)
+from benchload import lb, ROOT  # noqa: E402
 FIO = "--fio" in sys.argv[1:] or os.environ.get("PVHV_BENCH_FIO") == "1"
 OUT = os.path.join(ROOT, "build", "bench", "fio" if FIO else "disk")
 LINUX_DIR = os.path.join(ROOT, "build", "linux")

@@ -30,7 +30,6 @@ PVHV_BENCH_NET_S (5), PVHV_BENCH_VSOCK_MIB (64), PVHV_BENCH_NET_VCPUS (1),
 PVHV_BENCH_EXITS=0 skips the exit boots.  Logs go to build/bench/net/.
 """
 
-import importlib.util
 import os
 import re
 import socket
@@ -41,11 +40,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True   # no bench/__pycache__ from loading linux-boot.py
-_spec = importlib.util.spec_from_file_location("linux_boot", os.path.join(HERE, "linux-boot.py"))
-lb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(lb)
-
-ROOT = lb.ROOT
+sys.path.insert(0, HERE)
+from benchload import lb, ROOT  # noqa: E402
 OUT = os.path.join(ROOT, "build", "bench", "net")
 LINUX_DIR = os.path.join(ROOT, "build", "linux")
 ROOT_EXT4 = os.path.join(LINUX_DIR, "root.ext4")
