@@ -363,10 +363,11 @@ NIC_RUN_SH = ('i=0; until ip -4 addr show dev eth0 | grep -q "inet "; do i=$((i 
 
 def nic_host_setup(h):
     """Two python3 http.server on loopback (file.txt "from-host-a"/"-b"), reached by the guest
-    through guestfwd; hostfwd for the sandbox s1's published port (ctl's 8080) and pvhd's TCP."""
+    through guestfwd; hostfwd for the sandbox s1's published ports (ctl's TCP 8080, UDP 8053)
+    and pvhd's TCP."""
     import shutil
     import sys
-    h.nic = dict(pub=h.port(), api=h.port())
+    h.nic = dict(pub=h.port(), api=h.port(), udp=h.port())
     net = "user,id=n0,restrict=on"
     for k, addr in NIC_SERVERS:
         d = os.path.join(h.cdir, "www-" + k)
@@ -379,7 +380,8 @@ def nic_host_setup(h):
         h.nic[k] = h.port()
         h.spawn([sys.executable, "-m", "http.server", "--bind", "127.0.0.1", "--directory", d, str(h.nic[k])])
         net += ",guestfwd=tcp:%s:80-cmd:socat - TCP:127.0.0.1:%d" % (addr, h.nic[k])
-    net += ",hostfwd=tcp:127.0.0.1:%d-:8080,hostfwd=tcp:127.0.0.1:%d-:7070" % (h.nic["pub"], h.nic["api"])
+    net += ",hostfwd=tcp:127.0.0.1:%d-:8080,hostfwd=tcp:127.0.0.1:%d-:7070,hostfwd=udp:127.0.0.1:%d-:8053" % (
+        h.nic["pub"], h.nic["api"], h.nic["udp"])
     return ["-device", "virtio-net-pci,netdev=n0", "-netdev", net]
 
 
@@ -390,6 +392,7 @@ def nic_host(h):
     import hashlib
     import socket
     import subprocess
+    import time
     import urllib.request
     done = os.path.join(h.cdir, "www-a", "host-done")
     try:
@@ -410,6 +413,13 @@ def nic_host(h):
             except OSError as e:
                 body = "failed %s" % e
         h.say("NIC-PUBLISHED %s" % body)
+        # s1's published UDP port: datagrams to ctl's 8053 through hostfwd (s1 keeps them: no
+        # answer can come back, QEMU's restricted network drops every datagram a guest sends).
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+            for _ in range(5):
+                u.sendto(b"udp-from-host\n", ("127.0.0.1", h.nic["udp"]))
+                time.sleep(0.5)
+        h.say("NIC-UDP-SENT 5")
         for what, url, path in (("IN", None, os.path.join(h.cdir, "www-a", "big.bin")),
                                 ("OUT", "http://127.0.0.1:%d/big.bin" % h.nic["pub"], None)):
             try:
@@ -922,7 +932,7 @@ def cases(dom, probe):
              must=[r"^\[ctl\] PVHV-UPLINK-PVHD pvhd: uplink: up: eth0 \(10\.0\.0\.1/24\) -> up0, dns 192\.168\.100\.2$",
                    r"^\[ctl\] PVHV-UPLINK-CREATED s1 \d+:1$", r"^\[ctl\] PVHV-UPLINK-CREATED s2 \d+:1$",
                    r"^\[ctl\] PVHV-UPLINK-CREATED s3 \d+:1$",
-                   r"^\[ctl\] PVHV-UPLINK-DUP-PORT pvhctl: ports: host port 8080 is published already, by sandbox s1 "
+                   r"^\[ctl\] PVHV-UPLINK-DUP-PORT pvhctl: ports: TCP host port 8080 is published already, by sandbox s1 "
                    r"\(pvhd: HTTP 409\)$",
                    r"^\[ctl\] PVHV-UPLINK-BAD-CIDR pvhctl: network\.egress: 10\.0\.0\.1/8 has host bits set past /8 "
                    r"\(pvhd: HTTP 400\)$",
@@ -963,7 +973,7 @@ def cases(dom, probe):
                             "[ctl] PVHV-UPLINK-PVHD pvhd: uplink: up: eth0 (10.0.0.1/24) -> up0, dns 192.168.100.2",
                             "[ctl] PVHV-UPLINK-CREATED s1 1:1", "[ctl] PVHV-UPLINK-CREATED s2 2:1",
                             "[ctl] PVHV-UPLINK-CREATED s3 3:1",
-                            "[ctl] PVHV-UPLINK-DUP-PORT pvhctl: ports: host port 8080 is published already, by sandbox s1 "
+                            "[ctl] PVHV-UPLINK-DUP-PORT pvhctl: ports: TCP host port 8080 is published already, by sandbox s1 "
                             "(pvhd: HTTP 409)",
                             "[ctl] PVHV-UPLINK-BAD-CIDR pvhctl: network.egress: 10.0.0.1/8 has host bits set past /8 "
                             "(pvhd: HTTP 400)",
@@ -1021,6 +1031,7 @@ def cases(dom, probe):
                    r"^\[ctl\] PVHV-NIC-NAT ok from-host-a$",
                    r"^\[ctl\] PVHV-NIC-HTTPD s1 ctl_got=from-s1$",
                    r"^\[host\] NIC-PUBLISHED ok from-s1$",
+                   r"^\[host\] NIC-UDP-SENT 5$", r"^\[ctl\] PVHV-NIC-UDP-IN udp-from-host $",
                    # 1 MiB each way through NAT, the NIC and the published port: the same bytes.
                    r"(?s)^\[ctl\] PVHV-NIC-BIG-IN ([0-9a-f]{32})$.*^\[host\] NIC-BIG-IN \1 1048576$",
                    r"(?s)^\[ctl\] PVHV-NIC-BIG-OUT ([0-9a-f]{32})$.*^\[host\] NIC-BIG-OUT \1 1048576$",
@@ -1055,7 +1066,8 @@ def cases(dom, probe):
                             "[ctl] PVHV-NIC-BIG-IN 0123456789abcdef0123456789abcdef",
                             "[ctl] PVHV-NIC-BIG-OUT 00112233445566778899aabbccddeeff",
                             "pvhv: summary dom=s3 net tx_frames=11 drop_src-mac=9 drop_ipv4-src=3",
-                            "[host] NIC-PUBLISHED ok from-s1",
+                            "[host] NIC-PUBLISHED ok from-s1", "[host] NIC-UDP-SENT 5",
+                            "[ctl] PVHV-NIC-UDP-IN udp-from-host ",
                             "[host] NIC-BIG-IN 0123456789abcdef0123456789abcdef 1048576",
                             "[host] NIC-BIG-OUT 00112233445566778899aabbccddeeff 1048576",
                             "[ctl] PVHV-NIC-ALLOW-DNS 10.0.2.100", "[ctl] PVHV-NIC-ALLOW-NAME ok from-host-a",

@@ -135,7 +135,7 @@ def run_checks(sock):
     r = request(sock, req("PUT", "/api/v1/sandboxes/web",
                           '{"network":{"ports":[{"host_port":8080,"port":80},{"host_port":8080,"port":81}]}}'))
     check("a host port published twice in one request is 400",
-          r and r[0] == 400 and fault(r) == "network.ports[1]: host port 8080 published twice", repr(r))
+          r and r[0] == 400 and fault(r) == "network.ports[1]: TCP host port 8080 published twice", repr(r))
     r = request(sock, req("PUT", "/api/v1/sandboxes/web", '{"network":{"egress":"allow=x.org;reboot"}}'))
     check("an allow-list item that is not a DNS name is 400",
           r and r[0] == 400 and "is neither a CIDR nor a DNS name" in (fault(r) or ""), repr(r))

@@ -4,14 +4,16 @@
 # (unshare -n, as root), with veths for trunk and uplink: --dns none and --host records
 # (dnsmasq's configuration, lookups answered at once, a recorded name's address in the
 # allow set of a sandbox that lists it), the bad values refused with their field, and a
-# restarted control domain's adopt (kept entries of live domains back, the others dropped).
-# Needs Debian's dnsmasq and nft (installed by scripts/fetch-linux.sh).
+# restarted control domain's adopt (kept entries of live domains back, the others dropped),
+# and published ports, TCP and UDP: their checks and, for UDP, a datagram from a namespace on
+# the uplink's side through the DNAT to a sandbox's namespace behind the trunk and back.
+# Needs Debian's dnsmasq, nft and socat (installed by scripts/fetch-linux.sh).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 R=$(realpath "${PVHV_ROUTER:-userland/router/pvhv-router}")
 
 if [ "${1:-}" != --inside ]; then
-	for t in unshare nft dnsmasq busybox; do
+	for t in unshare nsenter nft dnsmasq busybox socat; do
 		command -v "$t" >/dev/null || { echo "not ok - $t missing"; echo "0 passed, 1 failed"; exit 1; }
 	done
 	exec unshare -n "$0" --inside
@@ -19,7 +21,8 @@ fi
 
 S=$(mktemp -d /tmp/pvhv-router-test.XXXXXX)
 export PVHV_ROUTER_STATE=$S/state PVHV_ROUTER_KEEP=$S/keep
-trap 'kill "$(cat "$S/state/dnsmasq.pid" 2>/dev/null)" 2>/dev/null; rm -rf "$S"' EXIT
+pids=
+trap 'kill "$(cat "$S/state/dnsmasq.pid" 2>/dev/null)" $pids 2>/dev/null; rm -rf "$S"' EXIT
 pass=0
 fail=0
 ok() { echo "ok - $1"; pass=$((pass + 1)); }
@@ -86,5 +89,41 @@ check "adopt: s4's port not published" "$(nft list map ip pvhv pub | grep -c 808
 check "adopt: s4's kept entry gone" "$(ls "$S/keep" | tr '\n' ' ')" "s3 "
 out=$("$R" adopt 4:x 2>&1)
 check "adopt with a bad reference: refused (2)" "$? $out" '2 pvhv-router: adopt: "4:x" is not ID:GEN'
+
+# Published ports: TCP unless /udp; a host port once per protocol, across sandboxes too.
+out=$("$R" add s5 10.0.0.5 02:00:0a:00:00:05 all 8053:53/udp 8053:80 8054:54/tcp 2>&1)
+check "add s5 with UDP and TCP ports on one host port" "$? $out" \
+	"0 added s5 10.0.0.5 02:00:0a:00:00:05 all 8053:53/udp 8053:80 8054:54"
+mapped() { nft list map ip pvhv "$1" 2>&1 | grep -o 'elements = {[^}]*}'; }
+check "the UDP port in pubu alone" "$(mapped pubu)" "elements = { 8053 : 10.0.0.5 . 53 }"
+check "the TCP ports in pub" "$(mapped pub)" "elements = { 8053 : 10.0.0.5 . 80, 8054 : 10.0.0.5 . 54 }"
+out=$("$R" add s6 10.0.0.6 02:00:0a:00:00:06 all 8053:53/udp 2>&1)
+check "a UDP host port in use: refused (3)" "$? $out" \
+	"3 pvhv-router: ports: UDP host port 8053 is published already, by sandbox s5"
+out=$("$R" add s6 10.0.0.6 02:00:0a:00:00:06 all 9000:1/udp 9000:2/udp 2>&1)
+check "a UDP host port twice in one add: refused (2)" "$? $out" "2 pvhv-router: ports: UDP host port 9000 given twice"
+for bad in 8053:53/sctp 8053:53/UDP 8053/udp:53 8053:53/udp/udp 0:53/udp; do
+	out=$("$R" add s6 10.0.0.6 02:00:0a:00:00:06 all "$bad" 2>&1)
+	check "port \"$bad\": refused (2)" "$? $out" \
+		"2 pvhv-router: ports: \"$bad\" is not HOSTPORT:PORT[/tcp|/udp] (each port 1..65535)"
+done
+
+# End to end: s5's namespace behind the trunk answers on UDP 53; a host on the uplink's side sends to 8053.
+unshare -n sleep 300 & sb_pid=$!
+unshare -n sleep 300 & out_pid=$!
+pids="$sb_pid $out_pid"
+sleep 0.3
+ip link set tr1 netns "$sb_pid" && ip link set up1 netns "$out_pid" || notok "veth ends into their namespaces"
+nsenter -t "$sb_pid" -n sh -c 'ip link set lo up; ip link set tr1 up; ip addr add 10.0.0.5/24 dev tr1;
+	ip route add default via 10.0.0.1'
+nsenter -t "$out_pid" -n sh -c 'ip link set up1 up; ip addr add 10.0.2.2/24 dev up1'
+nsenter -t "$sb_pid" -n socat -T 10 UDP4-RECVFROM:53,fork SYSTEM:'read l; echo "s5 got $l"' & pids="$pids $!"
+sleep 0.5
+udp() { echo "$1" | nsenter -t "$out_pid" -n timeout 4 socat -T 2 - "UDP4:10.0.2.15:$2" 2>/dev/null; }
+check "UDP to the published 8053 reaches s5's port 53 and comes back" "$(udp ping 8053)" "s5 got ping"
+check "UDP to 8054 (published for TCP only): nothing" "$(udp ping 8054)" ""
+"$R" del s5 >/dev/null 2>&1
+check "del s5: its ports gone from both maps" "$(mapped pubu)$(mapped pub)" ""
+check "after del, UDP to 8053: nothing" "$(udp again 8053)" ""
 echo "$pass passed, $fail failed"
 [ "$fail" = 0 ]

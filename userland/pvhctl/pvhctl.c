@@ -28,12 +28,12 @@
  *                                    addresses; without MAC it is 02:00 and the first
  *                                    address's four bytes (locally administered, so unique
  *                                    as long as the addresses are).  info and stats show it
- *   --net (no value) --egress none|all|allow=CIDR|NAME[,...] -p HOSTPORT:PORT (repeatable)
+ *   --net (no value) --egress none|all|allow=CIDR|NAME[,...] -p HOSTPORT:PORT[/udp] (repeatable)
  *                                    through pvhd only (--api/--host), whose router
  *                                    (pvhd --uplink) picks a free address and MAC, gives
  *                                    the sandbox its DHCP lease, lets it out through NAT
  *                                    as --egress says (default none) and publishes
- *                                    HOSTPORT on the uplink to its TCP PORT
+ *                                    HOSTPORT on the uplink to its TCP (or UDP) PORT
  *   pvhctl run NAME [create options] -- CMD [ARG]...
  *                                    create NAME (it needs --vsock), wait until its agent
  *                                    listens, run CMD there through agent-run (found beside

@@ -400,13 +400,15 @@ static void network(struct jsonw *w, const struct pvhv_mgmt_create *c)
 		unsigned long hp, p;
 		char *e1, *e2;
 
-		/* pvhd checks the ranges; this only splits HOSTPORT:PORT. */
+		/* pvhd checks the ranges; this only splits HOSTPORT:PORT[/tcp|/udp]. */
 		hp = strtoul(net_opts.ports[k], &e1, 10);
-		if (*e1 != ':' || (p = strtoul(e1 + 1, &e2, 10), *e2) || e1 == net_opts.ports[k] || !e1[1])
-			die("-p %s: HOSTPORT:PORT expected", net_opts.ports[k]);
+		if (*e1 != ':' || e1 == net_opts.ports[k] || !e1[1] || (p = strtoul(e1 + 1, &e2, 10), e2 == e1 + 1) ||
+		    (*e2 && strcmp(e2, "/tcp") && strcmp(e2, "/udp")))
+			die("-p %s: HOSTPORT:PORT[/tcp|/udp] expected", net_opts.ports[k]);
 		jsonw_object(w);
 		jsonw_ku64(w, "host_port", hp);
 		jsonw_ku64(w, "port", p);
+		jsonw_kstr(w, "proto", strcmp(e2, "/udp") ? "tcp" : "udp");
 		jsonw_end(w);
 	}
 	jsonw_end(w);

@@ -154,29 +154,41 @@ int netpol_egress(const char *s, const char *field, struct netpol *p, char *err,
 	}
 }
 
-int netpol_port(uint64_t host_port, uint64_t port, const char *field, struct netpol *p, char *err, size_t errlen)
+int netpol_port(uint64_t host_port, uint64_t port, bool udp, const char *field, struct netpol *p, char *err,
+		size_t errlen)
 {
+	const char *proto = udp ? "UDP" : "TCP";
+
 	if (host_port < 1 || host_port > 65535 || port < 1 || port > 65535)
 		return errorf(-1, err, errlen, "%s: ports are 1..65535 (host %llu, sandbox %llu)", field,
 			      (unsigned long long)host_port, (unsigned long long)port);
 	for (unsigned k = 0; k < p->nports; k++)
-		if (p->ports[k].host_port == host_port)
-			return errorf(-1, err, errlen, "%s: host port %llu published twice", field,
+		if (p->ports[k].host_port == host_port && p->ports[k].udp == udp)
+			return errorf(-1, err, errlen, "%s: %s host port %llu published twice", field, proto,
 				      (unsigned long long)host_port);
 	if (p->nports >= NETPOL_PORTS_MAX)
 		return errorf(-1, err, errlen, "%s: more than %u published ports", field, NETPOL_PORTS_MAX);
-	p->ports[p->nports++] = (struct netpol_port){ (uint16_t)host_port, (uint16_t)port };
+	p->ports[p->nports++] = (struct netpol_port){ (uint16_t)host_port, (uint16_t)port, udp };
 	return 0;
 }
 
 int netpol_port_str(const char *s, const char *field, struct netpol *p, char *err, size_t errlen)
 {
-	const char *colon = strchr(s, ':');
+	const char *colon = strchr(s, ':'), *slash = strchr(s, '/');
+	bool udp = slash && !strcmp(slash, "/udp");
 	uint32_t h, g;
 
-	if (!colon || !number(s, (size_t)(colon - s), 65535, &h) || !number(colon + 1, strlen(colon + 1), 65535, &g))
-		return errorf(-1, err, errlen, "%s: \"%.40s\" is not HOSTPORT:PORT (each 1..65535)", field, s);
-	return netpol_port(h, g, field, p, err, errlen);
+	if (!colon || (slash && (slash < colon || (!udp && strcmp(slash, "/tcp")))) ||
+	    !number(s, (size_t)(colon - s), 65535, &h) ||
+	    !number(colon + 1, slash ? (size_t)(slash - colon - 1) : strlen(colon + 1), 65535, &g))
+		return errorf(-1, err, errlen, "%s: \"%.40s\" is not HOSTPORT:PORT[/tcp|/udp] (each port 1..65535)",
+			      field, s);
+	return netpol_port(h, g, udp, field, p, err, errlen);
+}
+
+void netpol_port_text(const struct netpol *p, unsigned k, char out[16])
+{
+	snprintf(out, 16, "%u:%u%s", p->ports[k].host_port, p->ports[k].port, p->ports[k].udp ? "/udp" : "");
 }
 
 int netpol_egress_text(const struct netpol *p, char *out, size_t cap)

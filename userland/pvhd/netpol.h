@@ -30,7 +30,8 @@ struct netpol_cidr {
 };
 
 struct netpol_port {
-	uint16_t host_port, port;   /* TCP, each 1..65535 */
+	uint16_t host_port, port;   /* each 1..65535 */
+	bool udp;                   /* UDP, else TCP */
 };
 
 struct netpol {
@@ -70,11 +71,18 @@ int netpol_egress(const char *s, const char *field, struct netpol *p, char *err,
 /* One allow-list item (a CIDR or a DNS name) added to p (egress becomes NETPOL_ALLOW). */
 int netpol_allow(const char *item, const char *field, struct netpol *p, char *err, size_t errlen);
 
-/* A published port: host_port and port each 1..65535, host_port not published by p already. */
-int netpol_port(uint64_t host_port, uint64_t port, const char *field, struct netpol *p, char *err, size_t errlen);
+/*
+ * A published TCP or UDP port: host_port and port each 1..65535, host_port
+ * of that protocol not published by p already.
+ */
+int netpol_port(uint64_t host_port, uint64_t port, bool udp, const char *field, struct netpol *p, char *err,
+		size_t errlen);
 
-/* "HOSTPORT:PORT" as netpol_port takes it. */
+/* "HOSTPORT:PORT", "HOSTPORT:PORT/tcp" or "HOSTPORT:PORT/udp" as netpol_port takes it. */
 int netpol_port_str(const char *s, const char *field, struct netpol *p, char *err, size_t errlen);
+
+/* p's port k as pvhv-router takes it: "HOSTPORT:PORT" (TCP) or "HOSTPORT:PORT/udp"; out has 16 bytes. */
+void netpol_port_text(const struct netpol *p, unsigned k, char out[16]);
 
 /* p's egress as pvhv-router takes it ("none", "all", "allow=ITEM,..."): 0, or -1 when cap is short. */
 int netpol_egress_text(const struct netpol *p, char *out, size_t cap);

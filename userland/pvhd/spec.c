@@ -229,7 +229,7 @@ static bool mac_parse(const char *s, uint8_t *mac)
 
 static int ports(struct ctx *x, int t, struct spec_net *net)
 {
-	static const char *const keys[] = { "host_port", "port", NULL };
+	static const char *const keys[] = { "host_port", "port", "proto", NULL };
 	char where[40];
 
 	if (t < 0)
@@ -237,16 +237,22 @@ static int ports(struct ctx *x, int t, struct spec_net *net)
 	if (x->toks[t].type != JSON_ARRAY)
 		return bad(x, "network.ports", (uint32_t)t, "an array expected");
 	for (uint32_t i = 0; i < x->toks[t].size; i++) {
-		int e = json_at(&x->doc, (uint32_t)t, i), v[2];
+		int e = json_at(&x->doc, (uint32_t)t, i), v[3];
 		uint32_t hp = 0, p = 0;
+		bool udp = false;
 
 		snprintf(where, sizeof(where), "network.ports[%u]", i);
 		if (members(x, (uint32_t)e, where, keys, v))
 			return -1;
 		if (v[0] < 0 || v[1] < 0)
 			return bad(x, where, (uint32_t)e, "host_port and port expected");
+		if (v[2] >= 0) {
+			udp = json_string_is(&x->doc, (uint32_t)v[2], "udp");
+			if (!udp && !json_string_is(&x->doc, (uint32_t)v[2], "tcp"))
+				return bad(x, where, (uint32_t)v[2], "proto: \"tcp\" or \"udp\" expected");
+		}
 		if (get_u32(x, v[0], where, 1, 65535, &hp) || get_u32(x, v[1], where, 1, 65535, &p) ||
-		    netpol_port(hp, p, where, &net->pol, x->err, x->errlen))
+		    netpol_port(hp, p, udp, where, &net->pol, x->err, x->errlen))
 			return -1;
 	}
 	return 0;

@@ -253,7 +253,7 @@ static bool trunk_host(uint32_t a)
 static int router_add(const char *name, const struct pvhv_mgmt_create *c, const char *egress,
 		      const struct spec_net *net, char *out, size_t cap)
 {
-	char ip[16], mac[18], ports[NETPOL_PORTS_MAX][12];
+	char ip[16], mac[18], ports[NETPOL_PORTS_MAX][16];
 	char *argv[6 + NETPOL_PORTS_MAX + 1];
 	const uint8_t *b = (const uint8_t *)&c->net_ipv4[0], *m = c->net_mac;
 	unsigned argc = 0;
@@ -267,7 +267,7 @@ static int router_add(const char *name, const struct pvhv_mgmt_create *c, const 
 	argv[argc++] = mac;
 	argv[argc++] = (char *)egress;
 	for (unsigned k = 0; k < net->pol.nports; k++) {
-		snprintf(ports[k], sizeof(ports[k]), "%u:%u", net->pol.ports[k].host_port, net->pol.ports[k].port);
+		netpol_port_text(&net->pol, k, ports[k]);
 		argv[argc++] = ports[k];
 	}
 	argv[argc] = NULL;

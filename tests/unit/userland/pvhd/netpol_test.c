@@ -117,21 +117,42 @@ Test(netpol, egress_refused)
 
 Test(netpol, ports)
 {
+	char text[16];
+
 	memset(&p, 0, sizeof(p));
 	cr_assert_eq(netpol_port_str("8080:80", "-p", &p, err, sizeof(err)), 0);
-	cr_assert(p.nports == 1 && p.ports[0].host_port == 8080 && p.ports[0].port == 80);
+	cr_assert(p.nports == 1 && p.ports[0].host_port == 8080 && p.ports[0].port == 80 && !p.ports[0].udp);
 	cr_assert_eq(netpol_port_str("65535:1", "-p", &p, err, sizeof(err)), 0);
 	cr_assert_eq(netpol_port_str("8080:81", "network.ports[2]", &p, err, sizeof(err)), -1);
-	cr_assert_str_eq(err, "network.ports[2]: host port 8080 published twice");
-	cr_assert_eq(netpol_port(0, 80, "network.ports[0]", &p, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "network.ports[2]: TCP host port 8080 published twice");
+	cr_assert_eq(netpol_port_str("8080:81/tcp", "-p", &p, err, sizeof(err)), -1);
+	cr_assert_eq(netpol_port(0, 80, false, "network.ports[0]", &p, err, sizeof(err)), -1);
 	cr_assert_str_eq(err, "network.ports[0]: ports are 1..65535 (host 0, sandbox 80)");
-	cr_assert_eq(netpol_port(80, 65536, "f", &p, err, sizeof(err)), -1);
-	const char *bad[] = { "80", "80:", ":80", "65536:80", "0:80", "80:0", "08:80", "80:80:80", "a:80", "-1:80" };
-	for (size_t k = 0; k < ARRAY_SIZE(bad); k++)
+	cr_assert_eq(netpol_port(80, 65536, true, "f", &p, err, sizeof(err)), -1);
+	const char *bad[] = { "80", "80:", ":80", "65536:80", "0:80", "80:0", "08:80", "80:80:80", "a:80", "-1:80",
+			      "80:80/", "80:80/UDP", "80:80/sctp", "80:/udp", "80/udp:80", "80:80/udp/udp", "80:80 /udp" };
+	for (size_t k = 0; k < ARRAY_SIZE(bad); k++) {
 		cr_assert_eq(netpol_port_str(bad[k], "-p", &p, err, sizeof(err)), -1, "%s", bad[k]);
-	for (unsigned k = 2; k < NETPOL_PORTS_MAX; k++)
-		cr_assert_eq(netpol_port(100 + k, 80, "f", &p, err, sizeof(err)), 0);
-	cr_assert_eq(netpol_port(200, 80, "f", &p, err, sizeof(err)), -1);
+		cr_assert(strstr(err, "is not HOSTPORT:PORT[/tcp|/udp]") || strstr(err, "ports are 1..65535"), "%s: %s",
+			  bad[k], err);
+	}
+	cr_assert_eq(p.nports, 2u, "nothing refused was added");
+	/* The same host port once for each protocol: two rules that never meet. */
+	cr_assert_eq(netpol_port_str("8080:53/udp", "-p", &p, err, sizeof(err)), 0, "%s", err);
+	cr_assert(p.nports == 3 && p.ports[2].host_port == 8080 && p.ports[2].port == 53 && p.ports[2].udp);
+	cr_assert_eq(netpol_port_str("8080:54/udp", "network.ports[3]", &p, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "network.ports[3]: UDP host port 8080 published twice");
+	netpol_port_text(&p, 0, text);
+	cr_assert_str_eq(text, "8080:80");
+	netpol_port_text(&p, 2, text);
+	cr_assert_str_eq(text, "8080:53/udp");
+	netpol_port(65535, 65535, true, "f", &p, err, sizeof(err));
+	netpol_port_text(&p, 3, text);
+	cr_assert_str_eq(text, "65535:65535/udp", "the longest text fits its 16 bytes");
+	for (unsigned k = 4; k < NETPOL_PORTS_MAX; k++)
+		cr_assert_eq(netpol_port(100 + k, 80, false, "f", &p, err, sizeof(err)), 0);
+	cr_assert_eq(netpol_port(200, 80, true, "f", &p, err, sizeof(err)), -1);
+	cr_assert_str_eq(err, "f: more than 8 published ports");
 }
 
 Test(netpol, pick)

@@ -201,12 +201,14 @@ Test(spec, create_network)
 	cr_assert_eq(c.net_ipv4[0], 0);
 	cr_assert_eq(create("{\"network\":{\"ipv4\":\"10.0.0.7\",\"mac\":\"02:AB:00:00:00:07\",\"egress\":"
 			    "\"allow=allowed.test,192.168.0.0/16\",\"ports\":[{\"host_port\":8080,\"port\":80},"
-			    "{\"host_port\":2222,\"port\":22}]}}"), 0, "%s", err);
+			    "{\"host_port\":2222,\"port\":22,\"proto\":\"tcp\"},"
+			    "{\"host_port\":2222,\"port\":53,\"proto\":\"udp\"}]}}"), 0, "%s", err);
 	cr_assert(!net.pick_ipv4 && net.mac_given);
 	cr_assert_eq(memcmp(&c.net_ipv4[0], "\x0a\x00\x00\x07", 4), 0);
 	cr_assert_eq(memcmp(c.net_mac, mac, 6), 0);
 	cr_assert(net.pol.egress == NETPOL_ALLOW && net.pol.nnames == 1 && net.pol.ncidrs == 1);
-	cr_assert(net.pol.nports == 2 && net.pol.ports[1].host_port == 2222 && net.pol.ports[1].port == 22);
+	cr_assert(net.pol.nports == 3 && net.pol.ports[1].host_port == 2222 && net.pol.ports[1].port == 22);
+	cr_assert(!net.pol.ports[0].udp && !net.pol.ports[1].udp && net.pol.ports[2].udp && net.pol.ports[2].port == 53);
 	cr_assert_eq(create("{\"network\":{\"egress\":\"all\"}}"), 0, "%s", err);
 	cr_assert_eq(net.pol.egress, NETPOL_ALL);
 }
@@ -232,9 +234,16 @@ Test(spec, create_network_rejections)
 		{ "{\"network\":{\"ports\":[{\"host_port\":0,\"port\":80}]}}", "network.ports[0]: an integer 1..65535" },
 		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":65536}]}}", "network.ports[0]: an integer 1..65535" },
 		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1},{\"host_port\":80,\"port\":2}]}}",
-		  "network.ports[1]: host port 80 published twice" },
-		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1,\"proto\":\"udp\"}]}}",
-		  "network.ports[0]: unknown key \"proto\"" },
+		  "network.ports[1]: TCP host port 80 published twice" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1,\"proto\":\"udp\"},"
+		  "{\"host_port\":80,\"port\":2,\"proto\":\"udp\"}]}}",
+		  "network.ports[1]: UDP host port 80 published twice" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1,\"proto\":\"sctp\"}]}}",
+		  "network.ports[0]: proto: \"tcp\" or \"udp\" expected at byte" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1,\"proto\":17}]}}",
+		  "network.ports[0]: proto: \"tcp\" or \"udp\" expected at byte" },
+		{ "{\"network\":{\"ports\":[{\"host_port\":80,\"port\":1,\"protocol\":\"udp\"}]}}",
+		  "network.ports[0]: unknown key \"protocol\"" },
 	};
 
 	for (size_t k = 0; k < sizeof(bad) / sizeof(bad[0]); k++) {
