@@ -85,11 +85,11 @@ suite tools bash tests/tools/test-bundle.sh
 suite mkimage python3 tests/tools/test-mkimage.py
 
 # The virtio transport and queues, and the vsock devices on the router, under
-# libFuzzer for a bounded time each (FUZZ_SECONDS: 30 here, so that eight
+# libFuzzer for a bounded time each (FUZZ_SECONDS: 20 here, so that eight
 # targets leave room for the Linux cases within make test's 30 minutes;
 # tests/fuzz/run.sh alone defaults to 60): hostile rings, register writes,
 # vsock packets, management requests, HTTP/JSON, MSI-X, PCI config.
-suite fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-30}" bash tests/fuzz/run.sh
+suite fuzz env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" bash tests/fuzz/run.sh
 
 # The Debian kernel and initramfs the Linux cases boot (build/linux/;
 # idempotent, downloads from Debian's archive only when missing or stale).
